@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-exporter decode counters: one enum plus a constexpr {name, help} table.
+//
+// Every datagram a decoder sees increments `datagrams`; every reason a byte
+// range was rejected, skipped or distrusted increments exactly one counter
+// below. Counters are plain uint64_t owned by the exporter's state on the
+// worker that owns the exporter (RSS keeps one exporter on one worker); the
+// control core sums them across workers when asked.
+//
+// Names are exported as `sluice_dataplane_decode_<name>_total` with an
+// `exporter` label. The help text says what a non-zero value means.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::decode {
+
+enum class counter : uint16_t {
+    // ---- volume ----
+    datagrams,
+    datagram_bytes,
+    flow_records,
+    counter_records,
+    // ---- template life cycle (v9 / IPFIX) ----
+    templates_learned,
+    options_templates_learned,
+    templates_redefined,
+    template_withdrawals,
+    templates_expired,
+    templates_restored,
+    options_records,
+    sampling_rates_learned,
+    // ---- sequence tracking ----
+    sequence_lost,
+    sequence_resets,
+    // ---- deviations: accepted, but the exporter broke a rule ----
+    dev_count_mismatch,
+    dev_set_padding_nonzero,
+    dev_enterprise_fields_skipped,
+    dev_unknown_set_id,
+    dev_unknown_sflow_format,
+    dev_trailing_bytes,
+    dev_unsupported_field_length,
+    // ---- errors: bytes rejected ----
+    err_truncated_header,
+    err_unknown_version,
+    err_record_truncated,
+    err_count_exceeds_datagram,
+    err_set_length,
+    err_template_no_fields,
+    err_template_field_length,
+    err_template_overflows_set,
+    err_template_too_many_fields,
+    err_template_limit,
+    err_options_scope,
+    err_varlen_past_end,
+    err_data_before_template,
+    err_data_record_length,
+    err_withdrawal_unknown,
+    err_sflow_length,
+    err_sflow_sample_count,
+    err_sflow_header_parse,
+    err_sflow_address_type,
+    err_template_id,
+    err_output_full,
+    count_  // keep last
+};
+
+constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);
+
+struct counter_info {
+    std::string_view name;
+    std::string_view help;
+};
+
+// Same order as the enum; checked by the static_assert below.
+inline constexpr std::array<counter_info, counter_count> counter_table{{
+    {"datagrams", "Export datagrams received from this exporter."},
+    {"datagram_bytes", "UDP payload bytes received from this exporter."},
+    {"flow_records", "Flow records decoded and emitted."},
+    {"counter_records", "sFlow interface counter records decoded and emitted."},
+    {"templates_learned", "Data templates learned (v9/IPFIX), including re-sends."},
+    {"options_templates_learned", "Options templates learned (v9/IPFIX)."},
+    {"templates_redefined", "A template id was redefined with a different layout; the old one was replaced at once."},
+    {"template_withdrawals", "IPFIX template withdrawals applied (single or all)."},
+    {"templates_expired", "Templates dropped after their timeout without a refresh."},
+    {"templates_restored", "Templates restored from the state file at start-up."},
+    {"options_records", "Options data records consumed (sampling parameters and other metadata)."},
+    {"sampling_rates_learned", "Sampling rates learned from options data."},
+    {"sequence_lost", "Export units missing according to sequence numbers (flows for v5, datagrams for v9, records for IPFIX; for sFlow, datagrams per agent plus samples per source)."},
+    {"sequence_resets", "Sequence numbers went backwards or jumped too far: exporter restart or reordering."},
+    {"dev_count_mismatch", "Header record/set count disagreed with what the datagram held; the bytes were trusted."},
+    {"dev_set_padding_nonzero", "Set padding held non-zero bytes; ignored."},
+    {"dev_enterprise_fields_skipped", "Enterprise-specific fields skipped by their declared length."},
+    {"dev_unknown_set_id", "Sets with a reserved or unknown set id, skipped by their length."},
+    {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length."},
+    {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored."},
+    {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored."},
+    {"err_truncated_header", "Datagram shorter than its protocol header: dropped."},
+    {"err_unknown_version", "Unknown export protocol version: dropped."},
+    {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped."},
+    {"err_count_exceeds_datagram", "Header count larger than the datagram can hold: only whole records decoded."},
+    {"err_set_length", "A set length below the set header or past the datagram end: the rest dropped."},
+    {"err_template_no_fields", "A template with zero fields (not a withdrawal): ignored."},
+    {"err_template_field_length", "A template field with zero length or an oversized length: template rejected."},
+    {"err_template_overflows_set", "A template's field count runs past its set: rejected."},
+    {"err_template_too_many_fields", "A template with more fields than the configured maximum: rejected."},
+    {"err_template_limit", "The exporter's template table is full: new template rejected."},
+    {"err_options_scope", "An options template with scope field count or length 0: rejected."},
+    {"err_varlen_past_end", "A variable-length field ran past its record or set: the rest of the set dropped."},
+    {"err_data_before_template", "Data sets whose template is not known (yet): dropped, never guessed."},
+    {"err_data_record_length", "Data set too short for one record of its template: dropped."},
+    {"err_withdrawal_unknown", "Withdrawal for a template id that was not known."},
+    {"err_sflow_length", "sFlow nested length overflowed its container: the rest dropped."},
+    {"err_sflow_sample_count", "sFlow sample count larger than the datagram holds: only whole samples decoded."},
+    {"err_sflow_header_parse", "sFlow raw packet header that could not be parsed past L2/L3: record kept with what parsed."},
+    {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored."},
+    {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected."},
+    {"err_output_full", "Records dropped because the caller's output buffer was full."},
+}};
+
+static_assert(counter_table.back().name == "err_output_full",
+              "counter_table must list every counter, in enum order");
+
+// One exporter's counters. Plain integers: only the owning worker writes.
+struct counter_block {
+    std::array<uint64_t, counter_count> v{};
+
+    void add(counter c, uint64_t n = 1) noexcept { v[static_cast<std::size_t>(c)] += n; }
+    uint64_t get(counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
+    counter_block& operator+=(const counter_block& o) noexcept {
+        for (std::size_t i = 0; i < counter_count; ++i) v[i] += o.v[i];
+        return *this;
+    }
+    uint64_t errors() const noexcept {
+        uint64_t s = 0;
+        for (std::size_t i = static_cast<std::size_t>(counter::err_truncated_header); i < counter_count; ++i) s += v[i];
+        return s;
+    }
+};
+
+}  // namespace sluice::decode

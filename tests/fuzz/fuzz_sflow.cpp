@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer target: decode_sflow over arbitrary bytes (twice, same exporter).
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    sluice::fuzz::run_one(&sluice::decode::decode_sflow, data, size);
+    return 0;
+}
