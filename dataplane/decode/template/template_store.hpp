@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+// The compiled-template engine shared by the NetFlow v9 and IPFIX decoders:
+// per-(exporter, domain) template tables, template -> decode plan
+// compilation, the data-record loop, and options data (sampling rates).
+//
+// Ownership and lifetime:
+//
+//   exporter_state ──owns (unique_ptr, lazily)──► netflow_state
+//                                                   │ owns, max_domains_per_exporter
+//                                                   ▼
+//                               template_domain  keyed (protocol version, domain id)
+//                               │  sequence_tracker, sampling rates, sysInit
+//                               │ owns, max_templates_per_domain, sorted by id
+//                               ▼
+//                            compiled_template  raw field list + decode plan
+//
+//   * Everything here belongs to the thread that owns the exporter_table
+//     (decoder.hpp): no locks, no sharing. Nothing is ever shared between
+//     exporters or between domains, so a bad template from one stream cannot
+//     touch another stream's state.
+//   * v9 source ids and IPFIX observation domains live in separate key spaces
+//     (the protocol version is part of the key).
+//   * Templates are created, replaced or withdrawn by the decoders, expired
+//     after decoder_limits::template_timeout_ns without a refresh (0 = never),
+//     and live at most as long as their exporter.
+//   * Allocation happens only when a template is learned or changes, when a
+//     domain or sampler is first seen, or when state is loaded. A re-sent,
+//     unchanged template is compared in place and only refreshed.
+//   * Workers here own their exporters outright (RSS pins an exporter to one
+//     worker), so the "immutable snapshot" scheme of STYLE.md 15 is not
+//     needed: there is no reader on another core.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "../decoder.hpp"
+
+namespace sluice::decode {
+
+namespace tmpl {
+
+// IPFIX variable-length marker (RFC 7011 7). NetFlow v9 has no such thing.
+constexpr uint16_t varlen = 65535;
+// RFC 5103 reverse information elements live under this enterprise number.
+constexpr uint32_t pen_reverse = 29305;
+// The largest record a datagram can carry: a 65535-byte IPFIX message minus
+// the 16-byte message header and the 4-byte set header. A field or template
+// longer than this can never match a record and is rejected at learn time.
+constexpr uint32_t max_record_length = 65535 - 16 - 4;
+// Selectors/samplers per domain: real exporters use a handful (one per
+// sampled interface class); the bound keeps hostile options data from
+// growing the table without limit.
+constexpr uint32_t max_samplers_per_domain = 64;
+// Expiry sweeps run at most this often per domain; a data set also checks
+// the age of its own template, so expiry stays exact for lookups.
+constexpr uint64_t sweep_interval_ns = 1000000000ull;
+
+// One field as declared in a template (enterprise 0 = IANA / Cisco v9).
+struct field_spec {
+    uint16_t id = 0;       // information element id, enterprise bit cleared
+    uint16_t length = 0;   // bytes, or varlen
+    uint32_t enterprise = 0;
+    bool operator==(const field_spec&) const = default;
+};
+
+// Converter ops: what one template field does to the record being built.
+//
+// The compiler first picks a semantic op (u8 .. u64, time_ms, ...) for a
+// field, then specialise() narrows it to an exact-width variant where one
+// exists, so the per-field work in the record loop is a single switch with a
+// fixed-size load: no second dispatch on the field length. The width-generic
+// ops remain for the odd reduced-size widths (RFC 7011 6.2).
+enum class op : uint8_t {
+    skip,        // not mapped (only present in plans of variable-length templates)
+    // --- exact widths (the common encodings) ---
+    u8_from_1,
+    u16_from_2,
+    u32_from_2,   // v9 INPUT_SNMP / SRC_AS in 2 bytes
+    u32_from_4,
+    u64_from_4,   // v9 IN_BYTES / IN_PKTS in 4 bytes
+    u64_from_8,
+    time_ms_from_8,
+    uptime_hdr_from_4,
+    etype_from_ipver_1,
+    // --- any width 1..8 (reduced-size unsigned, truncated to the destination) ---
+    u8,
+    u8_nz,       // only when non-zero (slot shared by a v4 and a v6 field)
+    u16,
+    u32,
+    u64,
+    addr4,       // 4 bytes -> IPv4-mapped 16-byte address
+    addr4_nz,
+    addr6,       // 16 bytes -> address
+    addr6_nz,
+    icmp_tc,     // 2 bytes type<<8|code -> icmp_type, icmp_code (only when non-zero)
+    mpls,        // mplsTopLabelStackSection: label = first 20 bits
+    direction,   // flowDirection 0/1 -> flow_direction
+    time_s,      // seconds since the epoch -> ns
+    time_ms,     // milliseconds since the epoch -> ns
+    time_ntp,    // NTP 64-bit timestamp -> ns
+    time_delta_us,  // microseconds before the export time -> ns
+    // NetFlow v9 FIRST/LAST_SWITCHED when the template carries no
+    // systemInitTimeMilliseconds: converted against the header's sysUptime
+    // straight into the record (no per-record fix-up afterwards).
+    uptime_hdr,
+    // ipVersion 4/6 -> the record's etype, written directly. Only used when
+    // the template's etype is otherwise fixed (etype_mode::fixed): with
+    // by_address the value goes through the scratch area instead, because
+    // the by-address guess must not overwrite it.
+    etype_from_ipver,
+};
+
+// Where a step writes: the output record (or options_work) or the scratch.
+enum class area : uint8_t { record = 0, scratch = 1 };
+
+// One step of a decode plan: read `length` bytes at `src_off` within the
+// record (fixed-length plans) and apply `code` at `dst_off` in area `dst`.
+struct step {
+    uint16_t src_off = 0;
+    uint16_t length = 0;  // varlen in variable-length plans
+    uint16_t dst_off = 0;
+    op code = op::skip;
+    area dst = area::record;
+};
+static_assert(sizeof(step) == 8);
+
+// Per-record values that need post-processing before they reach the record.
+// Plans write flow fields straight into the output slot; only these go to a
+// separate small scratch struct.
+struct data_scratch {
+    uint64_t rev_bytes;
+    uint64_t rev_packets;
+    uint64_t rev_start_ns;
+    uint64_t rev_end_ns;
+    uint64_t sys_init_ms;   // systemInitTimeMilliseconds (160)
+    uint64_t sampler_id;    // FLOW_SAMPLER_ID (48) / selectorId (302)
+    uint32_t start_up;      // sysUptime-relative ms: FIRST_SWITCHED (22)
+    uint32_t end_up;        // LAST_SWITCHED (21)
+    uint32_t rev_start_up;
+    uint32_t rev_end_up;
+    uint32_t rate;          // SAMPLING_INTERVAL (34) / random interval (50) in a data record
+    uint8_t rev_tcp_flags;
+    uint8_t ip_version;
+    uint8_t pad[2];
+};
+
+// The area options-record plans write into.
+struct options_work {
+    uint64_t sampler_id;
+    uint64_t interval;          // 34
+    uint64_t random_interval;   // 50
+    uint64_t packet_interval;   // 305
+    uint64_t packet_space;      // 306
+    uint64_t sampling_size;     // 309
+    uint64_t sampling_population;  // 310
+    uint64_t sys_init_ms;       // 160
+};
+
+// Where a flow time comes from, decided once per template. `direct`: the
+// plan writes the record's time itself (absolute encodings, and v9 uptime
+// converted against the header by op::uptime_hdr); `uptime`: the plan leaves
+// sysUptime-relative ms in the scratch and the record loop places them.
+enum class time_mode : uint8_t { none, direct, uptime };
+// How a record's etype is found, decided once per template.
+enum class etype_mode : uint8_t { fixed, by_address };
+
+// Bits of compiled_template::flags.
+namespace tflag {
+constexpr uint16_t has_sampler_id = 1u << 0;
+constexpr uint16_t has_rate = 1u << 1;
+constexpr uint16_t has_sys_init = 1u << 2;
+constexpr uint16_t has_ip_version = 1u << 3;
+constexpr uint16_t biflow = 1u << 4;         // carries a reverse packet count
+constexpr uint16_t rev_tcp_flags = 1u << 5;
+// options templates: what the options record can teach
+constexpr uint16_t opt_sampler_id = 1u << 8;
+constexpr uint16_t opt_interval = 1u << 9;
+constexpr uint16_t opt_random_interval = 1u << 10;
+constexpr uint16_t opt_packet_interval_space = 1u << 11;
+constexpr uint16_t opt_size_population = 1u << 12;
+constexpr uint16_t opt_sys_init = 1u << 13;
+}  // namespace tflag
+
+struct compiled_template {
+    uint16_t id = 0;
+    bool options = false;
+    uint16_t scope_count = 0;         // options templates: leading scope fields
+    std::vector<field_spec> fields;   // as declared: compared on re-send, persisted
+    std::vector<step> plan;           // fixed: mapped fields only; variable: every field
+    uint32_t record_length = 0;       // fixed-length templates; 0 when variable
+    uint32_t min_length = 0;          // variable: every varlen field counted as 1 byte
+    uint16_t flags = 0;
+    uint16_t etype = 0;               // etype_mode::fixed value
+    etype_mode etypes = etype_mode::fixed;
+    time_mode start = time_mode::none, end = time_mode::none;
+    time_mode rev_start = time_mode::none, rev_end = time_mode::none;
+    uint64_t last_seen_ns = 0;
+
+    bool fixed() const noexcept { return record_length != 0; }
+};
+
+struct sampler_rate {
+    uint64_t id;
+    uint32_t rate;
+};
+
+struct template_domain {
+    uint8_t version = 0;  // 9 or 10: v9 source ids and IPFIX domains never mix
+    uint32_t id = 0;
+    sequence_tracker seq;
+    uint32_t sampling_rate = 0;         // from options data without a sampler id; 0 = unknown
+    std::vector<sampler_rate> samplers; // per sampler / selector id
+    uint64_t sys_init_ms = 0;           // systemInitTimeMilliseconds from options data
+    bool sys_init_valid = false;
+    uint64_t last_sweep_ns = 0;
+    std::vector<compiled_template> templates;  // sorted by id
+
+    compiled_template* find(uint16_t tid) noexcept;
+    // The template for a data set, or nullptr; drops it first when it has
+    // outlived the timeout (counted templates_expired).
+    compiled_template* find_live(uint16_t tid, uint64_t now_ns, uint64_t timeout_ns, counter_block& c) noexcept;
+    void sweep(uint64_t now_ns, uint64_t timeout_ns, counter_block& c) noexcept;
+    bool erase(uint16_t tid) noexcept;
+    uint32_t erase_all(bool options) noexcept;  // withdraw all data or all options templates
+    uint32_t rate_for(uint64_t sampler) const noexcept;
+};
+
+}  // namespace tmpl
+
+struct netflow_state {
+    std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // max_domains_per_exporter
+    tmpl::template_domain* last = nullptr;                       // bursts come from one domain
+    std::vector<tmpl::field_spec> scratch_fields;                // parser scratch: no allocation on re-sends
+
+    tmpl::template_domain* find(uint8_t version, uint32_t id) noexcept;
+    // nullptr when the exporter already has max_domains_per_exporter domains
+    // (counted err_template_limit by the caller's context).
+    tmpl::template_domain* find_or_create(uint8_t version, uint32_t id, const decoder_limits& limits) noexcept;
+};
+
+namespace tmpl {
+
+// The exporter's limits (a default set for an exporter_state built by hand,
+// as tests do).
+const decoder_limits& limits_of(const exporter_state& exporter) noexcept;
+
+// The exporter's template state, created on first use. nullptr only when
+// allocation fails.
+netflow_state* netflow_of(exporter_state& exporter) noexcept;
+
+// What a template record looked like on the wire, after the protocol parser
+// found its extent.
+struct template_decl {
+    uint16_t id = 0;
+    bool options = false;
+    uint16_t scope_count = 0;
+    std::span<const field_spec> fields;
+};
+
+enum class learn_result : uint8_t { learned, refreshed, redefined, rejected };
+
+// Validates and learns (or refreshes, or replaces) one template. Counts
+// templates_learned / options_templates_learned / templates_redefined on
+// success, exactly one err_* counter on rejection, and
+// dev_enterprise_fields_skipped / dev_unsupported_field_length once per
+// learn (never per record). `ipfix` allows variable-length fields.
+learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
+                            uint64_t now_ns, counter_block& c) noexcept;
+
+// Per-datagram facts a data set needs.
+struct datagram_ctx {
+    const datagram_meta* meta = nullptr;
+    uint64_t export_ns = 0;
+    uint32_t sys_uptime_ms = 0;  // v9 header
+    uint32_t sequence = 0;
+    uint8_t version = 0;         // 9 or 10
+};
+
+// Outcome of one data set.
+struct data_set_result {
+    uint32_t records = 0;  // data records found (options records included), emitted or not
+    uint32_t emitted = 0;  // flow records appended to `out`
+};
+
+// Decodes the records of one data set (`p`, `len`: the set body, header
+// excluded) with a known template. Flow records go to `out`; options records
+// update the domain's sampling state. Every rejected byte range is counted.
+data_set_result decode_data_set(const compiled_template& t, template_domain& dom, const uint8_t* p, uint32_t len,
+                                const datagram_ctx& ctx, exporter_state& exporter, record_buffer& out) noexcept;
+
+}  // namespace tmpl
+
+}  // namespace sluice::decode

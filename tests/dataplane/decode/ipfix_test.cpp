@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: Apache-2.0
+// IPFIX decoder tests: messages built byte by byte, records checked field by
+// field, counters checked exactly.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/ipfix/ipfix.hpp"
+#include "dataplane/decode/template/template_store.hpp"
+
+namespace sluice::decode {
+namespace {
+
+struct builder {
+    std::vector<uint8_t> b;
+    builder& u8(uint64_t v) {
+        b.push_back(static_cast<uint8_t>(v));
+        return *this;
+    }
+    builder& u16(uint64_t v) { return u8(v >> 8).u8(v); }
+    builder& u24(uint64_t v) { return u8(v >> 16).u16(v); }
+    builder& u32(uint64_t v) { return u16(v >> 16).u16(v); }
+    builder& u64(uint64_t v) { return u32(v >> 32).u32(v); }
+    builder& ip4(uint8_t a, uint8_t b2, uint8_t c, uint8_t d) { return u8(a).u8(b2).u8(c).u8(d); }
+    builder& zeros(std::size_t n) {
+        b.insert(b.end(), n, 0);
+        return *this;
+    }
+    std::size_t open(uint16_t id) {
+        const std::size_t at = b.size();
+        u16(id).u16(0);
+        return at;
+    }
+    void close(std::size_t at) {
+        const std::size_t len = b.size() - at;
+        b[at + 2] = static_cast<uint8_t>(len >> 8);
+        b[at + 3] = static_cast<uint8_t>(len);
+    }
+    // Patches the message length to the bytes written so far.
+    std::vector<uint8_t>& done() {
+        close(0);
+        return b;
+    }
+};
+
+constexpr uint32_t export_secs = 1700000000;
+constexpr uint64_t export_ns = uint64_t(export_secs) * 1000000000ull;
+constexpr uint64_t now_ns = export_ns + 250000000ull;
+
+struct field {
+    uint16_t id;
+    uint16_t len;
+    uint32_t pen = 0;
+};
+using fields = std::vector<field>;
+
+builder header(uint32_t seq = 0, uint32_t domain = 1) {
+    builder b;
+    b.u16(10).u16(0).u32(export_secs).u32(seq).u32(domain);
+    return b;
+}
+
+void specs(builder& b, const fields& f) {
+    for (const auto& x : f) {
+        if (x.pen != 0)
+            b.u16(x.id | 0x8000).u16(x.len).u32(x.pen);
+        else
+            b.u16(x.id).u16(x.len);
+    }
+}
+
+void template_set(builder& b, uint16_t id, const fields& f) {
+    auto s = b.open(2);
+    b.u16(id).u16(f.size());
+    specs(b, f);
+    b.close(s);
+}
+
+void options_template_set(builder& b, uint16_t id, uint16_t scope, const fields& f) {
+    auto s = b.open(3);
+    b.u16(id).u16(f.size()).u16(scope);
+    specs(b, f);
+    b.close(s);
+}
+
+// pmacct-style IPv4 template with ms times; 4-byte (reduced-size) octet count.
+const fields ipv4_fields = {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {6, 2}, {1, 4}, {2, 8},
+                            {152, 8}, {153, 8}, {10, 4}, {14, 4}, {61, 1}};
+
+void ipv4_record(builder& b, uint8_t last, uint64_t packets) {
+    b.ip4(10, 1, 1, last).ip4(10, 2, 2, 2).u16(5353).u16(53).u8(17).u16(0x0112).u32(4000).u64(packets);
+    b.u64(1700000000100ull).u64(1700000000900ull).u32(11).u32(12).u8(0);
+}
+
+struct ipfix_fx : ::testing::Test {
+    decoder_limits limits;
+    std::unique_ptr<exporter_table> table;
+    std::vector<flow_record> storage = std::vector<flow_record>(64);
+    record_buffer out{storage.data(), 64, 0};
+    datagram_meta meta{};
+    exporter_state* ex = nullptr;
+
+    void SetUp() override { reset(); }
+    void reset() {
+        table = std::make_unique<exporter_table>(limits);
+        meta = datagram_meta{};
+        meta.exporter_addr[0] = 0x20;
+        meta.exporter_addr[1] = 0x01;
+        meta.exporter_addr[15] = 9;
+        meta.time_received_ns = now_ns;
+        ex = table->find_or_create(meta.exporter_addr, now_ns);
+    }
+    // A header carrying the sequence number the domain expects next.
+    builder hdr(uint32_t domain = 1) {
+        uint32_t seq = 0;
+        if (ex->netflow)
+            if (const auto* d = ex->netflow->find(10, domain)) seq = d->seq.next;
+        return header(seq, domain);
+    }
+    decode_status run(builder& b) { return run_raw(b.done()); }
+    decode_status run_raw(const std::vector<uint8_t>& bytes) {
+        out.clear();
+        return decode_ipfix(bytes, meta, *ex, out);
+    }
+    void learn(uint16_t id, const fields& f, uint32_t domain = 1) {
+        builder b = hdr(domain);
+        template_set(b, id, f);
+        ASSERT_EQ(run(b), decode_status::ok);
+    }
+};
+
+void expect_counters(const counter_block& c, const std::map<counter, uint64_t>& want) {
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        const auto k = static_cast<counter>(i);
+        if (k == counter::datagram_bytes) continue;
+        const auto it = want.find(k);
+        EXPECT_EQ(c.get(k), it == want.end() ? 0 : it->second) << "counter " << counter_table[i].name;
+    }
+}
+
+void expect_v4(const uint8_t a[16], uint8_t o1, uint8_t o2, uint8_t o3, uint8_t o4) {
+    const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o1, o2, o3, o4};
+    EXPECT_EQ(std::memcmp(a, want, 16), 0);
+}
+
+TEST_F(ipfix_fx, template_and_data_field_by_field) {
+    builder b = header(100, 42);
+    template_set(b, 256, ipv4_fields);
+    auto s = b.open(256);
+    ipv4_record(b, 1, 3);
+    ipv4_record(b, 2, 4);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    const flow_record& r = storage[0];
+    expect_v4(r.src_addr, 10, 1, 1, 1);
+    expect_v4(r.dst_addr, 10, 2, 2, 2);
+    EXPECT_TRUE(is_zero_address(r.next_hop));
+    EXPECT_EQ(std::memcmp(r.sampler_address, meta.exporter_addr, 16), 0);
+    EXPECT_EQ(r.bytes, 4000u);
+    EXPECT_EQ(r.packets, 3u);
+    EXPECT_EQ(r.time_flow_start_ns, 1700000000100000000ull);
+    EXPECT_EQ(r.time_flow_end_ns, 1700000000900000000ull);
+    EXPECT_EQ(r.time_received_ns, now_ns);
+    EXPECT_EQ(r.sampling_rate, 0u);
+    EXPECT_EQ(r.sequence_num, 100u);
+    EXPECT_EQ(r.observation_domain_id, 42u);
+    EXPECT_EQ(r.in_if, 11u);
+    EXPECT_EQ(r.out_if, 12u);
+    EXPECT_EQ(r.src_port, 5353);
+    EXPECT_EQ(r.dst_port, 53);
+    EXPECT_EQ(r.etype, 0x0800);
+    EXPECT_EQ(r.proto, 17);
+    EXPECT_EQ(r.tcp_flags, 0x12);  // 2-byte tcpControlBits: low byte
+    EXPECT_EQ(r.direction, flow_direction::ingress);
+    EXPECT_EQ(r.type, flow_type::ipfix);
+    EXPECT_EQ(r.kind, record_kind::flow);
+    EXPECT_EQ(r.export_version, 10);
+    EXPECT_EQ(r.flags, 0);
+    expect_v4(storage[1].src_addr, 10, 1, 1, 2);
+    EXPECT_EQ(storage[1].packets, 4u);
+    expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::templates_learned, 1}, {counter::flow_records, 2}});
+}
+
+TEST_F(ipfix_fx, sequence_counts_data_records_per_domain) {
+    learn(256, ipv4_fields, 1);
+    learn(256, ipv4_fields, 2);
+    auto data = [&](uint32_t seq, uint32_t domain, int n) {
+        builder b = header(seq, domain);
+        auto s = b.open(256);
+        for (int i = 0; i < n; ++i) ipv4_record(b, 1, 1);
+        b.close(s);
+        EXPECT_EQ(run(b), decode_status::ok);
+    };
+    data(0, 1, 3);
+    data(3, 1, 2);
+    data(0, 2, 1);  // domain 2 has its own numbering
+    data(1, 2, 1);
+    data(9, 1, 1);  // 4 records of domain 1 lost
+    EXPECT_EQ(ex->counters.get(counter::sequence_lost), 4u);
+    EXPECT_EQ(ex->counters.get(counter::sequence_resets), 0u);
+}
+
+TEST_F(ipfix_fx, message_length_checked_against_datagram) {
+    learn(256, ipv4_fields);
+    builder b = hdr();
+    auto s = b.open(256);
+    ipv4_record(b, 1, 1);
+    b.close(s);
+    std::vector<uint8_t> longer = b.done();
+    longer.insert(longer.end(), {0xde, 0xad});  // bytes after the message
+    EXPECT_EQ(run_raw(longer), decode_status::ok);
+    EXPECT_EQ(out.size, 1u);
+    std::vector<uint8_t> shorter = b.done();
+    shorter[3] += 8;  // header claims more than arrived
+    EXPECT_EQ(run_raw(shorter), decode_status::ok);
+    EXPECT_EQ(out.size, 1u);
+    std::vector<uint8_t> tiny = b.done();
+    tiny[2] = 0;
+    tiny[3] = 8;  // below the header size
+    EXPECT_EQ(run_raw(tiny), decode_status::dropped);
+    std::vector<uint8_t> cut(b.b.begin(), b.b.begin() + 10);
+    EXPECT_EQ(run_raw(cut), decode_status::dropped);
+    std::vector<uint8_t> v9 = b.done();
+    v9[1] = 9;
+    EXPECT_EQ(run_raw(v9), decode_status::dropped);
+    expect_counters(ex->counters, {{counter::datagrams, 6},
+                                   {counter::templates_learned, 1},
+                                   {counter::flow_records, 2},
+                                   {counter::dev_trailing_bytes, 1},
+                                   {counter::dev_count_mismatch, 1},
+                                   {counter::sequence_resets, 1},  // the same message twice
+                                   {counter::err_truncated_header, 2},
+                                   {counter::err_unknown_version, 1}});
+}
+
+TEST_F(ipfix_fx, withdrawals) {
+    learn(256, ipv4_fields);
+    learn(257, {{8, 4}});
+    builder o = hdr();
+    options_template_set(o, 258, 1, {{302, 4}, {305, 4}, {306, 4}});
+    ASSERT_EQ(run(o), decode_status::ok);
+
+    builder w = hdr();
+    auto s = w.open(2);
+    w.u16(256).u16(0);  // withdraw 256
+    w.u16(300).u16(0);  // unknown
+    w.close(s);
+    EXPECT_EQ(run(w), decode_status::partial);
+    builder d = hdr();
+    s = d.open(256);
+    ipv4_record(d, 1, 1);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+
+    builder all = hdr();
+    s = all.open(2);
+    all.u16(2).u16(0);  // withdraw all data templates
+    all.close(s);
+    EXPECT_EQ(run(all), decode_status::ok);
+    builder d2 = hdr();
+    s = d2.open(257);
+    d2.ip4(1, 1, 1, 1);
+    d2.close(s);
+    EXPECT_EQ(run(d2), decode_status::dropped);
+    // The options template survived; withdraw all options templates.
+    builder alo = hdr();
+    s = alo.open(3);
+    alo.u16(3).u16(0);
+    alo.close(s);
+    EXPECT_EQ(run(alo), decode_status::ok);
+    builder d3 = hdr();
+    s = d3.open(258);
+    d3.u32(1).u32(1).u32(9);
+    d3.close(s);
+    EXPECT_EQ(run(d3), decode_status::dropped);
+    expect_counters(ex->counters, {{counter::datagrams, 9},
+                                   {counter::templates_learned, 2},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::template_withdrawals, 3},
+                                   {counter::err_withdrawal_unknown, 1},
+                                   {counter::err_data_before_template, 3}});
+}
+
+// Each sampling variant: {options fields, record bytes, expected rate}.
+TEST_F(ipfix_fx, options_sampling_variants) {
+    struct variant {
+        const char* name;
+        fields f;
+        std::vector<uint32_t> values;  // all 4-byte
+        uint32_t rate;
+    };
+    const variant variants[] = {
+        {"samplingInterval", {{34, 4}}, {100}, 100},
+        {"samplerRandomInterval", {{50, 4}}, {512}, 512},
+        {"interval+space", {{305, 4}, {306, 4}}, {1, 99}, 100},
+        {"size/population", {{309, 4}, {310, 4}}, {10, 1000}, 100},
+        {"interval+space rounded", {{305, 4}, {306, 4}}, {3, 7}, 3},
+    };
+    for (const auto& v : variants) {
+        SCOPED_TRACE(v.name);
+        reset();
+        builder b = hdr();
+        fields f = {{149, 4}};  // scope: observationDomainId
+        f.insert(f.end(), v.f.begin(), v.f.end());
+        options_template_set(b, 400, 1, f);
+        auto s = b.open(400);
+        b.u32(1);
+        for (uint32_t x : v.values) b.u32(x);
+        b.close(s);
+        template_set(b, 256, ipv4_fields);
+        s = b.open(256);
+        ipv4_record(b, 1, 1);
+        b.close(s);
+        ASSERT_EQ(run(b), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].sampling_rate, v.rate);
+        expect_counters(ex->counters, {{counter::datagrams, 1},
+                                       {counter::options_templates_learned, 1},
+                                       {counter::templates_learned, 1},
+                                       {counter::options_records, 1},
+                                       {counter::sampling_rates_learned, 1},
+                                       {counter::flow_records, 1}});
+    }
+}
+
+TEST_F(ipfix_fx, selector_rates_and_sys_init_from_options) {
+    builder b = hdr();
+    // Scope selectorId (302, 8 bytes); packet interval/space.
+    options_template_set(b, 400, 1, {{302, 8}, {305, 4}, {306, 4}});
+    auto s = b.open(400);
+    b.u64(7).u32(1).u32(9);    // selector 7: 1 in 10
+    b.u64(8).u32(1).u32(199);  // selector 8: 1 in 200
+    b.close(s);
+    options_template_set(b, 401, 1, {{149, 4}, {34, 4}, {160, 8}});
+    s = b.open(401);
+    b.u32(1).u32(50).u64(1699999000000ull);  // domain rate 50, sysInit
+    b.close(s);
+    template_set(b, 256, {{8, 4}, {302, 8}, {22, 4}, {21, 4}});
+    s = b.open(256);
+    b.ip4(1, 1, 1, 1).u64(8).u32(1000).u32(2000);
+    b.ip4(1, 1, 1, 2).u64(3).u32(1000).u32(2000);  // unknown selector: domain rate
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    EXPECT_EQ(storage[0].sampling_rate, 200u);
+    EXPECT_EQ(storage[1].sampling_rate, 50u);
+    EXPECT_EQ(storage[0].time_flow_start_ns, (1699999000000ull + 1000) * 1000000ull);
+    EXPECT_EQ(storage[0].time_flow_end_ns, (1699999000000ull + 2000) * 1000000ull);
+    EXPECT_EQ(storage[0].flags, 0);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::options_templates_learned, 2},
+                                   {counter::templates_learned, 1},
+                                   {counter::options_records, 3},
+                                   {counter::sampling_rates_learned, 3},
+                                   {counter::flow_records, 2}});
+}
+
+TEST_F(ipfix_fx, time_encodings) {
+    const uint64_t ms = 1700000000123ull;
+    const uint64_t ntp_secs = 1700000000ull + 2208988800ull;
+    const uint64_t half = 0x80000000ull;  // .5 s
+    struct tc {
+        const char* name;
+        fields f;
+        std::vector<std::pair<uint64_t, int>> values;  // value, byte width
+        uint64_t start, end;
+        uint8_t flags;
+    };
+    const tc cases[] = {
+        {"seconds", {{150, 4}, {151, 4}}, {{1700000000, 4}, {1700000005, 4}}, 1700000000000000000ull, 1700000005000000000ull, 0},
+        {"milliseconds", {{152, 8}, {153, 8}}, {{ms, 8}, {ms + 1, 8}}, ms * 1000000, (ms + 1) * 1000000, 0},
+        {"microseconds ntp", {{154, 8}, {155, 8}}, {{ntp_secs << 32 | half, 8}, {(ntp_secs + 1) << 32, 8}},
+         1700000000500000000ull, 1700000001000000000ull, 0},
+        {"nanoseconds ntp", {{156, 8}, {157, 8}}, {{ntp_secs << 32 | half, 8}, {ntp_secs << 32 | (half >> 1), 8}},
+         1700000000500000000ull, 1700000000250000000ull, 0},
+        {"delta microseconds", {{158, 4}, {159, 4}}, {{3000000, 4}, {1000, 4}}, export_ns - 3000000000ull,
+         export_ns - 1000000ull, 0},
+        {"uptime with sysInit in record", {{22, 4}, {21, 4}, {160, 8}}, {{500, 4}, {700, 4}, {ms, 8}},
+         (ms + 500) * 1000000, (ms + 700) * 1000000, 0},
+        {"uptime without sysInit", {{22, 4}, {21, 4}}, {{500, 4}, {700, 4}}, export_ns, export_ns,
+         record_flags::times_from_export},
+        {"no times", {{4, 1}}, {{6, 1}}, export_ns, export_ns, record_flags::times_from_export},
+        {"start only", {{152, 8}}, {{ms, 8}}, ms * 1000000, ms * 1000000, 0},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        reset();
+        builder b = hdr();
+        fields f = {{8, 4}};
+        f.insert(f.end(), c.f.begin(), c.f.end());
+        template_set(b, 256, f);
+        auto s = b.open(256);
+        b.ip4(1, 2, 3, 4);
+        for (auto [v, w] : c.values) {
+            if (w == 1) b.u8(v);
+            if (w == 4) b.u32(v);
+            if (w == 8) b.u64(v);
+        }
+        b.close(s);
+        ASSERT_EQ(run(b), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].time_flow_start_ns, c.start);
+        EXPECT_EQ(storage[0].time_flow_end_ns, c.end);
+        EXPECT_EQ(storage[0].flags, c.flags);
+    }
+}
+
+TEST_F(ipfix_fx, field_mappings_and_fallbacks) {
+    builder b = hdr();
+    // No delta counters: totals used; post counters ignored when totals exist.
+    // BGP next hop as fallback; icmp type/code 176/177; dot1q vlan; mpls;
+    // ipVersion; flowEndReason ignored.
+    template_set(b, 256, {{8, 4}, {12, 4}, {85, 8}, {86, 8}, {23, 8}, {24, 8}, {18, 4}, {176, 1}, {177, 1},
+                          {243, 2}, {70, 3}, {60, 1}, {136, 1}, {16, 4}, {17, 4}, {9, 1}, {13, 1}, {5, 1}, {4, 1}});
+    auto s = b.open(256);
+    b.ip4(1, 1, 1, 1).ip4(2, 2, 2, 2).u64(9000).u64(9).u64(1).u64(1).ip4(3, 3, 3, 3).u8(8).u8(0).u16(42);
+    b.u24(0xfffff1).u8(4).u8(3).u32(4200000000u).u32(13335).u8(32).u8(24).u8(0xb8).u8(1);
+    b.close(s);
+    // Only post counters: used as the fallback. icmpTypeCodeIPv4.
+    template_set(b, 257, {{8, 4}, {23, 4}, {24, 4}, {32, 2}, {58, 2}});
+    s = b.open(257);
+    b.ip4(1, 1, 1, 1).u32(700).u32(7).u16(0x0300).u16(5);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    const flow_record& r = storage[0];
+    EXPECT_EQ(r.bytes, 9000u);
+    EXPECT_EQ(r.packets, 9u);
+    expect_v4(r.next_hop, 3, 3, 3, 3);
+    EXPECT_EQ(r.icmp_type, 8);
+    EXPECT_EQ(r.icmp_code, 0);
+    EXPECT_EQ(r.vlan_id, 42);
+    EXPECT_EQ(r.mpls_label, 0xfffffu);
+    EXPECT_EQ(r.etype, 0x0800);
+    EXPECT_EQ(r.src_as, 4200000000u);
+    EXPECT_EQ(r.dst_as, 13335u);
+    EXPECT_EQ(r.src_net, 32);
+    EXPECT_EQ(r.dst_net, 24);
+    EXPECT_EQ(r.ip_tos, 0xb8);
+    EXPECT_EQ(r.proto, 1);
+    EXPECT_EQ(r.direction, flow_direction::unknown);
+    EXPECT_EQ(storage[1].bytes, 700u);
+    EXPECT_EQ(storage[1].packets, 7u);
+    EXPECT_EQ(storage[1].icmp_type, 3);
+    EXPECT_EQ(storage[1].icmp_code, 0);
+    EXPECT_EQ(storage[1].vlan_id, 5);
+    expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::templates_learned, 2}, {counter::flow_records, 2}});
+}
+
+TEST_F(ipfix_fx, ip_version_sets_etype_and_unsupported_lengths_are_counted_once) {
+    // sourceIPv4Address with length 5 is ignored (counted once at learn).
+    learn(256, {{8, 5}, {60, 1}, {2, 4}});
+    for (int i = 0; i < 2; ++i) {
+        builder b = hdr();
+        auto s = b.open(256);
+        b.u8(1).u8(2).u8(3).u8(4).u8(5).u8(6).u32(1);
+        b.close(s);
+        ASSERT_EQ(run(b), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].etype, 0x86dd);
+        EXPECT_TRUE(is_zero_address(storage[0].src_addr));
+    }
+    expect_counters(ex->counters, {{counter::datagrams, 3},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_unsupported_field_length, 1},
+                                   {counter::flow_records, 2}});
+}
+
+TEST_F(ipfix_fx, variable_length_fields) {
+    // interfaceName (82) is variable length; 1-byte and 3-byte length forms.
+    learn(256, {{8, 4}, {82, 65535}, {2, 4}});
+    builder b = hdr();
+    auto s = b.open(256);
+    b.ip4(1, 1, 1, 1).u8(3).u8('e').u8('t').u8('h').u32(10);
+    b.ip4(1, 1, 1, 2).u8(255).u16(300).zeros(300).u32(20);
+    b.ip4(1, 1, 1, 3).u8(0).u32(30);  // zero-length value
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 3u);
+    expect_v4(storage[0].src_addr, 1, 1, 1, 1);
+    EXPECT_EQ(storage[0].packets, 10u);
+    EXPECT_EQ(storage[1].packets, 20u);
+    EXPECT_EQ(storage[2].packets, 30u);
+
+    // A length running past the set: the rest of the set is dropped.
+    builder bad = hdr();
+    s = bad.open(256);
+    bad.ip4(1, 1, 1, 1).u8(2).u8('a').u8('b').u32(1);
+    bad.ip4(1, 1, 1, 2).u8(200).u32(2).u32(3);
+    bad.close(s);
+    EXPECT_EQ(run(bad), decode_status::partial);
+    EXPECT_EQ(out.size, 1u);
+    builder bad3 = hdr();
+    s = bad3.open(256);
+    bad3.ip4(1, 1, 1, 1).u8(255).u16(300).zeros(5);  // 3-byte length past the set
+    bad3.close(s);
+    EXPECT_EQ(run(bad3), decode_status::dropped);
+    expect_counters(ex->counters, {{counter::datagrams, 4},
+                                   {counter::templates_learned, 1},
+                                   {counter::flow_records, 4},
+                                   {counter::err_varlen_past_end, 2}});
+}
+
+TEST_F(ipfix_fx, enterprise_fields_skipped_and_counted_once_per_learn) {
+    learn(256, {{8, 4}, {1, 4, 9}, {100, 65535, 6871}, {2, 4}});
+    for (int i = 0; i < 3; ++i) {
+        builder b = hdr();
+        auto s = b.open(256);
+        b.ip4(1, 1, 1, 1).u32(0xffffffff).u8(2).u8(0xaa).u8(0xbb).u32(5);
+        b.close(s);
+        ASSERT_EQ(run(b), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].packets, 5u);
+        EXPECT_EQ(storage[0].bytes, 0u);  // the enterprise "1" is not octetDeltaCount
+    }
+    learn(256, {{8, 4}, {1, 4, 9}, {100, 65535, 6871}, {2, 4}});  // re-send: not recompiled
+    expect_counters(ex->counters, {{counter::datagrams, 5},
+                                   {counter::templates_learned, 2},
+                                   {counter::dev_enterprise_fields_skipped, 2},
+                                   {counter::flow_records, 3}});
+}
+
+TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
+    learn(256, {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {1, 8}, {2, 8}, {6, 1}, {152, 8}, {153, 8},
+                {1, 8, 29305}, {2, 8, 29305}, {6, 1, 29305}, {152, 8, 29305}, {153, 8, 29305},
+                {9, 1}, {13, 1}, {16, 4}, {17, 4}, {40, 8, 29305}});
+    builder b = hdr();
+    auto s = b.open(256);
+    auto rec = [&](uint64_t rev_packets) {
+        b.ip4(10, 0, 0, 1).ip4(10, 0, 0, 2).u16(40000).u16(80).u8(6).u64(1000).u64(10).u8(0x02);
+        b.u64(1700000000000ull).u64(1700000001000ull);
+        b.u64(5000).u64(rev_packets).u8(0x12).u64(1700000000010ull).u64(1700000000990ull);
+        b.u8(24).u8(16).u32(65000).u32(65001).u64(0);
+    };
+    rec(7);
+    rec(0);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 3u);
+    const flow_record& f = storage[0];
+    const flow_record& r = storage[1];
+    expect_v4(f.src_addr, 10, 0, 0, 1);
+    EXPECT_EQ(f.bytes, 1000u);
+    EXPECT_EQ(f.packets, 10u);
+    EXPECT_EQ(f.tcp_flags, 0x02);
+    EXPECT_EQ(f.flags, 0);
+    expect_v4(r.src_addr, 10, 0, 0, 2);
+    expect_v4(r.dst_addr, 10, 0, 0, 1);
+    EXPECT_EQ(r.src_port, 80);
+    EXPECT_EQ(r.dst_port, 40000);
+    EXPECT_EQ(r.src_net, 16);
+    EXPECT_EQ(r.dst_net, 24);
+    EXPECT_EQ(r.src_as, 65001u);
+    EXPECT_EQ(r.dst_as, 65000u);
+    EXPECT_EQ(r.bytes, 5000u);
+    EXPECT_EQ(r.packets, 7u);
+    EXPECT_EQ(r.tcp_flags, 0x12);
+    EXPECT_EQ(r.proto, 6);
+    EXPECT_EQ(r.time_flow_start_ns, 1700000000010000000ull);
+    EXPECT_EQ(r.time_flow_end_ns, 1700000000990000000ull);
+    EXPECT_EQ(r.flags, record_flags::biflow_reverse);
+    EXPECT_EQ(storage[2].flags, 0);  // second record: forward only
+    expect_counters(ex->counters, {{counter::datagrams, 2},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_enterprise_fields_skipped, 1},  // reverse IE 40: not mapped
+                                   {counter::flow_records, 3}});
+}
+
+TEST_F(ipfix_fx, domain_isolation) {
+    learn(256, ipv4_fields, 1);
+    learn(256, {{8, 4}}, 2);  // same id, other layout, other domain
+    builder bad = hdr(2);
+    auto s = bad.open(2);
+    bad.u16(256).u16(3).u16(8).u16(4);  // runs past its set
+    bad.close(s);
+    run(bad);
+    builder d = hdr(1);
+    s = d.open(256);
+    ipv4_record(d, 9, 1);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 1, 1, 9);
+    EXPECT_EQ(storage[0].observation_domain_id, 1u);
+    builder d3 = hdr(3);
+    s = d3.open(256);
+    ipv4_record(d3, 9, 1);
+    d3.close(s);
+    EXPECT_EQ(run(d3), decode_status::dropped);
+    expect_counters(ex->counters, {{counter::datagrams, 5},
+                                   {counter::templates_learned, 2},
+                                   {counter::flow_records, 1},
+                                   {counter::err_template_overflows_set, 1},
+                                   {counter::err_data_before_template, 1}});
+}
+
+struct malformed_case {
+    const char* name;
+    void (*build)(builder&);
+    counter expect;
+};
+
+const malformed_case malformed_cases[] = {
+    {"set length below 4", [](builder& b) { b.u16(256).u16(3).zeros(4); }, counter::err_set_length},
+    {"set length past end", [](builder& b) { b.u16(2).u16(64).zeros(8); }, counter::err_set_length},
+    {"trailing partial set header", [](builder& b) { b.zeros(3); }, counter::err_set_length},
+    {"template fields overflow set",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(260).u16(4).u16(8).u16(4);
+         b.close(s);
+     },
+     counter::err_template_overflows_set},
+    {"enterprise number cut off",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(260).u16(1).u16(0x8001).u16(4).u16(0);
+         b.close(s);
+     },
+     counter::err_template_overflows_set},
+    {"zero-length field",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(260).u16(2).u16(8).u16(4).u16(2).u16(0);
+         b.close(s);
+     },
+     counter::err_template_field_length},
+    {"field longer than any set",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(260).u16(1).u16(8).u16(65534);
+         b.close(s);
+     },
+     counter::err_template_field_length},
+    {"options template scope count 0",
+     [](builder& b) {
+         auto s = b.open(3);
+         b.u16(260).u16(1).u16(0).u16(34).u16(4);
+         b.zeros(2);
+         b.close(s);
+     },
+     counter::err_options_scope},
+    {"options template scope count above field count",
+     [](builder& b) {
+         auto s = b.open(3);
+         b.u16(260).u16(1).u16(2).u16(34).u16(4);
+         b.zeros(2);
+         b.close(s);
+     },
+     counter::err_options_scope},
+    {"template id below 256",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(17).u16(1).u16(8).u16(4);
+         b.close(s);
+     },
+     counter::err_template_id},
+    {"withdrawal of unknown id",
+     [](builder& b) {
+         auto s = b.open(2);
+         b.u16(999).u16(0);
+         b.close(s);
+     },
+     counter::err_withdrawal_unknown},
+    {"data set shorter than one record",
+     [](builder& b) {
+         auto s = b.open(256);
+         b.zeros(10);
+         b.close(s);
+     },
+     counter::err_data_record_length},
+    {"empty data set",
+     [](builder& b) {
+         auto s = b.open(256);
+         b.close(s);
+     },
+     counter::err_data_record_length},
+    {"reserved set id", [](builder& b) { b.u16(4).u16(8).zeros(4); }, counter::dev_unknown_set_id},
+    {"non-zero set padding",
+     [](builder& b) {
+         auto s = b.open(256);
+         ipv4_record(b, 1, 1);
+         b.u8(0).u8(0).u8(7);
+         b.close(s);
+     },
+     counter::dev_set_padding_nonzero},
+};
+
+TEST_F(ipfix_fx, malformed_inputs_count_one_specific_counter) {
+    for (const auto& mc : malformed_cases) {
+        SCOPED_TRACE(mc.name);
+        reset();
+        learn(256, ipv4_fields);
+        const counter_block before = ex->counters;
+        builder b = hdr();
+        mc.build(b);
+        run(b);
+        uint64_t changed = 0;
+        for (std::size_t i = 0; i < counter_count; ++i) {
+            const auto k = static_cast<counter>(i);
+            if (k == counter::datagrams || k == counter::datagram_bytes || k == counter::flow_records ||
+                k == counter::sequence_lost)
+                continue;
+            if (ex->counters.get(k) != before.get(k)) {
+                ++changed;
+                EXPECT_EQ(k, mc.expect) << "unexpected counter " << counter_table[i].name;
+                EXPECT_EQ(ex->counters.get(k) - before.get(k), 1u);
+            }
+        }
+        EXPECT_EQ(changed, 1u);
+        builder d = hdr();
+        auto s = d.open(256);
+        ipv4_record(d, 1, 1);
+        d.close(s);
+        EXPECT_EQ(run(d), decode_status::ok);
+        EXPECT_EQ(out.size, 1u);
+    }
+}
+
+TEST_F(ipfix_fx, every_truncation_and_bit_flip_is_safe) {
+    builder b = hdr();
+    options_template_set(b, 400, 1, {{302, 8}, {305, 4}, {306, 4}});
+    template_set(b, 256, {{8, 4}, {82, 65535}, {1, 4, 29305}, {2, 4, 29305}, {2, 4}, {22, 4}});
+    auto s = b.open(256);
+    b.ip4(1, 1, 1, 1).u8(2).u8('a').u8('b').u32(1).u32(2).u32(3).u32(4);
+    b.close(s);
+    s = b.open(400);
+    b.u64(1).u32(1).u32(9);
+    b.close(s);
+    const std::vector<uint8_t> good = b.done();
+    for (std::size_t n = 0; n <= good.size(); ++n) {
+        std::vector<uint8_t> cut(good.begin(), good.begin() + n);
+        run_raw(cut);
+    }
+    for (std::size_t i = 0; i < good.size(); ++i)
+        for (int bit = 0; bit < 8; ++bit) {
+            std::vector<uint8_t> flip = good;
+            flip[i] ^= static_cast<uint8_t>(1u << bit);
+            run_raw(flip);
+            EXPECT_LE(out.size, max_records_per_datagram);
+        }
+    SUCCEED();
+}
+
+}  // namespace
+}  // namespace sluice::decode

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: Apache-2.0
+// Template state file tests: save/load round trip (data decodes at once after
+// a restart), and corrupt, truncated or mismatched files rejected cleanly.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/template/template_state_file.hpp"
+
+namespace sluice::decode {
+namespace {
+
+struct builder {
+    std::vector<uint8_t> b;
+    builder& u8(uint64_t v) {
+        b.push_back(static_cast<uint8_t>(v));
+        return *this;
+    }
+    builder& u16(uint64_t v) { return u8(v >> 8).u8(v); }
+    builder& u32(uint64_t v) { return u16(v >> 16).u16(v); }
+    builder& u64(uint64_t v) { return u32(v >> 32).u32(v); }
+    std::size_t open(uint16_t id) {
+        const std::size_t at = b.size();
+        u16(id).u16(0);
+        return at;
+    }
+    void close(std::size_t at) {
+        const std::size_t len = b.size() - at;
+        b[at + 2] = static_cast<uint8_t>(len >> 8);
+        b[at + 3] = static_cast<uint8_t>(len);
+    }
+};
+
+constexpr uint32_t export_secs = 1700000000;
+constexpr uint64_t now_ns = uint64_t(export_secs) * 1000000000ull;
+
+builder v9_header(uint16_t count, uint32_t seq) {
+    builder b;
+    b.u16(9).u16(count).u32(100000).u32(export_secs).u32(seq).u32(7);
+    return b;
+}
+builder ipfix_header(uint32_t seq, uint32_t domain) {
+    builder b;
+    b.u16(10).u16(0).u32(export_secs).u32(seq).u32(domain);
+    return b;
+}
+
+struct state_file : ::testing::Test {
+    std::string dir;
+    std::string path;
+    std::vector<flow_record> storage = std::vector<flow_record>(16);
+    record_buffer out{storage.data(), 16, 0};
+    datagram_meta meta{};
+
+    void SetUp() override {
+        char tmpl[] = "/tmp/sluice_state_XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        path = dir + "/templates.state";
+        meta.exporter_addr[10] = meta.exporter_addr[11] = 0xff;
+        meta.exporter_addr[12] = 198;
+        meta.exporter_addr[13] = 51;
+        meta.exporter_addr[14] = 100;
+        meta.exporter_addr[15] = 1;
+        meta.time_received_ns = now_ns;
+    }
+    void TearDown() override {
+        std::remove(path.c_str());
+        ::rmdir(dir.c_str());
+    }
+
+    decode_status feed(exporter_table& t, builder& b, protocol p) {
+        if (p == protocol::ipfix) b.close(0);
+        out.clear();
+        return decode_datagram(b.b, meta, p, t, out);
+    }
+
+    // v9: options (domain rate 100) + template 256; IPFIX domain 3: sampler
+    // options + template 300 with a selector id; a second exporter too.
+    void populate(exporter_table& t) {
+        builder v = v9_header(3, 1);  // options template + options record + template
+        auto s = v.open(1);
+        v.u16(257).u16(4).u16(4).u16(1).u16(4).u16(34).u16(4).u16(0);
+        v.close(s);
+        s = v.open(257);
+        v.u32(0).u32(100);
+        v.close(s);
+        s = v.open(0);
+        v.u16(256).u16(3).u16(8).u16(4).u16(12).u16(4).u16(2).u16(4);
+        v.close(s);
+        ASSERT_EQ(feed(t, v, protocol::netflow_v9), decode_status::ok);
+
+        builder x = ipfix_header(0, 3);
+        s = x.open(3);
+        x.u16(400).u16(2).u16(1).u16(302).u16(4).u16(50).u16(4).u16(0);
+        x.close(s);
+        s = x.open(400);
+        x.u32(5).u32(4096);
+        x.close(s);
+        s = x.open(2);
+        x.u16(300).u16(4).u16(8).u16(4).u16(302).u16(4).u16(82).u16(65535).u16(0x8001).u16(4).u32(29305);
+        x.close(s);
+        ASSERT_EQ(feed(t, x, protocol::ipfix), decode_status::ok);
+
+        datagram_meta other = meta;
+        other.exporter_addr[15] = 2;
+        builder y = ipfix_header(0, 1);
+        s = y.open(2);
+        y.u16(256).u16(1).u16(8).u16(4);
+        y.close(s);
+        y.close(0);
+        out.clear();
+        ASSERT_EQ(decode_datagram(y.b, other, protocol::ipfix, t, out), decode_status::ok);
+    }
+
+    void check_decodes(exporter_table& t) {
+        builder v = v9_header(1, 2);
+        auto s = v.open(256);
+        v.u32(0x0a000001).u32(0x0a000002).u32(9);
+        v.close(s);
+        ASSERT_EQ(feed(t, v, protocol::netflow_v9), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].packets, 9u);
+        EXPECT_EQ(storage[0].src_addr[15], 1);
+        EXPECT_EQ(storage[0].sampling_rate, 100u);
+
+        builder x = ipfix_header(1, 3);
+        s = x.open(300);
+        x.u32(0x0a000003).u32(5).u8(2).u8('x').u8('y').u32(77);
+        x.close(s);
+        ASSERT_EQ(feed(t, x, protocol::ipfix), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].src_addr[15], 3);
+        EXPECT_EQ(storage[0].sampling_rate, 4096u);
+        EXPECT_EQ(storage[0].observation_domain_id, 3u);
+    }
+
+    std::vector<uint8_t> read_file() {
+        std::ifstream f(path, std::ios::binary);
+        return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    }
+    void write_file(const std::vector<uint8_t>& bytes) {
+        std::ofstream f(path, std::ios::binary | std::ios::trunc);
+        f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+};
+
+TEST_F(state_file, round_trip_decodes_without_templates) {
+    exporter_table a;
+    populate(a);
+    check_decodes(a);
+    std::string err;
+    ASSERT_TRUE(save_template_state(a, path, &err)) << err;
+    EXPECT_TRUE(err.empty());
+    EXPECT_NE(::access((path + ".tmp." + std::to_string(::getpid())).c_str(), F_OK), 0);  // temp file renamed
+
+    exporter_table b;
+    ASSERT_TRUE(load_template_state(b, path, &err)) << err;
+    EXPECT_EQ(b.size(), 2u);
+    const exporter_state* e = b.find(meta.exporter_addr);
+    ASSERT_NE(e, nullptr);
+    // v9: 256 + options 257; IPFIX domain 3: 300 + options 400.
+    EXPECT_EQ(e->counters.get(counter::templates_restored), 4u);
+    EXPECT_EQ(e->counters.errors(), 0u);
+    check_decodes(b);
+    e = b.find(meta.exporter_addr);
+    EXPECT_EQ(e->counters.get(counter::err_data_before_template), 0u);
+    EXPECT_EQ(e->counters.get(counter::flow_records), 2u);
+    EXPECT_EQ(e->counters.get(counter::templates_learned), 0u);
+
+    // Saving the restored table gives the same bytes (nothing lost).
+    const std::vector<uint8_t> first = read_file();
+    exporter_table c;
+    ASSERT_TRUE(load_template_state(c, path, &err)) << err;
+    ASSERT_TRUE(save_template_state(c, path, &err)) << err;
+    EXPECT_EQ(read_file(), first);
+}
+
+TEST_F(state_file, missing_file_is_a_first_start) {
+    exporter_table t;
+    std::string err;
+    EXPECT_TRUE(load_template_state(t, dir + "/nope", &err));
+    EXPECT_TRUE(err.empty());
+    EXPECT_EQ(t.size(), 0u);
+}
+
+TEST_F(state_file, save_failure_names_the_path) {
+    exporter_table t;
+    populate(t);
+    std::string err;
+    EXPECT_FALSE(save_template_state(t, dir + "/no/such/dir/state", &err));
+    EXPECT_NE(err.find(dir + "/no/such/dir/state"), std::string::npos) << err;
+}
+
+TEST_F(state_file, corrupt_files_rejected_with_clear_errors) {
+    exporter_table a;
+    populate(a);
+    const std::vector<uint8_t> good = serialize_template_state(a);
+    struct corrupt {
+        const char* name;
+        std::vector<uint8_t> bytes;
+        const char* expect;
+    };
+    std::vector<corrupt> cases;
+    {
+        auto b = good;
+        b[0] = 'X';
+        cases.push_back({"magic", b, "bad magic"});
+    }
+    {
+        auto b = good;
+        b[8] = 2;
+        cases.push_back({"version", b, "unsupported format version 2"});
+    }
+    {
+        auto b = good;
+        b[b.size() / 2] ^= 0x40;
+        cases.push_back({"bit flip", b, "checksum mismatch"});
+    }
+    {
+        auto b = good;
+        b.resize(b.size() - 5);
+        cases.push_back({"truncated", b, "truncated"});
+    }
+    {
+        auto b = good;
+        b.push_back(0);
+        cases.push_back({"appended", b, "length mismatch"});
+    }
+    cases.push_back({"empty", {}, "truncated header"});
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        write_file(c.bytes);
+        exporter_table t;
+        std::string err;
+        EXPECT_FALSE(load_template_state(t, path, &err));
+        EXPECT_NE(err.find(c.expect), std::string::npos) << err;
+        EXPECT_NE(err.find(path), std::string::npos) << err;
+        EXPECT_EQ(t.size(), 0u);  // nothing applied
+    }
+    // Every truncation, in memory.
+    for (std::size_t n = 0; n < good.size(); ++n) {
+        exporter_table t;
+        std::string err;
+        EXPECT_FALSE(restore_template_state(t, std::span(good.data(), n), &err));
+        EXPECT_EQ(t.size(), 0u);
+    }
+}
+
+// Patches the CRC so structural validation (not the checksum) is exercised.
+void fix_crc(std::vector<uint8_t>& b) {
+    uint32_t c = 0xffffffffu;
+    for (std::size_t i = 24; i < b.size(); ++i) {
+        c ^= b[i];
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    c ^= 0xffffffffu;
+    for (int i = 0; i < 4; ++i) b[12 + i] = static_cast<uint8_t>(c >> (8 * i));
+}
+
+TEST_F(state_file, structurally_corrupt_bodies_never_crash) {
+    exporter_table a;
+    populate(a);
+    const std::vector<uint8_t> good = serialize_template_state(a);
+    {
+        auto b = good;
+        b[24] = 0xff;  // exporter count far beyond the body
+        b[25] = 0xff;
+        fix_crc(b);
+        exporter_table t;
+        std::string err;
+        EXPECT_FALSE(restore_template_state(t, b, &err));
+        EXPECT_NE(err.find("exporter count"), std::string::npos) << err;
+        EXPECT_EQ(t.size(), 0u);
+    }
+    std::mt19937 rng(12345);
+    int accepted = 0;
+    for (int i = 0; i < 3000; ++i) {
+        auto b = good;
+        const int flips = 1 + static_cast<int>(rng() % 4);
+        for (int k = 0; k < flips; ++k) b[24 + rng() % (b.size() - 24)] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        fix_crc(b);
+        exporter_table t;
+        std::string err;
+        if (restore_template_state(t, b, &err)) {
+            ++accepted;  // a flip in a value (an address, a rate) is still a valid file
+            // Whatever was restored must decode safely.
+            for (const uint8_t d : {0, 1}) {
+                builder x = d ? ipfix_header(0, 3) : v9_header(1, 1);
+                auto s = x.open(d ? 300 : 256);
+                x.u32(1).u32(2).u32(3).u8(1).u8(0);
+                x.close(s);
+                if (d) x.close(0);
+                out.clear();
+                decode_datagram(x.b, meta, d ? protocol::ipfix : protocol::netflow_v9, t, out);
+            }
+        } else {
+            EXPECT_FALSE(err.empty());
+            EXPECT_EQ(t.size(), 0u);
+        }
+    }
+    EXPECT_GT(accepted, 0);
+}
+
+TEST_F(state_file, restored_templates_still_expire_and_respect_limits) {
+    exporter_table a;
+    populate(a);
+    const std::vector<uint8_t> bytes = serialize_template_state(a);
+
+    decoder_limits small;
+    small.template_timeout_ns = 10ull * 1000000000ull;
+    exporter_table b(small);
+    std::string err;
+    ASSERT_TRUE(restore_template_state(b, bytes, &err)) << err;
+    meta.time_received_ns = now_ns + 11ull * 1000000000ull;
+    builder v = v9_header(1, 2);
+    auto s = v.open(256);
+    v.u32(1).u32(2).u32(3);
+    v.close(s);
+    EXPECT_EQ(feed(b, v, protocol::netflow_v9), decode_status::dropped);
+    const exporter_state* e = b.find(meta.exporter_addr);
+    EXPECT_EQ(e->counters.get(counter::templates_expired), 2u);  // 256 and options 257 (same source id)
+    EXPECT_EQ(e->counters.get(counter::err_data_before_template), 1u);
+
+    decoder_limits tight;
+    tight.max_fields_per_template = 2;  // template 256 (3 fields) and 300 (4) no longer fit
+    exporter_table c(tight);
+    ASSERT_TRUE(restore_template_state(c, bytes, &err)) << err;
+    e = c.find(meta.exporter_addr);
+    EXPECT_EQ(e->counters.get(counter::templates_restored), 2u);  // the two options templates
+    EXPECT_EQ(e->counters.get(counter::err_template_too_many_fields), 2u);
+}
+
+}  // namespace
+}  // namespace sluice::decode
