@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exception-path counters: the outcome enum of handle() doubles as the counter enum.
+//
+// Every frame handed to exception::handle() yields exactly one outcome, and
+// the worker adds exactly one to that outcome's counter. Counters are plain
+// uint64_t in the worker's context; the control core sums them across
+// workers when asked.
+//
+// Names are exported as `sluice_dataplane_exception_<name>_total`. The help
+// text says what a non-zero value means.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::exception {
+
+enum class outcome : uint8_t {
+    reply,  // `reply` holds a frame to transmit; everything below: nothing to send
+    not_for_us,
+    arp_not_request,
+    arp_malformed,
+    icmp_not_echo_request,
+    icmp_malformed,
+    icmp_bad_checksum,
+    icmpv6_not_handled,
+    icmpv6_malformed,
+    icmpv6_bad_checksum,
+    ndp_dad_ignored,
+    too_big,
+    count_  // keep last
+};
+
+constexpr std::size_t outcome_count = static_cast<std::size_t>(outcome::count_);
+
+struct counter_info {
+    std::string_view name;
+    std::string_view help;
+};
+
+// Same order as the enum; checked by the static_assert below.
+inline constexpr std::array<counter_info, outcome_count> counter_table{{
+    {"reply", "Replies built (ARP reply, ICMP echo reply, ICMPv6 echo reply, neighbour advertisement)."},
+    {"not_for_us",
+     "Frames not addressed to this collector or of a kind the exception path does not answer "
+     "(other ethertypes, other IP protocols, other targets, more than two VLAN tags). Routine on a shared segment."},
+    {"arp_not_request",
+     "ARP replies, gratuitous replies and other ARP opcodes: ignored. Routine; a burst may mean an ARP storm."},
+    {"arp_malformed",
+     "ARP frames that are truncated, not Ethernet/IPv4 ARP, or carry a multicast sender MAC: dropped."},
+    {"icmp_not_echo_request",
+     "ICMP to one of our IPv4 addresses other than echo request (e.g. unreachables): ignored."},
+    {"icmp_malformed",
+     "ICMP to our IPv4 address with a bad IPv4 header (length, header checksum), fragmented "
+     "(never reassembled: use pings below the MTU) or from a multicast/broadcast/zero source: dropped."},
+    {"icmp_bad_checksum", "ICMP messages to our IPv4 address whose ICMP checksum is wrong: dropped."},
+    {"icmpv6_not_handled",
+     "ICMPv6 to our address or its solicited-node group other than echo request and neighbour "
+     "solicitation (RS, RA, NA, redirects, MLD): ignored."},
+    {"icmpv6_malformed",
+     "ICMPv6 echo/NS that breaks RFC 4443/4861 validation (hop limit not 255 on NS, short, bad "
+     "options, multicast target or source): dropped."},
+    {"icmpv6_bad_checksum", "ICMPv6 messages to us whose checksum (with pseudo-header) is wrong: dropped."},
+    {"ndp_dad_ignored",
+     "Neighbour solicitations with the unspecified source (duplicate address detection) for one of "
+     "our addresses: ignored by design. Non-zero means another host is probing our address: check for a conflict."},
+    {"too_big", "A reply would not fit in the caller's reply buffer: nothing sent. Raise the reply buffer size."},
+}};
+
+static_assert(counter_table.back().name == "too_big", "counter_table must list every outcome, in enum order");
+
+// One worker's counters. Plain integers: only the owning worker writes.
+struct counter_block {
+    std::array<uint64_t, outcome_count> v{};
+
+    void add(outcome o, uint64_t n = 1) noexcept { v[static_cast<std::size_t>(o)] += n; }
+    uint64_t get(outcome o) const noexcept { return v[static_cast<std::size_t>(o)]; }
+    counter_block& operator+=(const counter_block& o) noexcept {
+        for (std::size_t i = 0; i < outcome_count; ++i) v[i] += o.v[i];
+        return *this;
+    }
+};
+
+}  // namespace sluice::exception
