@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// Worker counters: one enum plus a constexpr {name, help} table, one block per worker lcore.
+//
+// Every received frame increments exactly one of: `frag_received` (an IP
+// fragment, handed to the reassembler), one drop cause, `exception_*`, or it
+// is a whole UDP datagram for a configured port and reaches the decoder
+// (`datagrams`, which also counts datagrams the reassembler completed; a
+// completed datagram that then fails the IP/UDP checks counts one drop cause
+// instead). Every fragment handed over ends in `frag_reassembled` (as part
+// of a datagram), `frag_dropped`, `frag_expired` or `frag_expired_at_stop`.
+// Records are counted as produced, then either enqueued or dropped with
+// cause ring_full: records = records_enqueued + ring_full.
+//
+// Ownership: a counter_block lives in the worker's context and only that
+// worker writes it. Stores are relaxed atomics (plain `mov` on x86), so the
+// control core may read them at any time without a data race and without a
+// lock; it sums the blocks of all workers.
+//
+// Names are exported as `sluice_dataplane_worker_<name>_total`.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/parse/packet_parse.hpp"
+
+namespace sluice::worker {
+
+enum class counter : uint16_t {
+    rx_packets,
+    rx_bytes,
+    datagrams,
+    records,
+    records_enqueued,
+    ring_full,
+    decode_dropped,
+    decode_partial,
+    exporter_table_full,
+    // ---- drops by parse class (same order as parse::frame_class from runt on) ----
+    runt,
+    unsupported_ethertype,
+    bad_ipv4_header,
+    bad_ipv4_checksum,
+    bad_ip_length,
+    bad_ipv6_header,
+    not_udp,
+    bad_udp_length,
+    bad_udp_checksum,
+    // ---- other drops ----
+    nic_bad_ip_checksum,
+    nic_bad_udp_checksum,
+    udp_port_unconfigured,
+    exception_unhandled,
+    exception_tx_failed,
+    exception_nomem,
+    // ---- reassembly ----
+    frag_received,
+    frag_reassembled,
+    frag_dropped,
+    frag_expired,
+    frag_expired_at_stop,
+    frag_unsupported,
+    count_  // keep last
+};
+
+constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);
+
+struct counter_info {
+    std::string_view name;
+    std::string_view help;
+};
+
+inline constexpr std::array<counter_info, counter_count> counter_table{{
+    {"rx_packets", "Frames received from the port queue."},
+    {"rx_bytes", "Bytes of the frames received."},
+    {"datagrams", "UDP datagrams (whole or reassembled) handed to the decoders."},
+    {"records", "Records the decoders produced."},
+    {"records_enqueued", "Records enqueued onto a sink ring."},
+    {"ring_full", "Records dropped because the sink ring was full: the sink is too slow."},
+    {"decode_dropped", "Datagrams the decoder rejected entirely (see the exporter's err_* counters)."},
+    {"decode_partial", "Datagrams the decoder accepted only in part (see the exporter's counters)."},
+    {"exporter_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters."},
+    {"runt", "Frames shorter than an Ethernet header: dropped."},
+    {"unsupported_ethertype", "Frames neither IPv4, IPv6 nor ARP: dropped."},
+    {"bad_ipv4_header", "IPv4 version/IHL wrong or header past the frame: dropped."},
+    {"bad_ipv4_checksum", "IPv4 header checksum wrong (software check): dropped."},
+    {"bad_ip_length", "IP length field inconsistent with the frame: dropped."},
+    {"bad_ipv6_header", "IPv6 header or extension chain malformed: dropped."},
+    {"not_udp", "IP packets that are not UDP (and not for the exception path): dropped."},
+    {"bad_udp_length", "UDP length disagrees with the IP payload: dropped."},
+    {"bad_udp_checksum", "UDP checksum wrong (software check, --verify-udp-checksum): dropped."},
+    {"nic_bad_ip_checksum", "The NIC flagged the IPv4 header checksum bad: dropped."},
+    {"nic_bad_udp_checksum", "The NIC flagged the UDP checksum bad: dropped."},
+    {"udp_port_unconfigured", "UDP to a port not in the port map: dropped. Check --port-map or the exporters."},
+    {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters)."},
+    {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped."},
+    {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted."},
+    {"frag_received", "IP fragments received and handed to the reassembler."},
+    {"frag_reassembled", "Datagrams completed by the reassembler."},
+    {"frag_dropped",
+     "Fragments the reassembler refused or evicted (overlap, more than RTE_LIBRTE_IP_FRAG_MAX_FRAG pieces, "
+     "table full, stale entry reused): freed via the death row."},
+    {"frag_expired", "Fragments of incomplete datagrams dropped by the timeout sweep: pieces lost on the way."},
+    {"frag_expired_at_stop", "Fragments of incomplete datagrams dropped at shutdown (end of replay or stop)."},
+    {"frag_unsupported", "IPv6 fragments whose fragment header does not follow the base header: dropped."},
+}};
+
+static_assert(counter_table.back().name == "frag_unsupported", "counter_table must list every counter, in enum order");
+
+// parse::frame_class drop causes map 1:1 onto the run of counters starting at runt.
+static_assert(static_cast<std::size_t>(parse::frame_class::count_) - static_cast<std::size_t>(parse::frame_class::runt) ==
+                  static_cast<std::size_t>(counter::nic_bad_ip_checksum) - static_cast<std::size_t>(counter::runt),
+              "worker drop counters must mirror parse::frame_class drop classes");
+
+constexpr counter drop_counter(parse::frame_class c) noexcept {
+    return static_cast<counter>(static_cast<std::size_t>(counter::runt) + static_cast<std::size_t>(c) -
+                                static_cast<std::size_t>(parse::frame_class::runt));
+}
+
+// The worker's cycle accounting, by stage (rte_rdtsc deltas).
+enum class stage : uint8_t { rx, parse, decode, enqueue, count_ };
+constexpr std::size_t stage_count = static_cast<std::size_t>(stage::count_);
+inline constexpr std::array<std::string_view, stage_count> stage_names{"rx", "parse", "decode", "enqueue"};
+
+// Relaxed-atomic helpers: the owner adds, anyone reads.
+inline void relaxed_add(uint64_t& v, uint64_t n) noexcept {
+    std::atomic_ref<uint64_t> r(v);
+    r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline uint64_t relaxed_get(const uint64_t& v) noexcept {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(v)).load(std::memory_order_relaxed);
+}
+
+struct counter_block {
+    std::array<uint64_t, counter_count> v{};
+    std::array<uint64_t, stage_count> cycles{};
+
+    void add(counter c, uint64_t n = 1) noexcept { relaxed_add(v[static_cast<std::size_t>(c)], n); }
+    uint64_t get(counter c) const noexcept { return relaxed_get(v[static_cast<std::size_t>(c)]); }
+    void add_cycles(stage s, uint64_t n) noexcept { relaxed_add(cycles[static_cast<std::size_t>(s)], n); }
+    uint64_t get_cycles(stage s) const noexcept { return relaxed_get(cycles[static_cast<std::size_t>(s)]); }
+
+    // A consistent-enough copy for the control core (each value read atomically).
+    counter_block snapshot() const noexcept {
+        counter_block s;
+        for (std::size_t i = 0; i < counter_count; ++i) s.v[i] = relaxed_get(v[i]);
+        for (std::size_t i = 0; i < stage_count; ++i) s.cycles[i] = relaxed_get(cycles[i]);
+        return s;
+    }
+    counter_block& operator+=(const counter_block& o) noexcept {
+        for (std::size_t i = 0; i < counter_count; ++i) v[i] += o.v[i];
+        for (std::size_t i = 0; i < stage_count; ++i) cycles[i] += o.cycles[i];
+        return *this;
+    }
+};
+
+}  // namespace sluice::worker

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-worker context: everything one worker lcore touches, in one alignas(64) block.
+//
+// Ownership and lifetime:
+//
+//   main (setup) ──creates on the worker's socket──► context ──owns──► exporter_table
+//                                                        │      ├──owns──► frag_table (rte_ip_frag)
+//                                                        │      ├──owns──► decode buffer, scratch slots
+//                                                        │      └──owns──► counters
+//                                                        └──borrows──► port/queue, mempool,
+//                                                                      rings[sink], config, stop flag
+//   worker lcore: the only writer of everything it owns, from launch to join.
+//   control core: reads `counters` (relaxed atomics) while the worker runs;
+//                 reads everything else only after the worker has joined.
+//   main (teardown): saves template state, prints stats, destroys the context
+//                 (frag table first, which frees the mbufs it still holds).
+#pragma once
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config.hpp"
+#include "counters.hpp"
+#include "dataplane/decode/decoder.hpp"
+#include "dataplane/exception/config.hpp"
+#include "dataplane/exception/counters.hpp"
+#include "dataplane/reassembly/reassembly.hpp"
+
+namespace sluice::worker {
+
+// The replay clock of one pcap port: capture times in ns, packet by packet,
+// kept only when the file has sub-microsecond times that net_pcap's
+// microsecond dynfield would lose.
+struct replay_clock {
+    std::vector<uint64_t> ns;
+};
+
+struct alignas(64) context {
+    // ---- read-mostly, hot ----
+    unsigned id = 0;        // worker index (0..workers-1)
+    unsigned lcore = 0;
+    uint16_t port_id = 0;
+    uint16_t queue_id = 0;
+    bool nic_cksum = false;         // the port fills checksum verdicts in ol_flags
+    bool pcap_timestamps = false;   // mbuf timestamp dynfield holds capture time in us
+    int ts_offset = -1;             // timestamp dynfield offset, -1 = none
+    uint64_t ts_flag = 0;           // its rx dynflag
+    rte_mempool* pool = nullptr;
+    const config* cfg = nullptr;
+    const std::atomic<bool>* stop = nullptr;   // leave the loop after the burst in hand
+    const std::atomic<bool>* abort = nullptr;  // SIGINT/SIGTERM: also ends a ring_full wait
+    const exception::address_config* addresses = nullptr;
+    const replay_clock* replay = nullptr;
+    rte_ring* rings[k_max_sinks]{};
+
+    // ---- owned state ----
+    std::unique_ptr<decode::exporter_table> exporters;
+    std::unique_ptr<reassembly::frag_table> frags;
+    std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
+    std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
+    uint64_t replay_index = 0;                              // packets seen, for the replay clock
+
+    // ---- counters (control core reads these while running) ----
+    alignas(64) counter_block counters;
+    alignas(64) exception::counter_block exception_counters;
+
+    // ---- rate-limited exporter error log (worker-only) ----
+    std::vector<decode::counter_block> logged;  // by exporter creation order
+    std::atomic<bool> finished{false};          // set by the worker as it leaves the loop
+};
+
+// The lcore entry point (rte_eal_remote_launch); arg is a context*.
+int worker_main(void* arg);
+
+// The decode-error counters that moved for one exporter since `last`, as
+// "name +n, name +n"; empty when none. Updates `last`.
+std::string moved_errors(const decode::counter_block& now, decode::counter_block& last);
+
+}  // namespace sluice::worker

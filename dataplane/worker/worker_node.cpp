@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+// The worker loop, top to bottom: rx burst -> parse -> checksum policy -> reassembly -> decode -> enqueue to the sinks.
+//
+//   rte_eth_rx_burst(32)
+//     pass 1 (parse): prefetch, linearise multi-segment frames, NIC checksum
+//       verdicts, parse_ethernet(); fragments -> rte_ip_frag -> parse_ip();
+//       ARP/ICMP/ND -> exception::handle() -> tx on the same port/queue;
+//       UDP to a mapped port -> datagram list; everything else: one drop
+//       counter, mbuf freed.
+//     pass 2 (decode + enqueue): per datagram decode_datagram() into the
+//       worker's decode buffer, then one rte_ring_enqueue_burst_elem of its
+//       records onto the ring of the exporter's sink; what does not fit is
+//       counted ring_full (the worker never waits).
+//     pass 3: free the burst's mbufs in bulk, free the reassembly death row.
+//
+// Deadlines checked at the top of each loop: the reassembly timeout sweep and
+// the per-exporter decode-error log (once per stats interval).
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
+#include <rte_prefetch.h>
+#include <sched.h>
+
+#include <span>
+#include <string>
+
+#include "dataplane/decode/record_format.hpp"
+#include "dataplane/exception/exception.hpp"
+#include "dataplane/parse/packet_parse.hpp"
+#include "dataplane/ring/record_ring.hpp"
+#include "worker_context.hpp"
+
+namespace sluice::worker {
+
+namespace {
+
+struct datagram {
+    const uint8_t* payload;
+    uint32_t len;
+    decode::protocol proto;
+    decode::datagram_meta meta;
+};
+
+// Everything one burst gathers in pass 1 for pass 2 and 3.
+struct burst_state {
+    datagram dg[k_burst];
+    unsigned nd = 0;
+    rte_mbuf* to_free[k_burst];
+    unsigned nf = 0;
+    unsigned slot = 0;  // scratch slots used
+};
+
+__extension__ typedef unsigned __int128 u128;  // the tsc->ns product overflows 64 bits after ~4 s
+
+inline uint64_t wall_ns(const context& c, uint64_t tsc) noexcept {
+    const config& k = *c.cfg;
+    return k.wall_base_ns + uint64_t(u128(tsc - k.tsc_base) * 1000000000u / k.tsc_hz);
+}
+
+// Capture time for replayed pcaps, else the burst's receive time.
+inline uint64_t rx_time_ns(const context& c, const rte_mbuf* m, uint64_t index, uint64_t burst_ns) noexcept {
+    if (c.pcap_timestamps && (m->ol_flags & c.ts_flag)) {
+        const uint64_t us = *RTE_MBUF_DYNFIELD(m, c.ts_offset, const rte_mbuf_timestamp_t*);
+        if (c.replay != nullptr && index < c.replay->ns.size() && c.replay->ns[index] / 1000 == us)
+            return c.replay->ns[index];
+        return us * 1000;
+    }
+    return burst_ns;
+}
+
+inline uint8_t* scratch_slot(context& c, burst_state& b) noexcept { return &c.scratch[std::size_t(b.slot++) * k_scratch_slot]; }
+
+inline void drop(context& c, burst_state& b, rte_mbuf* m, counter why) noexcept {
+    c.counters.add(why);
+    b.to_free[b.nf++] = m;
+}
+
+// A complete UDP datagram: keep it for pass 2 if its port is mapped.
+inline bool accept_udp(context& c, burst_state& b, const parse::parsed_frame& f, uint64_t ts) noexcept {
+    const uint8_t p = c.cfg->port_map[f.dst_port];
+    if (p == 0) [[unlikely]] {
+        c.counters.add(counter::udp_port_unconfigured);
+        return false;
+    }
+    datagram& d = b.dg[b.nd++];
+    d.payload = f.payload;
+    d.len = f.payload_len;
+    d.proto = static_cast<decode::protocol>(p - 1);
+    std::memcpy(d.meta.exporter_addr, f.src_addr, 16);
+    d.meta.exporter_port = f.src_port;
+    d.meta.collector_port = f.dst_port;
+    d.meta.time_received_ns = ts;
+    return true;
+}
+
+// ARP / ICMP echo / ND: answered in place in the received mbuf when it is a
+// single unshared segment, else into a fresh mbuf; sent on the same queue.
+void exception_path(context& c, burst_state& b, rte_mbuf* m, const uint8_t* frame, uint32_t len) noexcept {
+    rte_mbuf* out = m;
+    uint32_t cap = 0;
+    if (m->nb_segs == 1 && rte_mbuf_refcnt_read(m) == 1) {
+        cap = m->buf_len - m->data_off;
+    } else {
+        out = rte_pktmbuf_alloc(c.pool);
+        if (out == nullptr) [[unlikely]] {
+            drop(c, b, m, counter::exception_nomem);
+            return;
+        }
+        cap = rte_pktmbuf_tailroom(out);
+    }
+    const exception::result r =
+        exception::handle(frame, len, *c.addresses, rte_pktmbuf_mtod(out, uint8_t*), cap);
+    c.exception_counters.add(r.what);
+    if (r.what != exception::outcome::reply) {
+        if (out != m) rte_pktmbuf_free(out);
+        drop(c, b, m, counter::exception_unhandled);
+        return;
+    }
+    if (out == m) {
+        // Trim any further segments' worth of length: the reply is in the first one.
+        m->data_len = uint16_t(r.reply_len);
+        m->pkt_len = r.reply_len;
+    } else {
+        out->data_len = uint16_t(r.reply_len);
+        out->pkt_len = r.reply_len;
+        b.to_free[b.nf++] = m;
+    }
+    out->ol_flags = 0;
+    if (rte_eth_tx_burst(c.port_id, c.queue_id, &out, 1) != 1) [[unlikely]] {
+        c.counters.add(counter::exception_tx_failed);
+        rte_pktmbuf_free(out);
+    }
+}
+
+// A datagram completed by the reassembler: linearise, parse as IP, keep or drop.
+void reassembled(context& c, burst_state& b, rte_mbuf* whole, uint64_t ts) noexcept {
+    c.counters.add(counter::frag_reassembled);
+    b.to_free[b.nf++] = whole;
+    const uint32_t len = whole->pkt_len;
+    if (len > k_scratch_slot || whole->l2_len >= len) [[unlikely]] {
+        c.counters.add(counter::bad_ip_length);
+        return;
+    }
+    const auto* data = static_cast<const uint8_t*>(rte_pktmbuf_read(whole, 0, len, scratch_slot(c, b)));
+    // rte_ip_frag zeroes the IPv4 header checksum of the rebuilt header; every
+    // fragment's header was checked on the way in.
+    const parse::parse_options po{.verify_ipv4_header_checksum = false,
+                                  .verify_udp_checksum = c.cfg->verify_udp_checksum};
+    parse::parsed_frame f;
+    f.l2_len = whole->l2_len;
+    const parse::frame_class cls = parse::parse_ip(data + whole->l2_len, len - whole->l2_len, po, f);
+    if (cls == parse::frame_class::udp) [[likely]] {
+        accept_udp(c, b, f, ts);
+    } else if (cls >= parse::frame_class::runt) {
+        c.counters.add(drop_counter(cls));
+    } else {
+        c.counters.add(counter::not_udp);  // a reassembled ICMP or a fragment of a fragment
+    }
+}
+
+// Pass 1 for one frame.
+void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now_tsc) noexcept {
+    uint32_t len = m->pkt_len;
+    const uint8_t* data;
+    if (m->nb_segs == 1) [[likely]] {
+        data = rte_pktmbuf_mtod(m, const uint8_t*);
+    } else {
+        if (len > k_scratch_slot) [[unlikely]] {
+            drop(c, b, m, counter::bad_ip_length);
+            return;
+        }
+        data = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, len, scratch_slot(c, b)));
+    }
+
+    parse::parse_options po{.verify_ipv4_header_checksum = true, .verify_udp_checksum = c.cfg->verify_udp_checksum};
+    bool l4_bad = false;
+    if (c.nic_cksum) {
+        const uint64_t ipf = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+        if (ipf == RTE_MBUF_F_RX_IP_CKSUM_BAD) [[unlikely]] {
+            drop(c, b, m, counter::nic_bad_ip_checksum);
+            return;
+        }
+        if (ipf == RTE_MBUF_F_RX_IP_CKSUM_GOOD) po.verify_ipv4_header_checksum = false;
+        const uint64_t l4f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+        l4_bad = l4f == RTE_MBUF_F_RX_L4_CKSUM_BAD;
+        if (l4f == RTE_MBUF_F_RX_L4_CKSUM_GOOD) po.verify_udp_checksum = false;
+    }
+
+    parse::parsed_frame f;
+    const parse::frame_class cls = parse::parse_ethernet(data, len, po, f);
+    switch (cls) {
+    case parse::frame_class::udp:
+        if (l4_bad) [[unlikely]] {
+            drop(c, b, m, counter::nic_bad_udp_checksum);
+            return;
+        }
+        accept_udp(c, b, f, ts);
+        b.to_free[b.nf++] = m;  // payload points into m (or scratch) until pass 3
+        return;
+    case parse::frame_class::ipv4_fragment:
+    case parse::frame_class::ipv6_fragment: {
+        c.counters.add(counter::frag_received);
+        m->l2_len = f.l2_len;
+        m->l3_len = f.l3_len;
+        // Trim Ethernet padding: the reassembler takes lengths from the mbuf.
+        const uint32_t ip_end = f.l2_len + f.ip_total_len;
+        if (f.ip_total_len != 0 && ip_end < m->pkt_len) rte_pktmbuf_trim(m, uint16_t(m->pkt_len - ip_end));
+        reassembly::outcome o;
+        if (cls == parse::frame_class::ipv4_fragment) {
+            o = c.frags->feed_v4(m, now_tsc);
+        } else if (!c.frags->feed_v6(m, now_tsc, o)) [[unlikely]] {
+            drop(c, b, m, counter::frag_unsupported);
+            return;
+        }
+        if (o.dropped) c.counters.add(counter::frag_dropped, o.dropped);
+        if (o.whole != nullptr) reassembled(c, b, o.whole, ts);
+        return;  // m now belongs to the reassembler
+    }
+    case parse::frame_class::arp:
+    case parse::frame_class::icmpv4:
+    case parse::frame_class::icmpv6:
+        exception_path(c, b, m, data, len);
+        return;
+    default:
+        drop(c, b, m, drop_counter(cls));
+        return;
+    }
+}
+
+void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexcept {
+    burst_state b;
+    const uint64_t burst_ns = wall_ns(c, t_rx);
+    uint64_t bytes = 0;
+
+    // ---- pass 1: parse ----
+    for (unsigned i = 0; i < k_prefetch_ahead && i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (uint16_t i = 0; i < n; ++i) {
+        if (i + k_prefetch_ahead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + k_prefetch_ahead], void*));
+        rte_mbuf* m = pkts[i];
+        bytes += m->pkt_len;
+        const uint64_t ts = rx_time_ns(c, m, c.replay_index++, burst_ns);
+        classify(c, b, m, ts, t_rx);
+    }
+    c.counters.add(counter::rx_packets, n);
+    c.counters.add(counter::rx_bytes, bytes);
+    uint64_t t = rte_rdtsc();
+    c.counters.add_cycles(stage::parse, t - t_rx);
+
+    // ---- pass 2: decode, enqueue ----
+    uint64_t dec = 0, enq = 0, records = 0, enqueued = 0;
+    decode::record_buffer out{c.record_storage.get(), decode::max_records_per_datagram, 0};
+    for (unsigned i = 0; i < b.nd; ++i) {
+        const datagram& d = b.dg[i];
+        out.clear();
+        const uint64_t rejected_before = c.exporters->rejected_table_full;
+        const decode::decode_status st =
+            decode::decode_datagram(std::span<const uint8_t>(d.payload, d.len), d.meta, d.proto, *c.exporters, out);
+        if (st != decode::decode_status::ok) [[unlikely]] {
+            if (st == decode::decode_status::partial) {
+                c.counters.add(counter::decode_partial);
+            } else if (c.exporters->rejected_table_full != rejected_before) {
+                c.counters.add(counter::exporter_table_full);
+            } else {
+                c.counters.add(counter::decode_dropped);
+            }
+        }
+        const uint64_t t2 = rte_rdtsc();
+        dec += t2 - t;
+        t = t2;
+        if (out.size != 0) {
+            // One exporter (UDP source address) always goes to the same sink.
+            const unsigned sink = c.cfg->nb_sinks == 1 ? 0 : rte_hash_crc(d.meta.exporter_addr, 16, 0) % c.cfg->nb_sinks;
+            unsigned k = ring::enqueue_records(c.rings[sink], out.data, out.size);
+            if (k != out.size && c.cfg->ring_full_wait) [[unlikely]] {
+                // Replay: wait for the sink rather than lose records; a signal ends the wait.
+                while (k != out.size && !c.abort->load(std::memory_order_relaxed)) {
+                    rte_pause();
+                    k += ring::enqueue_records(c.rings[sink], out.data + k, out.size - k);
+                }
+            }
+            records += out.size;
+            enqueued += k;
+            const uint64_t t3 = rte_rdtsc();
+            enq += t3 - t;
+            t = t3;
+        }
+    }
+    c.counters.add(counter::datagrams, b.nd);
+    if (records) {
+        c.counters.add(counter::records, records);
+        c.counters.add(counter::records_enqueued, enqueued);
+        if (records != enqueued) [[unlikely]]
+            c.counters.add(counter::ring_full, records - enqueued);
+    }
+    c.counters.add_cycles(stage::decode, dec);
+    c.counters.add_cycles(stage::enqueue, enq);
+
+    // ---- pass 3: free ----
+    if (b.nf) rte_pktmbuf_free_bulk(b.to_free, b.nf);
+    c.frags->free_death_row();
+}
+
+void log_exporter_errors(context& c) {
+    c.logged.resize(c.exporters->size());  // grows only when exporters appeared: off the per-packet path
+    std::size_t i = 0;
+    unsigned lines = 0, more = 0;
+    c.exporters->for_each([&](const decode::exporter_state& e) {
+        const std::string moved = moved_errors(e.counters, c.logged[i++]);
+        if (moved.empty()) return;
+        if (lines++ >= k_exporter_log_burst) {
+            ++more;
+            return;
+        }
+        char addr[46];
+        decode::format_address(e.addr, addr);
+        RTE_LOG(WARNING, USER1, "worker %u: exporter %s decode errors: %s\n", c.id, addr[0] ? addr : "::",
+                moved.c_str());
+    });
+    if (more)
+        RTE_LOG(WARNING, USER1, "worker %u: %u more exporters with new decode errors (log limit %u per interval)\n",
+                c.id, more, k_exporter_log_burst);
+}
+
+}  // namespace
+
+std::string moved_errors(const decode::counter_block& now, decode::counter_block& last) {
+    std::string s;
+    for (std::size_t i = static_cast<std::size_t>(decode::counter::err_truncated_header); i < decode::counter_count;
+         ++i) {
+        if (now.v[i] != last.v[i]) {
+            if (!s.empty()) s += ", ";
+            s += std::string(decode::counter_table[i].name) + " +" + std::to_string(now.v[i] - last.v[i]);
+        }
+    }
+    last = now;
+    return s;
+}
+
+int worker_main(void* arg) {
+    context& c = *static_cast<context*>(arg);
+    RTE_LOG(INFO, USER1, "worker %u on lcore %u: port %u queue %u -> %u sink ring(s)\n", c.id, c.lcore, c.port_id,
+            c.queue_id, c.cfg->nb_sinks);
+    rte_mbuf* pkts[k_burst];
+    uint64_t now = rte_rdtsc();
+    uint64_t next_sweep = now + c.cfg->sweep_interval_tsc;
+    uint64_t next_log = now + c.cfg->stats_interval_tsc;
+    uint32_t idle = 0;
+
+    while (!c.stop->load(std::memory_order_relaxed)) {
+        now = rte_rdtsc();
+        // 1. deadlines
+        if (now >= next_sweep) [[unlikely]] {
+            if (const uint32_t n = c.frags->sweep(now)) c.counters.add(counter::frag_expired, n);
+            c.frags->free_death_row();
+            next_sweep = now + c.cfg->sweep_interval_tsc;
+        }
+        if (now >= next_log) [[unlikely]] {
+            log_exporter_errors(c);
+            next_log = now + c.cfg->stats_interval_tsc;
+        }
+        // 2. rx
+        const uint16_t n = rte_eth_rx_burst(c.port_id, c.queue_id, pkts, k_burst);
+        if (n == 0) {
+            if (++idle >= k_idle_polls_before_yield) {
+                idle = 0;
+                sched_yield();
+            }
+            continue;
+        }
+        idle = 0;
+        const uint64_t t = rte_rdtsc();
+        c.counters.add_cycles(stage::rx, t - now);
+        // 3. process
+        process_burst(c, pkts, n, t);
+    }
+
+    // Stopped: nothing can complete the datagrams still in pieces.
+    if (const uint32_t n = c.frags->expire_all()) c.counters.add(counter::frag_expired_at_stop, n);
+    log_exporter_errors(c);
+    c.finished.store(true, std::memory_order_release);
+    return 0;
+}
+
+}  // namespace sluice::worker
