@@ -43,6 +43,7 @@ enum class counter : uint16_t {
     dev_unknown_sflow_format,
     dev_trailing_bytes,
     dev_unsupported_field_length,
+    dev_sequence_convention,
     // ---- errors: bytes rejected ----
     err_truncated_header,
     err_unknown_version,
@@ -98,6 +99,7 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length."},
     {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored."},
     {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored."},
+    {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss."},
     {"err_truncated_header", "Datagram shorter than its protocol header: dropped."},
     {"err_unknown_version", "Unknown export protocol version: dropped."},
     {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped."},

@@ -118,7 +118,7 @@ struct ipfix_fx : ::testing::Test {
     builder hdr(uint32_t domain = 1) {
         uint32_t seq = 0;
         if (ex->netflow)
-            if (const auto* d = ex->netflow->find(10, domain)) seq = d->seq.next;
+            if (const auto* d = ex->netflow->find(10, domain)) seq = d->seq.next();
         return header(seq, domain);
     }
     decode_status run(builder& b) { return run_raw(b.done()); }

@@ -218,3 +218,26 @@ TEST(netflow_v5, no_stale_bytes) {
     }
     EXPECT_EQ(zero_bytes, junk_bytes);
 }
+
+TEST(sequence_tracker, counts_through_message_convention_is_a_deviation_not_loss) {
+    counter_block c;
+    sequence_tracker t;
+    // softflowd IPFIX: each message carries the count including its own records.
+    t.observe(2, 3, c);
+    t.observe(4, 2, c);
+    t.observe(7, 3, c);
+    t.observe(10, 3, c);
+    t.observe(11, 1, c);
+    EXPECT_EQ(c.get(counter::sequence_lost), 0u);
+    EXPECT_EQ(c.get(counter::sequence_resets), 0u);
+    EXPECT_EQ(c.get(counter::dev_sequence_convention), 1u);
+    t.observe(20, 4, c);  // real loss under that convention: 20 - (11 + 4) = 5
+    EXPECT_EQ(c.get(counter::sequence_lost), 5u);
+    // Standard numbering resumes (exporter upgraded): switch back silently.
+    sequence_tracker s;
+    s.observe(100, 5, c);
+    s.observe(105, 2, c);
+    s.observe(107, 7, c);
+    EXPECT_EQ(c.get(counter::sequence_lost), 5u);
+    EXPECT_EQ(c.get(counter::dev_sequence_convention), 1u);
+}
