@@ -535,21 +535,14 @@ void control_loop(daemon& d) {
     g_workers_stop.store(true, std::memory_order_relaxed);
 }
 
-// Writes every worker's templates into one file. One worker: its table as is.
-// Several: merged in worker order; an exporter present on several workers
-// (restored into all at start) keeps the first worker's copy of a template id.
+// Writes every worker's templates into one file. An exporter present on
+// several workers (the state is restored into all at start) is saved from the
+// worker that saw it most recently: the one RSS steers it to.
 void save_templates(const daemon& d) {
     std::string err;
-    bool ok;
-    if (d.workers.size() == 1) {
-        ok = decode::save_template_state(*d.workers[0]->exporters, d.opt.template_state, &err);
-    } else {
-        decode::exporter_table merged(d.wcfg.limits);
-        ok = true;
-        for (const auto& w : d.workers)
-            ok = ok && decode::restore_template_state(merged, decode::serialize_template_state(*w->exporters), &err);
-        ok = ok && decode::save_template_state(merged, d.opt.template_state, &err);
-    }
+    std::vector<const decode::exporter_table*> tables;
+    for (const auto& w : d.workers) tables.push_back(w->exporters.get());
+    const bool ok = decode::save_template_state(tables, d.opt.template_state, &err);
     if (ok) RTE_LOG(INFO, USER1, "template state saved to %s\n", d.opt.template_state.c_str());
     else RTE_LOG(ERR, USER1, "template state not saved: %s\n", err.c_str());
 }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "template_store.hpp"
@@ -157,7 +158,27 @@ bool parse_body(reader& r, const decoder_limits& limits, std::vector<staged_expo
 
 }  // namespace
 
-std::vector<uint8_t> serialize_template_state(const exporter_table& exporters) {
+std::vector<uint8_t> serialize_template_state(std::span<const exporter_table* const> tables) {
+    // One entry per exporter address: the copy seen most recently. With
+    // several workers, the saved state was restored into every worker at
+    // start, but only the worker RSS steers the exporter to keeps it fresh.
+    std::map<std::array<uint8_t, 16>, const exporter_state*> freshest;
+    std::vector<const exporter_state*> chosen;
+    for (const exporter_table* t : tables)
+        t->for_each([&](const exporter_state& e) {
+            if (e.netflow == nullptr || e.netflow->domains.empty()) return;
+            std::array<uint8_t, 16> key;
+            std::memcpy(key.data(), e.addr, 16);
+            auto [it, added] = freshest.emplace(key, &e);
+            if (!added && e.last_seen_ns > it->second->last_seen_ns) it->second = &e;
+        });
+    for (const exporter_table* t : tables)  // keep first-seen order for a stable file
+        t->for_each([&](const exporter_state& e) {
+            std::array<uint8_t, 16> key;
+            std::memcpy(key.data(), e.addr, 16);
+            if (auto it = freshest.find(key); it != freshest.end() && it->second == &e) chosen.push_back(&e);
+        });
+
     writer w;
     w.bytes(reinterpret_cast<const uint8_t*>(magic), sizeof magic);
     w.put<uint32_t>(template_state_format_version);
@@ -166,9 +187,9 @@ std::vector<uint8_t> serialize_template_state(const exporter_table& exporters) {
     const std::size_t body = w.buf.size();
     w.put<uint32_t>(0);  // exporter count, patched below
     uint32_t n_exporters = 0;
-    exporters.for_each([&](const exporter_state& e) {
+    for (const exporter_state* ep : chosen) {
+        const exporter_state& e = *ep;
         const netflow_state* st = e.netflow.get();
-        if (st == nullptr || st->domains.empty()) return;
         ++n_exporters;
         w.bytes(e.addr, 16);
         w.put<uint64_t>(e.first_seen_ns);
@@ -199,11 +220,16 @@ std::vector<uint8_t> serialize_template_state(const exporter_table& exporters) {
                 }
             }
         }
-    });
+    }
     w.put_at(body, n_exporters, 4);
     w.put_at(12, crc32(w.buf.data() + body, w.buf.size() - body), 4);
     w.put_at(16, w.buf.size() - body, 8);
     return std::move(w.buf);
+}
+
+std::vector<uint8_t> serialize_template_state(const exporter_table& exporters) {
+    const exporter_table* one[] = {&exporters};
+    return serialize_template_state(one);
 }
 
 bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> bytes, std::string* error) {
@@ -283,9 +309,14 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
 }
 
 bool save_template_state(const exporter_table& exporters, const std::string& path, std::string* error) {
+    const exporter_table* one[] = {&exporters};
+    return save_template_state(one, path, error);
+}
+
+bool save_template_state(std::span<const exporter_table* const> tables, const std::string& path, std::string* error) {
     std::vector<uint8_t> bytes;
     try {
-        bytes = serialize_template_state(exporters);
+        bytes = serialize_template_state(tables);
     } catch (const std::bad_alloc&) {
         return fail(error, "out of memory while serializing template state for " + path);
     }

@@ -51,6 +51,14 @@ constexpr uint64_t template_state_max_bytes = 256ull << 20;
 // path and the errno text on failure; `path` is then left as it was.
 bool save_template_state(const exporter_table& exporters, const std::string& path, std::string* error);
 
+// Several workers' tables into one file. An exporter present in several
+// tables (the state is restored into every worker at start, because RSS
+// decides which worker an exporter lands on) is saved from the table where
+// it was seen most recently, so a template redefined on the worker that
+// receives the exporter wins over an idle worker's restored copy.
+bool save_template_state(std::span<const exporter_table* const> tables, const std::string& path,
+                         std::string* error);
+
 // Restores state saved by save_template_state(). The whole file is checked
 // (magic, version, length, CRC, structure) before anything is applied: a
 // corrupt or truncated file changes nothing, returns false and sets *error.
@@ -64,6 +72,7 @@ bool load_template_state(exporter_table& exporters, const std::string& path, std
 
 // The same, in memory (tests, fuzzers, `sluice-decode`).
 std::vector<uint8_t> serialize_template_state(const exporter_table& exporters);
+std::vector<uint8_t> serialize_template_state(std::span<const exporter_table* const> tables);
 bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> bytes, std::string* error);
 
 }  // namespace sluice::decode

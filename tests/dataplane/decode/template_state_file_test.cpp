@@ -182,6 +182,42 @@ TEST_F(state_file, round_trip_decodes_without_templates) {
     EXPECT_EQ(read_file(), first);
 }
 
+TEST_F(state_file, several_workers_save_the_freshest_copy_of_each_exporter) {
+    // At start the state is restored into every worker; the exporter then
+    // redefines template 256 on the worker RSS steers it to (worker 1). The
+    // saved file must carry worker 1's definition, not idle worker 0's.
+    exporter_table first_run;
+    populate(first_run);
+    std::string err;
+    ASSERT_TRUE(save_template_state(first_run, path, &err)) << err;
+    exporter_table worker0, worker1;
+    ASSERT_TRUE(load_template_state(worker0, path, &err)) << err;
+    ASSERT_TRUE(load_template_state(worker1, path, &err)) << err;
+
+    meta.time_received_ns = now_ns + 60ull * 1000000000ull;
+    builder v = v9_header(1, 2);
+    auto s = v.open(0);
+    v.u16(256).u16(2).u16(8).u16(4).u16(1).u16(4);  // now: src addr + octets
+    v.close(s);
+    ASSERT_EQ(feed(worker1, v, protocol::netflow_v9), decode_status::ok);
+    EXPECT_EQ(worker1.find(meta.exporter_addr)->counters.get(counter::templates_redefined), 1u);
+
+    const exporter_table* tables[] = {&worker0, &worker1};
+    ASSERT_TRUE(save_template_state(tables, path, &err)) << err;
+
+    exporter_table restarted;
+    ASSERT_TRUE(load_template_state(restarted, path, &err)) << err;
+    EXPECT_EQ(restarted.size(), 2u);  // both exporters, each once
+    builder d = v9_header(1, 3);
+    s = d.open(256);
+    d.u32(0x0a000009).u32(1234);
+    d.close(s);
+    ASSERT_EQ(feed(restarted, d, protocol::netflow_v9), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].src_addr[15], 9);
+    EXPECT_EQ(storage[0].bytes, 1234u);  // decoded with worker 1's redefinition
+}
+
 TEST_F(state_file, missing_file_is_a_first_start) {
     exporter_table t;
     std::string err;
