@@ -44,6 +44,7 @@ enum class counter : uint16_t {
     dev_trailing_bytes,
     dev_unsupported_field_length,
     dev_sequence_convention,
+    dev_timeval_time_fields,
     // ---- errors: bytes rejected ----
     err_truncated_header,
     err_unknown_version,
@@ -99,6 +100,7 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length."},
     {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored."},
     {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored."},
+    {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned."},
     {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss."},
     {"err_truncated_header", "Datagram shorter than its protocol header: dropped."},
     {"err_unknown_version", "Unknown export protocol version: dropped."},

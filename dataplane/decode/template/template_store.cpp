@@ -51,6 +51,18 @@ constexpr uint64_t ns_per_ms = 1000000ull;
 constexpr uint64_t ns_per_s = 1000000000ull;
 constexpr uint64_t ntp_unix_offset_s = 2208988800ull;  // 1900-01-01 to 1970-01-01
 
+// Reduced-size unsigned read (RFC 7011 6.2), for the width-generic ops only:
+// the common widths have exact-width ops of their own.
+inline uint64_t read_uint(const uint8_t* p, uint32_t len) noexcept {
+    switch (len) {
+        case 1: return p[0];
+        case 2: return wire::be16(p);
+        case 4: return wire::be32(p);
+        case 8: return wire::be64(p);
+        default: return wire::be_uint(p, len);
+    }
+}
+
 template <typename T>
 inline void store(uint8_t* d, T v) noexcept {
     std::memcpy(d, &v, sizeof v);
@@ -91,18 +103,22 @@ struct apply_ctx {
 // field. `rec` is the output slot (or options_work), `scr` the scratch. Mapped
 // fields always have their declared fixed length (variable-length fields are
 // never mapped), so the width comes from the step even in variable plans.
-inline void apply(const step& s, const uint8_t* p, uint8_t* rec, uint8_t* scr, const apply_ctx& x) noexcept {
+// Always inlined: an out-of-line call per field costs more than the switch.
+[[gnu::always_inline]] inline void apply(const step& s, const uint8_t* p, uint8_t* rec, uint8_t* scr,
+                                         const apply_ctx& x) noexcept {
     uint8_t* d = (s.dst == area::record ? rec : scr) + s.dst_off;
     const uint32_t len = s.length;
     switch (s.code) {
         case op::skip: break;
         // exact widths
         case op::u8_from_1: *d = p[0]; break;
+        case op::u8_from_2: *d = p[1]; break;  // low byte, as a truncating u16 read
         case op::u16_from_2: store(d, wire::be16(p)); break;
         case op::u32_from_2: store(d, uint32_t{wire::be16(p)}); break;
         case op::u32_from_4: store(d, wire::be32(p)); break;
         case op::u64_from_4: store(d, uint64_t{wire::be32(p)}); break;
         case op::u64_from_8: store(d, wire::be64(p)); break;
+        case op::time_s_from_4: store(d, uint64_t{wire::be32(p)} * ns_per_s); break;
         case op::time_ms_from_8: store(d, wire::be64(p) * ns_per_ms); break;
         case op::uptime_hdr_from_4: store(d, uptime_to_unix_ns(x.export_ns, x.sys_uptime_ms, wire::be32(p))); break;
         case op::etype_from_ipver_1:
@@ -110,13 +126,13 @@ inline void apply(const step& s, const uint8_t* p, uint8_t* rec, uint8_t* scr, c
             if (p[0] == 6) store(d, uint16_t{0x86dd});
             break;
         // any width
-        case op::u8: *d = static_cast<uint8_t>(wire::be_uint(p, len)); break;
+        case op::u8: *d = static_cast<uint8_t>(read_uint(p, len)); break;
         case op::u8_nz:
-            if (const uint64_t v = wire::be_uint(p, len)) *d = static_cast<uint8_t>(v);
+            if (const uint64_t v = read_uint(p, len)) *d = static_cast<uint8_t>(v);
             break;
-        case op::u16: store(d, static_cast<uint16_t>(wire::be_uint(p, len))); break;
-        case op::u32: store(d, static_cast<uint32_t>(wire::be_uint(p, len))); break;
-        case op::u64: store(d, wire::be_uint(p, len)); break;
+        case op::u16: store(d, static_cast<uint16_t>(read_uint(p, len))); break;
+        case op::u32: store(d, static_cast<uint32_t>(read_uint(p, len))); break;
+        case op::u64: store(d, read_uint(p, len)); break;
         case op::addr4: set_ipv4(d, p); break;
         case op::addr4_nz:
             if (wire::be32(p) != 0) set_ipv4(d, p);
@@ -133,21 +149,23 @@ inline void apply(const step& s, const uint8_t* p, uint8_t* rec, uint8_t* scr, c
             break;
         case op::mpls: store(d, uint32_t(p[0]) << 12 | uint32_t(p[1]) << 4 | uint32_t(p[2]) >> 4); break;
         case op::direction: {
-            const uint64_t v = wire::be_uint(p, len);
+            const uint64_t v = read_uint(p, len);
             *d = static_cast<uint8_t>(v == 0   ? flow_direction::ingress
                                       : v == 1 ? flow_direction::egress
                                                : flow_direction::unknown);
             break;
         }
-        case op::time_s: store(d, wire::be_uint(p, len) * ns_per_s); break;
-        case op::time_ms: store(d, wire::be_uint(p, len) * ns_per_ms); break;
+        case op::time_s: store(d, read_uint(p, len) * ns_per_s); break;
+        case op::time_ms: store(d, read_uint(p, len) * ns_per_ms); break;
         case op::time_ntp: store(d, ntp_to_ns(wire::be64(p))); break;
-        case op::time_delta_us: store(d, x.export_ns - wire::be_uint(p, len) * ns_per_us); break;
+        case op::time_timeval_us: store(d, wire::be64(p) * ns_per_s + wire::be64(p + 8) * 1000ull); break;
+        case op::time_timeval_ns: store(d, wire::be64(p) * ns_per_s + wire::be64(p + 8)); break;
+        case op::time_delta_us: store(d, x.export_ns - read_uint(p, len) * ns_per_us); break;
         case op::uptime_hdr:
-            store(d, uptime_to_unix_ns(x.export_ns, x.sys_uptime_ms, static_cast<uint32_t>(wire::be_uint(p, len))));
+            store(d, uptime_to_unix_ns(x.export_ns, x.sys_uptime_ms, static_cast<uint32_t>(read_uint(p, len))));
             break;
         case op::etype_from_ipver: {
-            const auto v = static_cast<uint8_t>(wire::be_uint(p, len));  // truncated, as a u8 field
+            const auto v = static_cast<uint8_t>(read_uint(p, len));  // truncated, as a u8 field
             if (v == 4) store(d, uint16_t{0x0800});
             if (v == 6) store(d, uint16_t{0x86dd});
             break;
@@ -167,6 +185,8 @@ bool length_ok(op code, uint32_t len) noexcept {
         case op::icmp_tc: return len == 2;
         case op::mpls: return len >= 3;
         case op::time_ntp: return len == 8;
+        case op::time_timeval_us:
+        case op::time_timeval_ns: return len == 16;
         default: return len >= 1 && len <= 8;  // integers, reduced-size encoding allowed
     }
 }
@@ -175,10 +195,11 @@ bool length_ok(op code, uint32_t len) noexcept {
 // there is one (run once per template, after mapping).
 op specialise(op code, uint32_t len) noexcept {
     switch (code) {
-        case op::u8: return len == 1 ? op::u8_from_1 : code;
+        case op::u8: return len == 1 ? op::u8_from_1 : len == 2 ? op::u8_from_2 : code;
         case op::u16: return len == 2 ? op::u16_from_2 : code;
         case op::u32: return len == 4 ? op::u32_from_4 : len == 2 ? op::u32_from_2 : code;
         case op::u64: return len == 8 ? op::u64_from_8 : len == 4 ? op::u64_from_4 : code;
+        case op::time_s: return len == 4 ? op::time_s_from_4 : code;
         case op::time_ms: return len == 8 ? op::time_ms_from_8 : code;
         case op::uptime_hdr: return len == 4 ? op::uptime_hdr_from_4 : code;
         case op::etype_from_ipver: return len == 1 ? op::etype_from_ipver_1 : code;
@@ -190,6 +211,9 @@ op specialise(op code, uint32_t len) noexcept {
 class compiler {
 public:
     compiler(compiled_template& t, bool ipfix) : _t(t), _ipfix(ipfix) {}
+
+    // Time fields in pmacct's 16-byte struct timeval form (valid after run()).
+    uint32_t timeval_fields() const { return _timeval; }
 
     // Returns the number of enterprise fields skipped and of known fields
     // ignored for their length (the caller counts them once per learn).
@@ -288,7 +312,18 @@ private:
                   ms = start ? sem::start_ms : sem::end_ms, s = start ? sem::start_s : sem::end_s,
                   delta = start ? sem::start_delta_us : sem::end_delta_us,
                   up = start ? sem::start_uptime : sem::end_uptime;
-        if (map_first(from, {ns, us}, op::time_ntp, dst_ns) || map_first(from, {ms}, op::time_ms, dst_ns) ||
+        // Micro/nanoseconds are NTP format (8 bytes) per RFC 7011; 16 bytes is
+        // pmacct's struct timeval encoding, accepted and counted.
+        auto fine = [&](sem m, op timeval) {
+            const int i = from[idx(m)];
+            if (i < 0) return false;
+            if (_t.fields[i].length == 16) {
+                ++_timeval;
+                return map_field(i, timeval, dst_ns);
+            }
+            return map_field(i, op::time_ntp, dst_ns);
+        };
+        if (fine(ns, op::time_timeval_ns) || fine(us, op::time_timeval_us) || map_first(from, {ms}, op::time_ms, dst_ns) ||
             map_first(from, {s}, op::time_s, dst_ns) || map_first(from, {delta}, op::time_delta_us, dst_ns))
             return time_mode::direct;
         if (header_uptime) return map_first(from, {up}, op::uptime_hdr, dst_ns) ? time_mode::direct : time_mode::none;
@@ -408,6 +443,7 @@ private:
     std::array<int, ipfix_ie::sem_count> _rev{};
     std::vector<step> _steps;
     uint32_t _unsupported = 0;
+    uint32_t _timeval = 0;
 };
 
 // Where one record's plan writes: the record (output slot or options_work)
@@ -686,7 +722,9 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         t.fields.assign(decl.fields.begin(), decl.fields.end());
         t.last_seen_ns = now_ns;
         uint32_t skipped = 0, unsupported = 0;
-        compiler(t, ipfix).run(skipped, unsupported);
+        compiler comp(t, ipfix);
+        comp.run(skipped, unsupported);
+        if (comp.timeval_fields() != 0) c.add(counter::dev_timeval_time_fields, comp.timeval_fields());
         if (skipped != 0) c.add(counter::dev_enterprise_fields_skipped, skipped);
         if (unsupported != 0) c.add(counter::dev_unsupported_field_length, unsupported);
         c.add(learned);

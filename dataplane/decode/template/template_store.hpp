@@ -73,20 +73,24 @@ struct field_spec {
 // field, then specialise() narrows it to an exact-width variant where one
 // exists, so the per-field work in the record loop is a single switch with a
 // fixed-size load: no second dispatch on the field length. The width-generic
-// ops remain for the odd reduced-size widths (RFC 7011 6.2).
+// ops remain for other reduced-size widths (RFC 7011 6.2) and for rare
+// fields; they read through a switch on the length.
 enum class op : uint8_t {
     skip,        // not mapped (only present in plans of variable-length templates)
     // --- exact widths (the common encodings) ---
     u8_from_1,
+    u8_from_2,    // tcpControlBits in 2 bytes (RFC 7125): the low byte
     u16_from_2,
     u32_from_2,   // v9 INPUT_SNMP / SRC_AS in 2 bytes
     u32_from_4,
     u64_from_4,   // v9 IN_BYTES / IN_PKTS in 4 bytes
     u64_from_8,
+    time_s_from_4,
     time_ms_from_8,
     uptime_hdr_from_4,
     etype_from_ipver_1,
-    // --- any width 1..8 (reduced-size unsigned, truncated to the destination) ---
+    // --- semantic ops; integers take any width 1..8 (reduced-size unsigned,
+    //     truncated to the destination) ---
     u8,
     u8_nz,       // only when non-zero (slot shared by a v4 and a v6 field)
     u16,
@@ -102,6 +106,10 @@ enum class op : uint8_t {
     time_s,      // seconds since the epoch -> ns
     time_ms,     // milliseconds since the epoch -> ns
     time_ntp,    // NTP 64-bit timestamp -> ns
+    // 16-byte flowStart/End{Micro,Nano}seconds as pmacct (1.7) sends them:
+    // a struct timeval, 8-byte big-endian seconds then 8-byte sub-seconds.
+    time_timeval_us,
+    time_timeval_ns,
     time_delta_us,  // microseconds before the export time -> ns
     // NetFlow v9 FIRST/LAST_SWITCHED when the template carries no
     // systemInitTimeMilliseconds: converted against the header's sysUptime
@@ -109,8 +117,8 @@ enum class op : uint8_t {
     uptime_hdr,
     // ipVersion 4/6 -> the record's etype, written directly. Only used when
     // the template's etype is otherwise fixed (etype_mode::fixed): with
-    // by_address the value goes through the scratch area instead, because
-    // the by-address guess must not overwrite it.
+    // by_address the value goes through the scratch area instead: the
+    // by-address guess runs after the plan and would overwrite it.
     etype_from_ipver,
 };
 
