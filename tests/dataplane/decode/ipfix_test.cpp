@@ -410,6 +410,30 @@ TEST_F(ipfix_fx, time_encodings) {
     }
 }
 
+TEST_F(ipfix_fx, pmacct_timeval_time_fields) {
+    // pmacct 1.7 sends flowStart/EndMicroseconds with length 16: 8-byte
+    // seconds then 8-byte microseconds (a struct timeval), not NTP format.
+    // Nanoseconds in the same form get the same treatment.
+    for (const uint16_t first_ie : {uint16_t(154), uint16_t(156)}) {
+        SCOPED_TRACE(first_ie);
+        reset();
+        builder b = hdr();
+        template_set(b, 256, {{8, 4}, {first_ie, 16}, {uint16_t(first_ie + 1), 16}});
+        auto s = b.open(256);
+        b.ip4(1, 2, 3, 4);
+        const uint64_t sub = first_ie == 154 ? 500000 : 500000000;  // .5 s in the unit
+        b.u64(1700000000).u64(sub).u64(1700000001).u64(0);
+        b.close(s);
+        ASSERT_EQ(run(b), decode_status::ok);
+        ASSERT_EQ(out.size, 1u);
+        EXPECT_EQ(storage[0].time_flow_start_ns, 1700000000500000000ull);
+        EXPECT_EQ(storage[0].time_flow_end_ns, 1700000001000000000ull);
+        EXPECT_EQ(storage[0].flags, 0);
+        EXPECT_EQ(ex->counters.get(counter::dev_timeval_time_fields), 2u);
+        EXPECT_EQ(ex->counters.get(counter::dev_unsupported_field_length), 0u);
+    }
+}
+
 TEST_F(ipfix_fx, field_mappings_and_fallbacks) {
     builder b = hdr();
     // No delta counters: totals used; post counters ignored when totals exist.
