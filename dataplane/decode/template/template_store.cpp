@@ -264,7 +264,7 @@ private:
     static bool reversible(sem m) {
         switch (m) {
             case sem::octets_delta: case sem::packets_delta: case sem::octets_total: case sem::packets_total:
-            case sem::tcp_flags: case sem::start_s: case sem::end_s: case sem::start_ms: case sem::end_ms:
+            case sem::tcp_flags: case sem::tos: case sem::start_s: case sem::end_s: case sem::start_ms: case sem::end_ms:
             case sem::start_us: case sem::end_us: case sem::start_ns: case sem::end_ns:
             case sem::start_delta_us: case sem::end_delta_us: case sem::start_uptime: case sem::end_uptime:
                 return true;
@@ -397,6 +397,8 @@ private:
             _t.flags |= tflag::biflow;
         if (map_first(_rev, {sem::tcp_flags}, op::u8, scr_at(offsetof(data_scratch, rev_tcp_flags))))
             _t.flags |= tflag::rev_tcp_flags;
+        if (map_first(_rev, {sem::tos}, op::u8, scr_at(offsetof(data_scratch, rev_tos))))
+            _t.flags |= tflag::rev_tos;
         _t.rev_start = map_time(_rev, true, scr_at(offsetof(data_scratch, rev_start_ns)),
                                 scr_at(offsetof(data_scratch, rev_start_up)));
         _t.rev_end = map_time(_rev, false, scr_at(offsetof(data_scratch, rev_end_ns)),
@@ -889,6 +891,7 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
             rv->bytes = s.rev_bytes;
             rv->packets = s.rev_packets;
             if (t.flags & tflag::rev_tcp_flags) rv->tcp_flags = s.rev_tcp_flags;
+            if (t.flags & tflag::rev_tos) rv->ip_tos = s.rev_tos;
             uint64_t rs = 0, re = 0;
             bool hrs = t.rev_start == time_mode::direct, hre = t.rev_end == time_mode::direct;
             if (hrs) rs = s.rev_start_ns;

@@ -153,7 +153,8 @@ struct data_scratch {
     uint32_t rate;          // SAMPLING_INTERVAL (34) / random interval (50) in a data record
     uint8_t rev_tcp_flags;
     uint8_t ip_version;
-    uint8_t pad[2];
+    uint8_t rev_tos;        // reverseIpClassOfService (29305/5)
+    uint8_t pad[1];
 };
 
 // The area options-record plans write into.
@@ -184,6 +185,7 @@ constexpr uint16_t has_sys_init = 1u << 2;
 constexpr uint16_t has_ip_version = 1u << 3;
 constexpr uint16_t biflow = 1u << 4;         // carries a reverse packet count
 constexpr uint16_t rev_tcp_flags = 1u << 5;
+constexpr uint16_t rev_tos = 1u << 6;
 // options templates: what the options record can teach
 constexpr uint16_t opt_sampler_id = 1u << 8;
 constexpr uint16_t opt_interval = 1u << 9;

@@ -552,7 +552,7 @@ TEST_F(ipfix_fx, enterprise_fields_skipped_and_counted_once_per_learn) {
 TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
     learn(256, {{8, 4}, {12, 4}, {7, 2}, {11, 2}, {4, 1}, {1, 8}, {2, 8}, {6, 1}, {152, 8}, {153, 8},
                 {1, 8, 29305}, {2, 8, 29305}, {6, 1, 29305}, {152, 8, 29305}, {153, 8, 29305},
-                {9, 1}, {13, 1}, {16, 4}, {17, 4}, {40, 8, 29305}});
+                {9, 1}, {13, 1}, {16, 4}, {17, 4}, {40, 8, 29305}, {5, 1}, {5, 1, 29305}});
     builder b = hdr();
     auto s = b.open(256);
     auto rec = [&](uint64_t rev_packets) {
@@ -560,6 +560,7 @@ TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
         b.u64(1700000000000ull).u64(1700000001000ull);
         b.u64(5000).u64(rev_packets).u8(0x12).u64(1700000000010ull).u64(1700000000990ull);
         b.u8(24).u8(16).u32(65000).u32(65001).u64(0);
+        b.u8(0x20).u8(0xc0);  // ToS each way: the reverse keeps its own
     };
     rec(7);
     rec(0);
@@ -572,6 +573,7 @@ TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
     EXPECT_EQ(f.bytes, 1000u);
     EXPECT_EQ(f.packets, 10u);
     EXPECT_EQ(f.tcp_flags, 0x02);
+    EXPECT_EQ(f.ip_tos, 0x20);
     EXPECT_EQ(f.flags, 0);
     expect_v4(r.src_addr, 10, 0, 0, 2);
     expect_v4(r.dst_addr, 10, 0, 0, 1);
@@ -584,6 +586,7 @@ TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
     EXPECT_EQ(r.bytes, 5000u);
     EXPECT_EQ(r.packets, 7u);
     EXPECT_EQ(r.tcp_flags, 0x12);
+    EXPECT_EQ(r.ip_tos, 0xc0);
     EXPECT_EQ(r.proto, 6);
     EXPECT_EQ(r.time_flow_start_ns, 1700000000010000000ull);
     EXPECT_EQ(r.time_flow_end_ns, 1700000000990000000ull);
