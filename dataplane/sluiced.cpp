@@ -90,7 +90,9 @@ constexpr const char* usage_text =
     "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
     "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
     "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
-    "  --template-state FILE    load v9/IPFIX templates from FILE at start, save them there at a clean stop\n"
+    "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
+    "                           periodically and at a clean stop\n"
+    "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
     "Output:\n"
     "  --json-out PATH|-        JSON lines (default -, stdout); rolls to PATH.1, PATH.2, ...\n"
     "  --json-roll-bytes N      roll size (default 1073741824; 0 = never)\n"
@@ -117,6 +119,7 @@ struct options {
     reassembly::config frag{};
     std::vector<std::string> addresses;
     std::string template_state;
+    double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
     sinks::json_file_config json{};
     bool discard = false;
     double stats_interval = 1.0;
@@ -181,6 +184,7 @@ options parse_cli(int argc, char** argv) {
         else if (a == "--frag-max-flows") o.frag.max_flows = parse_num<uint32_t>(a, val());
         else if (a == "--address") o.addresses.push_back(val());
         else if (a == "--template-state") o.template_state = val();
+        else if (a == "--template-state-interval") o.template_state_interval = std::stod(val());
         else if (a == "--json-out") o.json.path = val();
         else if (a == "--json-roll-bytes") o.json.roll_bytes = parse_num<uint64_t>(a, val());
         else if (a == "--sink-discard") o.discard = true;
@@ -196,6 +200,7 @@ options parse_cli(int argc, char** argv) {
     if (o.ring_size < 64 || (o.ring_size & (o.ring_size - 1))) usage_error("--ring-size: a power of two >= 64");
     if (o.frag.max_flows < o.frag.bucket_entries) usage_error("--frag-max-flows: at least 8");
     if (o.stats_interval <= 0) usage_error("--stats-interval: > 0");
+    if (o.template_state_interval < 0) usage_error("--template-state-interval: >= 0");
     if (o.max_exporters == 0) usage_error("--max-exporters: > 0");
     for (const auto& p : o.pcaps)
         if (p.find(',') != std::string::npos) usage_error("--pcap: file names with ',' cannot be passed to net_pcap");
@@ -493,6 +498,77 @@ bool replay_done(const daemon& d, const control::report& r) {
     return any || !d.opt.pcaps.empty();
 }
 
+// The periodic template-state save, driven by the control loop. Each round
+// asks every worker for a snapshot of its own exporter table (see
+// worker_context.hpp), waits for the answers without blocking the loop, then
+// merges them (freshest copy of each exporter) and writes the file atomically.
+class template_saver {
+public:
+    using clock = std::chrono::steady_clock;
+    // A worker that does not answer in this long (stuck waiting on a full
+    // ring in a lossless replay) makes the round be skipped, not waited for.
+    static constexpr auto k_answer_timeout = std::chrono::seconds(5);
+
+    explicit template_saver(daemon& d)
+        : _d(d), _interval(std::chrono::duration_cast<clock::duration>(
+                     std::chrono::duration<double>(d.opt.template_state_interval))),
+          _next(clock::now() + _interval) {}
+
+    void tick(clock::time_point now) {
+        if (_d.opt.template_state.empty() || _interval.count() == 0) return;
+        if (!_pending) {
+            if (now < _next) return;
+            ++_round;
+            for (auto& w : _d.workers) w->snapshot_requested.store(_round, std::memory_order_relaxed);
+            _asked = now;
+            _pending = true;
+            return;
+        }
+        bool all = true;
+        for (const auto& w : _d.workers)
+            all = all && w->snapshot_done.load(std::memory_order_acquire) == _round;
+        if (all) {
+            write();
+        } else if (now - _asked < k_answer_timeout) {
+            return;
+        } else {
+            RTE_LOG(WARNING, USER1, "template state: a worker did not answer within 5 s; periodic save skipped\n");
+        }
+        _pending = false;
+        _next = now + _interval;
+    }
+
+private:
+    void write() {
+        std::vector<std::unique_ptr<decode::exporter_table>> tables;
+        std::vector<const decode::exporter_table*> views;
+        std::string err;
+        for (const auto& w : _d.workers) {
+            if (w->snapshot.empty()) {
+                RTE_LOG(WARNING, USER1, "template state: worker %u could not serialize (out of memory); save skipped\n", w->id);
+                return;
+            }
+            tables.push_back(std::make_unique<decode::exporter_table>(_d.wcfg.limits));
+            if (!decode::restore_template_state(*tables.back(), w->snapshot, &err)) {
+                RTE_LOG(ERR, USER1, "template state: worker %u snapshot unreadable: %s\n", w->id, err.c_str());
+                return;
+            }
+            views.push_back(tables.back().get());
+        }
+        if (decode::save_template_state(views, _d.opt.template_state, &err))
+            RTE_LOG(DEBUG, USER1, "template state saved to %s (periodic)\n", _d.opt.template_state.c_str());
+        else
+            RTE_LOG(ERR, USER1, "template state not saved: %s\n", err.c_str());
+    }
+
+    daemon& _d;
+    clock::duration _interval;
+    clock::time_point _next;
+    clock::time_point _asked{};
+    uint64_t _round = 0;
+    bool _pending = false;
+};
+
 void control_loop(daemon& d) {
     using clock = std::chrono::steady_clock;
     const bool replay = d.opt.ports.empty();
@@ -504,10 +580,12 @@ void control_loop(daemon& d) {
     // Replay stall guard: net_pcap gave nothing for this long although the
     // file count says more should come (a truncated capture): stop anyway.
     constexpr auto k_replay_stall = std::chrono::seconds(5);
+    template_saver saver(d);
 
     while (!g_stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = clock::now();
+        saver.tick(now);
         if (replay) {
             const control::report r = d.snapshot(false);
             if (replay_done(d, r)) {

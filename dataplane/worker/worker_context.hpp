@@ -10,7 +10,8 @@
 //                                                        └──borrows──► port/queue, mempool,
 //                                                                      rings[sink], config, stop flag
 //   worker lcore: the only writer of everything it owns, from launch to join.
-//   control core: reads `counters` (relaxed atomics) while the worker runs;
+//   control core: reads `counters` (relaxed atomics) while the worker runs,
+//                 and `snapshot` after the worker published it (see below);
 //                 reads everything else only after the worker has joined.
 //   main (teardown): saves template state, prints stats, destroys the context
 //                 (frag table first, which frees the mbufs it still holds).
@@ -68,6 +69,16 @@ struct alignas(64) context {
     // ---- counters (control core reads these while running) ----
     alignas(64) counter_block counters;
     alignas(64) exception::counter_block exception_counters;
+
+    // ---- template-state snapshots for the periodic save ----
+    // The control core bumps `snapshot_requested`; between bursts the worker
+    // serializes its own exporter table into `snapshot` and publishes it by
+    // storing the request number in `snapshot_done` (release). The control
+    // core reads `snapshot` only after loading that number (acquire), and
+    // asks again only after that. The worker's live table is never shared.
+    alignas(64) std::atomic<uint64_t> snapshot_requested{0};
+    std::atomic<uint64_t> snapshot_done{0};
+    std::vector<uint8_t> snapshot;
 
     // ---- rate-limited exporter error log (worker-only) ----
     std::vector<decode::counter_block> logged;  // by exporter creation order

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "dataplane/decode/record_format.hpp"
+#include "dataplane/decode/template/template_state_file.hpp"
 #include "dataplane/exception/exception.hpp"
 #include "dataplane/parse/packet_parse.hpp"
 #include "dataplane/ring/record_ring.hpp"
@@ -361,6 +362,17 @@ int worker_main(void* arg) {
         if (now >= next_log) [[unlikely]] {
             log_exporter_errors(c);
             next_log = now + c.cfg->stats_interval_tsc;
+        }
+        if (const uint64_t req = c.snapshot_requested.load(std::memory_order_relaxed);
+            req != c.snapshot_done.load(std::memory_order_relaxed)) [[unlikely]] {
+            // Periodic template-state save: a timer event, not per packet.
+            // Out of memory leaves the snapshot empty: that round is skipped.
+            try {
+                c.snapshot = decode::serialize_template_state(*c.exporters);
+            } catch (const std::bad_alloc&) {
+                c.snapshot.clear();
+            }
+            c.snapshot_done.store(req, std::memory_order_release);
         }
         // 2. rx
         const uint16_t n = rte_eth_rx_burst(c.port_id, c.queue_id, pkts, k_burst);

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -314,6 +315,33 @@ class TemplateState(unittest.TestCase):
             r2 = sluiced(tmp, [second], "--template-state", state, name="second")
             self.assertEqual(r2.total("records"), 20)
             self.assertEqual(r2.exporter("10.9.7.1")[0]["templates_restored"], 1)
+
+    def test_periodic_save_while_running(self):
+        # A live port (no --pcap: the daemon keeps running after the file) with
+        # a short save interval: the state file must appear before any stop,
+        # and a restart from it decodes data sent without its template.
+        msgs = ipfix_payloads(2, 10)
+        with tempfile.TemporaryDirectory() as tmp:
+            first, second = os.path.join(tmp, "first.pcap"), os.path.join(tmp, "second.pcap")
+            g.write_pcap(first, [g.ipv4_udp_frame("10.9.8.1", "10.9.0.254", 4739, 4739, m) for m in msgs])
+            g.write_pcap(second, [g.ipv4_udp_frame("10.9.8.1", "10.9.0.254", 4739, 4739, m) for m in msgs[1:]])
+            state = os.path.join(tmp, "templates.state")
+            live = subprocess.Popen([SLUICED, "--port", "net_pcap0,rx_pcap=" + first, "--template-state", state,
+                                     "--template-state-interval", "0.3", "--json-out", os.path.join(tmp, "live.json")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 20
+                while not os.path.exists(state) and time.monotonic() < deadline and live.poll() is None:
+                    time.sleep(0.1)
+                self.assertTrue(os.path.exists(state), "no periodic save within 20 s")
+                self.assertIsNone(live.poll(), "the daemon stopped: the save was not periodic")
+                r = sluiced(tmp, [second], "--template-state", state, name="restart")
+                self.assertEqual(r.total("records"), 20)
+                self.assertEqual(r.exporter("10.9.8.1")[0]["err_data_before_template"], 0)
+            finally:
+                live.terminate()
+                _, err = live.communicate(timeout=30)
+            self.assertEqual(live.returncode, 0, err[-2000:])
 
 
 if __name__ == "__main__":
