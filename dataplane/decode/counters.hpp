@@ -45,6 +45,7 @@ enum class counter : uint16_t {
     dev_unsupported_field_length,
     dev_sequence_convention,
     dev_timeval_time_fields,
+    dev_icmp_type_in_src_port,
     // ---- errors: bytes rejected ----
     err_truncated_header,
     err_unknown_version,
@@ -100,8 +101,9 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length."},
     {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored."},
     {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored."},
-    {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned."},
     {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss."},
+    {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned."},
+    {"dev_icmp_type_in_src_port", "NetFlow v5 ICMP records with the type in the source port and the code in the destination port (fprobe) instead of type*256+code in the destination port: decoded that way."},
     {"err_truncated_header", "Datagram shorter than its protocol header: dropped."},
     {"err_unknown_version", "Unknown export protocol version: dropped."},
     {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped."},

@@ -81,6 +81,7 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
     uint8_t sampler[16];
     std::memcpy(sampler, meta.exporter_addr, 16);
 
+    uint32_t icmp_in_ports = 0;
     const uint8_t* r = p + header_size;
     for (uint32_t i = 0; i < n; ++i, r += record_size) {
         // Every field of the record is written below (checked by the
@@ -122,9 +123,21 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         f->ip_tos = r[r_tos];
         f->src_net = r[r_src_mask];
         f->dst_net = r[r_dst_mask];
-        const bool icmp = f->proto == 1 || f->proto == 58;  // ICMP type/code travel in the destination port
-        f->icmp_type = icmp ? static_cast<uint8_t>(f->dst_port >> 8) : 0;
-        f->icmp_code = icmp ? static_cast<uint8_t>(f->dst_port) : 0;
+        f->icmp_type = 0;
+        f->icmp_code = 0;
+        if (f->proto == 1 || f->proto == 58) [[unlikely]] {
+            // ICMP type/code travel in the ports. Cisco: source port 0,
+            // destination port type*256+code. fprobe: type in the source
+            // port, code in the destination port (a deviation, counted).
+            if (f->src_port != 0 && f->dst_port <= 0xff) {
+                f->icmp_type = static_cast<uint8_t>(f->src_port);
+                f->icmp_code = static_cast<uint8_t>(f->dst_port);
+                ++icmp_in_ports;
+            } else {
+                f->icmp_type = static_cast<uint8_t>(f->dst_port >> 8);
+                f->icmp_code = static_cast<uint8_t>(f->dst_port);
+            }
+        }
         f->vlan_id = 0;
         f->direction = flow_direction::unknown;
         f->type = flow_type::netflow_v5;
@@ -134,6 +147,8 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         exporter.apply_sampling(*f);
     }
     c.add(counter::flow_records, n);
+    if (icmp_in_ports != 0) [[unlikely]]
+        c.add(counter::dev_icmp_type_in_src_port, icmp_in_ports);
     return status;
 }
 

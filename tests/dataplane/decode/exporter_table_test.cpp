@@ -83,3 +83,24 @@ TEST(exporter_table, detects_protocols_by_version) {
     EXPECT_EQ(detect_protocol({sflow, 4}), protocol::sflow_5);
     EXPECT_EQ(detect_protocol({v5, 2}), protocol::auto_detect);
 }
+
+TEST(counters, table_names_match_enum_order) {
+    // The {name, help} table is indexed by the enum: a name out of place
+    // would report one counter under another's name. Spot-check entries from
+    // each group, and that names are unique.
+    EXPECT_EQ(counter_table[std::size_t(counter::datagrams)].name, "datagrams");
+    EXPECT_EQ(counter_table[std::size_t(counter::sequence_lost)].name, "sequence_lost");
+    EXPECT_EQ(counter_table[std::size_t(counter::dev_count_mismatch)].name, "dev_count_mismatch");
+    EXPECT_EQ(counter_table[std::size_t(counter::dev_sequence_convention)].name, "dev_sequence_convention");
+    EXPECT_EQ(counter_table[std::size_t(counter::dev_timeval_time_fields)].name, "dev_timeval_time_fields");
+    EXPECT_EQ(counter_table[std::size_t(counter::dev_icmp_type_in_src_port)].name, "dev_icmp_type_in_src_port");
+    EXPECT_EQ(counter_table[std::size_t(counter::err_truncated_header)].name, "err_truncated_header");
+    EXPECT_EQ(counter_table[std::size_t(counter::err_sflow_address_type)].name, "err_sflow_address_type");
+    EXPECT_EQ(counter_table[std::size_t(counter::err_template_id)].name, "err_template_id");
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        // deviations before errors: counter_block::errors() sums from err_truncated_header on
+        const bool is_err = counter_table[i].name.substr(0, 4) == "err_";
+        EXPECT_EQ(is_err, i >= std::size_t(counter::err_truncated_header)) << counter_table[i].name;
+        for (std::size_t j = i + 1; j < counter_count; ++j) EXPECT_NE(counter_table[i].name, counter_table[j].name);
+    }
+}

@@ -241,3 +241,22 @@ TEST(sequence_tracker, counts_through_message_convention_is_a_deviation_not_loss
     EXPECT_EQ(c.get(counter::sequence_lost), 5u);
     EXPECT_EQ(c.get(counter::dev_sequence_convention), 1u);
 }
+
+TEST(netflow_v5, icmp_type_code_in_either_port_convention) {
+    fixture f;
+    v5_builder b;
+    b.header(3, 0, 0, 0, 0, 0, 0, 0);
+    b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0x0303, 0, 1, 0, 0, 0, 0, 0);  // Cisco: 3/3 in dst port
+    b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 3, 3, 0, 1, 0, 0, 0, 0, 0);       // fprobe: type in src, code in dst
+    b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0);       // echo reply 0/0: same either way
+    auto out = f.out();
+    f.run(b.b, out);
+    ASSERT_EQ(out.size, 3u);
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(out.data[i].icmp_type, 3) << i;
+        EXPECT_EQ(out.data[i].icmp_code, 3) << i;
+    }
+    EXPECT_EQ(out.data[1].src_port, 3);  // ports keep their exported values
+    EXPECT_EQ(out.data[2].icmp_type, 0);
+    EXPECT_EQ(f.c(counter::dev_icmp_type_in_src_port), 1u);
+}
