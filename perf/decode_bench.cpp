@@ -2,6 +2,9 @@
 // Decoder throughput from memory, one core: items/s = records/s.
 //
 //   BM_netflow_v5_full_datagrams  synthetic full (30-record) v5 datagrams
+//   BM_netflow_v9_softflowd_template, BM_ipfix_pmacct_template
+//                                 synthetic datagrams with real exporters' templates
+//   BM_sflow_raw_header_samples   8 flow samples per datagram, 128-byte raw headers
 //   BM_netflow_v9_softflowd_template  softflowd-style v9 template, 28-record datagrams
 //   BM_ipfix_pmacct_template  pmacct nfprobe-style IPFIX template, 25-record messages
 //   BM_fixture/<capture>          every UDP payload of a bundled real-exporter
@@ -238,6 +241,70 @@ void BM_ipfix_pmacct_template(benchmark::State& state) {
     run_template_bench(state, dgrams, decode::decode_ipfix, pm_records, check_ipfix_pmacct);
 }
 BENCHMARK(BM_ipfix_pmacct_template);
+
+// An sFlow v5 datagram: `samples` flow samples, each with one raw packet
+// header record of 128 bytes (Ethernet + IPv4 + TCP + payload), as a switch
+// sampling 1 in 1024 would send.
+std::vector<uint8_t> make_sflow_datagram(uint32_t seq, uint32_t samples) {
+    std::vector<uint8_t> b;
+    auto u8 = [&](uint8_t v) { b.push_back(v); };
+    auto u16 = [&](uint16_t v) { u8(uint8_t(v >> 8)); u8(uint8_t(v)); };
+    auto u32 = [&](uint32_t v) { u16(uint16_t(v >> 16)); u16(uint16_t(v)); };
+    constexpr uint32_t header_len = 128;
+    u32(5); u32(1); u32(0xc0000201); u32(0); u32(seq); u32(3600000); u32(samples);
+    for (uint32_t i = 0; i < samples; ++i) {
+        const std::size_t sample_at = b.size();
+        u32(1); u32(0);  // flow sample, length patched below
+        u32(seq * samples + i); u32(7); u32(1024); u32(1024 * (seq * samples + i)); u32(0); u32(3); u32(4); u32(1);
+        u32(1); u32(16 + header_len);  // raw packet header record
+        u32(1); u32(1500); u32(4); u32(header_len);
+        const std::size_t frame = b.size();
+        for (int k = 0; k < 6; ++k) u8(0x02);
+        for (int k = 0; k < 6; ++k) u8(0x04);
+        u16(0x0800);
+        u8(0x45); u8(0); u16(1486); u16(1); u16(0x4000); u8(64); u8(6); u16(0);
+        u32(0x0a000000 + i); u32(0xc0a80001);
+        u16(uint16_t(40000 + i)); u16(443); u32(1); u32(0); u8(0x50); u8(0x18); u16(65535); u16(0); u16(0);
+        while (b.size() - frame < header_len) u8(0xaa);
+        const uint32_t len = uint32_t(b.size() - sample_at - 8);
+        for (int k = 0; k < 4; ++k) b[sample_at + 4 + k] = uint8_t(len >> (24 - 8 * k));
+    }
+    return b;
+}
+
+void BM_sflow_raw_header_samples(benchmark::State& state) {
+    constexpr int n_datagrams = 64;
+    constexpr uint32_t samples = 8;
+    std::vector<std::vector<uint8_t>> dgrams;
+    for (int i = 0; i < n_datagrams; ++i) dgrams.push_back(make_sflow_datagram(uint32_t(i), samples));
+    std::vector<decode::flow_record> buf(64);
+    decode::exporter_table table;
+    const auto meta = bench_meta();
+    decode::exporter_state* e = table.find_or_create(meta.exporter_addr, 0);
+
+    decode::record_buffer check{buf.data(), 64, 0};
+    decode::decode_sflow({dgrams[0].data(), dgrams[0].size()}, meta, *e, check);
+    const decode::flow_record& r = buf[7];
+    if (check.size != samples || r.bytes != 1500 || r.packets != 1 || r.sampling_rate != 1024 || r.src_port != 40007 ||
+        r.dst_port != 443 || r.proto != 6 || r.src_addr[15] != 7 || r.in_if != 3 || r.out_if != 4 ||
+        e->counters.errors() != 0) {
+        state.SkipWithError("sFlow decoder output does not match the reference");
+        return;
+    }
+    uint64_t records = 0;
+    for (auto _ : state) {
+        for (const auto& d : dgrams) {
+            decode::record_buffer out{buf.data(), 64, 0};
+            decode::decode_sflow({d.data(), d.size()}, meta, *e, out);
+            records += out.size;
+        }
+        benchmark::DoNotOptimize(buf.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(records));
+    state.SetBytesProcessed(int64_t(state.iterations()) * n_datagrams * int64_t(dgrams[0].size()));
+}
+BENCHMARK(BM_sflow_raw_header_samples);
 
 struct capture {
     std::vector<std::vector<uint8_t>> payloads;
