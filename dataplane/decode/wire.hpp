@@ -41,6 +41,13 @@ inline uint64_t be_uint(const uint8_t* p, uint32_t len) noexcept {
     return v;
 }
 
+// True when n bytes at p are all zero (set padding checks).
+inline bool all_zero(const uint8_t* p, uint32_t n) noexcept {
+    for (uint32_t i = 0; i < n; ++i)
+        if (p[i] != 0) return false;
+    return true;
+}
+
 static_assert(std::endian::native == std::endian::little, "wire helpers assume a little-endian host");
 
 }  // namespace sluice::decode::wire

@@ -6,6 +6,7 @@
 
 #include "../decoder.hpp"
 #include "../template/template_store.hpp"
+#include "../time.hpp"
 #include "../wire.hpp"
 
 namespace sluice::decode {
@@ -17,13 +18,7 @@ using tmpl::field_spec;
 using tmpl::template_decl;
 using tmpl::template_domain;
 
-constexpr uint64_t ns_per_s = 1000000000ull;
-
-bool all_zero(const uint8_t* p, uint32_t n) noexcept {
-    for (uint32_t i = 0; i < n; ++i)
-        if (p[i] != 0) return false;
-    return true;
-}
+using wire::all_zero;
 
 struct set_walk {
     uint32_t records = 0;       // template + data records found

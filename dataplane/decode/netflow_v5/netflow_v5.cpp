@@ -4,23 +4,12 @@
 #include "netflow_v5.hpp"
 
 #include "../decoder.hpp"
+#include "../time.hpp"
 #include "../wire.hpp"
 
 namespace sluice::decode {
 
 namespace {
-
-constexpr uint64_t ns_per_ms = 1000000ull;
-constexpr uint64_t ns_per_s = 1000000000ull;
-
-// Flow times are sysUptime-relative milliseconds. The difference is taken
-// modulo 2^32 (uptime wraps after 49.7 days) and read as signed, so a flow
-// stamped a little after the header's uptime (a known exporter quirk) lands
-// just after the export time instead of 49 days before it.
-inline uint64_t uptime_to_unix_ns(uint64_t export_ns, uint32_t sys_uptime_ms, uint32_t t_ms) noexcept {
-    const int64_t ago_ms = static_cast<int32_t>(sys_uptime_ms - t_ms);
-    return export_ns - static_cast<uint64_t>(ago_ms * static_cast<int64_t>(ns_per_ms));
-}
 
 v5_stream* stream_for(exporter_state& exporter, uint16_t engine) noexcept {
     for (auto& s : exporter.v5)

@@ -5,6 +5,7 @@
 
 #include "../decoder.hpp"
 #include "../template/template_store.hpp"
+#include "../time.hpp"
 #include "../wire.hpp"
 
 namespace sluice::decode {
@@ -16,13 +17,7 @@ using tmpl::field_spec;
 using tmpl::template_decl;
 using tmpl::template_domain;
 
-constexpr uint64_t ns_per_s = 1000000000ull;
-
-bool all_zero(const uint8_t* p, uint32_t n) noexcept {
-    for (uint32_t i = 0; i < n; ++i)
-        if (p[i] != 0) return false;
-    return true;
-}
+using wire::all_zero;
 
 void check_padding(const uint8_t* p, uint32_t n, counter_block& c) noexcept {
     if (!all_zero(p, n)) c.add(counter::dev_set_padding_nonzero);

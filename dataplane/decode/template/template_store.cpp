@@ -11,6 +11,7 @@
 #include <new>
 
 #include "../ipfix/ipfix_elements.hpp"
+#include "../time.hpp"
 #include "../wire.hpp"
 
 namespace sluice::decode {
@@ -46,11 +47,6 @@ namespace {
 
 using ipfix_ie::sem;
 
-constexpr uint64_t ns_per_us = 1000ull;
-constexpr uint64_t ns_per_ms = 1000000ull;
-constexpr uint64_t ns_per_s = 1000000000ull;
-constexpr uint64_t ntp_unix_offset_s = 2208988800ull;  // 1900-01-01 to 1970-01-01
-
 // Reduced-size unsigned read (RFC 7011 6.2), for the width-generic ops only:
 // the common widths have exact-width ops of their own.
 inline uint64_t read_uint(const uint8_t* p, uint32_t len) noexcept {
@@ -66,22 +62,6 @@ inline uint64_t read_uint(const uint8_t* p, uint32_t len) noexcept {
 template <typename T>
 inline void store(uint8_t* d, T v) noexcept {
     std::memcpy(d, &v, sizeof v);
-}
-
-// NTP timestamp (RFC 5905): seconds since 1900 . 32-bit fraction. Seconds
-// below the 1970 offset belong to NTP era 1 (from 2036).
-inline uint64_t ntp_to_ns(uint64_t ntp) noexcept {
-    uint64_t secs = ntp >> 32;
-    const uint64_t frac = ntp & 0xffffffffull;
-    if (secs < ntp_unix_offset_s) secs += 1ull << 32;
-    return (secs - ntp_unix_offset_s) * ns_per_s + ((frac * ns_per_s) >> 32);
-}
-
-// sysUptime-relative milliseconds, as in v5: the difference is taken modulo
-// 2^32 and read as signed, so uptime wrap and slightly-future stamps work.
-inline uint64_t uptime_to_unix_ns(uint64_t export_ns, uint32_t sys_uptime_ms, uint32_t t_ms) noexcept {
-    const int64_t ago_ms = static_cast<int32_t>(sys_uptime_ms - t_ms);
-    return export_ns - static_cast<uint64_t>(ago_ms * static_cast<int64_t>(ns_per_ms));
 }
 
 // Destination offsets. Scratch destinations carry scratch_bit until

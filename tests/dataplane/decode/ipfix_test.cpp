@@ -9,38 +9,15 @@
 #include <vector>
 
 #include "dataplane/decode/decoder.hpp"
+#include "set_builder.hpp"
 #include "dataplane/decode/ipfix/ipfix.hpp"
 #include "dataplane/decode/template/template_store.hpp"
 
 namespace sluice::decode {
 namespace {
 
-struct builder {
-    std::vector<uint8_t> b;
-    builder& u8(uint64_t v) {
-        b.push_back(static_cast<uint8_t>(v));
-        return *this;
-    }
-    builder& u16(uint64_t v) { return u8(v >> 8).u8(v); }
-    builder& u24(uint64_t v) { return u8(v >> 16).u16(v); }
-    builder& u32(uint64_t v) { return u16(v >> 16).u16(v); }
-    builder& u64(uint64_t v) { return u32(v >> 32).u32(v); }
-    builder& ip4(uint8_t a, uint8_t b2, uint8_t c, uint8_t d) { return u8(a).u8(b2).u8(c).u8(d); }
-    builder& zeros(std::size_t n) {
-        b.insert(b.end(), n, 0);
-        return *this;
-    }
-    std::size_t open(uint16_t id) {
-        const std::size_t at = b.size();
-        u16(id).u16(0);
-        return at;
-    }
-    void close(std::size_t at) {
-        const std::size_t len = b.size() - at;
-        b[at + 2] = static_cast<uint8_t>(len >> 8);
-        b[at + 3] = static_cast<uint8_t>(len);
-    }
-    // Patches the message length to the bytes written so far.
+// An IPFIX message builder: done() patches the message length.
+struct builder : test::set_builder {
     std::vector<uint8_t>& done() {
         close(0);
         return b;

@@ -9,37 +9,13 @@
 #include <vector>
 
 #include "dataplane/decode/decoder.hpp"
+#include "set_builder.hpp"
 #include "dataplane/decode/netflow_v9/netflow_v9.hpp"
 
 namespace sluice::decode {
 namespace {
 
-struct builder {
-    std::vector<uint8_t> b;
-    builder& u8(uint64_t v) {
-        b.push_back(static_cast<uint8_t>(v));
-        return *this;
-    }
-    builder& u16(uint64_t v) { return u8(v >> 8).u8(v); }
-    builder& u24(uint64_t v) { return u8(v >> 16).u16(v); }
-    builder& u32(uint64_t v) { return u16(v >> 16).u16(v); }
-    builder& u64(uint64_t v) { return u32(v >> 32).u32(v); }
-    builder& ip4(uint8_t a, uint8_t b2, uint8_t c, uint8_t d) { return u8(a).u8(b2).u8(c).u8(d); }
-    builder& zeros(std::size_t n) {
-        b.insert(b.end(), n, 0);
-        return *this;
-    }
-    std::size_t open(uint16_t id) {
-        const std::size_t at = b.size();
-        u16(id).u16(0);
-        return at;
-    }
-    void close(std::size_t at) {
-        const std::size_t len = b.size() - at;
-        b[at + 2] = static_cast<uint8_t>(len >> 8);
-        b[at + 3] = static_cast<uint8_t>(len);
-    }
-};
+using builder = test::set_builder;
 
 constexpr uint32_t export_secs = 1700000000;
 constexpr uint64_t export_ns = uint64_t(export_secs) * 1000000000ull;
