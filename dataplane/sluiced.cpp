@@ -267,12 +267,6 @@ std::unique_ptr<T, D> make_on_socket(const char* what, int socket) {
     return std::unique_ptr<T, D>(new (mem) T());
 }
 
-uint64_t realtime_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
 // Everything the daemon owns, in construction order (destroyed in reverse).
 struct daemon {
     options opt;
@@ -410,7 +404,6 @@ void setup(daemon& d, int argc, char** argv) {
     w.limits.max_exporters = o.max_exporters;
     w.tsc_hz = rte_get_tsc_hz();
     w.tsc_base = rte_rdtsc();
-    w.wall_base_ns = realtime_ns();
     w.stats_interval_tsc = uint64_t(o.stats_interval * double(w.tsc_hz));
     // Sweep 10x per timeout, at most every 10 ms: cheap (walks only the LRU head).
     w.sweep_interval_tsc = std::max<uint64_t>(w.tsc_hz / 100, w.tsc_hz / 1000 * o.frag.timeout_ms / 10);

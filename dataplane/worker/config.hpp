@@ -41,8 +41,7 @@ struct config {
     unsigned nb_sinks = 1;
     decode::decoder_limits limits{};
     uint64_t tsc_hz = 0;
-    uint64_t tsc_base = 0;      // rte_rdtsc() at start ...
-    uint64_t wall_base_ns = 0;  // ... and CLOCK_REALTIME then: rx time = wall_base + (tsc - tsc_base) / hz
+    uint64_t tsc_base = 0;      // rte_rdtsc() at start (elapsed-time reports); each worker keeps its own clock anchor
     uint64_t stats_interval_tsc = 0;
     uint64_t sweep_interval_tsc = 0;  // reassembly timeout sweep period
 

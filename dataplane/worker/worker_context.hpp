@@ -59,6 +59,12 @@ struct alignas(64) context {
     const replay_clock* replay = nullptr;
     rte_ring* rings[k_max_sinks]{};
 
+    // ---- receive clock: wall time = clock_wall_ns + (tsc - clock_tsc) / hz ----
+    // Re-anchored by the worker every 10 ms, so an error in the
+    // TSC frequency estimate (and wall-clock adjustments) cannot accumulate.
+    uint64_t clock_tsc = 0;
+    uint64_t clock_wall_ns = 0;
+
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
     std::unique_ptr<reassembly::frag_table> frags;
