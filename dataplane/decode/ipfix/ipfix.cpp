@@ -5,6 +5,7 @@
 #include "ipfix.hpp"
 
 #include "../decoder.hpp"
+#include "../prologue.hpp"
 #include "../template/template_store.hpp"
 #include "../time.hpp"
 #include "../wire.hpp"
@@ -100,19 +101,10 @@ void parse_templates(const uint8_t* p, uint32_t len, bool options, template_doma
 decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta& meta, exporter_state& exporter,
                            record_buffer& out) noexcept {
     counter_block& c = exporter.counters;
-    c.add(counter::datagrams);
-    c.add(counter::datagram_bytes, payload.size());
-
+    if (!accept_datagram(payload, header_size, version, c)) [[unlikely]]
+        return decode_status::dropped;
     const uint8_t* p = payload.data();
     std::size_t len = payload.size();
-    if (len < header_size) [[unlikely]] {
-        c.add(counter::err_truncated_header);
-        return decode_status::dropped;
-    }
-    if (wire::be16(p) != version) [[unlikely]] {
-        c.add(counter::err_unknown_version);
-        return decode_status::dropped;
-    }
     // The message length is checked against the datagram: the smaller wins.
     const uint32_t mlen = wire::be16(p + off_length);
     if (mlen > len) [[unlikely]] {

@@ -4,6 +4,7 @@
 #include "netflow_v5.hpp"
 
 #include "../decoder.hpp"
+#include "../prologue.hpp"
 #include "../time.hpp"
 #include "../wire.hpp"
 
@@ -29,19 +30,10 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
                                 exporter_state& exporter, record_buffer& out) noexcept {
     using namespace netflow_v5;
     counter_block& c = exporter.counters;
-    c.add(counter::datagrams);
-    c.add(counter::datagram_bytes, payload.size());
-
+    if (!accept_datagram(payload, header_size, 5, c)) [[unlikely]]
+        return decode_status::dropped;
     const uint8_t* p = payload.data();
     const std::size_t len = payload.size();
-    if (len < header_size) [[unlikely]] {
-        c.add(counter::err_truncated_header);
-        return decode_status::dropped;
-    }
-    if (wire::be16(p) != 5) [[unlikely]] {
-        c.add(counter::err_unknown_version);
-        return decode_status::dropped;
-    }
 
     const uint32_t count = wire::be16(p + off_count);
     const uint32_t fit = static_cast<uint32_t>((len - header_size) / record_size);

@@ -4,6 +4,7 @@
 #include "netflow_v9.hpp"
 
 #include "../decoder.hpp"
+#include "../prologue.hpp"
 #include "../template/template_store.hpp"
 #include "../time.hpp"
 #include "../wire.hpp"
@@ -119,19 +120,10 @@ void parse_options_templates(const uint8_t* p, uint32_t len, template_domain* do
 decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram_meta& meta,
                                 exporter_state& exporter, record_buffer& out) noexcept {
     counter_block& c = exporter.counters;
-    c.add(counter::datagrams);
-    c.add(counter::datagram_bytes, payload.size());
-
+    if (!accept_datagram(payload, header_size, 9, c)) [[unlikely]]
+        return decode_status::dropped;
     const uint8_t* p = payload.data();
     const std::size_t len = payload.size();
-    if (len < header_size) [[unlikely]] {
-        c.add(counter::err_truncated_header);
-        return decode_status::dropped;
-    }
-    if (wire::be16(p) != 9) [[unlikely]] {
-        c.add(counter::err_unknown_version);
-        return decode_status::dropped;
-    }
     netflow_state* st = tmpl::netflow_of(exporter);
     if (st == nullptr) [[unlikely]] {
         c.add(counter::err_template_limit);  // could not allocate template state
