@@ -13,7 +13,7 @@
 
 namespace sluice::sinks {
 
-enum class sink_counter : uint8_t { records, bytes, write_errors, rolls, count_ };
+enum class sink_counter : uint8_t { records, bytes, write_errors, records_lost_write_error, rolls, count_ };
 constexpr std::size_t sink_counter_count = static_cast<std::size_t>(sink_counter::count_);
 
 struct sink_counter_info {
@@ -25,6 +25,7 @@ inline constexpr std::array<sink_counter_info, sink_counter_count> sink_counter_
     {"records", "Records dequeued from the worker rings and written as JSON lines."},
     {"bytes", "Bytes of JSON written."},
     {"write_errors", "Writes that failed (disk full, closed pipe): those lines are lost."},
+    {"records_lost_write_error", "Records dequeued but lost because their write failed (see write_errors)."},
     {"rolls", "Times the output rolled to the next numbered file."},
 }};
 static_assert(sink_counter_table.back().name == "rolls");

@@ -54,6 +54,7 @@ int sink_main(void* arg) {
                 s.counters.add(sink_counter::bytes, len);
             } else {
                 s.counters.add(sink_counter::write_errors);
+                s.counters.add(sink_counter::records_lost_write_error, n);
             }
             if (s.delay_us) rte_delay_us_sleep(s.delay_us);
         }

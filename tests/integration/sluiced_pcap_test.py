@@ -304,6 +304,27 @@ class Fragments(unittest.TestCase):
             self.assertEqual(r.total("frag_expired_at_stop"), 0)
 
 
+class SinkErrors(unittest.TestCase):
+    """A sink whose writes fail (disk full) counts every record it loses."""
+
+    def test_disk_full(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            pcap = os.path.join(tmp, "v5.pcap")
+            v5_capture(pcap, "10.9.6.1", 20)
+            st = os.path.join(tmp, "stats.json")
+            p = subprocess.run([SLUICED, "--pcap", pcap, "--json-out", "/dev/full", "--stats-json", st],
+                               capture_output=True, text=True, timeout=RUN_TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+            with open(st) as fh:
+                stats = json.load(fh)
+            sinks = stats["sinks"]
+            enqueued = stats["totals"]["records_enqueued"]
+            self.assertEqual(enqueued, 600)
+            self.assertGreater(sum(k["write_errors"] for k in sinks), 0)
+            self.assertEqual(sum(k["records"] for k in sinks), 0)
+            self.assertEqual(sum(k["records_lost_write_error"] for k in sinks), enqueued)
+
+
 class TemplateState(unittest.TestCase):
     """Templates saved at a clean stop decode the next run's data without a template re-send."""
 
