@@ -173,10 +173,8 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
             c.add(counter::dev_unknown_set_id);
             w.complete = false;
         } else {
-            const tmpl::compiled_template* t =
-                dom != nullptr ? dom->find_live(id, now, lim.template_timeout_ns, c) : nullptr;
+            const tmpl::compiled_template* t = tmpl::data_template(id, dom, now, lim, c);
             if (t == nullptr) [[unlikely]] {
-                c.add(counter::err_data_before_template);
                 w.complete = false;
                 continue;
             }

@@ -302,6 +302,18 @@ struct data_set_result {
 data_set_result decode_data_set(const compiled_template& t, template_domain& dom, const uint8_t* p, uint32_t len,
                                 const datagram_ctx& ctx, exporter_state& exporter, record_buffer& out) noexcept;
 
+// The template for data set `id` in `dom` (null when the domain could not be
+// created), a stale one expiring on the way: the data-set step of both v9
+// and IPFIX. nullptr means the set is dropped, counted
+// err_data_before_template, never guessed at.
+inline const compiled_template* data_template(uint16_t id, template_domain* dom, uint64_t now,
+                                              const decoder_limits& lim, counter_block& c) noexcept {
+    const compiled_template* t = dom != nullptr ? dom->find_live(id, now, lim.template_timeout_ns, c) : nullptr;
+    if (t == nullptr) [[unlikely]]
+        c.add(counter::err_data_before_template);
+    return t;
+}
+
 }  // namespace tmpl
 
 }  // namespace sluice::decode

@@ -16,6 +16,9 @@
 namespace sluice::decode {
 namespace {
 
+using test::expect_counters;
+using test::expect_v4;
+
 // An IPFIX message builder: done() patches the message length.
 struct builder : test::set_builder {
     std::vector<uint8_t>& done() {
@@ -109,20 +112,6 @@ struct ipfix_fx : ::testing::Test {
         ASSERT_EQ(run(b), decode_status::ok);
     }
 };
-
-void expect_counters(const counter_block& c, const std::map<counter, uint64_t>& want) {
-    for (std::size_t i = 0; i < counter_count; ++i) {
-        const auto k = static_cast<counter>(i);
-        if (k == counter::datagram_bytes) continue;
-        const auto it = want.find(k);
-        EXPECT_EQ(c.get(k), it == want.end() ? 0 : it->second) << "counter " << counter_table[i].name;
-    }
-}
-
-void expect_v4(const uint8_t a[16], uint8_t o1, uint8_t o2, uint8_t o3, uint8_t o4) {
-    const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o1, o2, o3, o4};
-    EXPECT_EQ(std::memcmp(a, want, 16), 0);
-}
 
 TEST_F(ipfix_fx, template_and_data_field_by_field) {
     builder b = header(100, 42);

@@ -15,6 +15,9 @@
 namespace sluice::decode {
 namespace {
 
+using test::expect_counters;
+using test::expect_v4;
+
 using builder = test::set_builder;
 
 constexpr uint32_t export_secs = 1700000000;
@@ -86,21 +89,6 @@ struct v9 : ::testing::Test {
         ASSERT_EQ(run(b), decode_status::ok);
     }
 };
-
-// Every counter except datagram_bytes must equal `want` (absent = 0).
-void expect_counters(const counter_block& c, const std::map<counter, uint64_t>& want) {
-    for (std::size_t i = 0; i < counter_count; ++i) {
-        const auto k = static_cast<counter>(i);
-        if (k == counter::datagram_bytes) continue;
-        const auto it = want.find(k);
-        EXPECT_EQ(c.get(k), it == want.end() ? 0 : it->second) << "counter " << counter_table[i].name;
-    }
-}
-
-void expect_v4(const uint8_t a[16], uint8_t o1, uint8_t o2, uint8_t o3, uint8_t o4) {
-    const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o1, o2, o3, o4};
-    EXPECT_EQ(std::memcmp(a, want, 16), 0);
-}
 
 TEST_F(v9, template_and_data_in_one_datagram) {
     builder b = header(3, 42);

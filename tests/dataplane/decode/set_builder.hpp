@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// Builds NetFlow v9 / IPFIX datagrams byte by byte for decoder tests:
-// big-endian integers, and sets opened with a placeholder length that
-// close() patches to the bytes written.
+// Builds NetFlow v9 / IPFIX datagrams byte by byte for decoder tests
+// (big-endian integers; open() writes a set header whose length close()
+// fills in), and the expectations those tests share.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <map>
 #include <vector>
+
+#include "dataplane/decode/counters.hpp"
 
 namespace sluice::decode::test {
 
@@ -37,5 +43,21 @@ struct set_builder {
         b[at + 3] = static_cast<uint8_t>(len);
     }
 };
+
+// Every counter except datagram_bytes must equal `want` (absent = 0).
+inline void expect_counters(const counter_block& c, const std::map<counter, uint64_t>& want) {
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        const auto k = static_cast<counter>(i);
+        if (k == counter::datagram_bytes) continue;
+        const auto it = want.find(k);
+        EXPECT_EQ(c.get(k), it == want.end() ? 0 : it->second) << "counter " << counter_table[i].name;
+    }
+}
+
+// `a` holds the IPv4-mapped address o1.o2.o3.o4.
+inline void expect_v4(const uint8_t a[16], uint8_t o1, uint8_t o2, uint8_t o3, uint8_t o4) {
+    const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o1, o2, o3, o4};
+    EXPECT_EQ(std::memcmp(a, want, 16), 0);
+}
 
 }  // namespace sluice::decode::test
