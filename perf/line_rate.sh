@@ -16,7 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build-dp}"
 secs="${2:-10}"
-sluiced="$build/dataplane/sluiced"
+sluiced="$build/control/sluiced"
 decode="$build/dataplane/offline/sluice-decode"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
