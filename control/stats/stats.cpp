@@ -24,11 +24,8 @@ std::string addr_text(const uint8_t a[16]) {
     return n ? std::string(t, n) : std::string("::");
 }
 
-bool is_drop(std::size_t i) {
-    return i >= static_cast<std::size_t>(counter::ring_full) && i != static_cast<std::size_t>(counter::frag_received) &&
-           i != static_cast<std::size_t>(counter::frag_reassembled) &&
-           i != static_cast<std::size_t>(counter::decode_partial);
-}
+// Decided by the row's kind, never by its position in the table.
+bool is_drop(std::size_t i) { return counters::is_loss(worker::counter_table[i].k); }
 
 }  // namespace
 

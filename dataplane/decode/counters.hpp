@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Per-exporter decode counters: one enum plus a constexpr {name, help} table.
+// Per-exporter decode counters: one enum plus a constexpr {name, help, kind} table
+// (dataplane/counters/counters.hpp).
 //
 // Every datagram a decoder sees increments `datagrams`; every reason a byte
 // range was rejected, skipped or distrusted increments exactly one counter
@@ -14,6 +15,8 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+
+#include "dataplane/counters/counters.hpp"
 
 namespace sluice::decode {
 
@@ -73,62 +76,72 @@ enum class counter : uint16_t {
 
 constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);
 
-struct counter_info {
-    std::string_view name;
-    std::string_view help;
-};
+using counter_info = counters::info;
+using K = counters::kind;
 
 // Same order as the enum; checked by the static_assert below.
 inline constexpr std::array<counter_info, counter_count> counter_table{{
-    {"datagrams", "Export datagrams received from this exporter."},
-    {"datagram_bytes", "UDP payload bytes received from this exporter."},
-    {"flow_records", "Flow records decoded and emitted."},
-    {"counter_records", "sFlow interface counter records decoded and emitted."},
-    {"templates_learned", "Data templates learned (v9/IPFIX), including re-sends."},
-    {"options_templates_learned", "Options templates learned (v9/IPFIX)."},
-    {"templates_redefined", "A template id was redefined with a different layout; the old one was replaced at once."},
-    {"template_withdrawals", "IPFIX template withdrawals applied (single or all)."},
-    {"templates_expired", "Templates dropped after their timeout without a refresh."},
-    {"templates_restored", "Templates restored from the state file at start-up."},
-    {"options_records", "Options data records consumed (sampling parameters and other metadata)."},
-    {"sampling_rates_learned", "Sampling rates learned from options data."},
-    {"sequence_lost", "Export units missing according to sequence numbers (flows for v5, datagrams for v9, records for IPFIX; for sFlow, datagrams per agent plus samples per source)."},
-    {"sequence_resets", "Sequence numbers went backwards or jumped too far: exporter restart or reordering."},
-    {"dev_count_mismatch", "Header record/set count disagreed with what the datagram held; the bytes were trusted."},
-    {"dev_set_padding_nonzero", "Set padding held non-zero bytes; ignored."},
-    {"dev_enterprise_fields_skipped", "Enterprise-specific fields skipped by their declared length."},
-    {"dev_unknown_set_id", "Sets with a reserved or unknown set id, skipped by their length."},
-    {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length."},
-    {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored."},
-    {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored."},
-    {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss."},
-    {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned."},
-    {"dev_icmp_type_in_src_port", "NetFlow v5 ICMP records with the type in the source port and the code in the destination port (fprobe) instead of type*256+code in the destination port: decoded that way."},
-    {"err_truncated_header", "Datagram shorter than its protocol header: dropped."},
-    {"err_unknown_version", "Unknown export protocol version: dropped."},
-    {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped."},
-    {"err_count_exceeds_datagram", "Header count larger than the datagram can hold: only whole records decoded."},
-    {"err_set_length", "A set length below the set header or past the datagram end: the rest dropped."},
-    {"err_template_no_fields", "A template with zero fields (not a withdrawal): ignored."},
-    {"err_template_field_length", "A template field with zero length or an oversized length: template rejected."},
-    {"err_template_overflows_set", "A template's field count runs past its set: rejected."},
-    {"err_template_too_many_fields", "A template with more fields than the configured maximum: rejected."},
-    {"err_template_limit", "The exporter's template table is full: new template rejected."},
-    {"err_options_scope", "An options template with scope field count or length 0: rejected."},
-    {"err_varlen_past_end", "A variable-length field ran past its record or set: the rest of the set dropped."},
-    {"err_data_before_template", "Data sets whose template is not known (yet): dropped, never guessed."},
-    {"err_data_record_length", "Data set too short for one record of its template: dropped."},
-    {"err_withdrawal_unknown", "Withdrawal for a template id that was not known."},
-    {"err_sflow_length", "sFlow nested length overflowed its container: the rest dropped."},
-    {"err_sflow_sample_count", "sFlow sample count larger than the datagram holds: only whole samples decoded."},
-    {"err_sflow_header_parse", "sFlow raw packet header that could not be parsed past L2/L3: record kept with what parsed."},
-    {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored."},
-    {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected."},
-    {"err_output_full", "Records dropped because the caller's output buffer was full."},
+    {"datagrams", "Export datagrams received from this exporter.", K::volume},
+    {"datagram_bytes", "UDP payload bytes received from this exporter.", K::volume},
+    {"flow_records", "Flow records decoded and emitted.", K::volume},
+    {"counter_records", "sFlow interface counter records decoded and emitted.", K::volume},
+    {"templates_learned", "Data templates learned (v9/IPFIX), including re-sends.", K::volume},
+    {"options_templates_learned", "Options templates learned (v9/IPFIX).", K::volume},
+    {"templates_redefined", "A template id was redefined with a different layout; the old one was replaced at once.", K::volume},
+    {"template_withdrawals", "IPFIX template withdrawals applied (single or all).", K::volume},
+    {"templates_expired", "Templates dropped after their timeout without a refresh.", K::volume},
+    {"templates_restored", "Templates restored from the state file at start-up.", K::volume},
+    {"options_records", "Options data records consumed (sampling parameters and other metadata).", K::volume},
+    {"sampling_rates_learned", "Sampling rates learned from options data.", K::volume},
+    {"sequence_lost", "Export units missing according to sequence numbers (flows for v5, datagrams for v9, records for IPFIX; for sFlow, datagrams per agent plus samples per source).", K::deviation},
+    {"sequence_resets", "Sequence numbers went backwards or jumped too far: exporter restart or reordering.", K::deviation},
+    {"dev_count_mismatch", "Header record/set count disagreed with what the datagram held; the bytes were trusted.", K::deviation},
+    {"dev_set_padding_nonzero", "Set padding held non-zero bytes; ignored.", K::deviation},
+    {"dev_enterprise_fields_skipped", "Enterprise-specific fields skipped by their declared length.", K::deviation},
+    {"dev_unknown_set_id", "Sets with a reserved or unknown set id, skipped by their length.", K::deviation},
+    {"dev_unknown_sflow_format", "sFlow samples or records of an unknown format, skipped by their length.", K::deviation},
+    {"dev_trailing_bytes", "Bytes left after the last record or sample, ignored.", K::deviation},
+    {"dev_unsupported_field_length", "A known field came with an unexpected length and was ignored.", K::deviation},
+    {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss.", K::deviation},
+    {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned.", K::deviation},
+    {"dev_icmp_type_in_src_port", "NetFlow v5 ICMP records with the type in the source port and the code in the destination port (fprobe) instead of type*256+code in the destination port: decoded that way.", K::deviation},
+    {"err_truncated_header", "Datagram shorter than its protocol header: dropped.", K::error},
+    {"err_unknown_version", "Unknown export protocol version: dropped.", K::error},
+    {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped.", K::error},
+    {"err_count_exceeds_datagram", "Header count larger than the datagram can hold: only whole records decoded.", K::error},
+    {"err_set_length", "A set length below the set header or past the datagram end: the rest dropped.", K::error},
+    {"err_template_no_fields", "A template with zero fields (not a withdrawal): ignored.", K::error},
+    {"err_template_field_length", "A template field with zero length or an oversized length: template rejected.", K::error},
+    {"err_template_overflows_set", "A template's field count runs past its set: rejected.", K::error},
+    {"err_template_too_many_fields", "A template with more fields than the configured maximum: rejected.", K::error},
+    {"err_template_limit", "The exporter's template table is full: new template rejected.", K::error},
+    {"err_options_scope", "An options template with scope field count or length 0: rejected.", K::error},
+    {"err_varlen_past_end", "A variable-length field ran past its record or set: the rest of the set dropped.", K::error},
+    {"err_data_before_template", "Data sets whose template is not known (yet): dropped, never guessed.", K::error},
+    {"err_data_record_length", "Data set too short for one record of its template: dropped.", K::error},
+    {"err_withdrawal_unknown", "Withdrawal for a template id that was not known.", K::error},
+    {"err_sflow_length", "sFlow nested length overflowed its container: the rest dropped.", K::error},
+    {"err_sflow_sample_count", "sFlow sample count larger than the datagram holds: only whole samples decoded.", K::error},
+    {"err_sflow_header_parse", "sFlow raw packet header that could not be parsed past L2/L3: record kept with what parsed.", K::error},
+    {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored.", K::error},
+    {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected.", K::error},
+    {"err_output_full", "Records dropped because the caller's output buffer was full.", K::drop},
 }};
 
 static_assert(counter_table.back().name == "err_output_full",
               "counter_table must list every counter, in enum order");
+
+// The first error/drop row; every row from it on is an error or a drop and none before is.
+inline constexpr std::size_t first_loss_row = [] {
+    std::size_t i = 0;
+    while (i < counter_count && !counters::is_loss(counter_table[i].k)) ++i;
+    return i;
+}();
+static_assert([] {
+    for (std::size_t i = 0; i < counter_count; ++i)
+        if (counters::is_loss(counter_table[i].k) != (i >= first_loss_row)) return false;
+    return true;
+}(), "decode counters: keep the error and drop rows together at the end of the table");
 
 // One exporter's counters. Plain integers: only the owning worker writes.
 struct counter_block {
@@ -140,9 +153,12 @@ struct counter_block {
         for (std::size_t i = 0; i < counter_count; ++i) v[i] += o.v[i];
         return *this;
     }
+    // Sum of the error and drop rows. They form one run at the end of the
+    // table (checked at compile time below), so the decoders' per-datagram
+    // "did anything fail" test is one contiguous sum.
     uint64_t errors() const noexcept {
         uint64_t s = 0;
-        for (std::size_t i = static_cast<std::size_t>(counter::err_truncated_header); i < counter_count; ++i) s += v[i];
+        for (std::size_t i = first_loss_row; i < counter_count; ++i) s += v[i];
         return s;
     }
 };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Worker counters: one enum plus a constexpr {name, help} table, one block per worker lcore.
+// Worker counters: one enum plus a constexpr {name, help, kind} table, one block per worker lcore.
 //
 // Every received frame increments exactly one of: `frag_received` (an IP
 // fragment, handed to the reassembler), one drop cause, `exception_*`, or it
@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "dataplane/counters/counters.hpp"
 
 #include "dataplane/parse/packet_parse.hpp"
 
@@ -68,44 +70,42 @@ enum class counter : uint16_t {
 
 constexpr std::size_t counter_count = static_cast<std::size_t>(counter::count_);
 
-struct counter_info {
-    std::string_view name;
-    std::string_view help;
-};
+using counter_info = counters::info;
+using K = counters::kind;
 
 inline constexpr std::array<counter_info, counter_count> counter_table{{
-    {"rx_packets", "Frames received from the port queue."},
-    {"rx_bytes", "Bytes of the frames received."},
-    {"datagrams", "UDP datagrams (whole or reassembled) handed to the decoders."},
-    {"records", "Records the decoders produced."},
-    {"records_enqueued", "Records enqueued onto a sink ring."},
-    {"ring_full", "Records dropped because the sink ring was full: the sink is too slow."},
-    {"decode_dropped", "Datagrams the decoder rejected entirely (see the exporter's err_* counters)."},
-    {"decode_partial", "Datagrams the decoder accepted only in part (see the exporter's counters)."},
-    {"exporter_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters."},
-    {"runt", "Frames shorter than an Ethernet header: dropped."},
-    {"unsupported_ethertype", "Frames neither IPv4, IPv6 nor ARP: dropped."},
-    {"bad_ipv4_header", "IPv4 version/IHL wrong or header past the frame: dropped."},
-    {"bad_ipv4_checksum", "IPv4 header checksum wrong (software check): dropped."},
-    {"bad_ip_length", "IP length field inconsistent with the frame: dropped."},
-    {"bad_ipv6_header", "IPv6 header or extension chain malformed: dropped."},
-    {"not_udp", "IP packets that are not UDP (and not for the exception path): dropped."},
-    {"bad_udp_length", "UDP length disagrees with the IP payload: dropped."},
-    {"bad_udp_checksum", "UDP checksum wrong (software check, --verify-udp-checksum): dropped."},
-    {"nic_bad_ip_checksum", "The NIC flagged the IPv4 header checksum bad: dropped."},
-    {"nic_bad_udp_checksum", "The NIC flagged the UDP checksum bad: dropped."},
-    {"udp_port_unconfigured", "UDP to a port not in the port map: dropped. Check --port-map or the exporters."},
-    {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters)."},
-    {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped."},
-    {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted."},
-    {"frag_received", "IP fragments received and handed to the reassembler."},
-    {"frag_reassembled", "Datagrams completed by the reassembler."},
+    {"rx_packets", "Frames received from the port queue.", K::volume},
+    {"rx_bytes", "Bytes of the frames received.", K::volume},
+    {"datagrams", "UDP datagrams (whole or reassembled) handed to the decoders.", K::volume},
+    {"records", "Records the decoders produced.", K::volume},
+    {"records_enqueued", "Records enqueued onto a sink ring.", K::volume},
+    {"ring_full", "Records dropped because the sink ring was full: the sink is too slow.", K::drop},
+    {"decode_dropped", "Datagrams the decoder rejected entirely (see the exporter's err_* counters).", K::error},
+    {"decode_partial", "Datagrams the decoder accepted only in part (see the exporter's counters).", K::deviation},
+    {"exporter_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters.", K::drop},
+    {"runt", "Frames shorter than an Ethernet header: dropped.", K::error},
+    {"unsupported_ethertype", "Frames neither IPv4, IPv6 nor ARP: dropped.", K::error},
+    {"bad_ipv4_header", "IPv4 version/IHL wrong or header past the frame: dropped.", K::error},
+    {"bad_ipv4_checksum", "IPv4 header checksum wrong (software check): dropped.", K::error},
+    {"bad_ip_length", "IP length field inconsistent with the frame: dropped.", K::error},
+    {"bad_ipv6_header", "IPv6 header or extension chain malformed: dropped.", K::error},
+    {"not_udp", "IP packets that are not UDP (and not for the exception path): dropped.", K::error},
+    {"bad_udp_length", "UDP length disagrees with the IP payload: dropped.", K::error},
+    {"bad_udp_checksum", "UDP checksum wrong (software check, --verify-udp-checksum): dropped.", K::error},
+    {"nic_bad_ip_checksum", "The NIC flagged the IPv4 header checksum bad: dropped.", K::error},
+    {"nic_bad_udp_checksum", "The NIC flagged the UDP checksum bad: dropped.", K::error},
+    {"udp_port_unconfigured", "UDP to a port not in the port map: dropped. Check --port-map or the exporters.", K::drop},
+    {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters).", K::drop},
+    {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped.", K::drop},
+    {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted.", K::drop},
+    {"frag_received", "IP fragments received and handed to the reassembler.", K::volume},
+    {"frag_reassembled", "Datagrams completed by the reassembler.", K::volume},
     {"frag_dropped",
      "Fragments the reassembler refused or evicted (overlap, more than RTE_LIBRTE_IP_FRAG_MAX_FRAG pieces, "
-     "table full, stale entry reused): freed via the death row."},
-    {"frag_expired", "Fragments of incomplete datagrams dropped by the timeout sweep: pieces lost on the way."},
-    {"frag_expired_at_stop", "Fragments of incomplete datagrams dropped at shutdown (end of replay or stop)."},
-    {"frag_unsupported", "IPv6 fragments whose fragment header does not follow the base header: dropped."},
+     "table full, stale entry reused): freed via the death row.", K::drop},
+    {"frag_expired", "Fragments of incomplete datagrams dropped by the timeout sweep: pieces lost on the way.", K::drop},
+    {"frag_expired_at_stop", "Fragments of incomplete datagrams dropped at shutdown (end of replay or stop).", K::drop},
+    {"frag_unsupported", "IPv6 fragments whose fragment header does not follow the base header: dropped.", K::drop},
 }};
 
 static_assert(counter_table.back().name == "frag_unsupported", "counter_table must list every counter, in enum order");

@@ -339,9 +339,8 @@ void log_exporter_errors(context& c) {
 
 std::string moved_errors(const decode::counter_block& now, decode::counter_block& last) {
     std::string s;
-    for (std::size_t i = static_cast<std::size_t>(decode::counter::err_truncated_header); i < decode::counter_count;
-         ++i) {
-        if (now.v[i] != last.v[i]) {
+    for (std::size_t i = 0; i < decode::counter_count; ++i) {
+        if (counters::is_loss(decode::counter_table[i].k) && now.v[i] != last.v[i]) {
             if (!s.empty()) s += ", ";
             s += std::string(decode::counter_table[i].name) + " +" + std::to_string(now.v[i] - last.v[i]);
         }

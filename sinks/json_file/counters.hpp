@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Sink counters: one enum plus a constexpr {name, help} table, one block per sink lcore.
+// Sink counters: one enum plus a constexpr {name, help, kind} table, one block per sink lcore.
 //
 // Names are exported as `sluice_sinks_json_file_<name>_total`. Stores are
 // relaxed atomics: the sink lcore writes, the control core reads.
@@ -11,22 +11,22 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/counters/counters.hpp"
+
 namespace sluice::sinks {
 
 enum class sink_counter : uint8_t { records, bytes, write_errors, records_lost_write_error, rolls, count_ };
 constexpr std::size_t sink_counter_count = static_cast<std::size_t>(sink_counter::count_);
 
-struct sink_counter_info {
-    std::string_view name;
-    std::string_view help;
-};
+using sink_counter_info = counters::info;
+using K = counters::kind;
 
 inline constexpr std::array<sink_counter_info, sink_counter_count> sink_counter_table{{
-    {"records", "Records dequeued from the worker rings and written as JSON lines."},
-    {"bytes", "Bytes of JSON written."},
-    {"write_errors", "Writes that failed (disk full, closed pipe): those lines are lost."},
-    {"records_lost_write_error", "Records dequeued but lost because their write failed (see write_errors)."},
-    {"rolls", "Times the output rolled to the next numbered file."},
+    {"records", "Records dequeued from the worker rings and written as JSON lines.", K::volume},
+    {"bytes", "Bytes of JSON written.", K::volume},
+    {"write_errors", "Writes that failed (disk full, closed pipe): those lines are lost.", K::error},
+    {"records_lost_write_error", "Records dequeued but lost because their write failed (see write_errors).", K::drop},
+    {"rolls", "Times the output rolled to the next numbered file.", K::volume},
 }};
 static_assert(sink_counter_table.back().name == "rolls");
 

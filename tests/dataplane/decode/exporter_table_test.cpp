@@ -98,7 +98,7 @@ TEST(counters, table_names_match_enum_order) {
     EXPECT_EQ(counter_table[std::size_t(counter::err_sflow_address_type)].name, "err_sflow_address_type");
     EXPECT_EQ(counter_table[std::size_t(counter::err_template_id)].name, "err_template_id");
     for (std::size_t i = 0; i < counter_count; ++i) {
-        // deviations before errors: counter_block::errors() sums from err_truncated_header on
+        // deviations before errors: counter_block::errors() sums the error and drop rows
         const bool is_err = counter_table[i].name.substr(0, 4) == "err_";
         EXPECT_EQ(is_err, i >= std::size_t(counter::err_truncated_header)) << counter_table[i].name;
         for (std::size_t j = i + 1; j < counter_count; ++j) EXPECT_NE(counter_table[i].name, counter_table[j].name);
