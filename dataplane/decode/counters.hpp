@@ -70,6 +70,7 @@ enum class counter : uint16_t {
     err_sflow_header_parse,
     err_sflow_address_type,
     err_template_id,
+    err_frame_section_parse,
     err_output_full,
     count_  // keep last
 };
@@ -125,6 +126,7 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"err_sflow_header_parse", "sFlow raw packet header that could not be parsed past L2/L3: record kept with what parsed.", K::error},
     {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored.", K::error},
     {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected.", K::error},
+    {"err_frame_section_parse", "IPFIX dataLinkFrameSection (315) / ipHeaderPacketSection (313) that could not be parsed to its end (truncated inside a header, malformed, or not IPv4/IPv6): record kept with what parsed.", K::error},
     {"err_output_full", "Records dropped because the caller's output buffer was full.", K::drop},
 }};
 

@@ -4,8 +4,11 @@
 // (rings, enrichment, sinks) reads.
 //
 // Why this shape:
-//   * Fixed size (192 bytes = 3 cache lines) so records can be copied into
+//   * Fixed size (320 bytes = 5 cache lines) so records can be copied into
 //     DPDK rings and per-worker buffers by value and hashed as raw bytes.
+//     Lines 0-2 hold what every exporter sends, line 3 the L2, BGP and NAT
+//     fields fewer exporters send, line 4 the enrichment stage's fields plus
+//     the small exported ones (and 9 reserved bytes, always zero).
 //   * No padding holes (static_assert on has_unique_object_representations),
 //     so memcmp/hash over the bytes is meaningful and deterministic.
 //   * Addresses are always 16 bytes. IPv4 addresses are stored IPv4-mapped
@@ -49,6 +52,19 @@ enum class flow_direction : uint8_t {
     ingress = 0,
     egress = 1,
     unknown = 0xff,
+};
+
+// What in_if / out_if hold. NetFlow and IPFIX only ever export ifIndex
+// values; sFlow v5 (sFlow v5 spec, flow_sample "input"/"output") encodes a
+// format in the top two bits of the compact form, or in a separate word of
+// the expanded form. The 30-bit (compact) or 32-bit (expanded) value is kept
+// as exported whatever the format.
+enum class if_format : uint8_t {
+    ifindex = 0,    // value = ifIndex (0 = unknown)
+    discarded = 1,  // output only: the packet was dropped; value = reason code (sFlow v5 "discard reasons")
+    multiple = 2,   // output only: sent to several interfaces; value = their count (0 = unknown)
+    local = 3,      // value 0x3FFFFFFF of format 0: the device itself (input: originated
+                    // by the device; output: delivered to it)
 };
 
 // Bits of flow_record::flags.
@@ -104,13 +120,55 @@ struct flow_record {
     record_kind kind;
     uint8_t export_version;  // 5, 9, 10 (IPFIX), 5 (sFlow v5)
     uint8_t flags;           // record_flags bits
+
+    // --- cache line 3: L2, BGP and NAT (zero = absent) ---
+    uint8_t bgp_next_hop[16];       // IPFIX 18 / 63, sFlow extended gateway (1003) next hop
+    uint8_t post_nat_src_addr[16];  // IPFIX/NSEL 225 (v4) / 281 (v6)
+    uint8_t post_nat_dst_addr[16];  // IPFIX/NSEL 226 (v4) / 282 (v6)
+    uint8_t src_mac[6];             // IPFIX 56 sourceMacAddress / sampled frame source
+    uint8_t dst_mac[6];             // IPFIX 80 destinationMacAddress / sampled frame destination
+    uint16_t src_vlan;              // ingress VLAN: IPFIX 58 vlanId, sFlow 1001 src_vlan
+    uint16_t dst_vlan;              // egress VLAN: IPFIX 59 postVlanId, sFlow 1001 dst_vlan
+
+    // --- cache line 4: enrichment, then small exported fields ---
+    // Filled by the enrichment stage, never by a decoder. 0 = not computed.
+    uint64_t extrapolated_bytes;    // bytes scaled to the traffic they stand for; 0 = not extrapolated yet
+    uint64_t extrapolated_packets;  // packets likewise; 0 = not extrapolated yet
+    uint32_t src_attr_id;           // interned attribute set of src_addr; 0 = none
+    uint32_t dst_attr_id;           // of dst_addr
+    uint32_t exporter_attr_id;      // of sampler_address
+    uint32_t in_if_attr_id;         // of (exporter, in_if)
+    uint32_t out_if_attr_id;        // of (exporter, out_if)
+    // Exported.
+    uint32_t ipv6_flow_label;       // IPFIX 31, sampled IPv6 header (20 bits); 0 = none
+    uint32_t next_hop_as;           // IPFIX 128 bgpNextAdjacentAsNumber, sFlow 1003 first AS of the path
+    uint16_t post_nat_src_port;     // IPFIX/NSEL 227 postNAPTSourceTransportPort
+    uint16_t post_nat_dst_port;     // IPFIX/NSEL 228 postNAPTDestinationTransportPort
+    uint16_t inner_vlan_id;         // QinQ inner (C-) tag: IPFIX 245 dot1qCustomerVlanId, 2nd frame tag
+    uint8_t ip_ttl;                 // IPFIX 192 ipTTL (else 52 minimumTTL), sampled IPv4 TTL / IPv6 hop limit
+    uint8_t forwarding_status;      // IPFIX 89 (RFC 7270: status in the top 2 bits, reason in the low 6)
+    uint8_t flow_end_reason;        // IPFIX 136 (1 idle, 2 active, 3 end detected, 4 forced, 5 lack of resources)
+    if_format in_if_format;
+    if_format out_if_format;
+    uint8_t reserved[9];            // always zero
 };
 
-static_assert(sizeof(flow_record) == 192, "flow_record must stay 3 cache lines");
+static_assert(sizeof(flow_record) == 320, "flow_record is 5 cache lines");
+static_assert(sizeof(flow_record) % 64 == 0, "flow_record must be whole cache lines");
+static_assert(offsetof(flow_record, bgp_next_hop) == 192 && offsetof(flow_record, extrapolated_bytes) == 256,
+              "lines 3 and 4 start on cache-line boundaries");
 static_assert(std::is_trivially_copyable_v<flow_record>);
 static_assert(std::is_standard_layout_v<flow_record>);
 static_assert(std::has_unique_object_representations_v<flow_record>,
               "flow_record must have no padding holes: it is hashed as bytes");
+
+// Zeroes every field past the first three cache lines (lines 3 and 4), for
+// decoders that fill the first three field by field into an uninitialised
+// slot (NetFlow v5) and export nothing that lives further on.
+inline void clear_extended(flow_record& r) noexcept {
+    constexpr std::size_t off = offsetof(flow_record, bgp_next_hop);
+    std::memset(reinterpret_cast<uint8_t*>(&r) + off, 0, sizeof(flow_record) - off);
+}
 
 // --- address helpers (header-only, used by every decoder) ---
 

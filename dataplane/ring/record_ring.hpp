@@ -33,7 +33,7 @@ namespace sluice::ring {
 
 constexpr unsigned k_record_esize = sizeof(decode::flow_record);
 static_assert(k_record_esize % 4 == 0, "rte_ring_elem needs a multiple of 4 bytes");
-static_assert(k_record_esize == 192);
+static_assert(k_record_esize == 320);
 
 // RAII owner of one rte_ring of records.
 class record_ring {

@@ -26,6 +26,10 @@ enum class sem : uint8_t {
     start_uptime, end_uptime, start_delta_us, end_delta_us, sys_init_ms, ip_version,
     sampler_id, selector_id, sampling_interval, sampling_algorithm, sampler_random_interval,
     packet_interval, packet_space, sampling_size, sampling_population,
+    src_mac, dst_mac, post_src_mac, post_dst_mac, post_vlan, dot1q_customer_vlan,
+    ip_ttl, min_ttl, max_ttl, forwarding_status, flow_label_v6, next_hop_as,
+    post_nat_src_v4, post_nat_dst_v4, post_nat_src_v6, post_nat_dst_v6, post_napt_src_port, post_napt_dst_port,
+    frame_size, ip_header_section, frame_section,
     count_
 };
 
@@ -63,20 +67,30 @@ inline constexpr element elements[] = {
     {28, "destinationIPv6Address", sem::dst_v6},
     {29, "sourceIPv6PrefixLength", sem::src_mask_v6},
     {30, "destinationIPv6PrefixLength", sem::dst_mask_v6},
+    {31, "flowLabelIPv6", sem::flow_label_v6},             // v9 IPV6_FLOW_LABEL (often 3 bytes)
     {32, "icmpTypeCodeIPv4", sem::icmp_tc_v4},
     {34, "samplingInterval", sem::sampling_interval},      // v9 SAMPLING_INTERVAL
     {35, "samplingAlgorithm", sem::sampling_algorithm},    // v9 SAMPLING_ALGORITHM
     {48, "samplerId", sem::sampler_id},                    // v9 FLOW_SAMPLER_ID
     {50, "samplerRandomInterval", sem::sampler_random_interval},  // v9 FLOW_SAMPLER_RANDOM_INTERVAL
-    {58, "vlanId", sem::vlan},
+    {52, "minimumTTL", sem::min_ttl},
+    {53, "maximumTTL", sem::max_ttl},
+    {56, "sourceMacAddress", sem::src_mac},                // v9 IN_SRC_MAC
+    {57, "postDestinationMacAddress", sem::post_dst_mac},  // v9 OUT_DST_MAC
+    {58, "vlanId", sem::vlan},                             // v9 SRC_VLAN
+    {59, "postVlanId", sem::post_vlan},                    // v9 DST_VLAN
     {60, "ipVersion", sem::ip_version},
     {61, "flowDirection", sem::direction},
     {62, "ipNextHopIPv6Address", sem::next_hop_v6},
     {63, "bgpNextHopIPv6Address", sem::bgp_next_hop_v6},
     {70, "mplsTopLabelStackSection", sem::mpls_top},       // v9 MPLS_LABEL_1
+    {80, "destinationMacAddress", sem::dst_mac},           // v9 IN_DST_MAC
+    {81, "postSourceMacAddress", sem::post_src_mac},       // v9 OUT_SRC_MAC
     {85, "octetTotalCount", sem::octets_total},
     {86, "packetTotalCount", sem::packets_total},
-    {136, "flowEndReason", sem::flow_end_reason},          // recognised, deliberately not mapped
+    {89, "forwardingStatus", sem::forwarding_status},      // RFC 7270
+    {128, "bgpNextAdjacentAsNumber", sem::next_hop_as},
+    {136, "flowEndReason", sem::flow_end_reason},
     {139, "icmpTypeCodeIPv6", sem::icmp_tc_v6},
     {150, "flowStartSeconds", sem::start_s},
     {151, "flowEndSeconds", sem::end_s},
@@ -93,12 +107,25 @@ inline constexpr element elements[] = {
     {177, "icmpCodeIPv4", sem::icmp_code_v4},
     {178, "icmpTypeIPv6", sem::icmp_type_v6},
     {179, "icmpCodeIPv6", sem::icmp_code_v6},
+    {192, "ipTTL", sem::ip_ttl},
+    // Cisco ASA NSEL exports 225-228 and 281/282 under the same numbers
+    // (NF_F_XLATE_SRC/DST_ADDR_IPV4, NF_F_XLATE_SRC/DST_PORT, ..._IPV6).
+    {225, "postNATSourceIPv4Address", sem::post_nat_src_v4},
+    {226, "postNATDestinationIPv4Address", sem::post_nat_dst_v4},
+    {227, "postNAPTSourceTransportPort", sem::post_napt_src_port},
+    {228, "postNAPTDestinationTransportPort", sem::post_napt_dst_port},
     {243, "dot1qVlanId", sem::dot1q_vlan},
+    {245, "dot1qCustomerVlanId", sem::dot1q_customer_vlan},
+    {281, "postNATSourceIPv6Address", sem::post_nat_src_v6},
+    {282, "postNATDestinationIPv6Address", sem::post_nat_dst_v6},
     {302, "selectorId", sem::selector_id},
     {305, "samplingPacketInterval", sem::packet_interval},
     {306, "samplingPacketSpace", sem::packet_space},
     {309, "samplingSize", sem::sampling_size},
     {310, "samplingPopulation", sem::sampling_population},
+    {312, "dataLinkFrameSize", sem::frame_size},
+    {313, "ipHeaderPacketSection", sem::ip_header_section},  // variable length: parsed as a sampled IP header
+    {315, "dataLinkFrameSection", sem::frame_section},       // variable length: parsed as a sampled Ethernet frame
 };
 
 // Meaning of an IANA element id (enterprise 0), sem::none when unmapped.
@@ -111,5 +138,6 @@ constexpr sem lookup(uint16_t id) noexcept {
 }
 
 static_assert(lookup(8) == sem::src_v4 && lookup(310) == sem::sampling_population && lookup(999) == sem::none);
+static_assert(lookup(315) == sem::frame_section && lookup(225) == sem::post_nat_src_v4);
 
 }  // namespace sluice::decode::ipfix_ie

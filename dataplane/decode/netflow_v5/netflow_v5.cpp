@@ -125,6 +125,7 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         f->kind = record_kind::flow;
         f->export_version = 5;
         f->flags = 0;
+        clear_extended(*f);  // v5 exports nothing past the first three cache lines
         exporter.apply_sampling(*f);
     }
     c.add(counter::flow_records, n);

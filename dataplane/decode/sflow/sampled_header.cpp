@@ -48,7 +48,9 @@ constexpr uint8_t ip6_dest_opts = 60;
 
 // Offsets inside the headers.
 constexpr uint32_t tcp_flags_offset = 13;
-constexpr uint32_t ipv4_tos = 1, ipv4_frag = 6, ipv4_proto = 9, ipv4_src = 12, ipv4_dst = 16;
+constexpr uint32_t ipv4_tos = 1, ipv4_frag = 6, ipv4_ttl = 8, ipv4_proto = 9, ipv4_src = 12, ipv4_dst = 16;
+constexpr uint32_t ipv6_hop_limit = 7;
+constexpr uint32_t eth_dst = 0, eth_src = 6;
 constexpr uint32_t ipv6_next = 6, ipv6_src = 8, ipv6_dst = 24;
 
 header_status parse_l4(uint8_t proto, const uint8_t* p, uint32_t len, flow_record& out) noexcept {
@@ -90,6 +92,7 @@ header_status parse_ipv4(const uint8_t* p, uint32_t len, flow_record& out) noexc
     if (ihl < ipv4_min_header) [[unlikely]]
         return header_status::malformed;
     out.ip_tos = p[ipv4_tos];
+    out.ip_ttl = p[ipv4_ttl];
     out.proto = p[ipv4_proto];
     set_ipv4(out.src_addr, p + ipv4_src);
     set_ipv4(out.dst_addr, p + ipv4_dst);
@@ -105,6 +108,8 @@ header_status parse_ipv6(const uint8_t* p, uint32_t len, flow_record& out) noexc
     if ((p[0] >> 4) != 6) [[unlikely]]
         return header_status::malformed;
     out.ip_tos = static_cast<uint8_t>((p[0] & 0x0f) << 4 | p[1] >> 4);
+    out.ipv6_flow_label = wire::be32(p) & 0x000fffffu;
+    out.ip_ttl = p[ipv6_hop_limit];
     set_ipv6(out.src_addr, p + ipv6_src);
     set_ipv6(out.dst_addr, p + ipv6_dst);
     uint8_t nh = p[ipv6_next];
@@ -178,6 +183,8 @@ header_status parse_mpls(const uint8_t* p, uint32_t len, flow_record& out) noexc
 header_status parse_ethernet(const uint8_t* p, uint32_t len, flow_record& out) noexcept {
     if (len < eth_header_size) [[unlikely]]
         return header_status::truncated;
+    std::memcpy(out.dst_mac, p + eth_dst, 6);
+    std::memcpy(out.src_mac, p + eth_src, 6);
     uint16_t type = wire::be16(p + 12);
     uint32_t off = eth_header_size;
     for (int tags = 0; type == eth_vlan || type == eth_qinq || type == eth_qinq_old; ++tags) {
@@ -185,7 +192,10 @@ header_status parse_ethernet(const uint8_t* p, uint32_t len, flow_record& out) n
             return header_status::malformed;
         if (len - off < vlan_tag_size) [[unlikely]]
             return header_status::truncated;
+        // QinQ: the outer (S-) tag is vlan_id, the next (C-) tag inner_vlan_id;
+        // further tags (rare triple tagging) are walked but not reported.
         if (tags == 0) out.vlan_id = wire::be16(p + off) & 0x0fff;
+        if (tags == 1) out.inner_vlan_id = wire::be16(p + off) & 0x0fff;
         type = wire::be16(p + off + 2);
         off += vlan_tag_size;
     }

@@ -4,6 +4,9 @@
 // QinQ, one MPLS label stack, IPv4, IPv6 with extension headers, TCP/UDP/SCTP
 // ports, TCP flags and ICMP/ICMPv6 type and code.
 //
+// Shared with the IPFIX decoder, which parses dataLinkFrameSection (IE 315)
+// and ipHeaderPacketSection (IE 313) with it (template/template_store.cpp).
+//
 // Pure code over bytes: no state, no allocation, no exceptions. It reads only
 // [data, data + size) and writes only the flow_record fields it finds (the
 // caller passes a zeroed record, so absent fields stay 0).
@@ -46,11 +49,14 @@ enum class header_status : uint8_t {
 };
 
 // Fields written, when found:
+//   dst_mac, src_mac  the Ethernet addresses (Ethernet frames only)
 //   vlan_id      outermost 802.1Q/802.1ad tag (the S-VLAN for QinQ)
+//   inner_vlan_id  the second tag of a QinQ frame (the C-VLAN), 0 if single-tagged
 //   etype        the Ethernet type after the tags (0 for 802.3 length frames);
 //                for MPLS that carries IP, the inner IP type (0x0800 / 0x86dd),
 //                otherwise 0x8847 / 0x8848
 //   mpls_label   top label of the stack (20 bits)
+//   ip_ttl (IPv4 TTL / IPv6 hop limit), ipv6_flow_label (20 bits)
 //   src_addr, dst_addr, ip_tos (IPv4 TOS / IPv6 traffic class), proto (the
 //                upper-layer protocol after IPv6 extension headers; when the
 //                bytes end inside the chain, the last next-header value reached)

@@ -83,15 +83,28 @@ struct datagram_ctx {
     }
 };
 
-// Interface numbers: only the ifIndex format maps to in_if/out_if. A discarded
-// packet (format 1) or multiple output interfaces (format 2) leave 0, as does
-// the reserved "unknown" value.
-inline uint32_t compact_interface(uint32_t v) noexcept {
-    const uint32_t value = v & if_value_mask;
-    return (v >> 30) == if_format_index && value != if_unknown ? value : 0;
+// Interface values (sFlow v5, flow_sample input/output): kept as exported,
+// with their format. Format 0 is an ifIndex (0 = unknown) except for
+// 0x3FFFFFFF, the device itself; 1 a discarded packet (value = reason); 2
+// several output interfaces (value = their count). The compact form packs
+// the format into the top two bits; the expanded form has its own word. A
+// reserved format (3, or above in the expanded form) is counted and leaves
+// the interface 0.
+struct interface_value {
+    uint32_t value;
+    if_format format;
+};
+inline interface_value decode_interface(uint32_t format, uint32_t value, counter_block& c) noexcept {
+    switch (format) {
+        case if_format_index:
+            return {value, value == if_unknown ? if_format::local : if_format::ifindex};
+        case if_format_discarded: return {value, if_format::discarded};
+        case if_format_multiple: return {value, if_format::multiple};
+        default: c.add(counter::dev_unknown_sflow_format); return {0, if_format::ifindex};
+    }
 }
-inline uint32_t expanded_interface(uint32_t format, uint32_t value) noexcept {
-    return format == if_format_index && value != if_unknown ? value : 0;
+inline interface_value compact_interface(uint32_t v, counter_block& c) noexcept {
+    return decode_interface(v >> 30, v & if_value_mask, c);
 }
 
 inline bool is_standard(uint32_t data_format) noexcept { return (data_format >> 12) == enterprise_standard; }
@@ -132,7 +145,7 @@ struct flow_parts {
     bool have_router = false;      // extended router: its next hop is the record's next_hop
     bool have_bgp_next_hop = false;
     uint16_t switch_vlan = 0;
-    uint8_t bgp_next_hop[16];      // extended gateway: next_hop when no router record
+    uint8_t bgp_next_hop[16];      // extended gateway: next_hop too when no router record
 };
 
 enum class walk : uint8_t { next, stop };  // stop: the rest of the sample is dropped
@@ -177,7 +190,7 @@ walk flow_record_gateway(datagram_ctx& x, const uint8_t* d, uint32_t len, flow_r
     const uint32_t src_as = wire::be32(d + off + 4);
     const uint32_t segments = wire::be32(d + off + 12);
     off += 16;
-    uint32_t last_as = 0;
+    uint32_t last_as = 0, first_as = 0;
     bool path_empty = true;
     // Bounded by the bytes: every segment takes at least 8 of them.
     for (uint32_t s = 0; s < segments; ++s) {
@@ -192,6 +205,7 @@ walk flow_record_gateway(datagram_ctx& x, const uint8_t* d, uint32_t len, flow_r
             return walk::stop;
         }
         if (n != 0) {
+            if (path_empty) first_as = wire::be32(d + off);
             last_as = wire::be32(d + off + (n - 1) * 4);
             path_empty = false;
         }
@@ -199,6 +213,10 @@ walk flow_record_gateway(datagram_ctx& x, const uint8_t* d, uint32_t len, flow_r
     }
     // Communities and local_pref follow; nothing in the record holds them.
     parts.have_bgp_next_hop = true;
+    std::memcpy(f.bgp_next_hop, parts.bgp_next_hop, 16);
+    // The neighbouring AS the packet leaves to: the first AS of the path
+    // (goflow2's reading); 0 when the path is empty (the router's own AS).
+    f.next_hop_as = first_as;
     f.src_as = src_as;
     // An empty AS path means the destination is in the router's own AS.
     f.dst_as = path_empty ? router_as : last_as;
@@ -236,7 +254,10 @@ walk flow_record_one(datagram_ctx& x, uint32_t format, const uint8_t* d, uint32_
                 x.reject(counter::err_sflow_length);
                 return walk::stop;
             }
+            // src_vlan, src_priority, dst_vlan, dst_priority
             parts.switch_vlan = wire::be32(d) & 0x0fff;  // src_vlan: the frame's VLAN on ingress
+            f.src_vlan = parts.switch_vlan;
+            f.dst_vlan = static_cast<uint16_t>(wire::be32(d + 8) & 0x0fff);
             return walk::next;
         case flow_ext_router: {
             uint32_t off = 0;
@@ -304,14 +325,15 @@ void decode_flow_sample(datagram_ctx& x, const uint8_t* b, uint32_t len, bool ex
         return;
     }
     const uint32_t seq = wire::be32(b);
-    uint32_t type, index, rate, in_if, out_if, records;
+    uint32_t type, index, rate, records;
+    interface_value in_if, out_if;
     if (expanded) {
         type = wire::be32(b + 4);
         index = wire::be32(b + 8);
         rate = wire::be32(b + 12);
         // sample_pool at +16, drops at +20: cumulative agent totals, not per-record data
-        in_if = expanded_interface(wire::be32(b + 24), wire::be32(b + 28));
-        out_if = expanded_interface(wire::be32(b + 32), wire::be32(b + 36));
+        in_if = decode_interface(wire::be32(b + 24), wire::be32(b + 28), x.c);
+        out_if = decode_interface(wire::be32(b + 32), wire::be32(b + 36), x.c);
         records = wire::be32(b + 40);
     } else {
         const uint32_t source_id = wire::be32(b + 4);
@@ -319,8 +341,8 @@ void decode_flow_sample(datagram_ctx& x, const uint8_t* b, uint32_t len, bool ex
         index = source_id & 0x00ffffff;
         rate = wire::be32(b + 8);
         // sample_pool at +12, drops at +16
-        in_if = compact_interface(wire::be32(b + 20));
-        out_if = compact_interface(wire::be32(b + 24));
+        in_if = compact_interface(wire::be32(b + 20), x.c);
+        out_if = compact_interface(wire::be32(b + 24), x.c);
         records = wire::be32(b + 28);
     }
     x.track(sample_kind::flow, type, index, seq);
@@ -338,8 +360,10 @@ void decode_flow_sample(datagram_ctx& x, const uint8_t* b, uint32_t len, bool ex
     f->sampling_rate = rate;
     f->sequence_num = x.sequence;
     f->observation_domain_id = x.sub_agent_id;
-    f->in_if = in_if;
-    f->out_if = out_if;
+    f->in_if = in_if.value;
+    f->out_if = out_if.value;
+    f->in_if_format = in_if.format;
+    f->out_if_format = out_if.format;
     f->direction = flow_direction::unknown;
     f->type = flow_type::sflow_5;
     f->kind = record_kind::flow;

@@ -93,10 +93,14 @@ static_assert(gi_promisc + 4 == generic_if_size);
 // Interface encoding. Compact (flow sample): top 2 bits format, low 30 bits
 // value. Expanded: format and value as two words. Format 0 = ifIndex,
 // 1 = packet discarded (value = reason), 2 = multiple interfaces (value =
-// count). The ifIndex 0x3fffffff means "not known".
+// count). The ifIndex 0x3fffffff means "the device itself" (no input or
+// output interface: traffic it originates or that is delivered to it); the
+// record keeps it as exported with if_format::local.
 constexpr uint32_t if_format_index = 0;
+constexpr uint32_t if_format_discarded = 1;
+constexpr uint32_t if_format_multiple = 2;
 constexpr uint32_t if_value_mask = 0x3fffffff;
-constexpr uint32_t if_unknown = 0x3fffffff;
+constexpr uint32_t if_unknown = 0x3fffffff;  // "the device itself", the name kept for history
 
 // Formats that are specified (sflow.org structures registry) but carry nothing
 // the flow record holds: skipped by length without a counter. Anything else

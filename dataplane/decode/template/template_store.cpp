@@ -11,6 +11,7 @@
 #include <new>
 
 #include "../ipfix/ipfix_elements.hpp"
+#include "../sflow/sampled_header.hpp"
 #include "../time.hpp"
 #include "../wire.hpp"
 
@@ -80,14 +81,15 @@ struct apply_ctx {
 };
 
 // The one place a field's bytes turn into record values: one switch per
-// field. `rec` is the output slot (or options_work), `scr` the scratch. Mapped
-// fields always have their declared fixed length (variable-length fields are
-// never mapped), so the width comes from the step even in variable plans.
+// field. `rec` is the output slot (or options_work), `scr` the scratch.
+// `len` is the field's length in this record: the declared one, except for
+// the only variable-length fields that are mapped (the frame and IP header
+// sections, which take any length); every other mapped field has a fixed
+// declared length.
 // Always inlined: an out-of-line call per field costs more than the switch.
-[[gnu::always_inline]] inline void apply(const step& s, const uint8_t* p, uint8_t* rec, uint8_t* scr,
+[[gnu::always_inline]] inline void apply(const step& s, const uint8_t* p, uint32_t len, uint8_t* rec, uint8_t* scr,
                                          const apply_ctx& x) noexcept {
     uint8_t* d = (s.dst == area::record ? rec : scr) + s.dst_off;
-    const uint32_t len = s.length;
     switch (s.code) {
         case op::skip: break;
         // exact widths
@@ -150,18 +152,55 @@ struct apply_ctx {
             if (v == 6) store(d, uint16_t{0x86dd});
             break;
         }
+        // The two-destination ops only ever run in flow-record plans; the
+        // second store is at a fixed record offset (options plans write into
+        // an options_area, as large as a record, so no plan can leave it).
+        case op::mac: std::memcpy(d, p, 6); break;
+        case op::vlan_and_vlan_id: {
+            const uint16_t v = wire::be16(p);
+            store(d, v);
+            store(rec + offsetof(flow_record, vlan_id), v);
+            break;
+        }
+        case op::addr4_and_next_hop_nz:
+            if (wire::be32(p) == 0) break;
+            [[fallthrough]];
+        case op::addr4_and_next_hop:
+            set_ipv4(d, p);
+            set_ipv4(rec + offsetof(flow_record, next_hop), p);
+            break;
+        case op::addr6_and_next_hop_nz:
+            if (is_zero_address(p)) break;
+            [[fallthrough]];
+        case op::addr6_and_next_hop:
+            std::memcpy(d, p, 16);
+            std::memcpy(rec + offsetof(flow_record, next_hop), p, 16);
+            break;
+        case op::frame_section:
+        case op::ip_section: {
+            const section_ref ref{p, len, static_cast<uint16_t>(s.code == op::frame_section ? 315 : 313)};
+            std::memcpy(d, &ref, sizeof ref);
+            break;
+        }
     }
 }
 
 // Can semantic op `code` read a field of `len` bytes?
 bool length_ok(op code, uint32_t len) noexcept {
-    if (len == varlen) return false;  // variable-length fields are never mapped
+    if (code == op::frame_section || code == op::ip_section) return true;  // any length, variable included
+    if (len == varlen) return false;  // no other variable-length field is mapped
     switch (code) {
         case op::skip: return true;
         case op::addr4:
         case op::addr4_nz: return len == 4;
         case op::addr6:
-        case op::addr6_nz: return len == 16;
+        case op::addr6_nz:
+        case op::addr6_and_next_hop:
+        case op::addr6_and_next_hop_nz: return len == 16;
+        case op::addr4_and_next_hop:
+        case op::addr4_and_next_hop_nz: return len == 4;
+        case op::mac: return len == 6;
+        case op::vlan_and_vlan_id: return len == 2;
         case op::icmp_tc: return len == 2;
         case op::mpls: return len >= 3;
         case op::time_ntp: return len == 8;
@@ -312,7 +351,10 @@ private:
     }
 
     void map_data() {
-        map_first({sem::octets_delta, sem::octets_total, sem::octets_post}, op::u64, rec_at(offsetof(flow_record, bytes)));
+        // dataLinkFrameSize (312) last: a sampled packet's frame length, for
+        // PSAMP-style templates that carry no octet count.
+        map_first({sem::octets_delta, sem::octets_total, sem::octets_post, sem::frame_size}, op::u64,
+                  rec_at(offsetof(flow_record, bytes)));
         map_first({sem::packets_delta, sem::packets_total, sem::packets_post}, op::u64,
                   rec_at(offsetof(flow_record, packets)));
         map_first({sem::protocol}, op::u8, rec_at(offsetof(flow_record, proto)));
@@ -333,12 +375,22 @@ private:
         map_first({sem::src_as}, op::u32, rec_at(offsetof(flow_record, src_as)));
         map_first({sem::dst_as}, op::u32, rec_at(offsetof(flow_record, dst_as)));
         {
-            // Next hop: the IP next hop is preferred to the BGP one, per family.
-            const bool both = (present(sem::next_hop_v4) >= 0 || present(sem::bgp_next_hop_v4) >= 0) &&
-                              (present(sem::next_hop_v6) >= 0 || present(sem::bgp_next_hop_v6) >= 0);
-            const uint16_t dst = rec_at(offsetof(flow_record, next_hop));
-            map_first({sem::next_hop_v4, sem::bgp_next_hop_v4}, both ? op::addr4_nz : op::addr4, dst);
-            map_first({sem::next_hop_v6, sem::bgp_next_hop_v6}, both ? op::addr6_nz : op::addr6, dst);
+            // next_hop: the IP next hop, or per family the BGP next hop when
+            // the template has no IP next hop of that family (docs/record.md);
+            // bgp_next_hop: the BGP next hop only.
+            const bool ip4 = present(sem::next_hop_v4) >= 0, ip6 = present(sem::next_hop_v6) >= 0;
+            const bool bgp4 = present(sem::bgp_next_hop_v4) >= 0, bgp6 = present(sem::bgp_next_hop_v6) >= 0;
+            const bool both = (ip4 || bgp4) && (ip6 || bgp6);
+            const uint16_t nh = rec_at(offsetof(flow_record, next_hop));
+            const uint16_t bgp = rec_at(offsetof(flow_record, bgp_next_hop));
+            map_first({sem::next_hop_v4}, both ? op::addr4_nz : op::addr4, nh);
+            map_first({sem::next_hop_v6}, both ? op::addr6_nz : op::addr6, nh);
+            map_first({sem::bgp_next_hop_v4},
+                      ip4 ? (both ? op::addr4_nz : op::addr4) : (both ? op::addr4_and_next_hop_nz : op::addr4_and_next_hop),
+                      bgp);
+            map_first({sem::bgp_next_hop_v6},
+                      ip6 ? (both ? op::addr6_nz : op::addr6) : (both ? op::addr6_and_next_hop_nz : op::addr6_and_next_hop),
+                      bgp);
         }
         {
             const uint16_t type = rec_at(offsetof(flow_record, icmp_type)), code = rec_at(offsetof(flow_record, icmp_code));
@@ -350,7 +402,31 @@ private:
                 map_pair(sem::icmp_code_v4, sem::icmp_code_v6, op::u8, op::u8_nz, op::u8, op::u8_nz, code);
             }
         }
-        map_first({sem::vlan, sem::dot1q_vlan}, op::u16, rec_at(offsetof(flow_record, vlan_id)));
+        // VLANs (docs/record.md): vlan_id is the frame's (outer) 802.1Q tag,
+        // dot1qVlanId (243), else vlanId (58); inner_vlan_id the QinQ
+        // customer tag (245); src_vlan / dst_vlan the ingress / egress VLANs
+        // (58 / 59).
+        if (present(sem::dot1q_vlan) >= 0) {
+            map_first({sem::dot1q_vlan}, op::u16, rec_at(offsetof(flow_record, vlan_id)));
+            map_first({sem::vlan}, op::u16, rec_at(offsetof(flow_record, src_vlan)));
+        } else if (!map_first({sem::vlan}, op::vlan_and_vlan_id, rec_at(offsetof(flow_record, src_vlan)))) {
+            map_first({sem::vlan}, op::u16, rec_at(offsetof(flow_record, vlan_id)));  // reduced-size: vlan_id only
+        }
+        map_first({sem::post_vlan}, op::u16, rec_at(offsetof(flow_record, dst_vlan)));
+        map_first({sem::dot1q_customer_vlan}, op::u16, rec_at(offsetof(flow_record, inner_vlan_id)));
+        map_first({sem::src_mac, sem::post_src_mac}, op::mac, rec_at(offsetof(flow_record, src_mac)));
+        map_first({sem::dst_mac, sem::post_dst_mac}, op::mac, rec_at(offsetof(flow_record, dst_mac)));
+        map_first({sem::ip_ttl, sem::min_ttl, sem::max_ttl}, op::u8, rec_at(offsetof(flow_record, ip_ttl)));
+        map_first({sem::forwarding_status}, op::u8, rec_at(offsetof(flow_record, forwarding_status)));
+        map_first({sem::flow_end_reason}, op::u8, rec_at(offsetof(flow_record, flow_end_reason)));
+        map_first({sem::flow_label_v6}, op::u32, rec_at(offsetof(flow_record, ipv6_flow_label)));
+        map_first({sem::next_hop_as}, op::u32, rec_at(offsetof(flow_record, next_hop_as)));
+        map_pair(sem::post_nat_src_v4, sem::post_nat_src_v6, op::addr4, op::addr4_nz, op::addr6, op::addr6_nz,
+                 rec_at(offsetof(flow_record, post_nat_src_addr)));
+        map_pair(sem::post_nat_dst_v4, sem::post_nat_dst_v6, op::addr4, op::addr4_nz, op::addr6, op::addr6_nz,
+                 rec_at(offsetof(flow_record, post_nat_dst_addr)));
+        map_first({sem::post_napt_src_port}, op::u16, rec_at(offsetof(flow_record, post_nat_src_port)));
+        map_first({sem::post_napt_dst_port}, op::u16, rec_at(offsetof(flow_record, post_nat_dst_port)));
         map_first({sem::direction}, op::direction, rec_at(offsetof(flow_record, direction)));
         map_first({sem::mpls_top}, op::mpls, rec_at(offsetof(flow_record, mpls_label)));
         // systemInitTimeMilliseconds first: it decides where uptime times go.
@@ -397,6 +473,35 @@ private:
             map_first({sem::ip_version}, op::etype_from_ipver, rec_at(offsetof(flow_record, etype)));
         } else if (map_first({sem::ip_version}, op::u8, scr_at(offsetof(data_scratch, ip_version)))) {
             _t.flags |= tflag::has_ip_version;
+        }
+
+        // A sampled frame (315, preferred) or IP header (313) fills what the
+        // template does not carry itself.
+        const uint16_t section = scr_at(offsetof(data_scratch, section));
+        if (map_field(present(sem::frame_section), op::frame_section, section) ||
+            map_field(present(sem::ip_header_section), op::ip_section, section)) {
+            _t.flags |= tflag::frame_section;
+            auto none = [&](std::initializer_list<sem> ms) {
+                for (sem m : ms)
+                    if (_steps_maps(m)) return false;
+                return true;
+            };
+            uint16_t fill = 0;
+            if (none({sem::src_v4, sem::src_v6, sem::dst_v4, sem::dst_v6})) fill |= frame_fill::addresses;
+            if (none({sem::src_port, sem::dst_port})) fill |= frame_fill::ports;
+            if (none({sem::protocol})) fill |= frame_fill::proto;
+            if (none({sem::tos})) fill |= frame_fill::tos;
+            if (none({sem::tcp_flags})) fill |= frame_fill::tcp_flags;
+            if (none({sem::icmp_tc_v4, sem::icmp_tc_v6, sem::icmp_type_v4, sem::icmp_code_v4, sem::icmp_type_v6,
+                      sem::icmp_code_v6}))
+                fill |= frame_fill::icmp;
+            if (none({sem::vlan, sem::dot1q_vlan, sem::dot1q_customer_vlan})) fill |= frame_fill::vlans;
+            if (none({sem::src_mac, sem::dst_mac, sem::post_src_mac, sem::post_dst_mac})) fill |= frame_fill::macs;
+            if (none({sem::ip_ttl, sem::min_ttl, sem::max_ttl})) fill |= frame_fill::ttl;
+            if (none({sem::flow_label_v6})) fill |= frame_fill::flow_label;
+            if (none({sem::mpls_top})) fill |= frame_fill::mpls;
+            if (none({sem::packets_delta, sem::packets_total, sem::packets_post})) fill |= frame_fill::packets;
+            _t.frame_fill = fill;
         }
     }
 
@@ -463,7 +568,7 @@ inline uint32_t for_each_record(const compiled_template& t, const uint8_t* p, ui
         n = len / rl;
         for (uint32_t i = 0; i < n; ++i, r += rl) {
             const work_ptrs w = begin();
-            for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, w.rec, w.scr, x);
+            for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, plan[k].length, w.rec, w.scr, x);
             finish();
         }
     } else {
@@ -486,7 +591,7 @@ inline uint32_t for_each_record(const compiled_template& t, const uint8_t* p, ui
                 }
                 if (static_cast<uint32_t>(end - q) < flen) [[unlikely]]
                     goto past_end;
-                if (plan[k].code != op::skip) apply(plan[k], q, w.rec, w.scr, x);
+                if (plan[k].code != op::skip) apply(plan[k], q, flen, w.rec, w.scr, x);
                 q += flen;
             }
             finish();
@@ -530,12 +635,59 @@ inline fast_result decode_fixed_simple(const compiled_template& t, const uint8_t
         flow_record* f = out.next_uninitialized();  // cannot fail: i < room
         std::memcpy(f, &proto, sizeof proto);
         auto* const rec = reinterpret_cast<uint8_t*>(f);
-        for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, rec, scr, x);
+        for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, plan[k].length, rec, scr, x);
     }
     if (m != n) [[unlikely]]
         c.add(counter::err_output_full, n - m);
     check_padding(p + std::size_t(n) * rl, p + len, c);
     return {n, m};
+}
+
+// Parses a record's frame (315) or IP header (313) section with the sampled
+// header parser sFlow uses, and copies into the record the groups the
+// template does not carry (t.frame_fill). A section that does not parse to
+// its end counts err_frame_section_parse; what parsed before is kept, as for
+// sFlow raw headers.
+void apply_section(const compiled_template& t, const section_ref& sec, flow_record& r, counter_block& c) noexcept {
+    flow_record f{};
+    uint32_t proto = sflow::header_ethernet;
+    if (sec.ie == 313) {
+        const uint8_t v = sec.length != 0 ? sec.data[0] >> 4 : 0;
+        proto = v == 4 ? sflow::header_ipv4 : v == 6 ? sflow::header_ipv6 : 0;
+    }
+    const sflow::header_status st =
+        proto == 0 ? sflow::header_status::malformed : sflow::parse_sampled_header(proto, {sec.data, sec.length}, f);
+    if (st != sflow::header_status::ok) [[unlikely]]
+        c.add(counter::err_frame_section_parse);
+    const uint16_t fill = t.frame_fill;
+    if (fill & frame_fill::addresses) {
+        std::memcpy(r.src_addr, f.src_addr, 16);
+        std::memcpy(r.dst_addr, f.dst_addr, 16);
+    }
+    if (r.etype == 0) r.etype = f.etype;
+    if (fill & frame_fill::ports) {
+        r.src_port = f.src_port;
+        r.dst_port = f.dst_port;
+    }
+    if (fill & frame_fill::proto) r.proto = f.proto;
+    if (fill & frame_fill::tos) r.ip_tos = f.ip_tos;
+    if (fill & frame_fill::tcp_flags) r.tcp_flags = f.tcp_flags;
+    if (fill & frame_fill::icmp) {
+        r.icmp_type = f.icmp_type;
+        r.icmp_code = f.icmp_code;
+    }
+    if (fill & frame_fill::vlans) {
+        r.vlan_id = f.vlan_id;
+        r.inner_vlan_id = f.inner_vlan_id;
+    }
+    if (fill & frame_fill::macs) {
+        std::memcpy(r.src_mac, f.src_mac, 6);
+        std::memcpy(r.dst_mac, f.dst_mac, 6);
+    }
+    if (fill & frame_fill::ttl) r.ip_ttl = f.ip_ttl;
+    if (fill & frame_fill::flow_label) r.ipv6_flow_label = f.ipv6_flow_label;
+    if (fill & frame_fill::mpls) r.mpls_label = f.mpls_label;
+    if (fill & frame_fill::packets) r.packets = 1;
 }
 
 uint32_t clamp32(uint64_t v) noexcept { return v > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(v); }
@@ -736,8 +888,15 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
     const apply_ctx x{ctx.export_ns, ctx.sys_uptime_ms};
 
     if (t.options) {
-        options_work o;
-        auto* const base = reinterpret_cast<uint8_t*>(&o);
+        // The work area is as large as a flow record: apply() is one switch
+        // for both kinds of plan, and its fixed-offset record stores must stay
+        // inside the object whatever plan runs.
+        struct options_area {
+            options_work o;
+            uint8_t pad[sizeof(flow_record) - sizeof(options_work)];
+        } area;
+        options_work& o = area.o;
+        auto* const base = reinterpret_cast<uint8_t*>(&area);
         res.records = for_each_record(
             t, p, len, x, c,
             [&] {
@@ -766,7 +925,7 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
     // Most templates do not, and take the branch-free loop.
     const bool start_direct = t.start == time_mode::direct, end_direct = t.end == time_mode::direct;
     constexpr uint16_t per_record_flags =
-        tflag::has_ip_version | tflag::has_rate | tflag::has_sampler_id | tflag::biflow;
+        tflag::has_ip_version | tflag::has_rate | tflag::has_sampler_id | tflag::biflow | tflag::frame_section;
     const bool simple = start_direct && end_direct && t.etypes == etype_mode::fixed &&
                         (t.flags & per_record_flags) == 0 && exporter.sampling_override == 0;
     if (simple && t.fixed()) [[likely]] {
@@ -833,6 +992,7 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
             } else if (!has_end) [[unlikely]] {
                 r.time_flow_end_ns = r.time_flow_start_ns;
             }
+            if ((t.flags & tflag::frame_section) && s.section.ie != 0) apply_section(t, s.section, r, c);
             if (t.etypes == etype_mode::by_address) [[unlikely]] {
                 const uint8_t* a = is_zero_address(r.src_addr) ? r.dst_addr : r.src_addr;
                 r.etype = is_zero_address(a) ? 0 : is_ipv4_mapped(a) ? 0x0800 : 0x86dd;
@@ -868,6 +1028,8 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
             rv->dst_net = r.src_net;
             rv->src_as = r.dst_as;
             rv->dst_as = r.src_as;
+            std::memcpy(rv->src_mac, r.dst_mac, 6);
+            std::memcpy(rv->dst_mac, r.src_mac, 6);
             rv->bytes = s.rev_bytes;
             rv->packets = s.rev_packets;
             if (t.flags & tflag::rev_tcp_flags) rv->tcp_flags = s.rev_tcp_flags;

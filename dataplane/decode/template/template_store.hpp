@@ -120,6 +120,23 @@ enum class op : uint8_t {
     // by_address the value goes through the scratch area instead: the
     // by-address guess runs after the plan and would overwrite it.
     etype_from_ipver,
+    mac,          // 6 bytes -> src_mac / dst_mac
+    // vlanId (58) when the template has no dot1qVlanId (243): the ingress
+    // VLAN goes to src_vlan (dst_off) and is also the record's vlan_id.
+    vlan_and_vlan_id,
+    // A BGP next hop (18 / 63) of a family whose IP next hop (15 / 62) the
+    // template lacks: written to bgp_next_hop (dst_off) and to next_hop.
+    addr4_and_next_hop,
+    addr4_and_next_hop_nz,
+    addr6_and_next_hop,
+    addr6_and_next_hop_nz,
+    // dataLinkFrameSection (315) / ipHeaderPacketSection (313): any length,
+    // variable included. The plan only notes where the bytes are (a
+    // section_ref in the scratch); the record loop parses them once the
+    // plan has run, so template fields win over the frame's whatever the
+    // field order.
+    frame_section,
+    ip_section,
 };
 
 // Where a step writes: the output record (or options_work) or the scratch.
@@ -135,6 +152,31 @@ struct step {
     area dst = area::record;
 };
 static_assert(sizeof(step) == 8);
+
+// Where a record's sampled frame or IP header section lies (inside the data
+// set being decoded: valid only while its record is finished).
+struct section_ref {
+    const uint8_t* data;
+    uint32_t length;
+    uint16_t ie;  // 315 or 313; 0 = none in this record
+};
+
+// What a sampled frame section may fill: the groups a template does not
+// carry itself (compiled_template::frame_fill).
+namespace frame_fill {
+constexpr uint16_t addresses = 1u << 0;
+constexpr uint16_t ports = 1u << 1;
+constexpr uint16_t proto = 1u << 2;
+constexpr uint16_t tos = 1u << 3;
+constexpr uint16_t tcp_flags = 1u << 4;
+constexpr uint16_t icmp = 1u << 5;
+constexpr uint16_t vlans = 1u << 6;
+constexpr uint16_t macs = 1u << 7;
+constexpr uint16_t ttl = 1u << 8;
+constexpr uint16_t flow_label = 1u << 9;
+constexpr uint16_t mpls = 1u << 10;
+constexpr uint16_t packets = 1u << 11;  // no packet count: the section is one sampled packet
+}  // namespace frame_fill
 
 // Per-record values that need post-processing before they reach the record.
 // Plans write flow fields straight into the output slot; only these go to a
@@ -155,6 +197,7 @@ struct data_scratch {
     uint8_t ip_version;
     uint8_t rev_tos;        // reverseIpClassOfService (29305/5)
     uint8_t pad[1];
+    section_ref section;    // dataLinkFrameSection (315) / ipHeaderPacketSection (313)
 };
 
 // The area options-record plans write into.
@@ -186,6 +229,7 @@ constexpr uint16_t has_ip_version = 1u << 3;
 constexpr uint16_t biflow = 1u << 4;         // carries a reverse packet count
 constexpr uint16_t rev_tcp_flags = 1u << 5;
 constexpr uint16_t rev_tos = 1u << 6;
+constexpr uint16_t frame_section = 1u << 7;  // carries IE 315 or 313: parsed per record
 // options templates: what the options record can teach
 constexpr uint16_t opt_sampler_id = 1u << 8;
 constexpr uint16_t opt_interval = 1u << 9;
@@ -204,6 +248,7 @@ struct compiled_template {
     uint32_t record_length = 0;       // fixed-length templates; 0 when variable
     uint32_t min_length = 0;          // variable: every varlen field counted as 1 byte
     uint16_t flags = 0;
+    uint16_t frame_fill = 0;          // tflag::frame_section: frame_fill bits the section may fill
     uint16_t etype = 0;               // etype_mode::fixed value
     etype_mode etypes = etype_mode::fixed;
     time_mode start = time_mode::none, end = time_mode::none;

@@ -289,6 +289,17 @@ void expect_record(const flow_record& got, const flow_record& want) {
     EXPECT_EQ(int(got.kind), int(want.kind)) << "kind";
     EXPECT_FIELD(export_version);
     EXPECT_FIELD(flags);
+    EXPECT_EQ(addr_of(got.bgp_next_hop), addr_of(want.bgp_next_hop)) << "bgp_next_hop";
+    EXPECT_EQ(std::memcmp(got.src_mac, want.src_mac, 6), 0) << "src_mac";
+    EXPECT_EQ(std::memcmp(got.dst_mac, want.dst_mac, 6), 0) << "dst_mac";
+    EXPECT_FIELD(src_vlan);
+    EXPECT_FIELD(dst_vlan);
+    EXPECT_FIELD(inner_vlan_id);
+    EXPECT_FIELD(ip_ttl);
+    EXPECT_FIELD(ipv6_flow_label);
+    EXPECT_FIELD(next_hop_as);
+    EXPECT_EQ(int(got.in_if_format), int(want.in_if_format)) << "in_if_format";
+    EXPECT_EQ(int(got.out_if_format), int(want.out_if_format)) << "out_if_format";
     // Nothing else: the struct has no padding, so bytes equal means fields equal.
     EXPECT_EQ(std::memcmp(&got, &want, sizeof got), 0);
 }
@@ -380,6 +391,17 @@ TEST_F(SflowTest, CompactFlowSampleWithEveryRecordType) {
     want.ip_tos = 0x28;
     want.src_net = 24;
     want.dst_net = 16;
+    // New in the 320-byte record: the frame's MACs and TTL, the switch's
+    // VLANs, the gateway's BGP next hop and first AS of the path.
+    const uint8_t dmac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55}, smac[6] = {0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb};
+    std::memcpy(want.dst_mac, dmac, 6);
+    std::memcpy(want.src_mac, smac, 6);
+    want.ip_ttl = 64;
+    want.src_vlan = 100;
+    want.dst_vlan = 200;
+    const bytes bgp = mapped4({10, 0, 0, 253});
+    std::memcpy(want.bgp_next_hop, bgp.data(), 16);
+    want.next_hop_as = 65001;
     expect_record(records[0], want);
     expect_counters(exporter, {{counter::datagrams, 1}, {counter::datagram_bytes, x.b.size()}, {counter::flow_records, 1}});
 }
@@ -408,6 +430,11 @@ TEST_F(SflowTest, Ipv6AgentExpandedFlowSample) {
     want.etype = 0x86dd;
     want.proto = 17;
     want.ip_tos = 0xb8;
+    const uint8_t dmac[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55}, smac[6] = {0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb};
+    std::memcpy(want.dst_mac, dmac, 6);
+    std::memcpy(want.src_mac, smac, 6);
+    want.ip_ttl = 64;          // hop limit
+    want.ipv6_flow_label = 1;  // the builder's flow label
     expect_record(records[0], want);
     expect_counters(exporter, {{counter::datagrams, 1}, {counter::datagram_bytes, x.b.size()}, {counter::flow_records, 1}});
 }
@@ -423,15 +450,39 @@ TEST_F(SflowTest, InterfaceFormats) {
     x.close(flow_sample_expanded(x, 2, 0, 2, 10, 0, 9, 2, 3, 0));
     ASSERT_EQ(decode(x), decode_status::ok);
     ASSERT_EQ(out.size, 4u);
+    // Values kept as exported, with their format (docs/record.md).
     EXPECT_EQ(records[0].in_if, 4u);
-    EXPECT_EQ(records[0].out_if, 0u);
-    EXPECT_EQ(records[1].in_if, 0u);
-    EXPECT_EQ(records[1].out_if, 0u);
+    EXPECT_EQ(int(records[0].in_if_format), int(if_format::ifindex));
+    EXPECT_EQ(records[0].out_if, 259u);  // drop reason
+    EXPECT_EQ(int(records[0].out_if_format), int(if_format::discarded));
+    EXPECT_EQ(records[1].in_if, 0x3fffffffu);  // the device itself
+    EXPECT_EQ(int(records[1].in_if_format), int(if_format::local));
+    EXPECT_EQ(records[1].out_if, 3u);  // interface count
+    EXPECT_EQ(int(records[1].out_if_format), int(if_format::multiple));
     EXPECT_EQ(records[2].in_if, 8u);
-    EXPECT_EQ(records[2].out_if, 0u);
+    EXPECT_EQ(int(records[2].in_if_format), int(if_format::ifindex));
+    EXPECT_EQ(records[2].out_if, 259u);
+    EXPECT_EQ(int(records[2].out_if_format), int(if_format::discarded));
     EXPECT_EQ(records[3].in_if, 9u);
-    EXPECT_EQ(records[3].out_if, 0u);
+    EXPECT_EQ(records[3].out_if, 3u);
+    EXPECT_EQ(int(records[3].out_if_format), int(if_format::multiple));
     expect_counters(exporter, {{counter::datagrams, 1}, {counter::datagram_bytes, x.b.size()}, {counter::flow_records, 4}});
+}
+
+TEST_F(SflowTest, InterfaceReservedFormatIsCounted) {
+    xdr x;
+    datagram_v4(x, agent_a, 0, 1, 1);
+    // expanded form: format 3 is reserved in sFlow v5
+    x.close(flow_sample_expanded(x, 1, 0, 2, 10, 0, 8, 3, 7, 0));
+    ASSERT_EQ(decode(x), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(records[0].in_if, 8u);
+    EXPECT_EQ(records[0].out_if, 0u);
+    EXPECT_EQ(int(records[0].out_if_format), int(if_format::ifindex));
+    expect_counters(exporter, {{counter::datagrams, 1},
+                               {counter::datagram_bytes, x.b.size()},
+                               {counter::flow_records, 1},
+                               {counter::dev_unknown_sflow_format, 1}});
 }
 
 TEST_F(SflowTest, FallbackRecordsWithoutRawHeader) {
