@@ -469,6 +469,23 @@ TEST_F(SflowTest, InterfaceFormats) {
     expect_counters(exporter, {{counter::datagrams, 1}, {counter::datagram_bytes, x.b.size()}, {counter::flow_records, 4}});
 }
 
+TEST_F(SflowTest, QinqRawHeaderReportsBothTags) {
+    xdr x;
+    datagram_v4(x, agent_a, 0, 1, 1);
+    const auto s = flow_sample(x, 1, 1, 10, 4, 5, 1);
+    raw_header(x, sflow::header_ethernet, 100,
+               cat({eth(0x88a8), tag(100, 0x8100), tag(3u << 13 | 200, 0x0800),
+                    ipv4(17, {10, 0, 0, 1}, {10, 0, 0, 2}), udp(1, 2)}));
+    x.close(s);
+    ASSERT_EQ(decode(x), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(records[0].vlan_id, 100);        // outer S-tag
+    EXPECT_EQ(records[0].inner_vlan_id, 200);  // inner C-tag, priority bits masked
+    EXPECT_EQ(records[0].etype, 0x0800);
+    EXPECT_EQ(records[0].dst_port, 2);
+    expect_counters(exporter, {{counter::datagrams, 1}, {counter::datagram_bytes, x.b.size()}, {counter::flow_records, 1}});
+}
+
 TEST_F(SflowTest, InterfaceReservedFormatIsCounted) {
     xdr x;
     datagram_v4(x, agent_a, 0, 1, 1);
