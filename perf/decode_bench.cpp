@@ -9,7 +9,13 @@
 //   BM_ipfix_pmacct_template  pmacct nfprobe-style IPFIX template, 25-record messages
 //   BM_fixture/<capture>          every UDP payload of a bundled real-exporter
 //                                 capture, templates included, decoded in a loop
-//   BM_baseline_record_copy       copying the same number of 192-byte records:
+//   BM_json_encode                decode::format_json over every record of the
+//                                 bundled fixtures (checked byte for byte against
+//                                 perf/json_reference.hpp first)
+//   BM_json_encode_reference      the same records through the reference: the
+//                                 previous encoder's method (bounded writer,
+//                                 to_chars, inet_ntop), same fields, same run
+//   BM_baseline_record_copy       copying the same number of 320-byte records:
 //                                 the memory-bound ceiling, measured in the same
 //                                 run so ratios survive a noisy machine
 //
@@ -25,7 +31,9 @@
 #include <vector>
 
 #include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/record_format.hpp"
 #include "dataplane/offline/offline_reader.hpp"
+#include "json_reference.hpp"
 
 using namespace sluice;
 
@@ -375,6 +383,82 @@ void BM_baseline_record_copy(benchmark::State& state) {
     state.SetItemsProcessed(int64_t(records));
 }
 BENCHMARK(BM_baseline_record_copy);
+
+// Every record of the bundled real-exporter fixtures, plus synthetic records
+// with every new field set (MACs, VLANs, IPv6 BGP next hop, post-NAT), so
+// every branch of the encoder is exercised and checked.
+const std::vector<decode::flow_record>& json_records() {
+    static const std::vector<decode::flow_record> recs = [] {
+        namespace fs = std::filesystem;
+        std::vector<decode::flow_record> v;
+        std::vector<fs::path> files;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(SLUICE_FIXTURES_DIR, ec))
+            if (e.path().extension() == ".pcap" && e.path().filename().string().rfind("traffic", 0) != 0)
+                files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            offline::offline_reader reader({});
+            std::string err;
+            reader.read_file(f.string(), [&](std::span<const decode::flow_record> r) { v.insert(v.end(), r.begin(), r.end()); },
+                             &err, nullptr);
+        }
+        decode::flow_record x{};
+        x.type = decode::flow_type::ipfix;
+        const uint8_t mac[6] = {0x02, 0x42, 0xac, 0x11, 0x00, 0x02};
+        std::memcpy(x.src_mac, mac, 6);
+        std::memcpy(x.dst_mac, mac, 6);
+        const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0, 0, 0, 0, 0, 0xab, 0, 0, 0, 1};
+        decode::set_ipv6(x.bgp_next_hop, v6);
+        decode::set_ipv6(x.src_addr, v6);
+        decode::set_ipv4_host(x.post_nat_src_addr, 0xcb007105);
+        x.vlan_id = 100;
+        x.inner_vlan_id = 4094;
+        x.bytes = 123456789012ull;
+        for (int i = 0; i < 16; ++i) {
+            x.src_port = uint16_t(i * 4099);
+            v.push_back(x);
+        }
+        return v;
+    }();
+    return recs;
+}
+
+template <std::size_t (*Encode)(const decode::flow_record&, char*, std::size_t)>
+void run_json_bench(benchmark::State& state) {
+    const auto& recs = json_records();
+    std::vector<char> a(decode::max_json_size), b(decode::max_json_size);
+    bool ok = !recs.empty();
+    for (const auto& r : recs) {
+        const std::size_t n = decode::format_json(r, a.data(), a.size());
+        const std::size_t m = perf::reference_json(r, b.data(), b.size());
+        if (n == 0 || n != m || std::memcmp(a.data(), b.data(), n) != 0) ok = false;
+    }
+    if (!ok) {
+        state.SkipWithError("format_json does not match the reference encoder");
+        return;
+    }
+    std::vector<char> out(decode::max_json_size * 64);
+    uint64_t records = 0;
+    for (auto _ : state) {
+        std::size_t off = 0;
+        for (std::size_t i = 0; i < recs.size(); ++i) {
+            if (off + decode::max_json_size > out.size()) off = 0;
+            off += Encode(recs[i], out.data() + off, decode::max_json_size);
+        }
+        benchmark::DoNotOptimize(out.data());
+        records += recs.size();
+    }
+    uint64_t text = 0;
+    for (const auto& r : recs) text += decode::format_json(r, a.data(), a.size());
+    const uint64_t bytes = text * (records / recs.size());
+    state.SetItemsProcessed(int64_t(records));
+    state.SetBytesProcessed(int64_t(bytes));
+}
+void BM_json_encode(benchmark::State& state) { run_json_bench<decode::format_json>(state); }
+void BM_json_encode_reference(benchmark::State& state) { run_json_bench<perf::reference_json>(state); }
+BENCHMARK(BM_json_encode);
+BENCHMARK(BM_json_encode_reference);
 
 const int registered = [] {
     namespace fs = std::filesystem;
