@@ -157,7 +157,7 @@ struct apply_ctx {
         // an options_area, as large as a record, so no plan can leave it).
         case op::mac: std::memcpy(d, p, 6); break;
         case op::vlan_and_vlan_id: {
-            const uint16_t v = wire::be16(p);
+            const auto v = static_cast<uint16_t>(read_uint(p, len));  // reduced-size allowed, as op::u16
             store(d, v);
             store(rec + offsetof(flow_record, vlan_id), v);
             break;
@@ -200,7 +200,6 @@ bool length_ok(op code, uint32_t len) noexcept {
         case op::addr4_and_next_hop:
         case op::addr4_and_next_hop_nz: return len == 4;
         case op::mac: return len == 6;
-        case op::vlan_and_vlan_id: return len == 2;
         case op::icmp_tc: return len == 2;
         case op::mpls: return len >= 3;
         case op::time_ntp: return len == 8;
@@ -409,8 +408,8 @@ private:
         if (present(sem::dot1q_vlan) >= 0) {
             map_first({sem::dot1q_vlan}, op::u16, rec_at(offsetof(flow_record, vlan_id)));
             map_first({sem::vlan}, op::u16, rec_at(offsetof(flow_record, src_vlan)));
-        } else if (!map_first({sem::vlan}, op::vlan_and_vlan_id, rec_at(offsetof(flow_record, src_vlan)))) {
-            map_first({sem::vlan}, op::u16, rec_at(offsetof(flow_record, vlan_id)));  // reduced-size: vlan_id only
+        } else {
+            map_first({sem::vlan}, op::vlan_and_vlan_id, rec_at(offsetof(flow_record, src_vlan)));
         }
         map_first({sem::post_vlan}, op::u16, rec_at(offsetof(flow_record, dst_vlan)));
         map_first({sem::dot1q_customer_vlan}, op::u16, rec_at(offsetof(flow_record, inner_vlan_id)));

@@ -159,6 +159,15 @@ TEST_F(fx, ipfix_vlan_id_without_dot1q_and_ip_next_hop_kept) {
     EXPECT_EQ(r.ip_ttl, 3);  // minimumTTL when ipTTL is absent
 }
 
+TEST_F(fx, reduced_size_vlan_id_fills_both_fields) {
+    ASSERT_EQ(ipfix({{58, 1}, {59, 1}, {8, 4}}, {42, 43, 10, 0, 0, 1}, 1), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].vlan_id, 42);
+    EXPECT_EQ(storage[0].src_vlan, 42);
+    EXPECT_EQ(storage[0].dst_vlan, 43);
+    expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::templates_learned, 1}, {counter::flow_records, 1}});
+}
+
 TEST_F(fx, ipfix_post_nat_v4_and_v6) {
     const fields f = {{8, 4}, {225, 4}, {226, 4}, {227, 2}, {228, 2}, {281, 16}, {282, 16}};
     // Dual-stack template: each family's value counts only when non-zero.
