@@ -7,6 +7,7 @@
 //   BM_sflow_raw_header_samples   8 flow samples per datagram, 128-byte raw headers
 //   BM_netflow_v9_softflowd_template  softflowd-style v9 template, 28-record datagrams
 //   BM_ipfix_pmacct_template  pmacct nfprobe-style IPFIX template, 25-record messages
+//   BM_ipfix_frame_section    PSAMP-style IPFIX: dataLinkFrameSection (315) parsed per record
 //   BM_fixture/<capture>          every UDP payload of a bundled real-exporter
 //                                 capture, templates included, decoded in a loop
 //   BM_json_encode                decode::format_json over every record of the
@@ -249,6 +250,59 @@ void BM_ipfix_pmacct_template(benchmark::State& state) {
     run_template_bench(state, dgrams, decode::decode_ipfix, pm_records, check_ipfix_pmacct);
 }
 BENCHMARK(BM_ipfix_pmacct_template);
+
+// PSAMP-style IPFIX (Juniper inline monitoring and the like): only the
+// interfaces, dataLinkFrameSize and a variable-length dataLinkFrameSection
+// (315) holding the first 128 bytes of an Ethernet/802.1Q/IPv4/TCP frame;
+// 10 records per message. Every record's frame is parsed.
+constexpr uint32_t fs_records = 10;
+constexpr uint32_t fs_section = 128;
+
+std::vector<uint8_t> make_ipfix_frame_datagram(uint32_t seq, bool with_template) {
+    be_writer w;
+    w.u16(10); w.u16(0); w.u32(bench_export_s); w.u32(seq); w.u32(6);
+    if (with_template) {
+        const std::size_t at = w.b.size();
+        w.u16(2); w.u16(0); w.u16(1026); w.u16(4);
+        w.u16(10); w.u16(4); w.u16(14); w.u16(4); w.u16(312); w.u16(2); w.u16(315); w.u16(65535);
+        w.put16(at + 2, uint16_t(w.b.size() - at));
+    }
+    const std::size_t at = w.b.size();
+    w.u16(1026); w.u16(0);
+    for (uint32_t i = 0; i < fs_records; ++i) {
+        w.u32(3); w.u32(4); w.u16(1514); w.u8(fs_section);
+        const std::size_t f = w.b.size();
+        // Ethernet, 802.1Q VLAN 100, IPv4 (TTL 64, ToS 0x20), TCP ACK, payload
+        for (int k = 0; k < 6; ++k) w.u8(0x02);
+        for (int k = 0; k < 6; ++k) w.u8(uint8_t(0x10 + k));
+        w.u16(0x8100); w.u16(100); w.u16(0x0800);
+        w.u8(0x45); w.u8(0x20); w.u16(1500); w.u32(0); w.u8(64); w.u8(6); w.u16(0);
+        w.u32(0x0a000000 + i); w.u32(0xc0a80000 + i);
+        w.u16(uint16_t(40000 + i)); w.u16(443); w.u32(1); w.u32(0); w.u8(0x50); w.u8(0x10); w.u16(0); w.u32(0);
+        while (w.b.size() - f < fs_section) w.u8(0xab);
+    }
+    w.put16(at + 2, uint16_t(w.b.size() - at));
+    w.put16(2, uint16_t(w.b.size()));
+    return w.b;
+}
+
+bool check_ipfix_frame(const decode::flow_record& r, uint32_t i) {
+    uint8_t src[16], dst[16];
+    decode::set_ipv4_host(src, 0x0a000000 + i);
+    decode::set_ipv4_host(dst, 0xc0a80000 + i);
+    return std::memcmp(r.src_addr, src, 16) == 0 && std::memcmp(r.dst_addr, dst, 16) == 0 && r.bytes == 1514 &&
+           r.packets == 1 && r.in_if == 3 && r.out_if == 4 && r.src_port == 40000 + i && r.dst_port == 443 &&
+           r.proto == 6 && r.tcp_flags == 0x10 && r.ip_tos == 0x20 && r.ip_ttl == 64 && r.vlan_id == 100 &&
+           r.src_mac[5] == 0x15 && r.dst_mac[0] == 0x02 && r.etype == 0x0800 && r.type == decode::flow_type::ipfix;
+}
+
+void BM_ipfix_frame_section(benchmark::State& state) {
+    std::vector<std::vector<uint8_t>> dgrams;
+    for (uint32_t i = 0; i < bench_datagrams; ++i)
+        dgrams.push_back(make_ipfix_frame_datagram(i * fs_records, i % template_every == 0));
+    run_template_bench(state, dgrams, decode::decode_ipfix, fs_records, check_ipfix_frame);
+}
+BENCHMARK(BM_ipfix_frame_section);
 
 // An sFlow v5 datagram: `samples` flow samples, each with one raw packet
 // header record of 128 bytes (Ethernet + IPv4 + TCP + payload), as a switch
