@@ -78,7 +78,7 @@ struct flow_record {
     // --- cache line 0: addresses (IPv4-mapped IPv6, zero = absent) ---
     uint8_t src_addr[16];
     uint8_t dst_addr[16];
-    uint8_t next_hop[16];
+    uint8_t next_hop[16];  // IP next hop; per family the BGP one when only that is exported
     uint8_t sampler_address[16];  // the exporter (UDP source, or sFlow agent)
 
     // --- cache line 1: volumes and times ---
@@ -106,7 +106,7 @@ struct flow_record {
     uint32_t if_out_discards;  // interface_counters only
     uint16_t src_port;
     uint16_t dst_port;
-    uint16_t vlan_id;
+    uint16_t vlan_id;  // the frame's (outer, S-) VLAN: IPFIX 243, else 58; first tag of a sampled frame
     uint16_t etype;  // 0x0800 IPv4, 0x86dd IPv6, 0 unknown
     uint8_t proto;
     uint8_t tcp_flags;
@@ -125,8 +125,8 @@ struct flow_record {
     uint8_t bgp_next_hop[16];       // IPFIX 18 / 63, sFlow extended gateway (1003) next hop
     uint8_t post_nat_src_addr[16];  // IPFIX/NSEL 225 (v4) / 281 (v6)
     uint8_t post_nat_dst_addr[16];  // IPFIX/NSEL 226 (v4) / 282 (v6)
-    uint8_t src_mac[6];             // IPFIX 56 sourceMacAddress / sampled frame source
-    uint8_t dst_mac[6];             // IPFIX 80 destinationMacAddress / sampled frame destination
+    uint8_t src_mac[6];             // IPFIX 56 (else 81) / sampled frame source
+    uint8_t dst_mac[6];             // IPFIX 80 (else 57) / sampled frame destination
     uint16_t src_vlan;              // ingress VLAN: IPFIX 58 vlanId, sFlow 1001 src_vlan
     uint16_t dst_vlan;              // egress VLAN: IPFIX 59 postVlanId, sFlow 1001 dst_vlan
 
