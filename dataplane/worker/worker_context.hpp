@@ -4,7 +4,7 @@
 // Ownership and lifetime:
 //
 //   main (setup) ──creates on the worker's socket──► context ──owns──► exporter_table
-//                                                        │      ├──owns──► frag_table (rte_ip_frag)
+//                                                        │      ├──owns──► reassembler (fragment slab; counts into `counters`)
 //                                                        │      ├──owns──► decode buffer, scratch slots
 //                                                        │      └──owns──► counters
 //                                                        └──borrows──► port/queue, mempool,
@@ -13,8 +13,8 @@
 //   control core: reads `counters` (relaxed atomics) while the worker runs,
 //                 and `snapshot` after the worker published it (see below);
 //                 reads everything else only after the worker has joined.
-//   main (teardown): saves template state, prints stats, destroys the context
-//                 (frag table first, which frees the mbufs it still holds).
+//   main (teardown): saves template state, prints stats, destroys the context.
+//                 The reassembler holds copies of fragment bytes, never mbufs.
 #pragma once
 
 #include <rte_mempool.h>
@@ -30,7 +30,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
-#include "dataplane/reassembly/reassembly.hpp"
+#include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
 
 namespace sluice::worker {
 
@@ -67,7 +67,7 @@ struct alignas(64) context {
 
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
-    std::unique_ptr<reassembly::frag_table> frags;
+    std::unique_ptr<reassembly::reassembler> frags;         // ticks = TSC cycles; counters = counters.frag_counters()
     std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
