@@ -346,8 +346,8 @@ class Fragments(unittest.TestCase):
             self.assertEqual(len(lines), 6 * 80 + 2 * 80)
 
     def test_twenty_fragments_out_of_order(self):
-        # ~28.9 KB IPFIX datagrams (780 records) in 20 fragments each (rte_ip_frag stopped at 8), shuffled; and IPv6 with its
-        # fragment header after a destination-options header.
+        # ~28.9 KB IPFIX datagrams (780 records) in 20 fragments each, shuffled (Debian's rte_ip_frag, which
+        # sluiced used before, stopped at 8).
         big = [ipfix_big(780, seq=0), ipfix_big(780, seq=780, base=780)]
         frames = [g.ipv4_udp_frame("10.9.5.2", "10.9.0.254", 4739, 4739, ipfix_payloads(0, 0)[0])]
         order = [3, 0, 19, 7, 1, 2, 18, 4, 5, 6, 8, 9, 17, 10, 11, 12, 13, 14, 16, 15]
