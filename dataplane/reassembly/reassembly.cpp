@@ -236,8 +236,8 @@ uint32_t reassembler::create(const key& k, uint64_t h, uint64_t now) noexcept {
     push_front(_entries.get(), &entry::src, _sources[s].mru, i);
     ++_sources[s].count;
     ++_in_use;
-    std::memset(&_bitmaps[std::size_t(i) * k_bitmap_words], 0, k_bitmap_words * sizeof(uint64_t));
-    return i;
+    return i;  // its bitmap is zero: zeroed at start, and cleared by release() as far as it was used
+
 }
 
 void reassembler::free_chain(uint32_t c, uint32_t n) noexcept {
@@ -268,6 +268,8 @@ void reassembler::free_fragments(entry& e) noexcept {
 void reassembler::release(uint32_t i) noexcept {
     entry& e = _entries[i];
     free_fragments(e);
+    // Clear only the bitmap words a fragment can have set: up to the furthest byte stored.
+    std::memset(&_bitmaps[std::size_t(i) * k_bitmap_words], 0, (e.max_end + 511) / 512 * sizeof(uint64_t));
     // Out of its hash chain.
     const uint64_t h = hash(reinterpret_cast<const uint8_t*>(&e.k), sizeof(key));
     for (uint32_t* p = &_buckets[h & _bucket_mask]; *p != k_none; p = &_entries[*p].hash_next) {
