@@ -208,6 +208,22 @@ TEST(reassembly, too_big_with_ip_options) {
     h.check_invariant();
 }
 
+TEST(reassembly, ipv6_too_big) {
+    // Fragment offset + length past 65,535 (RFC 8200): the datagram is dropped.
+    harness h;
+    auto frags = ipv6_fragments(make_payload(3000), 1232, 5);
+    EXPECT_EQ(h.feed(frags[0]), status::held);
+    test::frame_builder f;
+    f.ipv6(44, uint16_t(8 + 1232));
+    f.u8(17); f.u8(0); f.u16(uint16_t(65016 | 1)); f.u32(5);  // offset 65016, ends at 66248
+    f.bytes(make_payload(1232));
+    EXPECT_EQ(h.feed(f.b), status::dropped);
+    EXPECT_EQ(h.get(counter::too_big), 2u);
+    EXPECT_EQ(h.feed(frags[1]), status::dropped);  // the rest of it, later
+    EXPECT_EQ(h.get(counter::too_big), 3u);
+    h.check_invariant();
+}
+
 TEST(reassembly, ipv6_fragment_header_after_extension_headers) {
     for (int ext : {0, 1, 2}) {
         const auto payload = make_payload(3000);
