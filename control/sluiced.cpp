@@ -439,7 +439,10 @@ void setup(daemon& d, int argc, char** argv) {
             c->addresses = &d.addresses[pi];
             c->replay = d.clocks[pi]->ns.empty() ? nullptr : d.clocks[pi].get();
             c->exporters = std::make_unique<decode::exporter_table>(w.limits);
-            c->frags = std::make_unique<reassembly::reassembler>(o.frag, w.tsc_hz, c->counters.frag_counters());
+            // A replayed file's fragments time out by capture time, as in sluice-decode; live ports by the TSC.
+            c->frag_capture_clock = d.expected[pi] != 0 && c->pcap_timestamps;
+            c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
+                                                                 c->counters.frag_counters());
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;

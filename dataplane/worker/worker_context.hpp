@@ -57,6 +57,9 @@ struct alignas(64) context {
     const std::atomic<bool>* abort = nullptr;  // SIGINT/SIGTERM: also ends a ring_full wait
     const exception::address_config* addresses = nullptr;
     const replay_clock* replay = nullptr;
+    // The reassembler's clock: false = TSC cycles, swept on a timer (live ports);
+    // true = capture time in ns, expired frame by frame like sluice-decode (--pcap replay).
+    bool frag_capture_clock = false;
     rte_ring* rings[k_max_sinks]{};
 
     // ---- receive clock: wall time = clock_wall_ns + (tsc - clock_tsc) / hz ----
@@ -67,7 +70,7 @@ struct alignas(64) context {
 
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
-    std::unique_ptr<reassembly::reassembler> frags;         // ticks = TSC cycles; counters = counters.frag_counters()
+    std::unique_ptr<reassembly::reassembler> frags;         // ticks per frag_capture_clock; counts into counters.frag_counters()
     std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
     uint64_t replay_index = 0;                              // packets seen, for the replay clock

@@ -169,6 +169,8 @@ void reassembled(context& c, burst_state& b, const uint8_t* pkt, uint32_t len, u
 
 // Pass 1 for one frame.
 void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now_tsc) noexcept {
+    // Replay: fragments time out by capture time, checked at every frame as sluice-decode does (O(1) unless due).
+    if (c.frag_capture_clock) c.frags->expire(ts);
     uint32_t len = m->pkt_len;
     const uint8_t* data;
     if (m->nb_segs == 1) [[likely]] {
@@ -213,7 +215,7 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
         // the next scratch slot, taken only then.
         uint8_t* out = &c.scratch[std::size_t(b.slot) * k_scratch_slot];
         const reassembly::result r =
-            c.frags->feed(data + f.l2_len, len - f.l2_len, f, now_tsc, out, k_scratch_slot);
+            c.frags->feed(data + f.l2_len, len - f.l2_len, f, c.frag_capture_clock ? ts : now_tsc, out, k_scratch_slot);
         b.to_free[b.nf++] = m;
         if (r.st == reassembly::status::complete) reassembled(c, b, out, r.len, ts);
         return;
@@ -355,7 +357,7 @@ int worker_main(void* arg) {
         now = rte_rdtsc();
         // 1. deadlines
         if (now >= next_sweep) [[unlikely]] {
-            c.frags->expire(now);  // counts frag_expired
+            if (!c.frag_capture_clock) c.frags->expire(now);  // counts frag_expired
             next_sweep = now + c.cfg->sweep_interval_tsc;
         }
         if (now >= next_anchor) [[unlikely]] {

@@ -300,16 +300,19 @@ class Fragments(unittest.TestCase):
         bad = [i for i, (a, b) in enumerate(zip(got, want)) if a != b]
         self.assertEqual(bad, [], "first difference:\n%s\n%s" % (got[bad[0]], want[bad[0]]) if bad else "")
 
-    def both(self, tmp, frames, expect, extra=(), name="frag"):
+    def both(self, tmp, frames, expect, extra=(), name="frag", step_us=1000):
         """Writes `frames`, runs both tools; checks every frag_* counter in both and returns the records."""
         p = os.path.join(tmp, name + ".pcap")
-        g.write_pcap(p, frames)
+        g.write_pcap(p, frames, step_us=step_us)
         r = sluiced(tmp, [p], *extra, name=name)
         lines, st, _ = offline_stats(p, extra=extra)
         want = {k: 0 for k in FRAG_COUNTERS}
         want.update(expect)
         self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, want, "sluiced")
         self.assertEqual({k: st["reassembly"][k] for k in FRAG_COUNTERS}, want, "sluice-decode")
+        # After the stop every fragment sits in exactly one terminal counter.
+        self.assertEqual(want["frag_received"],
+                         sum(v for k, v in want.items() if k not in ("frag_received", "frag_datagrams")))
         self.assert_same(r.lines, lines)
         self.assertEqual(r.total("bad_ip_length"), 0)
         self.assertEqual(r.total("records"), len(lines))
@@ -439,23 +442,26 @@ class Fragments(unittest.TestCase):
             self.assertEqual(r.total("datagrams"), 1)
 
     def test_expiry_by_capture_time_and_by_timer(self):
-        # sluice-decode expires by capture time, sluiced (a live net_pcap port, running for --duration) by its
-        # timer: an incomplete set (2 of 3 fragments) is expired in both, the complete one after it decodes.
+        # A replay (sluice-decode, sluiced --pcap) expires by capture time, a live port (sluiced --port net_pcap,
+        # running for --duration) by its timer: an incomplete set (2 of 3 fragments) is expired in all three,
+        # the complete set after it decodes.
         m = ipfix_payloads(1, 80)
         fr = g.ipv4_fragments("10.9.6.1", "10.9.0.254", 4739, 4739, m[1], ident=7)
         ok = g.ipv4_fragments("10.9.6.1", "10.9.0.254", 4739, 4739, m[1], ident=8)
         frames = [g.ipv4_udp_frame("10.9.6.1", "10.9.0.254", 4739, 4739, m[0])] + fr[:2] + ok
-        want = {k: 0 for k in FRAG_COUNTERS}
-        want.update({"frag_received": 5, "frag_expired": 2, "frag_reassembled": 3, "frag_datagrams": 1})
+        want = {"frag_received": 5, "frag_expired": 2, "frag_reassembled": 3, "frag_datagrams": 1}
         with tempfile.TemporaryDirectory() as tmp:
+            # 20 ms apart: the first set is past the 50 ms timeout at the 5th frame, the second completes in 40 ms.
             p = os.path.join(tmp, "frag-timeout.pcap")
-            g.write_pcap(p, frames, step_us=20000)  # 20 ms apart: the first set is past 50 ms at the 5th frame
-            lines, st, _ = offline_stats(p, extra=("--frag-timeout-ms", "50"))
-            self.assertEqual({k: st["reassembly"][k] for k in FRAG_COUNTERS}, want)
+            g.write_pcap(p, frames, step_us=20000)
+            lines, _, _ = self.both(tmp, frames, want, extra=("--frag-timeout-ms", "50"), step_us=20000)
             self.assertEqual(len(lines), 80)
-            # net_pcap sends the file at once; the set expires by the sweep, well within --duration.
-            r = sluiced(tmp, [], "--port", "net_pcap0,rx_pcap=" + p, "--frag-timeout-ms", "50", "--duration", "1")
-            self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, want)
+            # Live: net_pcap sends the file at once; the set expires by the sweep, well within --duration.
+            r = sluiced(tmp, [], "--port", "net_pcap0,rx_pcap=" + p, "--frag-timeout-ms", "50", "--duration", "1",
+                        name="live")
+            full = {k: 0 for k in FRAG_COUNTERS}
+            full.update(want)
+            self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, full)
             self.assertEqual(r.total("records"), 80)
 
     def test_flood_with_canary(self):
