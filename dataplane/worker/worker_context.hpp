@@ -20,6 +20,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -91,6 +92,9 @@ struct alignas(64) context {
 
     // ---- rate-limited exporter error log (worker-only) ----
     std::vector<decode::counter_block> logged;  // by exporter creation order
+    // ---- rate-limited fragment-loss log (worker-only): frag_* values at the last line, next deadline ----
+    std::array<uint64_t, reassembly::counter_count> frag_logged{};
+    uint64_t frag_next_log = 0;
     std::atomic<bool> finished{false};          // set by the worker as it leaves the loop
 };
 

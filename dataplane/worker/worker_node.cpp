@@ -324,6 +324,24 @@ void log_exporter_errors(context& c) {
                 c.id, more, k_exporter_log_burst);
 }
 
+// Fragment losses, rate-limited: at most one line per stats interval (checked
+// on the sweep timer) and one at stop, naming the frag_* loss counters that
+// moved since the last line. Off the per-packet path.
+void log_fragment_losses(context& c, uint64_t now) {
+    if (now < c.frag_next_log) return;
+    c.frag_next_log = now + c.cfg->stats_interval_tsc;
+    std::string s;
+    for (std::size_t i = 0; i < reassembly::counter_count; ++i) {
+        const uint64_t v = c.counters.v[frag_first + i];  // this worker's own counters
+        if (counters::is_loss(reassembly::counter_table[i].k) && v != c.frag_logged[i]) {
+            if (!s.empty()) s += ", ";
+            s += std::string(reassembly::counter_table[i].name) + " +" + std::to_string(v - c.frag_logged[i]);
+        }
+        c.frag_logged[i] = v;
+    }
+    if (!s.empty()) RTE_LOG(WARNING, USER1, "worker %u: fragments dropped: %s\n", c.id, s.c_str());
+}
+
 }  // namespace
 
 std::string moved_errors(const decode::counter_block& now, decode::counter_block& last) {
@@ -358,6 +376,7 @@ int worker_main(void* arg) {
         // 1. deadlines
         if (now >= next_sweep) [[unlikely]] {
             if (!c.frag_capture_clock) c.frags->expire(now);  // counts frag_expired
+            log_fragment_losses(c, now);
             next_sweep = now + c.cfg->sweep_interval_tsc;
         }
         if (now >= next_anchor) [[unlikely]] {
@@ -397,6 +416,7 @@ int worker_main(void* arg) {
 
     // Stopped: nothing can complete the datagrams still in pieces.
     c.frags->expire_all();  // counts frag_expired_at_stop
+    log_fragment_losses(c, UINT64_MAX);
     log_exporter_errors(c);
     c.finished.store(true, std::memory_order_release);
     return 0;

@@ -413,6 +413,8 @@ class Fragments(unittest.TestCase):
             self.assertEqual({json.loads(x)["src_addr"] for x in lines},
                              {"10.1.0.%d" % (n + 1) for n in range(28, 56)})
             self.assertEqual(r.exporter("10.9.5.3")[0]["flow_records"], 28)
+            # One rate-limited log line names the cause.
+            self.assertIn("worker 0: fragments dropped: frag_overlap +8", r.stderr)
 
     def test_exact_duplicate_is_accepted(self):
         tmpl = ipfix_payloads(0, 0)[0]
