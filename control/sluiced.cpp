@@ -89,6 +89,8 @@ constexpr const char* usage_text =
     "  --verify-udp-checksum    verify UDP checksums in software when the NIC gives no verdict (default off)\n"
     "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
     "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
+    "  --frag-max-per-source N  incomplete datagrams per source address per worker (default 16)\n"
+    "  --frag-max-bytes N       fragment storage per worker in bytes (default 8388608, at least 262144)\n"
     "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a clean stop\n"
@@ -182,6 +184,8 @@ options parse_cli(int argc, char** argv) {
         else if (a == "--verify-udp-checksum") o.verify_udp = true;
         else if (a == "--frag-timeout-ms") o.frag.timeout_ms = parse_num<uint32_t>(a, val());
         else if (a == "--frag-max-flows") o.frag.max_flows = parse_num<uint32_t>(a, val());
+        else if (a == "--frag-max-per-source") o.frag.max_per_source = parse_num<uint32_t>(a, val());
+        else if (a == "--frag-max-bytes") o.frag.max_bytes = parse_num<uint32_t>(a, val());
         else if (a == "--address") o.addresses.push_back(val());
         else if (a == "--template-state") o.template_state = val();
         else if (a == "--template-state-interval") o.template_state_interval = std::stod(val());
@@ -198,7 +202,12 @@ options parse_cli(int argc, char** argv) {
     if (o.queues == 0 || o.queues > 64) usage_error("--queues: 1..64");
     if (o.sinks == 0 || o.sinks > worker::k_max_sinks) usage_error("--sink-cores: 1..16");
     if (o.ring_size < 64 || (o.ring_size & (o.ring_size - 1))) usage_error("--ring-size: a power of two >= 64");
-    if (o.frag.max_flows < o.frag.bucket_entries) usage_error("--frag-max-flows: at least 8");
+    if (o.frag.max_flows < 1 || o.frag.max_flows > reassembly::k_max_max_flows)
+        usage_error("--frag-max-flows: 1.." + std::to_string(reassembly::k_max_max_flows));
+    if (o.frag.max_per_source < 1) usage_error("--frag-max-per-source: at least 1");
+    if (o.frag.max_bytes < reassembly::k_min_max_bytes || o.frag.max_bytes > reassembly::k_max_max_bytes)
+        usage_error("--frag-max-bytes: " + std::to_string(reassembly::k_min_max_bytes) + ".." +
+                    std::to_string(reassembly::k_max_max_bytes));
     if (o.stats_interval <= 0) usage_error("--stats-interval: > 0");
     if (o.template_state_interval < 0) usage_error("--template-state-interval: >= 0");
     if (o.max_exporters == 0) usage_error("--max-exporters: > 0");
@@ -357,7 +366,6 @@ void setup(daemon& d, int argc, char** argv) {
     port::pool_sizing ps{.rx_desc_total = 0,
                          .workers = want_workers,
                          .burst = worker::k_burst,
-                         .frag_mbufs_per_worker = o.frag.max_flows * RTE_LIBRTE_IP_FRAG_MAX_FRAG,
                          .lcores = 1 + want_workers + o.sinks,
                          .cache = 256,
                          .preloaded = preloaded};
@@ -431,7 +439,10 @@ void setup(daemon& d, int argc, char** argv) {
             c->addresses = &d.addresses[pi];
             c->replay = d.clocks[pi]->ns.empty() ? nullptr : d.clocks[pi].get();
             c->exporters = std::make_unique<decode::exporter_table>(w.limits);
-            c->frags = std::make_unique<reassembly::frag_table>(o.frag, wid, int(rte_lcore_to_socket_id(lcore)), w.tsc_hz);
+            // A replayed file's fragments time out by capture time, as in sluice-decode; live ports by the TSC.
+            c->frag_capture_clock = d.expected[pi] != 0 && c->pcap_timestamps;
+            c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
+                                                                 c->counters.frag_counters());
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;

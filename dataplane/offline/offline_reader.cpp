@@ -16,7 +16,11 @@ constexpr int dlt_null = 0, dlt_en10mb = 1, dlt_raw = 12, dlt_loop = 108, dlt_ra
 }
 
 offline_reader::offline_reader(reader_options opts)
-    : _opts(std::move(opts)), _exporters(_opts.limits), _buffer(decode::max_records_per_datagram) {}
+    : _opts(std::move(opts)),
+      _exporters(_opts.limits),
+      _reassembler(_opts.frag, 1000000000ull, _frag_counters.v.data()),  // capture time in ns
+      _frag_out(reassembly::k_max_packet),
+      _buffer(decode::max_records_per_datagram) {}
 
 void offline_reader::deliver(const parse::parsed_frame& f, uint64_t ts_ns, const records_fn& on_records,
                              const payload_fn& on_payload) {
@@ -49,11 +53,12 @@ void offline_reader::feed_ip(const uint8_t* l3, uint32_t len, uint16_t l2_len, u
         f.l2_len = l2_len;
     }
     ++_stats.by_class[static_cast<std::size_t>(c)];
+    _reassembler.expire(ts_ns);  // by capture time: O(1) unless something is due
     if (c == parse::frame_class::ipv4_fragment || c == parse::frame_class::ipv6_fragment) {
-        auto whole = _reassembler.feed(l3, len, f, ts_ns);
-        if (whole.empty()) return;
+        const reassembly::result r = _reassembler.feed(l3, len, f, ts_ns, _frag_out.data(), uint32_t(_frag_out.size()));
+        if (r.st != reassembly::status::complete) return;
         parse::parsed_frame g{};
-        c = parse::parse_ip(whole.data(), static_cast<uint32_t>(whole.size()), _opts.parse, g);
+        c = parse::parse_ip(_frag_out.data(), r.len, _opts.parse, g);
         ++_stats.by_class[static_cast<std::size_t>(c)];
         if (c == parse::frame_class::udp) deliver(g, ts_ns, on_records, on_payload);
         return;

@@ -18,8 +18,9 @@
 #include <vector>
 
 #include "dataplane/decode/decoder.hpp"
+#include "dataplane/counters/counters.hpp"
 #include "dataplane/parse/packet_parse.hpp"
-#include "reassembly.hpp"
+#include "dataplane/reassembly/reassembly.hpp"
 
 namespace sluice::offline {
 
@@ -27,7 +28,10 @@ struct reader_options {
     decode::decoder_limits limits{};
     parse::parse_options parse{.verify_ipv4_header_checksum = true, .verify_udp_checksum = false};
     std::map<uint16_t, decode::protocol> port_map;  // UDP destination port → protocol; others auto
+    reassembly::config frag{};  // the same defaults and bounds as sluiced's --frag-* flags
 };
+
+using frag_counters = counters::block<reassembly::counter, reassembly::counter_count>;
 
 // Frame-level counters of the reader (per run, not per exporter).
 struct reader_stats {
@@ -45,7 +49,10 @@ public:
     // Called once per UDP payload before decoding (e.g. to dump a fuzz corpus).
     using payload_fn = std::function<void(std::span<const uint8_t>)>;
 
+    // Throws std::invalid_argument on a reassembly config out of bounds.
     explicit offline_reader(reader_options opts);
+    offline_reader(const offline_reader&) = delete;  // the reassembler points into this object
+    offline_reader& operator=(const offline_reader&) = delete;
 
     // Reads one capture file ("-" = stdin). Returns false with *error set when
     // the file cannot be opened or read; decode problems are counters, not errors.
@@ -57,11 +64,12 @@ public:
                     const payload_fn& on_payload = {});
 
     // Expires every pending fragment set (end of input).
-    void finish() { _reassembler.expire(~0ull); }
+    void finish() { _reassembler.expire_all(); }
 
     decode::exporter_table& exporters() { return _exporters; }
     const reader_stats& stats() const { return _stats; }
-    const ip_reassembler& reassembler() const { return _reassembler; }
+    const reassembly::reassembler& reassembler() const { return _reassembler; }
+    const frag_counters& reassembly_counters() const { return _frag_counters; }
 
 private:
     void feed_ip(const uint8_t* l3, uint32_t len, uint16_t l2_len, uint64_t ts_ns, const records_fn& on_records,
@@ -71,7 +79,9 @@ private:
 
     reader_options _opts;
     decode::exporter_table _exporters;
-    ip_reassembler _reassembler;
+    frag_counters _frag_counters;
+    reassembly::reassembler _reassembler;
+    std::vector<uint8_t> _frag_out;  // the packet the reassembler completed
     reader_stats _stats;
     std::vector<decode::flow_record> _buffer;
 };

@@ -31,6 +31,10 @@ constexpr const char* usage_text =
     "  --stats-json FILE      also write the final stats as JSON to FILE\n"
     "  --payloads-out DIR     write every UDP payload to DIR as NNNNNNNN-HASH (capture order, content hash)\n"
     "  --quiet-stats          no stats on stderr\n"
+    "  --frag-timeout-ms N    fragment reassembly timeout, by capture time (default 30000)\n"
+    "  --frag-max-flows N     incomplete datagrams held at once (default 256)\n"
+    "  --frag-max-per-source N  incomplete datagrams per source address (default 16)\n"
+    "  --frag-max-bytes N     fragment storage in bytes (default 8388608, at least 262144)\n"
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 when every file was read (decode errors are counted, not fatal),\n"
@@ -92,10 +96,9 @@ void write_stats(FILE* f, offline::offline_reader& reader, bool json) {
     }
     if (json) std::fprintf(f, "},\"reassembly\":{");
     first = true;
-    for (uint8_t i = 0; i < uint8_t(offline::reassembly_counter::count_); ++i) {
-        const auto c = static_cast<offline::reassembly_counter>(i);
-        const auto name = offline::ip_reassembler::counter_name(c);
-        const auto v = reader.reassembler().counter(c);
+    for (std::size_t i = 0; i < reassembly::counter_count; ++i) {
+        const auto name = reassembly::counter_table[i].name;
+        const auto v = reader.reassembly_counters().at(i);
         if (json) {
             std::fprintf(f, "%s\"%.*s\":%llu", first ? "" : ",", int(name.size()), name.data(), (unsigned long long)v);
             first = false;
@@ -163,6 +166,21 @@ int main(int argc, char** argv) {
         else if (a == "--quiet-stats") quiet = true;
         else if (a == "--stats-json") stats_json = need("--stats-json");
         else if (a == "--payloads-out") payloads_dir = need("--payloads-out");
+        else if (a == "--frag-timeout-ms" || a == "--frag-max-flows" || a == "--frag-max-per-source" ||
+                 a == "--frag-max-bytes") {
+            const std::string v = need(argv[i]);
+            uint32_t n;
+            const bool ok = parse_uint(std::string_view(v), n);
+            if (a == "--frag-timeout-ms" && ok) opts.frag.timeout_ms = n;
+            else if (a == "--frag-max-flows" && ok && n >= 1 && n <= reassembly::k_max_max_flows) opts.frag.max_flows = n;
+            else if (a == "--frag-max-per-source" && ok && n >= 1) opts.frag.max_per_source = n;
+            else if (a == "--frag-max-bytes" && ok && n >= reassembly::k_min_max_bytes && n <= reassembly::k_max_max_bytes)
+                opts.frag.max_bytes = n;
+            else {
+                std::fprintf(stderr, "sluice-decode: bad %s '%s'\n", argv[i - 1], v.c_str());
+                return 2;
+            }
+        }
         else if (a == "--port-map") {
             const std::string v = need("--port-map");
             const auto eq = v.find('=');

@@ -5,8 +5,8 @@
 //
 // The parser classifies a frame and, for complete UDP datagrams, fills in the
 // addresses, ports and payload. Fragments are classified, not reassembled: the
-// caller owns reassembly (rte_ip_frag in sluiced, a software table offline)
-// and then calls parse_ip() on the reassembled packet.
+// caller owns reassembly (dataplane/reassembly/, in sluiced and offline) and
+// then calls parse_ip() on the reassembled packet.
 //
 // Every non-udp class below `runt` is a drop reason with its own counter.
 #pragma once
@@ -27,7 +27,8 @@ struct parse_options {
 enum class frame_class : uint8_t {
     udp,            // a complete UDP datagram: payload filled in
     ipv4_fragment,  // an IPv4 fragment: l2_len/l3_len set, reassemble then parse_ip()
-    ipv6_fragment,  // an IPv6 fragment (fragment extension header present)
+    ipv6_fragment,  // an IPv6 fragment: l3_len = offset of the fragment header (after any hop-by-hop,
+                    // routing, destination-options headers), ip_proto = its next header
     arp,            // ARP: exception path
     icmpv4,         // ICMP: exception path
     icmpv6,         // ICMPv6 (echo, ND): exception path

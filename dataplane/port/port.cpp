@@ -28,7 +28,7 @@ uint32_t round_pow2_minus1(uint32_t n) {
 }  // namespace
 
 uint32_t pool_sizing::count() const noexcept {
-    const uint64_t n = uint64_t(rx_desc_total) + uint64_t(workers) * (burst + frag_mbufs_per_worker) +
+    const uint64_t n = uint64_t(rx_desc_total) + uint64_t(workers) * burst +
                        uint64_t(workers) * burst + uint64_t(lcores) * cache + preloaded;
     return round_pow2_minus1(uint32_t(n));
 }

@@ -34,7 +34,8 @@ namespace sluice::port {
 // The mbuf pool sizing formula (documented in README.md and docs/architecture.md):
 //
 //   n = sum over ports of queues * (rx_desc + tx_desc)     mbufs parked in descriptor rings
-//     + workers * (burst + frag_max_flows * max_frag)       in flight in a worker, held in its frag table
+//     + workers * burst                                     in flight in a worker (the reassembler copies
+//                                                           fragments and holds no mbufs)
 //     + workers * burst                                     exception replies being built
 //     + lcores * cache                                      per-lcore mempool caches
 //     + preloaded                                           net_pcap infinite_rx keeps the whole file in mbufs
@@ -43,7 +44,6 @@ struct pool_sizing {
     uint32_t rx_desc_total = 0;  // sum over ports of queues * (rx_desc + tx_desc)
     uint32_t workers = 0;
     uint32_t burst = 0;
-    uint32_t frag_mbufs_per_worker = 0;
     uint32_t lcores = 0;
     uint32_t cache = 0;
     uint32_t preloaded = 0;

@@ -6,8 +6,15 @@
 // is a whole UDP datagram for a configured port and reaches the decoder
 // (`datagrams`, which also counts datagrams the reassembler completed; a
 // completed datagram that then fails the IP/UDP checks counts one drop cause
-// instead). Every fragment handed over ends in `frag_reassembled` (as part
-// of a datagram), `frag_dropped`, `frag_expired` or `frag_expired_at_stop`.
+// instead). Every fragment handed over ends in exactly one of the
+// reassembler's terminal counters (dataplane/reassembly/counters.hpp):
+// `frag_reassembled` (as part of a datagram), `frag_atomic`,
+// `frag_duplicate`, a drop by cause (`frag_overlap`, `frag_too_big`,
+// `frag_malformed`, `frag_evicted_*`), `frag_expired` or
+// `frag_expired_at_stop`; after the worker stopped,
+// frag_received = the sum of those. Each datagram the reassembler completes
+// (`frag_datagrams`, plus atomic fragments) then counts once more, in
+// `datagrams` or one drop cause, like a whole frame.
 // Records are counted as produced, then either enqueued or dropped with
 // cause ring_full: records = records_enqueued + ring_full.
 //
@@ -28,6 +35,7 @@
 #include "dataplane/counters/counters.hpp"
 
 #include "dataplane/parse/packet_parse.hpp"
+#include "dataplane/reassembly/counters.hpp"
 
 namespace sluice::worker {
 
@@ -58,13 +66,20 @@ enum class counter : uint16_t {
     exception_unhandled,
     exception_tx_failed,
     exception_nomem,
-    // ---- reassembly ----
+    // ---- reassembly: the run reassembly::counter, in its order (the reassembler writes these) ----
     frag_received,
     frag_reassembled,
-    frag_dropped,
+    frag_datagrams,
+    frag_atomic,
+    frag_duplicate,
+    frag_overlap,
+    frag_too_big,
+    frag_malformed,
+    frag_evicted_source_limit,
+    frag_evicted_table_full,
+    frag_evicted_memory,
     frag_expired,
     frag_expired_at_stop,
-    frag_unsupported,
     count_  // keep last
 };
 
@@ -98,17 +113,29 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters).", K::drop},
     {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped.", K::drop},
     {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted.", K::drop},
-    {"frag_received", "IP fragments received and handed to the reassembler.", K::volume},
-    {"frag_reassembled", "Datagrams completed by the reassembler.", K::volume},
-    {"frag_dropped",
-     "Fragments the reassembler refused or evicted (overlap, more than RTE_LIBRTE_IP_FRAG_MAX_FRAG pieces, "
-     "table full, stale entry reused): freed via the death row.", K::drop},
-    {"frag_expired", "Fragments of incomplete datagrams dropped by the timeout sweep: pieces lost on the way.", K::drop},
-    {"frag_expired_at_stop", "Fragments of incomplete datagrams dropped at shutdown (end of replay or stop).", K::drop},
-    {"frag_unsupported", "IPv6 fragments whose fragment header does not follow the base header: dropped.", K::drop},
+    reassembly::counter_table[0],
+    reassembly::counter_table[1],
+    reassembly::counter_table[2],
+    reassembly::counter_table[3],
+    reassembly::counter_table[4],
+    reassembly::counter_table[5],
+    reassembly::counter_table[6],
+    reassembly::counter_table[7],
+    reassembly::counter_table[8],
+    reassembly::counter_table[9],
+    reassembly::counter_table[10],
+    reassembly::counter_table[11],
+    reassembly::counter_table[12],
 }};
 
-static_assert(counter_table.back().name == "frag_unsupported", "counter_table must list every counter, in enum order");
+static_assert(counter_table.back().name == "frag_expired_at_stop", "counter_table must list every counter, in enum order");
+
+// The frag_* run mirrors reassembly::counter, so the reassembler can count straight into the worker's block.
+constexpr std::size_t frag_first = static_cast<std::size_t>(counter::frag_received);
+static_assert(counter_count - frag_first == reassembly::counter_count,
+              "the worker's frag_* counters must mirror reassembly::counter");
+static_assert(counter_table[frag_first + static_cast<std::size_t>(reassembly::counter::expired)].name == "frag_expired",
+              "the worker's frag_* counters must be in reassembly::counter order");
 
 // parse::frame_class drop causes map 1:1 onto the run of counters starting at runt.
 static_assert(static_cast<std::size_t>(parse::frame_class::count_) - static_cast<std::size_t>(parse::frame_class::runt) ==
@@ -139,6 +166,8 @@ struct counter_block {
     std::array<uint64_t, stage_count> cycles{};
 
     void add(counter c, uint64_t n = 1) noexcept { relaxed_add(v[static_cast<std::size_t>(c)], n); }
+    // The reassembler's counters: reassembly::counter_count values from frag_received on.
+    uint64_t* frag_counters() noexcept { return v.data() + frag_first; }
     uint64_t get(counter c) const noexcept { return relaxed_get(v[static_cast<std::size_t>(c)]); }
     void add_cycles(stage s, uint64_t n) noexcept { relaxed_add(cycles[static_cast<std::size_t>(s)], n); }
     uint64_t get_cycles(stage s) const noexcept { return relaxed_get(cycles[static_cast<std::size_t>(s)]); }

@@ -4,7 +4,7 @@
 // Ownership and lifetime:
 //
 //   main (setup) ──creates on the worker's socket──► context ──owns──► exporter_table
-//                                                        │      ├──owns──► frag_table (rte_ip_frag)
+//                                                        │      ├──owns──► reassembler (fragment slab; counts into `counters`)
 //                                                        │      ├──owns──► decode buffer, scratch slots
 //                                                        │      └──owns──► counters
 //                                                        └──borrows──► port/queue, mempool,
@@ -13,13 +13,14 @@
 //   control core: reads `counters` (relaxed atomics) while the worker runs,
 //                 and `snapshot` after the worker published it (see below);
 //                 reads everything else only after the worker has joined.
-//   main (teardown): saves template state, prints stats, destroys the context
-//                 (frag table first, which frees the mbufs it still holds).
+//   main (teardown): saves template state, prints stats, destroys the context.
+//                 The reassembler holds copies of fragment bytes, never mbufs.
 #pragma once
 
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -30,7 +31,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
-#include "dataplane/reassembly/reassembly.hpp"
+#include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
 
 namespace sluice::worker {
 
@@ -57,6 +58,9 @@ struct alignas(64) context {
     const std::atomic<bool>* abort = nullptr;  // SIGINT/SIGTERM: also ends a ring_full wait
     const exception::address_config* addresses = nullptr;
     const replay_clock* replay = nullptr;
+    // The reassembler's clock: false = TSC cycles, swept on a timer (live ports);
+    // true = capture time in ns, expired frame by frame like sluice-decode (--pcap replay).
+    bool frag_capture_clock = false;
     rte_ring* rings[k_max_sinks]{};
 
     // ---- receive clock: wall time = clock_wall_ns + (tsc - clock_tsc) / hz ----
@@ -67,7 +71,7 @@ struct alignas(64) context {
 
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
-    std::unique_ptr<reassembly::frag_table> frags;
+    std::unique_ptr<reassembly::reassembler> frags;         // ticks per frag_capture_clock; counts into counters.frag_counters()
     std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
@@ -88,6 +92,9 @@ struct alignas(64) context {
 
     // ---- rate-limited exporter error log (worker-only) ----
     std::vector<decode::counter_block> logged;  // by exporter creation order
+    // ---- rate-limited fragment-loss log (worker-only): frag_* values at the last line, next deadline ----
+    std::array<uint64_t, reassembly::counter_count> frag_logged{};
+    uint64_t frag_next_log = 0;
     std::atomic<bool> finished{false};          // set by the worker as it leaves the loop
 };
 

@@ -3,7 +3,8 @@
 //
 //   rte_eth_rx_burst(32)
 //     pass 1 (parse): prefetch, linearise multi-segment frames, NIC checksum
-//       verdicts, parse_ethernet(); fragments -> rte_ip_frag -> parse_ip();
+//       verdicts, parse_ethernet(); fragments -> reassembler (bytes copied,
+//       mbuf freed with the burst; a completed packet in a scratch slot) -> parse_ip();
 //       ARP/ICMP/ND -> exception::handle() -> tx on the same port/queue;
 //       UDP to a mapped port -> datagram list; everything else: one drop
 //       counter, mbuf freed.
@@ -11,7 +12,7 @@
 //       worker's decode buffer, then one rte_ring_enqueue_burst_elem of its
 //       records onto the ring of the exporter's sink; what does not fit is
 //       counted ring_full (the worker never waits).
-//     pass 3: free the burst's mbufs in bulk, free the reassembly death row.
+//     pass 3: free the burst's mbufs in bulk.
 //
 // Deadlines checked at the top of each loop: the reassembly timeout sweep and
 // the per-exporter decode-error log (once per stats interval).
@@ -82,6 +83,8 @@ inline uint64_t rx_time_ns(const context& c, const rte_mbuf* m, uint64_t index, 
     return burst_ns;
 }
 
+static_assert(k_scratch_slot >= reassembly::k_max_packet, "a scratch slot holds any packet the reassembler completes");
+
 inline uint8_t* scratch_slot(context& c, burst_state& b) noexcept { return &c.scratch[std::size_t(b.slot++) * k_scratch_slot]; }
 
 inline void drop(context& c, burst_state& b, rte_mbuf* m, counter why) noexcept {
@@ -146,23 +149,15 @@ void exception_path(context& c, burst_state& b, rte_mbuf* m, const uint8_t* fram
     }
 }
 
-// A datagram completed by the reassembler: linearise, parse as IP, keep or drop.
-void reassembled(context& c, burst_state& b, rte_mbuf* whole, uint64_t ts) noexcept {
-    c.counters.add(counter::frag_reassembled);
-    b.to_free[b.nf++] = whole;
-    const uint32_t len = whole->pkt_len;
-    if (len > k_scratch_slot || whole->l2_len >= len) [[unlikely]] {
-        c.counters.add(counter::bad_ip_length);
-        return;
-    }
-    const auto* data = static_cast<const uint8_t*>(rte_pktmbuf_read(whole, 0, len, scratch_slot(c, b)));
-    // rte_ip_frag zeroes the IPv4 header checksum of the rebuilt header; every
-    // fragment's header was checked on the way in.
+// A packet the reassembler completed (in a scratch slot): parse as IP, keep or drop.
+void reassembled(context& c, burst_state& b, const uint8_t* pkt, uint32_t len, uint64_t ts) noexcept {
+    ++b.slot;  // the packet stays in its scratch slot until pass 2 has decoded it
+    // The reassembler wrote a correct IPv4 header checksum; every fragment's
+    // header was checked on the way in, so skip the check.
     const parse::parse_options po{.verify_ipv4_header_checksum = false,
                                   .verify_udp_checksum = c.cfg->verify_udp_checksum};
     parse::parsed_frame f;
-    f.l2_len = whole->l2_len;
-    const parse::frame_class cls = parse::parse_ip(data + whole->l2_len, len - whole->l2_len, po, f);
+    const parse::frame_class cls = parse::parse_ip(pkt, len, po, f);
     if (cls == parse::frame_class::udp) [[likely]] {
         accept_udp(c, b, f, ts);
     } else if (cls >= parse::frame_class::runt) {
@@ -174,6 +169,8 @@ void reassembled(context& c, burst_state& b, rte_mbuf* whole, uint64_t ts) noexc
 
 // Pass 1 for one frame.
 void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now_tsc) noexcept {
+    // Replay: fragments time out by capture time, checked at every frame as sluice-decode does (O(1) unless due).
+    if (c.frag_capture_clock) c.frags->expire(ts);
     uint32_t len = m->pkt_len;
     const uint8_t* data;
     if (m->nb_segs == 1) [[likely]] {
@@ -213,22 +210,15 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
         return;
     case parse::frame_class::ipv4_fragment:
     case parse::frame_class::ipv6_fragment: {
-        c.counters.add(counter::frag_received);
-        m->l2_len = f.l2_len;
-        m->l3_len = f.l3_len;
-        // Trim Ethernet padding: the reassembler takes lengths from the mbuf.
-        const uint32_t ip_end = f.l2_len + f.ip_total_len;
-        if (f.ip_total_len != 0 && ip_end < m->pkt_len) rte_pktmbuf_trim(m, uint16_t(m->pkt_len - ip_end));
-        reassembly::outcome o;
-        if (cls == parse::frame_class::ipv4_fragment) {
-            o = c.frags->feed_v4(m, now_tsc);
-        } else if (!c.frags->feed_v6(m, now_tsc, o)) [[unlikely]] {
-            drop(c, b, m, counter::frag_unsupported);
-            return;
-        }
-        if (o.dropped) c.counters.add(counter::frag_dropped, o.dropped);
-        if (o.whole != nullptr) reassembled(c, b, o.whole, ts);
-        return;  // m now belongs to the reassembler
+        // The reassembler copies the fragment's bytes and counts it (frag_*);
+        // the mbuf is freed with the burst. A completed packet is written to
+        // the next scratch slot, taken only then.
+        uint8_t* out = &c.scratch[std::size_t(b.slot) * k_scratch_slot];
+        const reassembly::result r =
+            c.frags->feed(data + f.l2_len, len - f.l2_len, f, c.frag_capture_clock ? ts : now_tsc, out, k_scratch_slot);
+        b.to_free[b.nf++] = m;
+        if (r.st == reassembly::status::complete) reassembled(c, b, out, r.len, ts);
+        return;
     }
     case parse::frame_class::arp:
     case parse::frame_class::icmpv4:
@@ -311,7 +301,6 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
 
     // ---- pass 3: free ----
     if (b.nf) rte_pktmbuf_free_bulk(b.to_free, b.nf);
-    c.frags->free_death_row();
 }
 
 void log_exporter_errors(context& c) {
@@ -333,6 +322,24 @@ void log_exporter_errors(context& c) {
     if (more)
         RTE_LOG(WARNING, USER1, "worker %u: %u more exporters with new decode errors (log limit %u per interval)\n",
                 c.id, more, k_exporter_log_burst);
+}
+
+// Fragment losses, rate-limited: at most one line per stats interval (checked
+// on the sweep timer) and one at stop, naming the frag_* loss counters that
+// moved since the last line. Off the per-packet path.
+void log_fragment_losses(context& c, uint64_t now) {
+    if (now < c.frag_next_log) return;
+    c.frag_next_log = now + c.cfg->stats_interval_tsc;
+    std::string s;
+    for (std::size_t i = 0; i < reassembly::counter_count; ++i) {
+        const uint64_t v = c.counters.v[frag_first + i];  // this worker's own counters
+        if (counters::is_loss(reassembly::counter_table[i].k) && v != c.frag_logged[i]) {
+            if (!s.empty()) s += ", ";
+            s += std::string(reassembly::counter_table[i].name) + " +" + std::to_string(v - c.frag_logged[i]);
+        }
+        c.frag_logged[i] = v;
+    }
+    if (!s.empty()) RTE_LOG(WARNING, USER1, "worker %u: fragments dropped: %s\n", c.id, s.c_str());
 }
 
 }  // namespace
@@ -368,8 +375,8 @@ int worker_main(void* arg) {
         now = rte_rdtsc();
         // 1. deadlines
         if (now >= next_sweep) [[unlikely]] {
-            if (const uint32_t n = c.frags->sweep(now)) c.counters.add(counter::frag_expired, n);
-            c.frags->free_death_row();
+            if (!c.frag_capture_clock) c.frags->expire(now);  // counts frag_expired
+            log_fragment_losses(c, now);
             next_sweep = now + c.cfg->sweep_interval_tsc;
         }
         if (now >= next_anchor) [[unlikely]] {
@@ -408,7 +415,8 @@ int worker_main(void* arg) {
     }
 
     // Stopped: nothing can complete the datagrams still in pieces.
-    if (const uint32_t n = c.frags->expire_all()) c.counters.add(counter::frag_expired_at_stop, n);
+    c.frags->expire_all();  // counts frag_expired_at_stop
+    log_fragment_losses(c, UINT64_MAX);
     log_exporter_errors(c);
     c.finished.store(true, std::memory_order_release);
     return 0;

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import struct
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -247,8 +248,75 @@ class BadFrames(unittest.TestCase):
             self.assertEqual(terminal, 11)
 
 
+FRAG_COUNTERS = ["frag_received", "frag_reassembled", "frag_datagrams", "frag_atomic", "frag_duplicate",
+                 "frag_overlap", "frag_too_big", "frag_malformed", "frag_evicted_source_limit",
+                 "frag_evicted_table_full", "frag_evicted_memory", "frag_expired", "frag_expired_at_stop"]
+
+
+def offline_stats(*pcaps, extra=()):
+    """sluice-decode's records and --stats-json, and its peak RSS in KiB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        st = os.path.join(tmp, "stats.json")
+        out = os.path.join(tmp, "out.json")
+        with open(out, "w") as fh:
+            p = subprocess.Popen([SLUICE_DECODE, "--json", "--quiet-stats", "--stats-json", st, *extra, *pcaps],
+                                 stdout=fh, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        if p.returncode != 0:
+            raise AssertionError("sluice-decode failed: %s" % err)
+        with open(out) as fh:
+            lines = fh.read().splitlines()
+        with open(st) as fh:
+            stats = json.load(fh)
+    return lines, stats, usage.ru_maxrss
+
+
+def without_time(lines):
+    """Records minus time_received_ns (the capture time of the frame that completed the datagram)."""
+    out = []
+    for ln in lines:
+        d = json.loads(ln)
+        del d["time_received_ns"]
+        out.append(json.dumps(d, sort_keys=True))
+    return out
+
+
+def ipfix_big(n_records, seq=0, domain=7, base=0):
+    """One IPFIX data message of n_records (41 bytes each)."""
+    return g.ipfix_message(domain, seq, g.ipfix_data_set(n_records, base=base))
+
+
 class Fragments(unittest.TestCase):
-    """(5) IPFIX datagrams larger than the MTU, fragmented, in and out of order; incomplete sets expire."""
+    """(5) Fragmented datagrams: both tools reassemble alike, with the same exact frag_* counters and records:
+    any number of fragments, any order, overlaps dropped (RFC 5722), exact duplicates tolerated, expiry,
+    too big, and a flood of incomplete sets that does not starve a real exporter."""
+
+    def assert_same(self, got, want):
+        # Not assertEqual on the lists: difflib over thousands of lines takes minutes.
+        self.assertEqual(len(got), len(want))
+        bad = [i for i, (a, b) in enumerate(zip(got, want)) if a != b]
+        self.assertEqual(bad, [], "first difference:\n%s\n%s" % (got[bad[0]], want[bad[0]]) if bad else "")
+
+    def both(self, tmp, frames, expect, extra=(), name="frag", step_us=1000):
+        """Writes `frames`, runs both tools; checks every frag_* counter in both and returns the records."""
+        p = os.path.join(tmp, name + ".pcap")
+        g.write_pcap(p, frames, step_us=step_us)
+        r = sluiced(tmp, [p], *extra, name=name)
+        lines, st, _ = offline_stats(p, extra=extra)
+        want = {k: 0 for k in FRAG_COUNTERS}
+        want.update(expect)
+        self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, want, "sluiced")
+        self.assertEqual({k: st["reassembly"][k] for k in FRAG_COUNTERS}, want, "sluice-decode")
+        # After the stop every fragment sits in exactly one terminal counter.
+        self.assertEqual(want["frag_received"],
+                         sum(v for k, v in want.items() if k not in ("frag_received", "frag_datagrams")))
+        self.assert_same(r.lines, lines)
+        self.assertEqual(r.total("bad_ip_length"), 0)
+        self.assertEqual(r.total("records"), len(lines))
+        return lines, r, st
 
     def test_reassembly(self):
         msgs = ipfix_payloads(6, 80)  # 80 records * 41 bytes: ~3.3 KB datagrams, 3 fragments each
@@ -258,6 +326,7 @@ class Fragments(unittest.TestCase):
                 frames.append(g.ipv4_udp_frame("10.9.5.1", "10.9.0.254", 4739, 4739, m))
                 continue
             fr = g.ipv4_fragments("10.9.5.1", "10.9.0.254", 4739, 4739, m, ident=ident)
+            self.assertEqual(len(fr), 3)
             ident += 1
             if i % 2 == 0:
                 fr.reverse()  # out of order
@@ -272,36 +341,185 @@ class Fragments(unittest.TestCase):
         # An incomplete set: the last fragment never comes.
         lost = g.ipv4_fragments("10.9.5.1", "10.9.0.254", 4739, 4739, ipfix_payloads(1, 80)[1], ident=ident)
         frames += lost[:-1]
-        n_frag = sum(1 for f in frames) - 2
         with tempfile.TemporaryDirectory() as tmp:
-            p = os.path.join(tmp, "frag.pcap")
-            g.write_pcap(p, frames)
-            r = sluiced(tmp, [p])
-            t = r.stats["totals"]
-            self.assertEqual(t["rx_packets"], len(frames))
-            self.assertEqual(t["frag_received"], n_frag)
-            self.assertEqual(t["frag_reassembled"], 6 + 2)
-            self.assertEqual(t["frag_expired_at_stop"], len(lost) - 1)
-            self.assertEqual(t["frag_expired"], 0)
-            self.assertEqual(t["frag_dropped"], 0)
-            self.assertEqual(t["records"], 6 * 80 + 2 * 80)
-            ref = offline(p)
-            self.assertEqual(len(ref), 640)
-            self.assertEqual(r.lines, ref)
+            lines, r, _ = self.both(tmp, frames, {"frag_received": 26, "frag_reassembled": 24, "frag_datagrams": 8,
+                                                  "frag_expired_at_stop": 2})
+            self.assertEqual(r.total("rx_packets"), len(frames))
+            self.assertEqual(r.total("datagrams"), 2 + 8)
+            self.assertEqual(len(lines), 6 * 80 + 2 * 80)
 
-    def test_timeout_sweep(self):
-        # An incomplete set expires by the timer while the worker keeps running.
-        m = ipfix_payloads(1, 80)[1]
-        fr = g.ipv4_fragments("10.9.6.1", "10.9.0.254", 4739, 4739, m, ident=7)
+    def test_twenty_fragments_out_of_order(self):
+        # ~28.9 KB IPFIX datagrams (780 records) in 20 fragments each, shuffled (Debian's rte_ip_frag, which
+        # sluiced used before, stopped at 8).
+        big = [ipfix_big(780, seq=0), ipfix_big(780, seq=780, base=780)]
+        frames = [g.ipv4_udp_frame("10.9.5.2", "10.9.0.254", 4739, 4739, ipfix_payloads(0, 0)[0])]
+        order = [3, 0, 19, 7, 1, 2, 18, 4, 5, 6, 8, 9, 17, 10, 11, 12, 13, 14, 16, 15]
+        for i, m in enumerate(big):
+            fr = g.ipv4_fragments("10.9.5.2", "10.9.0.254", 4739, 4739, m, ident=300 + i)
+            self.assertEqual(len(fr), 20)
+            frames += [fr[k] for k in order]
         with tempfile.TemporaryDirectory() as tmp:
+            lines, _, _ = self.both(tmp, frames, {"frag_received": 40, "frag_reassembled": 40, "frag_datagrams": 2})
+            self.assertEqual(len(lines), 1560)
+            alone = os.path.join(tmp, "whole.pcap")
+            g.write_pcap(alone, [g.ipv4_udp_frame("10.9.5.2", "10.9.0.254", 4739, 4739, m)
+                                 for m in [ipfix_payloads(0, 0)[0]] + big])
+            # The same records as the unfragmented datagrams, but for the receive time.
+            self.assert_same(without_time(lines), without_time(offline(alone)))
+
+    def test_ipv6_extension_chain_and_atomic(self):
+        tmpl = ipfix_payloads(0, 0, domain=4)[0]
+        frames = [g.ipv6_udp_frame("2001:db8::7", "2001:db8::fe", 4739, 4739, tmpl)]
+        src, dst = "2001:db8::7", "2001:db8::fe"
+        m = ipfix_big(80, domain=4)
+        u = g.udp(src, dst, 4739, 4739, m, v6=True)
+        dest_opts = struct.pack("!BBHI", 44, 0, 0x0104, 0)  # next: fragment; PadN
+        step = 1448
+        for off in range(0, len(u), step):
+            piece = u[off:off + step]
+            more = 1 if off + step < len(u) else 0
+            fh = struct.pack("!BBHI", 17, 0, off | more, 555)
+            frames.append(g.ether(g.ipv6_header(src, dst, 60, 8 + 8 + len(piece)) + dest_opts + fh + piece,
+                                  g.ETH_IPV6))
+        # An atomic fragment (offset 0, M=0; RFC 6946) carrying a whole datagram.
+        a = g.udp(src, dst, 4739, 4739, ipfix_big(5, seq=80, domain=4, base=80), v6=True)
+        frames.append(g.ether(g.ipv6_header(src, dst, 44, 8 + len(a)) + struct.pack("!BBHI", 17, 0, 0, 556) + a,
+                              g.ETH_IPV6))
+        with tempfile.TemporaryDirectory() as tmp:
+            lines, _, _ = self.both(tmp, frames, {"frag_received": 4, "frag_reassembled": 3, "frag_datagrams": 1,
+                                                  "frag_atomic": 1})
+            self.assertEqual(len(lines), 85)
+
+    def test_overlap_is_dropped(self):
+        # A forged fragment rewriting records of a 28-record datagram, after or before the genuine one:
+        # the datagram is dropped (RFC 5722) in both tools, no record from it; the next datagram decodes.
+        tmpl = ipfix_payloads(0, 0)[0]
+        victim = ipfix_big(28, seq=0)
+        forged_msg = ipfix_big(28, seq=0, base=5000)  # same length, other records
+        fr = g.ipv4_fragments("10.9.5.3", "10.9.0.254", 4739, 4739, victim, ident=400, mtu=500)
+        forged = g.ipv4_fragments("10.9.5.3", "10.9.0.254", 4739, 4739, forged_msg, ident=400, mtu=500)
+        self.assertEqual(len(fr), 3)
+        after = [fr[0], fr[1], forged[1], fr[2]]
+        fr2 = g.ipv4_fragments("10.9.5.3", "10.9.0.254", 4739, 4739, victim, ident=401, mtu=500)
+        forged2 = g.ipv4_fragments("10.9.5.3", "10.9.0.254", 4739, 4739, forged_msg, ident=401, mtu=500)
+        before = [fr2[0], forged2[1], fr2[1], fr2[2]]
+        good = g.ipv4_fragments("10.9.5.3", "10.9.0.254", 4739, 4739, ipfix_big(28, seq=28, base=28), ident=402,
+                                mtu=500)
+        frames = [g.ipv4_udp_frame("10.9.5.3", "10.9.0.254", 4739, 4739, tmpl)] + after + before + good
+        with tempfile.TemporaryDirectory() as tmp:
+            lines, r, _ = self.both(tmp, frames, {"frag_received": 11, "frag_overlap": 8, "frag_reassembled": 3,
+                                                  "frag_datagrams": 1})
+            self.assertEqual(len(lines), 28)
+            self.assertEqual({json.loads(x)["src_addr"] for x in lines},
+                             {"10.1.0.%d" % (n + 1) for n in range(28, 56)})
+            self.assertEqual(r.exporter("10.9.5.3")[0]["flow_records"], 28)
+            # One rate-limited log line names the cause.
+            self.assertIn("worker 0: fragments dropped: frag_overlap +8", r.stderr)
+
+    def test_exact_duplicate_is_accepted(self):
+        tmpl = ipfix_payloads(0, 0)[0]
+        fr = g.ipv4_fragments("10.9.5.4", "10.9.0.254", 4739, 4739, ipfix_big(780), ident=500)
+        dup = fr[:1] + fr[:6] + [fr[5]] + fr[6:]  # the first fragment and the sixth twice
+        frames = [g.ipv4_udp_frame("10.9.5.4", "10.9.0.254", 4739, 4739, tmpl)] + dup
+        with tempfile.TemporaryDirectory() as tmp:
+            lines, _, _ = self.both(tmp, frames, {"frag_received": 22, "frag_duplicate": 2, "frag_reassembled": 20,
+                                                  "frag_datagrams": 1})
+            self.assertEqual(len(lines), 780)
+
+    def test_too_big(self):
+        # Fragments adding up to 65,536 bytes of IP: counted frag_too_big (not bad_ip_length), no record.
+        src, dst = "10.9.5.5", "10.9.0.254"
+        body = b"\0" * (65536 - 20)
+        frames = []
+        for off in range(0, len(body), 1480):
+            piece = body[off:off + 1480]
+            more = 0x2000 if off + 1480 < len(body) else 0
+            frames.append(g.ether(g.ipv4_header(src, dst, 17, len(piece), ident=600, flags_frag=more | (off // 8)) +
+                                  piece, g.ETH_IPV4))
+        self.assertEqual(len(frames), 45)
+        frames.append(g.ipv4_udp_frame(src, dst, 4739, 4739, ipfix_payloads(0, 0)[0]))
+        with tempfile.TemporaryDirectory() as tmp:
+            lines, r, _ = self.both(tmp, frames, {"frag_received": 45, "frag_too_big": 45})
+            self.assertEqual(lines, [])
+            self.assertEqual(r.total("datagrams"), 1)
+
+    def test_expiry_by_capture_time_and_by_timer(self):
+        # A replay (sluice-decode, sluiced --pcap) expires by capture time, a live port (sluiced --port net_pcap,
+        # running for --duration) by its timer: an incomplete set (2 of 3 fragments) is expired in all three,
+        # the complete set after it decodes.
+        m = ipfix_payloads(1, 80)
+        fr = g.ipv4_fragments("10.9.6.1", "10.9.0.254", 4739, 4739, m[1], ident=7)
+        ok = g.ipv4_fragments("10.9.6.1", "10.9.0.254", 4739, 4739, m[1], ident=8)
+        frames = [g.ipv4_udp_frame("10.9.6.1", "10.9.0.254", 4739, 4739, m[0])] + fr[:2] + ok
+        want = {"frag_received": 5, "frag_expired": 2, "frag_reassembled": 3, "frag_datagrams": 1}
+        with tempfile.TemporaryDirectory() as tmp:
+            # 20 ms apart: the first set is past the 50 ms timeout at the 5th frame, the second completes in 40 ms.
             p = os.path.join(tmp, "frag-timeout.pcap")
-            g.write_pcap(p, fr[:2])
-            # A live net_pcap port (not --pcap replay) keeps running for --duration,
-            # well past the 50 ms timeout.
-            r = sluiced(tmp, [], "--port", "net_pcap0,rx_pcap=" + p, "--frag-timeout-ms", "50", "--duration", "1")
-            self.assertEqual(r.total("frag_received"), 2)
-            self.assertEqual(r.total("frag_expired"), 2)
-            self.assertEqual(r.total("frag_expired_at_stop"), 0)
+            g.write_pcap(p, frames, step_us=20000)
+            lines, _, _ = self.both(tmp, frames, want, extra=("--frag-timeout-ms", "50"), step_us=20000)
+            self.assertEqual(len(lines), 80)
+            # Live: net_pcap sends the file at once; the set expires by the sweep, well within --duration.
+            r = sluiced(tmp, [], "--port", "net_pcap0,rx_pcap=" + p, "--frag-timeout-ms", "50", "--duration", "1",
+                        name="live")
+            full = {k: 0 for k in FRAG_COUNTERS}
+            full.update(want)
+            self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, full)
+            self.assertEqual(r.total("records"), 80)
+
+    def test_flood_with_canary(self):
+        # A real exporter (the canary: template, then 5 IPFIX datagrams of 780 records in 20 fragments) with,
+        # after each of its fragments, 40 incomplete sets from spoofed sources and 8 from the canary's own
+        # address: 4,800 incomplete sets. Its records equal what it yields alone, in both tools.
+        canary = "10.9.7.1"
+        tmpl = ipfix_payloads(0, 0)[0]
+        msgs = [ipfix_big(780, seq=780 * i, base=780 * i) for i in range(5)]
+        alone = [g.ipv4_udp_frame(canary, "10.9.0.254", 4739, 4739, tmpl)]
+        flood = list(alone)
+        junk = g.udp("10.0.0.1", "10.9.0.254", 4739, 4739, b"\x55" * 1472)[:1480]
+        n_spoof = n_own = 0
+        for i, m in enumerate(msgs):
+            fr = g.ipv4_fragments(canary, "10.9.0.254", 4739, 4739, m, ident=1000 + i)
+            self.assertEqual(len(fr), 20)
+            alone += fr
+            for f in fr:
+                flood.append(f)
+                for _ in range(40):
+                    n_spoof += 1
+                    s = "10.%d.%d.%d" % (100 + n_spoof // 65536, n_spoof // 256 % 256, n_spoof % 256)
+                    flood.append(g.ether(g.ipv4_header(s, "10.9.0.254", 17, len(junk), ident=n_spoof & 0xFFFF,
+                                                       flags_frag=0x2000) + junk, g.ETH_IPV4))
+                for _ in range(8):
+                    n_own += 1
+                    flood.append(g.ether(g.ipv4_header(canary, "10.9.0.254", 17, len(junk), ident=20000 + n_own,
+                                                       flags_frag=0x2000) + junk, g.ETH_IPV4))
+        self.assertEqual((n_spoof, n_own), (4000, 800))
+        with tempfile.TemporaryDirectory() as tmp:
+            pa = os.path.join(tmp, "alone.pcap")
+            g.write_pcap(pa, alone)
+            ref, _, rss_alone = offline_stats(pa)
+            self.assertEqual(len(ref), 3900)
+            p = os.path.join(tmp, "flood.pcap")
+            g.write_pcap(p, flood)
+            r = sluiced(tmp, [p])
+            lines, st, rss_flood = offline_stats(p)
+            # The canary's records, but for the receive time (its frames sit elsewhere in the capture).
+            self.assert_same(without_time(lines), without_time(ref))
+            self.assert_same(r.lines, lines)
+            # Exact, from the policy: the canary's own address holds at most 16 sets (--frag-max-per-source), so
+            # each of its 800 flood sets beyond the last 16 is evicted by that bound (each lives at most 2 canary
+            # fragments, 96 set creations, never reaching the tail of the 256-set table); the table (256,
+            # --frag-max-flows) evicts its least recently touched spoofed set for each new one once full, and the
+            # canary's set, touched every 49 frames, is never the least recently touched. At the end the table
+            # holds 16 own-address and 240 spoofed sets: expired at stop.
+            want = {k: 0 for k in FRAG_COUNTERS}
+            want.update({"frag_received": 100 + 4800, "frag_reassembled": 100, "frag_datagrams": 5,
+                         "frag_evicted_source_limit": 800 - 16, "frag_evicted_table_full": 4000 - 240,
+                         "frag_expired_at_stop": 256})
+            self.assertEqual({k: r.total(k) for k in FRAG_COUNTERS}, want, "sluiced")
+            self.assertEqual({k: st["reassembly"][k] for k in FRAG_COUNTERS}, want, "sluice-decode")
+            # Storage is preallocated: the flood does not grow sluice-decode (peak RSS within 2 MiB of the
+            # canary alone; the documented bound is the reassembler's ~8.9 MiB slab, see docs/architecture.md).
+            self.assertLess(rss_flood - rss_alone, 2048, (rss_alone, rss_flood))
 
 
 class SinkErrors(unittest.TestCase):

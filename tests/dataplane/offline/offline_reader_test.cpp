@@ -80,7 +80,9 @@ TEST(offline_reader, fragmented_datagram_decodes_after_reassembly) {
         reader.feed_frame(1, f.b.data(), uint32_t(f.b.size()), 1, c.fn());
     }
     EXPECT_EQ(c.records, 30u);
-    EXPECT_EQ(reader.reassembler().counter(offline::reassembly_counter::reassembled), 1u);
+    EXPECT_EQ(reader.reassembly_counters().get(reassembly::counter::datagrams), 1u);
+    EXPECT_EQ(reader.reassembly_counters().get(reassembly::counter::reassembled), 2u);
+    EXPECT_EQ(reader.reassembler().held_fragments(), 0u);
     EXPECT_EQ(reader.stats().by_class[size_t(parse::frame_class::ipv4_fragment)], 2u);
 }
 

@@ -39,6 +39,9 @@ class SluiceDecodeCli(unittest.TestCase):
                 st = json.load(fh)
             self.assertEqual(st["records"], 15)
             self.assertEqual(st["exporters"]["127.0.0.1"]["flow_records"], 15)
+            # The reassembler's counters, by the names sluiced exports (all zero: nothing fragmented).
+            self.assertEqual(st["reassembly"]["frag_received"], 0)
+            self.assertEqual(len(st["reassembly"]), 13)
 
     @unittest.skipUnless(shutil.which("editcap"), "editcap (wireshark-common) not installed")
     def test_pcapng_equals_pcap(self):
@@ -79,6 +82,14 @@ class SluiceDecodeCli(unittest.TestCase):
         self.assertEqual(run().returncode, 2)
         self.assertEqual(run("--no-such-option", "x.pcap").returncode, 2)
         self.assertEqual(run("--port-map", "2055=v7", "x.pcap").returncode, 2)
+        # The fragment bounds, as sluiced checks them.
+        for flag, bad in (("--frag-max-bytes", "1000"), ("--frag-max-bytes", "2000000000"), ("--frag-max-flows", "0"),
+                          ("--frag-max-per-source", "0"), ("--frag-timeout-ms", "abc")):
+            p = run(flag, bad, "x.pcap")
+            self.assertEqual(p.returncode, 2, (flag, bad))
+            self.assertIn(flag.encode(), p.stderr)
+        self.assertEqual(run("--frag-max-bytes", "262144", "--frag-max-per-source", "1", "--frag-max-flows", "1",
+                             "--quiet-stats", self.fixture("softflowd-v5-ipv4.pcap")).returncode, 0)
         p = run("/nonexistent/file.pcap")
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"/nonexistent/file.pcap", p.stderr)
