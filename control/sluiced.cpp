@@ -12,6 +12,7 @@
 
 #include "control/cli/cli.hpp"
 #include "control/daemon/daemon.hpp"
+#include "control/log/log_stream.hpp"
 
 int main(int argc, char** argv) {
     using namespace sluice::control;
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
         setup(d);
         return run(d);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "sluiced: %s\n", e.what());
+        std::fprintf(sluice::control::log::stream(), "sluiced: %s\n", e.what());
+        std::fflush(sluice::control::log::stream());
         return 1;
     }
 }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "control/daemon/daemon.hpp"
+#include "control/log/log_stream.hpp"
 #include "control/template_saver/template_saver.hpp"
 
 namespace sluice::control {
@@ -19,7 +20,12 @@ namespace sluice::control {
 report take_report(const daemon& d, bool with_exporters) {
     report r;
     r.tsc_hz = d.wcfg.tsc_hz;
-    r.json_out = d.opt.discard ? "(discarded)" : (d.writer ? d.writer->current_path() : "");
+    // current_path() takes the writer's mutex, which a sink holds across a
+    // write(2) that may never return (a stalled pipe): only once they joined.
+    r.json_out = d.opt.discard ? "(discarded)"
+                 : !d.writer   ? ""
+                 : d.sinks_joined ? d.writer->current_path()
+                                  : d.opt.json.path;
     r.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
     for (std::size_t i = 0; i < d.ports.size(); ++i) {
         const auto& p = *d.ports[i];
@@ -113,11 +119,12 @@ void control_loop(daemon& d) {
 
 void write_final_stats(const daemon& d) {
     const report r = take_report(d, true);
-    write_text(stderr, r);
+    write_text(log::stream(), r);
+    std::fflush(log::stream());
     if (!d.opt.stats_json.empty()) {
         FILE* f = std::fopen(d.opt.stats_json.c_str(), "w");
         if (f == nullptr) {
-            std::fprintf(stderr, "sluiced: cannot write %s: %s\n", d.opt.stats_json.c_str(), std::strerror(errno));
+            std::fprintf(log::stream(), "sluiced: cannot write %s: %s\n", d.opt.stats_json.c_str(), std::strerror(errno));
         } else {
             write_json(f, r);
             std::fclose(f);

@@ -87,6 +87,7 @@ struct daemon {
     std::unique_ptr<sinks::json_file_writer> writer;
     uint64_t start_tsc = 0;
     bool workers_joined = false;
+    bool sinks_joined = false;
 };
 
 // EAL, ports, pool, workers, template state, sinks. Throws on any failure.

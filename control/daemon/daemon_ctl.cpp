@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "control/control_loop/control_loop.hpp"
+#include "control/log/log_stream.hpp"
 #include "control/stats/stats.hpp"
 #include "dataplane/decode/template/template_state_file.hpp"
 
@@ -116,6 +117,9 @@ void create_sinks(daemon& d, unsigned lcore) {
 
 void setup(daemon& d) {
     const cli::options& o = d.opt;
+    // Logs go to stderr (stdout may carry the JSON records), through a stream
+    // that never blocks (control/log/log_stream.hpp). First: everything below logs.
+    rte_openlog_stream(log::stream());
 
     // Inputs: pcap files become net_pcap vdevs.
     std::vector<port::config> pcfg;
@@ -138,8 +142,6 @@ void setup(daemon& d) {
     for (const auto& c : pcfg) want_workers += c.queues;
     req.lcores = 1 + want_workers + o.sinks;
 
-    // Logs go to stderr: stdout may carry the JSON records.
-    rte_openlog_stream(stderr);
     d.eal = std::make_unique<eal::eal_session>(eal::build_args(req));
     install_signal_handlers();
 
@@ -304,7 +306,7 @@ join_result join_lcore(unsigned lcore, std::chrono::steady_clock::time_point dea
         if (d.workers_joined) save_templates(d);
         else RTE_LOG(ERR, USER1, "template state not saved: the workers have not stopped\n");
     }
-    std::fflush(nullptr);
+    std::fflush(log::stream());  // not stdout: it may be the stalled output
     std::_Exit(1);
 }
 
@@ -348,6 +350,7 @@ int run(daemon& d) {
             d.opt.template_state.clear();
             exit_now(d, j, "sink", s->id);
         }
+    d.sinks_joined = true;
     // 5. flush
     if (d.writer) d.writer->flush();
     // 6. final stats
