@@ -217,6 +217,11 @@ void setup(daemon& d) {
             c->lcore = lcore;
             c->port_id = p.id();
             c->queue_id = q;
+            c->tx_queue_id = p.tx_queue_of(q);
+            if (c->tx_queue_id < 0)
+                RTE_LOG(WARNING, USER1, "port %s: %u tx queue(s) for %u rx queues: worker %u (rx queue %u) cannot send "
+                        "exception replies (counted exception_no_tx_queue)\n", p.name().c_str(), p.tx_queues(),
+                        p.queues(), wid, q);
             c->nic_cksum = p.rx_checksum_offload();
             c->pcap_timestamps = p.timestamp_is_pcap_us() && ts_offset >= 0 && ts_bit >= 0;
             c->ts_offset = ts_offset;

@@ -58,6 +58,7 @@ enum class counter : uint16_t {
     exception_unhandled,
     exception_tx_failed,
     exception_nomem,
+    exception_no_tx_queue,
     // ---- reassembly ----
     frag_received,
     frag_reassembled,
@@ -98,6 +99,9 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters).", K::drop},
     {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped.", K::drop},
     {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted.", K::drop},
+    {"exception_no_tx_queue",
+     "Exception replies not sent because this worker's port has fewer tx queues than rx queues (this worker has "
+     "none). Non-zero: the NIC's tx queue limit is below --queues.", K::drop},
     {"frag_received", "IP fragments received and handed to the reassembler.", K::volume},
     {"frag_reassembled", "Datagrams completed by the reassembler.", K::volume},
     {"frag_dropped",

@@ -47,6 +47,7 @@ struct alignas(64) context {
     unsigned lcore = 0;
     uint16_t port_id = 0;
     uint16_t queue_id = 0;
+    int tx_queue_id = -1;   // this worker's own tx queue on port_id; -1 = none (exception replies counted, not sent)
     bool nic_cksum = false;         // the port fills checksum verdicts in ol_flags
     bool pcap_timestamps = false;   // mbuf timestamp dynfield holds capture time in us
     int ts_offset = -1;             // timestamp dynfield offset, -1 = none

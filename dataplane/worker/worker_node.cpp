@@ -4,7 +4,8 @@
 //   rte_eth_rx_burst(32)
 //     pass 1 (parse): prefetch, linearise multi-segment frames, NIC checksum
 //       verdicts, parse_ethernet(); fragments -> rte_ip_frag -> parse_ip();
-//       ARP/ICMP/ND -> exception::handle() -> tx on the same port/queue;
+//       ARP/ICMP/ND -> exception::handle() -> tx on the worker's own tx queue
+//       (tx_queue_id; none when the port has fewer tx than rx queues);
 //       UDP to a mapped port -> datagram list; everything else: one drop
 //       counter, mbuf freed.
 //     pass 2 (decode + enqueue): per datagram decode_datagram() into the
@@ -140,7 +141,13 @@ void exception_path(context& c, burst_state& b, rte_mbuf* m, const uint8_t* fram
         b.to_free[b.nf++] = m;
     }
     out->ol_flags = 0;
-    if (rte_eth_tx_burst(c.port_id, c.queue_id, &out, 1) != 1) [[unlikely]] {
+    if (c.tx_queue_id < 0) [[unlikely]] {
+        // The device has fewer tx queues than rx queues: this worker has none.
+        c.counters.add(counter::exception_no_tx_queue);
+        rte_pktmbuf_free(out);
+        return;
+    }
+    if (rte_eth_tx_burst(c.port_id, uint16_t(c.tx_queue_id), &out, 1) != 1) [[unlikely]] {
         c.counters.add(counter::exception_tx_failed);
         rte_pktmbuf_free(out);
     }
