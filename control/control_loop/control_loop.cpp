@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The control loop and the reports it prints (see control_loop.hpp).
+// The control loop and the reports it writes (see control_loop.hpp).
 #include "control_loop.hpp"
 
 #include <rte_cycles.h>
@@ -17,45 +17,45 @@
 
 namespace sluice::control {
 
-report take_report(const daemon& d, bool with_exporters) {
-    report r;
-    r.tsc_hz = d.wcfg.tsc_hz;
+report_meta meta_of(const daemon& d) {
+    report_meta m;
+    m.tsc_hz = d.wcfg.tsc_hz;
     // current_path() takes the writer's mutex, which a sink holds across a
     // write(2) that may never return (a stalled pipe): only once they joined.
-    r.json_out = d.opt.discard ? "(discarded)"
-                 : !d.writer   ? ""
-                 : d.sinks_joined ? d.writer->current_path()
-                                  : d.opt.json.path;
-    r.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
-    for (std::size_t i = 0; i < d.ports.size(); ++i) {
-        const auto& p = *d.ports[i];
-        const port::port_stats s = p.stats();
-        r.ports.push_back({.name = p.name(), .driver = p.driver(), .id = p.id(), .queues = p.queues(),
-                           .ipackets = s.ipackets, .ibytes = s.ibytes, .imissed = s.imissed, .ierrors = s.ierrors,
-                           .rx_nombuf = s.rx_nombuf, .opackets = s.opackets, .oerrors = s.oerrors,
-                           .expected = d.expected[i]});
+    m.json_out = d.opt.discard     ? "(discarded)"
+                 : !d.writer       ? ""
+                 : d.sinks_joined  ? d.writer->current_path()
+                                   : d.opt.json.path;
+    m.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
+    return m;
+}
+
+bool write_stats_json(const daemon& d, const snapshot& s) {
+    const std::string tmp = d.opt.stats_json + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f == nullptr) {
+        RTE_LOG(ERR, USER1, "cannot write %s: %s\n", tmp.c_str(), std::strerror(errno));
+        return false;
     }
-    for (const auto& w : d.workers) {
-        worker_view v{.id = w->id, .lcore = w->lcore, .port_id = w->port_id, .queue_id = w->queue_id,
-                               .counters = w->counters.snapshot()};
-        for (std::size_t i = 0; i < exception::outcome_count; ++i)
-            v.exception_counters.v[i] = worker::relaxed_get(w->exception_counters.v[i]);
-        if (with_exporters) v.exporters = w->exporters.get();
-        r.workers.push_back(v);
+    write_json(f, s, meta_of(d));
+    const bool ok = std::fflush(f) == 0 && !std::ferror(f);
+    std::fclose(f);
+    if (!ok || std::rename(tmp.c_str(), d.opt.stats_json.c_str()) != 0) {
+        RTE_LOG(ERR, USER1, "cannot write %s: %s\n", d.opt.stats_json.c_str(), std::strerror(errno));
+        std::remove(tmp.c_str());
+        return false;
     }
-    for (const auto& s : d.sinks) {
-        sink_view v{.id = s->id, .lcore = s->lcore};
-        for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-            v.counters.v[i] = s->counters.get(static_cast<sinks::sink_counter>(i));
-        r.sinks.push_back(v);
-    }
-    return r;
+    return true;
 }
 
 namespace {
 
 // End of replay: every packet of every file was received or lost by the PMD.
-bool replay_done(const daemon& d, const report& r) {
+bool replay_done(const daemon& d, const snapshot& s) {
+    const std::size_t g_port = s.find_group("dataplane", groups::port);
+    const std::size_t g_worker = s.find_group("dataplane", groups::worker);
+    const std::size_t rx = s.row(g_worker, "rx_packets");
+    const std::size_t nombuf = s.row(g_port, "rx_nombuf"), ierrors = s.row(g_port, "ierrors");
     bool any = false;
     for (std::size_t i = 0; i < d.ports.size(); ++i) {
         if (d.expected[i] == 0) {
@@ -63,9 +63,14 @@ bool replay_done(const daemon& d, const report& r) {
             return false;                          // a live port: never done
         }
         any = true;
-        uint64_t seen = r.ports[i].rx_nombuf + r.ports[i].ierrors;
-        for (const auto& w : r.workers)
-            if (w.port_id == d.ports[i]->id()) seen += w.counters.get(worker::counter::rx_packets);
+        const std::string id = std::to_string(d.ports[i]->id());
+        uint64_t seen = 0;
+        s.each(g_port, [&](const series& p) {
+            if (p.find("port")->value == id) seen += p.get(nombuf) + p.get(ierrors);
+        });
+        s.each(g_worker, [&](const series& w) {
+            if (w.find("port")->value == id) seen += w.get(rx);
+        });
         if (seen < d.expected[i]) return false;
     }
     return any || !d.opt.pcaps.empty();
@@ -79,7 +84,9 @@ void control_loop(daemon& d) {
     auto last = clock::now();
     const auto start = last;
     auto last_progress = last;
-    report prev = take_report(d, false);
+    auto last_json = last;
+    snapshot prev = d.counters.read(phase::live);
+    const std::size_t g_worker = prev.find_group("dataplane", groups::worker);
     uint64_t last_seen = 0;
     // Replay stall guard: net_pcap gave nothing for this long although the
     // file count says more should come (a truncated capture): stop anyway.
@@ -91,12 +98,12 @@ void control_loop(daemon& d) {
         const auto now = clock::now();
         saver.tick(now);
         if (replay) {
-            const report r = take_report(d, false);
+            const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {
                 RTE_LOG(INFO, USER1, "replay: every packet of every file received; stopping\n");
                 break;
             }
-            const uint64_t seen = sum_workers(r.workers).get(worker::counter::rx_packets);
+            const uint64_t seen = r.sum(g_worker, "rx_packets");
             if (seen != last_seen) {
                 last_seen = seen;
                 last_progress = now;
@@ -108,28 +115,24 @@ void control_loop(daemon& d) {
         if (d.opt.duration > 0 && std::chrono::duration<double>(now - start).count() >= d.opt.duration) break;
         const double dt = std::chrono::duration<double>(now - last).count();
         if (dt >= d.opt.stats_interval) {
-            report r = take_report(d, false);
+            snapshot r = d.counters.read(phase::live);
             RTE_LOG(INFO, USER1, "%s\n", summary_line(r, &prev, dt).c_str());
             prev = std::move(r);
             last = now;
         }
+        if (d.opt.stats_json_interval > 0 &&
+            std::chrono::duration<double>(now - last_json).count() >= d.opt.stats_json_interval) {
+            write_stats_json(d, d.counters.read(phase::live));
+            last_json = now;
+        }
     }
 }
 
-
 void write_final_stats(const daemon& d) {
-    const report r = take_report(d, true);
-    write_text(log::stream(), r);
+    const snapshot s = d.counters.read(phase::final);
+    write_text(log::stream(), s, meta_of(d));
     std::fflush(log::stream());
-    if (!d.opt.stats_json.empty()) {
-        FILE* f = std::fopen(d.opt.stats_json.c_str(), "w");
-        if (f == nullptr) {
-            std::fprintf(log::stream(), "sluiced: cannot write %s: %s\n", d.opt.stats_json.c_str(), std::strerror(errno));
-        } else {
-            write_json(f, r);
-            std::fclose(f);
-        }
-    }
+    if (!d.opt.stats_json.empty()) write_stats_json(d, s);
 }
 
 }  // namespace sluice::control

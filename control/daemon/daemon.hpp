@@ -11,7 +11,8 @@
 //     ├──owns──► record_ring[w][s] ◄──── worker w produces, sink s consumes
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[], json_file_writer
-//     └──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
+//     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
+//     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
 // Shutdown order (the signal handler only sets flags):
 //   1. workers leave their loop after the burst in hand and are joined
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "control/cli/cli.hpp"
+#include "control/registry/registry.hpp"
 #include "dataplane/eal/eal.hpp"
 #include "dataplane/exception/config.hpp"
 #include "dataplane/port/port.hpp"
@@ -88,9 +90,12 @@ struct daemon {
     uint64_t start_tsc = 0;
     bool workers_joined = false;
     bool sinks_joined = false;
+    uint64_t worker_log_lines = 0;  // printed by the control core (control/log counters)
+    // Last: it borrows every counter block above (see registry.hpp).
+    registry counters;
 };
 
-// EAL, ports, pool, workers, template state, sinks. Throws on any failure.
+// EAL, ports, pool, workers, template state, sinks, counter registration. Throws on any failure.
 void setup(daemon& d);
 
 // Launch, control loop, shutdown (see the order above). Returns the exit status.

@@ -21,9 +21,12 @@
 #include <thread>
 
 #include "control/control_loop/control_loop.hpp"
+#include "control/log/counters.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/stats/stats.hpp"
+#include "dataplane/decode/record_format.hpp"
 #include "dataplane/decode/template/template_state_file.hpp"
+#include "dataplane/port/counters.hpp"
 
 namespace sluice::control {
 
@@ -111,6 +114,66 @@ void create_sinks(daemon& d, unsigned lcore) {
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
+}
+
+// Every component's table and every instance, once (control/registry/registry.hpp).
+void register_counters(daemon& d) {
+    registry& r = d.counters;
+    const std::size_t g_port = r.add_group("dataplane", std::string(groups::port), port::counter_table);
+    for (std::size_t i = 0; i < d.ports.size(); ++i) {
+        const port::eth_port* p = d.ports[i].get();
+        r.add_reader(g_port,
+                     {num_label("port", p->id()), str_label("name", p->name()), str_label("driver", p->driver()),
+                      num_label("queues", p->queues()), num_label("file_packets", d.expected[i])},
+                     [p](std::span<uint64_t> out) {
+                         const port::port_stats s = p->stats();
+                         const uint64_t v[] = {s.ipackets, s.ibytes, s.imissed, s.ierrors, s.rx_nombuf, s.opackets, s.oerrors};
+                         static_assert(std::size(v) == port::counter_count);
+                         std::copy(std::begin(v), std::end(v), out.begin());
+                     });
+    }
+    const std::size_t g_worker = r.add_group("dataplane", std::string(groups::worker), worker::counter_table);
+    const std::size_t g_cycles = r.add_group("dataplane", std::string(groups::worker_cycles), worker::cycle_table);
+    const std::size_t g_exc = r.add_group("dataplane", std::string(groups::exception), exception::counter_table);
+    const std::size_t g_decode = r.add_group("dataplane", std::string(groups::decode), decode::counter_table);
+    static constexpr std::array<counters::info, 1> table_rows{{
+        {"rejected_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters.",
+         counters::kind::drop},
+    }};
+    const std::size_t g_table = r.add_group("dataplane", std::string(groups::exporter_table), table_rows);
+    for (const auto& w : d.workers) {
+        const worker::context* c = w.get();
+        const labels wl{num_label("worker", c->id), num_label("lcore", c->lcore), num_label("port", c->port_id),
+                        num_label("queue", c->queue_id)};
+        r.add_block(g_worker, wl, c->counters);
+        r.add_values(g_cycles, {num_label("worker", c->id)}, c->counters.cycles.data(), worker::stage_count);
+        r.add_block(g_exc, {num_label("worker", c->id)}, c->exception_counters);
+        // Per-exporter counters: walked through the exporter table's own
+        // visitor, only after the worker joined (the table's slots are not
+        // yet stable or live-readable: see control/registry/README.md).
+        r.add_visitor(g_decode, {num_label("worker", c->id)},
+                      [c](const registry::emit& emit) {
+                          c->exporters->for_each([&](const decode::exporter_state& e) {
+                              char t[46];
+                              const std::size_t n = decode::format_address(e.addr, t);
+                              emit({str_label("exporter", n ? std::string(t, n) : std::string("::"))}, e.counters.v);
+                          });
+                      },
+                      when::after_join);
+        r.add_reader(g_table, {num_label("worker", c->id)},
+                     [c](std::span<uint64_t> out) { out[0] = c->exporters->rejected_table_full; }, when::after_join);
+    }
+    // The sink stage: its own table, one block per sink lcore.
+    const std::size_t g_sink = r.add_group("sinks", "json_file", sinks::sink_counter_table);
+    for (const auto& s : d.sinks)
+        r.add_values(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters.v.data(),
+                     sinks::sink_counter_count);
+    const std::size_t g_log = r.add_group("control", "log", log::counter_table);
+    r.add_reader(g_log, {}, [&d](std::span<uint64_t> out) {
+        out[size_t(log::counter::stderr_dropped_bytes)] = log::dropped_bytes();
+        out[size_t(log::counter::stderr_dropped_writes)] = log::dropped_writes();
+        out[size_t(log::counter::worker_lines)] = d.worker_log_lines;
+    });
 }
 
 }  // namespace
@@ -262,6 +325,7 @@ void setup(daemon& d) {
     }
 
     create_sinks(d, lcore);
+    register_counters(d);
 }
 
 bool save_templates(const daemon& d) {

@@ -128,22 +128,23 @@ constexpr counter drop_counter(parse::frame_class c) noexcept {
 enum class stage : uint8_t { rx, parse, decode, enqueue, count_ };
 constexpr std::size_t stage_count = static_cast<std::size_t>(stage::count_);
 inline constexpr std::array<std::string_view, stage_count> stage_names{"rx", "parse", "decode", "enqueue"};
+// The same, as a counter table (the registry's `dataplane/worker_cycles`
+// group: sluice_dataplane_worker_cycles_<stage>_total).
+inline constexpr std::array<counters::info, stage_count> cycle_table{{
+    {"rx", "TSC cycles spent in rte_eth_rx_burst (including empty polls before a burst).", K::volume},
+    {"parse", "TSC cycles spent parsing, reassembling and answering exception frames.", K::volume},
+    {"decode", "TSC cycles spent in the decoders.", K::volume},
+    {"enqueue", "TSC cycles spent enqueueing records onto the sink rings (waits included).", K::volume},
+}};
 
-// Relaxed-atomic helpers: the owner adds, anyone reads.
-inline void relaxed_add(uint64_t& v, uint64_t n) noexcept {
-    std::atomic_ref<uint64_t> r(v);
-    r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-inline uint64_t relaxed_get(const uint64_t& v) noexcept {
-    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(v)).load(std::memory_order_relaxed);
-}
+using counters::relaxed_add;
+using counters::relaxed_get;
 
-struct counter_block {
-    std::array<uint64_t, counter_count> v{};
+// One worker's counters (the shared per-lcore block) plus its cycle
+// accounting by stage; both written only by the worker, relaxed.
+struct counter_block : counters::block<counter, counter_count> {
     std::array<uint64_t, stage_count> cycles{};
 
-    void add(counter c, uint64_t n = 1) noexcept { relaxed_add(v[static_cast<std::size_t>(c)], n); }
-    uint64_t get(counter c) const noexcept { return relaxed_get(v[static_cast<std::size_t>(c)]); }
     void add_cycles(stage s, uint64_t n) noexcept { relaxed_add(cycles[static_cast<std::size_t>(s)], n); }
     uint64_t get_cycles(stage s) const noexcept { return relaxed_get(cycles[static_cast<std::size_t>(s)]); }
 
