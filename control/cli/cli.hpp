@@ -7,6 +7,7 @@
 // durations must be finite and non-negative ("nan", "inf", "-1" are refused).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,13 @@ struct options {
     bool verify_udp = false;
     reassembly::config frag{};
     std::vector<std::string> addresses;
+    // --sampling-override ADDR=RATE: exporter address (16 bytes, IPv4-mapped
+    // for IPv4, as the exporter tables key it) and its forced 1-in-RATE.
+    struct sampling_override {
+        std::array<uint8_t, 16> addr{};
+        uint32_t rate = 0;
+    };
+    std::vector<sampling_override> sampling_overrides;
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
     sinks::json_file_config json{};

@@ -2,6 +2,7 @@
 // sluiced's option table and parser (getopt_long), with strict number checks.
 #include "cli.hpp"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 
 #include <charconv>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
 
 namespace sluice::control::cli {
@@ -36,6 +38,7 @@ const char* const usage_text =
     "  --verify-udp-checksum    verify UDP checksums in software when the NIC gives no verdict (default off)\n"
     "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
     "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
+    "  --sampling-override ADDR=RATE  force 1-in-RATE sampling for exporter ADDR (repeatable; RATE 0 = none)\n"
     "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
@@ -83,6 +86,7 @@ enum opt_id : int {
     o_stats_json_interval,
     o_duration,
     o_shutdown_timeout,
+    o_sampling_override,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -111,6 +115,7 @@ constexpr option k_options[] = {
     {"stats-json-interval", required_argument, nullptr, o_stats_json_interval},
     {"duration", required_argument, nullptr, o_duration},
     {"shutdown-timeout", required_argument, nullptr, o_shutdown_timeout},
+    {"sampling-override", required_argument, nullptr, o_sampling_override},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -207,6 +212,19 @@ parsed parse(int argc, char** argv) {
         case o_frag_timeout: o.frag.timeout_ms = uint32_t(num(1, UINT32_MAX)); break;
         case o_frag_max_flows: o.frag.max_flows = uint32_t(num(o.frag.bucket_entries, UINT32_MAX)); break;
         case o_address: o.addresses.push_back(val); break;
+        case o_sampling_override: {
+            const auto eq = val.find('=');
+            if (eq == std::string::npos) throw usage_error(flag, "want ADDR=RATE, got '" + val + "'");
+            options::sampling_override so;
+            uint8_t b[16];
+            const std::string a = val.substr(0, eq);
+            if (inet_pton(AF_INET, a.c_str(), b) == 1) decode::set_ipv4(so.addr.data(), b);
+            else if (inet_pton(AF_INET6, a.c_str(), b) == 1) decode::set_ipv6(so.addr.data(), b);
+            else throw usage_error(flag, "'" + a + "' is not an IPv4 or IPv6 address");
+            so.rate = uint32_t(parse_unsigned(flag, val.substr(eq + 1), 0, UINT32_MAX));
+            o.sampling_overrides.push_back(so);
+            break;
+        }
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_json_out: o.json.path = val; break;

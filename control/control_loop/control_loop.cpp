@@ -96,6 +96,8 @@ void control_loop(daemon& d) {
     while (!flags().stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = clock::now();
+        d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
+        d.qsbr->tick(now);
         saver.tick(now);
         if (replay) {
             const snapshot r = d.counters.read(phase::live);

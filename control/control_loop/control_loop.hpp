@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control loop on the main lcore: summary line, periodic stats JSON, periodic saves, end-of-replay detection.
 //
+// Each iteration also drains the workers' mailboxes (log lines printed,
+// acks to the template saver) and ticks the RCU domain (control/rcu/).
 // Runs from launch until a signal, the end of a replay or --duration, every
 // 20 ms: template_saver::tick, replay progress, the summary line each
 // --stats-interval and the periodic stats JSON each --stats-json-interval

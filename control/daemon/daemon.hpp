@@ -9,6 +9,8 @@
 //     ├──owns──► replay_clock[] ◄─────── worker (borrowed)
 //     ├──owns──► worker::config ◄─────── every worker (read-only)
 //     ├──owns──► record_ring[w][s] ◄──── worker w produces, sink s consumes
+//     ├──owns──► mailboxes (in[w], out[w]) ◄── worker w polls in[w], posts log lines and acks to out[w]
+//     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[], json_file_writer
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
@@ -36,6 +38,8 @@
 #include <vector>
 
 #include "control/cli/cli.hpp"
+#include "control/mailbox/mailbox.hpp"
+#include "control/rcu/qsbr.hpp"
 #include "control/registry/registry.hpp"
 #include "dataplane/eal/eal.hpp"
 #include "dataplane/exception/config.hpp"
@@ -84,6 +88,8 @@ struct daemon {
     std::vector<exception::address_config> addresses;  // per port
     worker::config wcfg;
     std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
+    mailboxes mail;                      // one command + one event ring per worker
+    std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     std::unique_ptr<sinks::json_file_writer> writer;

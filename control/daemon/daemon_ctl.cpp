@@ -168,6 +168,8 @@ void register_counters(daemon& d) {
     for (const auto& s : d.sinks)
         r.add_values(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters.v.data(),
                      sinks::sink_counter_count);
+    const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
+    r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
     r.add_reader(g_log, {}, [&d](std::span<uint64_t> out) {
         out[size_t(log::counter::stderr_dropped_bytes)] = log::dropped_bytes();
@@ -269,6 +271,8 @@ void setup(daemon& d) {
     w.sweep_interval_tsc = std::max<uint64_t>(w.tsc_hz / 100, w.tsc_hz / 1000 * o.frag.timeout_ms / 10);
     d.start_tsc = w.tsc_base;
 
+    d.qsbr = std::make_unique<qsbr_domain>(want_workers);
+
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
     unsigned wid = 0;
@@ -296,6 +300,10 @@ void setup(daemon& d) {
             c->addresses = &d.addresses[pi];
             c->replay = d.clocks[pi]->ns.empty() ? nullptr : d.clocks[pi].get();
             c->exporters = std::make_unique<decode::exporter_table>(w.limits);
+            d.mail.create(wid, int(rte_lcore_to_socket_id(lcore)));
+            c->mailbox_in = d.mail.in(wid);
+            c->mailbox_out = d.mail.out(wid);
+            c->qsbr = d.qsbr->get();
             c->frags = std::make_unique<reassembly::frag_table>(o.frag, wid, int(rte_lcore_to_socket_id(lcore)), w.tsc_hz);
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
@@ -322,6 +330,17 @@ void setup(daemon& d) {
                 break;
             }
         }
+    }
+
+    // Sampling overrides go through the mailbox, before launch: each worker
+    // applies them at its first loop top, before its first packet (the same
+    // command a live API will send).
+    uint64_t seq = 0;
+    for (const auto& so : o.sampling_overrides) {
+        worker::command cmd{.kind = worker::command_kind::set_sampling_override, .rate = so.rate, .seq = ++seq, .addr = {}};
+        std::memcpy(cmd.addr, so.addr.data(), 16);
+        if (!d.mail.send_all(cmd)) throw std::runtime_error("--sampling-override: more overrides than a worker mailbox holds (" +
+                                                             std::to_string(worker::k_command_ring - 1) + ")");
     }
 
     create_sinks(d, lcore);
@@ -405,6 +424,7 @@ int run(daemon& d) {
     for (auto& w : d.workers)
         if (const join_result j = join_lcore(w->lcore, deadline); j != join_result::joined) exit_now(d, j, "worker", w->id);
     d.workers_joined = true;
+    d.worker_log_lines += d.mail.drain({});  // the workers' last lines
     // 2. ports
     for (auto& p : d.ports) p->stop();
     // 3. template state

@@ -23,15 +23,21 @@ void template_saver::tick(clock::time_point now) {
     if (!_pending) {
         if (now < _next) return;
         ++_round;
-        for (auto& w : _d.workers) w->snapshot_requested.store(_round, std::memory_order_relaxed);
+        _answered.assign(_d.workers.size(), false);
+        _answers = 0;
+        const worker::command cmd{.kind = worker::command_kind::snapshot_template_state, .rate = 0, .seq = _round, .addr = {}};
+        if (!_d.mail.send_all(cmd)) {
+            // A full mailbox: that worker is not polling. Its stale command
+            // is answered later with an old round number, which is ignored.
+            RTE_LOG(WARNING, USER1, "template state: a worker mailbox is full; periodic save skipped\n");
+            _next = now + _interval;
+            return;
+        }
         _asked = now;
         _pending = true;
         return;
     }
-    bool all = true;
-    for (const auto& w : _d.workers)
-        all = all && w->snapshot_done.load(std::memory_order_acquire) == _round;
-    if (all) {
+    if (_answers == _d.workers.size()) {
         write();
     } else if (now - _asked < k_answer_timeout) {
         return;
@@ -40,6 +46,14 @@ void template_saver::tick(clock::time_point now) {
     }
     _pending = false;
     _next = now + _interval;
+}
+
+void template_saver::on_ack(const worker::event& e) {
+    if (!_pending || e.acked != worker::command_kind::snapshot_template_state || e.seq != _round) return;
+    if (e.worker < _answered.size() && !_answered[e.worker]) {
+        _answered[e.worker] = true;
+        ++_answers;
+    }
 }
 
 void template_saver::write() {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The periodic template-state save, driven by the control loop without ever blocking it.
 //
-// Each round asks every worker for a snapshot of its own exporter table,
-// polls for the answers, then merges them (freshest copy of each exporter)
+// Each round sends every worker a snapshot_template_state command through its
+// mailbox, collects the acks (each publishes that worker's snapshot), then merges them (freshest copy of each exporter)
 // and writes the file atomically (decode::save_template_state).
 //
-//   control loop ──tick()──► ask every worker ──(worker, between bursts)──► serialize own table
-//        ▲                                                                     │ publish
-//        └──────────── tick(): all answered? merge + write : wait (at most 5 s) ◄┘
+//   control loop ──tick()──► command to every mailbox ──(worker, loop top)──► serialize own table
+//        ▲                                                                         │ ack (seq = round)
+//        └── on_ack() ... tick(): all answered? merge + write : wait (at most 5 s) ◄┘
 //
 // Ownership: borrows the daemon for its lifetime; the workers' live tables
 // are never read while they run, only their published snapshots.
@@ -15,6 +15,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <vector>
+
+#include "dataplane/worker/mailbox.hpp"
 
 namespace sluice::control {
 
@@ -29,6 +32,8 @@ public:
 
     explicit template_saver(daemon& d);
     void tick(clock::time_point now);
+    // An ack from a worker's mailbox (the control loop drains them).
+    void on_ack(const worker::event& e);
 
 private:
     void write();
@@ -39,6 +44,8 @@ private:
     clock::time_point _asked{};
     uint64_t _round = 0;
     bool _pending = false;
+    std::vector<bool> _answered;  // by worker, this round
+    std::size_t _answers = 0;
 };
 
 }  // namespace sluice::control

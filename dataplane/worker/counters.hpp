@@ -66,6 +66,10 @@ enum class counter : uint16_t {
     frag_expired,
     frag_expired_at_stop,
     frag_unsupported,
+    // ---- mailbox ----
+    mailbox_commands,
+    log_lines,
+    log_dropped,
     count_  // keep last
 };
 
@@ -110,9 +114,13 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"frag_expired", "Fragments of incomplete datagrams dropped by the timeout sweep: pieces lost on the way.", K::drop},
     {"frag_expired_at_stop", "Fragments of incomplete datagrams dropped at shutdown (end of replay or stop).", K::drop},
     {"frag_unsupported", "IPv6 fragments whose fragment header does not follow the base header: dropped.", K::drop},
+    {"mailbox_commands", "Commands the worker took from its control mailbox (snapshot requests, overrides).", K::volume},
+    {"log_lines", "Log lines the worker posted to the control core (it never writes stderr itself).", K::volume},
+    {"log_dropped",
+     "Log lines dropped because the worker's event ring was full: the control core is not draining it.", K::drop},
 }};
 
-static_assert(counter_table.back().name == "frag_unsupported", "counter_table must list every counter, in enum order");
+static_assert(counter_table.back().name == "log_dropped", "counter_table must list every counter, in enum order");
 
 // parse::frame_class drop causes map 1:1 onto the run of counters starting at runt.
 static_assert(static_cast<std::size_t>(parse::frame_class::count_) - static_cast<std::size_t>(parse::frame_class::runt) ==
