@@ -429,7 +429,10 @@ int run(daemon& d) {
     for (auto& p : d.ports) p->stop();
     // 3. template state
     if (!d.opt.template_state.empty()) save_templates(d);
-    if (flags().signals.load(std::memory_order_relaxed) >= 2) exit_now(d, join_result::second_signal, "sink", 0);
+    if (flags().signals.load(std::memory_order_relaxed) >= 2) {
+        d.opt.template_state.clear();  // saved just above
+        exit_now(d, join_result::second_signal, "sink", 0);
+    }
     // 4. sinks: drain every ring, then join.
     flags().sinks_stop.store(true, std::memory_order_release);
     deadline = clock::now() + bound;
