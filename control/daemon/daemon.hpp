@@ -18,7 +18,8 @@
 //
 // Shutdown order (the signal handler only sets flags):
 //   1. workers leave their loop after the burst in hand and are joined
-//      (bounded by --shutdown-timeout);
+//      (bounded by --shutdown-timeout; past it a worker's ring-full wait is
+//      ended as a signal would, then one more second);
 //   2. ports are stopped;
 //   3. template state is written (--template-state): it needs only the
 //      workers' tables, so a sink stuck on a stalled output cannot lose it;

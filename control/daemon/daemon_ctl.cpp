@@ -421,8 +421,19 @@ int run(daemon& d) {
     // 1. workers: stop rx, finish the burst in hand, expire fragments; join.
     flags().workers_stop.store(true, std::memory_order_relaxed);
     auto deadline = clock::now() + bound;
-    for (auto& w : d.workers)
-        if (const join_result j = join_lcore(w->lcore, deadline); j != join_result::joined) exit_now(d, j, "worker", w->id);
+    for (auto& w : d.workers) {
+        join_result j = join_lcore(w->lcore, deadline);
+        if (j == join_result::timed_out && !flags().stop.load(std::memory_order_relaxed)) {
+            // End of replay or --duration with a worker still waiting for ring
+            // room (a stalled sink): end the wait as a signal would (the
+            // records left are counted ring_full), then give it a moment.
+            RTE_LOG(WARNING, USER1, "shutdown: worker %u still waiting for ring room after --shutdown-timeout; "
+                    "dropping what is left (counted ring_full)\n", w->id);
+            flags().stop.store(true, std::memory_order_relaxed);
+            j = join_lcore(w->lcore, clock::now() + std::chrono::seconds(1));
+        }
+        if (j != join_result::joined) exit_now(d, j, "worker", w->id);
+    }
     d.workers_joined = true;
     d.worker_log_lines += d.mail.drain({});  // the workers' last lines
     // 2. ports

@@ -127,6 +127,22 @@ class StalledOutputs(unittest.TestCase):
             self.assertIn("sink 0 did not stop within --shutdown-timeout", log)
             self.check_state(tmp)
 
+    def test_no_signal_stalled_replay_ends_bounded(self):
+        # No signal at all: the replay stalls (the worker waits for ring room
+        # behind the stalled sink), the replay guard stops it after 5 s of no
+        # progress, the worker's wait is ended after --shutdown-timeout, the
+        # state is saved, the sink join times out: exit 1, bounded.
+        with tempfile.TemporaryDirectory() as tmp:
+            p = self.start(tmp, "--shutdown-timeout", "1")
+            rc, _ = self.wait_exit(p, 20)
+            self.assertEqual(rc, 1)
+            with open(self.stderr_path) as fh:
+                log = fh.read()
+            self.assertIn("no packet for 5 s", log)
+            self.assertIn("still waiting for ring room", log)
+            self.assertIn("sink 0 did not stop within --shutdown-timeout", log)
+            self.check_state(tmp)
+
 
 if __name__ == "__main__":
     if len(sys.argv) < 4:
