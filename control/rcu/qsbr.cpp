@@ -11,6 +11,7 @@
 namespace sluice::control {
 
 qsbr_domain::qsbr_domain(unsigned workers) {
+    _workers = workers;
     const unsigned n = workers ? workers : 1;
     const size_t sz = rte_rcu_qsbr_get_memsize(n);
     _v = static_cast<rte_rcu_qsbr*>(rte_zmalloc("workers_qsbr", sz, RTE_CACHE_LINE_SIZE));
@@ -32,6 +33,9 @@ void qsbr_domain::tick(clock::time_point now) noexcept {
         return;
     }
     if (now < _next) return;
+    // Only once every worker has registered: before that a grace period
+    // would complete without the missing workers' reports.
+    if (__atomic_load_n(&_v->num_threads, __ATOMIC_ACQUIRE) < _workers) return;
     _token = rte_rcu_qsbr_start(_v);
     _pending = true;
     _counters.add(qsbr_counter::grace_periods_started);

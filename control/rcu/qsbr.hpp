@@ -55,6 +55,7 @@ public:
 
 private:
     rte_rcu_qsbr* _v = nullptr;
+    unsigned _workers = 0;
     uint64_t _token = 0;
     bool _pending = false;
     clock::time_point _next{};
