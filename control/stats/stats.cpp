@@ -1,186 +1,305 @@
 // SPDX-License-Identifier: Apache-2.0
-// Formatting of the summary line and the final report.
+// The summary line and the final report, by walking a registry snapshot.
 #include "stats.hpp"
 
 #include <cinttypes>
-
-#include "dataplane/decode/record_format.hpp"
+#include <map>
 
 namespace sluice::control {
 
 namespace {
 
-using worker::counter;
+constexpr std::string_view k_dataplane = "dataplane";
 
-uint64_t sink_records(const report& r) {
+struct lookup {
+    const snapshot& s;
+    std::size_t port, worker, cycles, exception, decode, table;
+    explicit lookup(const snapshot& x)
+        : s(x),
+          port(x.find_group(k_dataplane, groups::port)),
+          worker(x.find_group(k_dataplane, groups::worker)),
+          cycles(x.find_group(k_dataplane, groups::worker_cycles)),
+          exception(x.find_group(k_dataplane, groups::exception)),
+          decode(x.find_group(k_dataplane, groups::decode)),
+          table(x.find_group(k_dataplane, groups::exporter_table)) {}
+};
+
+std::string label_of(const series& x, std::string_view key) {
+    const label* l = x.find(key);
+    return l ? l->value : std::string();
+}
+
+// The series of group `g` whose label `key` equals `value` (nullptr if none).
+const series* match(const snapshot& s, std::size_t g, std::string_view key, const std::string& value) {
+    for (const series& x : s.all)
+        if (x.group == g && label_of(x, key) == value) return &x;
+    return nullptr;
+}
+
+// Sum of every sink group's `records` row (stage "sinks").
+uint64_t written(const snapshot& s) {
     uint64_t n = 0;
-    for (const auto& s : r.sinks) n += s.counters.get(sinks::sink_counter::records);
+    for (std::size_t g = 0; g < s.groups.size(); ++g)
+        if (s.groups[g].stage == "sinks") n += s.sum(g, "records");
     return n;
 }
 
-std::string addr_text(const uint8_t a[16]) {
-    char t[46];
-    const std::size_t n = decode::format_address(a, t);
-    return n ? std::string(t, n) : std::string("::");
-}
+uint64_t sum_row(const snapshot& s, std::size_t g, std::string_view row) { return g == SIZE_MAX ? 0 : s.sum(g, row); }
 
-// Decided by the row's kind, never by its position in the table.
-bool is_drop(std::size_t i) { return counters::is_loss(worker::counter_table[i].k); }
-
-}  // namespace
-
-worker::counter_block sum_workers(const std::vector<worker_view>& w) {
-    worker::counter_block t;
-    for (const auto& x : w) t += x.counters;
+// Per-row totals of group g.
+std::vector<uint64_t> totals(const snapshot& s, std::size_t g) {
+    std::vector<uint64_t> t(g == SIZE_MAX ? 0 : s.groups[g].rows.size(), 0);
+    if (g == SIZE_MAX) return t;
+    s.each(g, [&](const series& x) {
+        for (std::size_t i = 0; i < t.size(); ++i) t[i] += x.get(i);
+    });
     return t;
 }
 
-std::string summary_line(const report& now, const report* prev, double dt_s) {
-    const worker::counter_block t = sum_workers(now.workers);
-    const worker::counter_block p = prev ? sum_workers(prev->workers) : worker::counter_block{};
-    const double dt = dt_s > 0 ? dt_s : 1;
-    uint64_t imissed = 0, nombuf = 0;
-    for (const auto& x : now.ports) {
-        imissed += x.imissed;
-        nombuf += x.rx_nombuf;
+void json_string(std::FILE* f, const std::string& v) {
+    std::fputc('"', f);
+    for (const char ch : v) {
+        if (ch == '"' || ch == '\\') std::fputc('\\', f);
+        if (static_cast<unsigned char>(ch) < 0x20) {
+            std::fprintf(f, "\\u%04x", ch);
+            continue;
+        }
+        std::fputc(ch, f);
     }
+    std::fputc('"', f);
+}
+
+// "key":value pairs of a series' labels (first = no leading comma).
+void json_labels(std::FILE* f, const series& x, bool& first, std::initializer_list<std::pair<std::string_view, std::string_view>> rename) {
+    for (const label& l : x.l) {
+        std::string_view key = l.key;
+        for (const auto& [from, to] : rename)
+            if (key == from) key = to;
+        std::fprintf(f, "%s\"%.*s\":", first ? "" : ",", int(key.size()), key.data());
+        first = false;
+        if (l.number) std::fputs(l.value.c_str(), f);
+        else json_string(f, l.value);
+    }
+}
+
+void json_rows(std::FILE* f, const group& g, const std::vector<uint64_t>& v, bool& first) {
+    for (std::size_t i = 0; i < g.rows.size(); ++i) {
+        std::fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", g.rows[i].name.data(), i < v.size() ? v[i] : 0);
+        first = false;
+    }
+}
+
+void json_rows_obj(std::FILE* f, const group& g, const std::vector<uint64_t>& v) {
+    std::fputc('{', f);
+    bool first = true;
+    json_rows(f, g, v, first);
+    std::fputc('}', f);
+}
+
+void json_cycles(std::FILE* f, const snapshot& s, std::size_t g, const std::vector<uint64_t>& cycles, uint64_t packets) {
+    std::fputs(",\"cycles\":", f);
+    if (g == SIZE_MAX) {
+        std::fputs("{},\"cycles_per_packet\":{}", f);
+        return;
+    }
+    json_rows_obj(f, s.groups[g], cycles);
+    std::fputs(",\"cycles_per_packet\":{", f);
+    const auto rows = s.groups[g].rows;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::fprintf(f, "%s\"%s\":%.2f", i ? "," : "", rows[i].name.data(),
+                     packets ? double(cycles[i]) / double(packets) : 0.0);
+    std::fputc('}', f);
+}
+
+}  // namespace
+
+std::string summary_line(const snapshot& now, const snapshot* prev, double dt_s) {
+    const lookup n(now);
+    const double dt = dt_s > 0 ? dt_s : 1;
+    auto prev_sum = [&](std::string_view row) {
+        if (prev == nullptr) return uint64_t(0);
+        return sum_row(*prev, prev->find_group(k_dataplane, groups::worker), row);
+    };
+    const uint64_t rx = sum_row(now, n.worker, "rx_packets"), records = sum_row(now, n.worker, "records");
     char head[512];
     std::snprintf(head, sizeof head,
                   "stats: rx %" PRIu64 " pkts (%.0f/s) datagrams %" PRIu64 " records %" PRIu64 " (%.0f/s) written %" PRIu64
                   " imissed %" PRIu64 " rx_nombuf %" PRIu64 " | drops:",
-                  t.get(counter::rx_packets), double(t.get(counter::rx_packets) - p.get(counter::rx_packets)) / dt,
-                  t.get(counter::datagrams), t.get(counter::records),
-                  double(t.get(counter::records) - p.get(counter::records)) / dt, sink_records(now), imissed, nombuf);
+                  rx, double(rx - prev_sum("rx_packets")) / dt, sum_row(now, n.worker, "datagrams"), records,
+                  double(records - prev_sum("records")) / dt, written(now), sum_row(now, n.port, "imissed"),
+                  sum_row(now, n.port, "rx_nombuf"));
     std::string s = head;
     bool any = false;
-    for (std::size_t i = 0; i < worker::counter_count; ++i) {
-        if (!is_drop(i) || t.v[i] == 0) continue;
-        s += " " + std::string(worker::counter_table[i].name) + "=" + std::to_string(t.v[i]);
-        any = true;
+    if (n.worker != SIZE_MAX) {
+        const std::vector<uint64_t> t = totals(now, n.worker);
+        const auto rows = now.groups[n.worker].rows;
+        // Decided by the row's kind, never by its position in the table.
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (!counters::is_loss(rows[i].k) || t[i] == 0) continue;
+            s += " " + std::string(rows[i].name) + "=" + std::to_string(t[i]);
+            any = true;
+        }
     }
     if (!any) s += " none";
     return s;
 }
 
-void write_text(std::FILE* f, const report& r) {
-    std::fprintf(f, "=== sluiced final stats (%.3f s) ===\n", r.elapsed_s);
-    for (const auto& p : r.ports)
-        std::fprintf(f,
-                     "port %u %s (%s, %u queue(s)): ipackets %" PRIu64 " ibytes %" PRIu64 " imissed %" PRIu64
-                     " ierrors %" PRIu64 " rx_nombuf %" PRIu64 " opackets %" PRIu64 "%s\n",
-                     p.id, p.name.c_str(), p.driver.c_str(), p.queues, p.ipackets, p.ibytes, p.imissed, p.ierrors,
-                     p.rx_nombuf, p.opackets,
-                     p.expected ? (" (file: " + std::to_string(p.expected) + " packets)").c_str() : "");
-    for (const auto& w : r.workers) {
-        std::fprintf(f, "worker %u (lcore %u, port %u queue %u):", w.id, w.lcore, w.port_id, w.queue_id);
-        for (std::size_t i = 0; i < worker::counter_count; ++i)
-            if (w.counters.v[i]) std::fprintf(f, " %s=%" PRIu64, worker::counter_table[i].name.data(), w.counters.v[i]);
-        std::fputc('\n', f);
-        const uint64_t pk = w.counters.get(counter::rx_packets);
-        if (pk) {
-            std::fprintf(f, "  cycles/packet:");
-            for (std::size_t s = 0; s < worker::stage_count; ++s)
-                std::fprintf(f, " %s=%.1f", worker::stage_names[s].data(), double(w.counters.cycles[s]) / double(pk));
+void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
+    const lookup n(s);
+    std::fprintf(f, "=== sluiced final stats (%.3f s) ===\n", m.elapsed_s);
+    if (n.port != SIZE_MAX)
+        s.each(n.port, [&](const series& p) {
+            const std::string file = label_of(p, "file_packets");
+            std::fprintf(f, "port %s %s (%s, %s queue(s)):", label_of(p, "port").c_str(), label_of(p, "name").c_str(),
+                         label_of(p, "driver").c_str(), label_of(p, "queues").c_str());
+            for (std::size_t i = 0; i < s.groups[n.port].rows.size(); ++i)
+                std::fprintf(f, " %s %" PRIu64, s.groups[n.port].rows[i].name.data(), p.get(i));
+            if (!file.empty() && file != "0") std::fprintf(f, " (file: %s packets)", file.c_str());
             std::fputc('\n', f);
-        }
-        bool exc = false;
-        for (std::size_t i = 0; i < exception::outcome_count; ++i) exc |= w.exception_counters.v[i] != 0;
-        if (exc) {
-            std::fprintf(f, "  exception:");
-            for (std::size_t i = 0; i < exception::outcome_count; ++i)
-                if (w.exception_counters.v[i])
-                    std::fprintf(f, " %s=%" PRIu64, exception::counter_table[i].name.data(), w.exception_counters.v[i]);
+        });
+    if (n.worker != SIZE_MAX)
+        s.each(n.worker, [&](const series& w) {
+            const std::string id = label_of(w, "worker");
+            std::fprintf(f, "worker %s (lcore %s, port %s queue %s):", id.c_str(), label_of(w, "lcore").c_str(),
+                         label_of(w, "port").c_str(), label_of(w, "queue").c_str());
+            const auto rows = s.groups[n.worker].rows;
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                if (w.get(i)) std::fprintf(f, " %s=%" PRIu64, rows[i].name.data(), w.get(i));
             std::fputc('\n', f);
-        }
-        if (w.exporters) {
-            w.exporters->for_each([&](const decode::exporter_state& e) {
-                std::fprintf(f, "  exporter %s:", addr_text(e.addr).c_str());
-                for (std::size_t i = 0; i < decode::counter_count; ++i)
-                    if (e.counters.v[i]) std::fprintf(f, " %s=%" PRIu64, decode::counter_table[i].name.data(), e.counters.v[i]);
+            const uint64_t pk = w.get(s.row(n.worker, "rx_packets"));
+            if (const series* c = n.cycles == SIZE_MAX ? nullptr : match(s, n.cycles, "worker", id); c && pk) {
+                std::fprintf(f, "  cycles/packet:");
+                for (std::size_t i = 0; i < s.groups[n.cycles].rows.size(); ++i)
+                    std::fprintf(f, " %s=%.1f", s.groups[n.cycles].rows[i].name.data(), double(c->get(i)) / double(pk));
                 std::fputc('\n', f);
-            });
-            if (w.exporters->rejected_table_full)
-                std::fprintf(f, "  exporters rejected (table full): %" PRIu64 "\n", w.exporters->rejected_table_full);
-        }
+            }
+            if (const series* e = n.exception == SIZE_MAX ? nullptr : match(s, n.exception, "worker", id)) {
+                bool any = false;
+                for (uint64_t v : e->values) any |= v != 0;
+                if (any) {
+                    std::fprintf(f, "  exception:");
+                    for (std::size_t i = 0; i < e->values.size(); ++i)
+                        if (e->get(i))
+                            std::fprintf(f, " %s=%" PRIu64, s.groups[n.exception].rows[i].name.data(), e->get(i));
+                    std::fputc('\n', f);
+                }
+            }
+            if (n.decode != SIZE_MAX)
+                s.each(n.decode, [&](const series& e) {
+                    if (label_of(e, "worker") != id) return;
+                    std::fprintf(f, "  exporter %s:", label_of(e, "exporter").c_str());
+                    for (std::size_t i = 0; i < e.values.size(); ++i)
+                        if (e.get(i)) std::fprintf(f, " %s=%" PRIu64, s.groups[n.decode].rows[i].name.data(), e.get(i));
+                    std::fputc('\n', f);
+                });
+            if (const series* t = n.table == SIZE_MAX ? nullptr : match(s, n.table, "worker", id); t && t->get(0))
+                std::fprintf(f, "  exporters rejected (table full): %" PRIu64 "\n", t->get(0));
+        });
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        if (s.groups[g].stage != "sinks") continue;
+        s.each(g, [&](const series& k) {
+            std::fprintf(f, "sink %s (lcore %s):", label_of(k, "sink").c_str(), label_of(k, "lcore").c_str());
+            for (std::size_t i = 0; i < s.groups[g].rows.size(); ++i)
+                std::fprintf(f, " %s=%" PRIu64, s.groups[g].rows[i].name.data(), k.get(i));
+            std::fputc('\n', f);
+        });
     }
-    for (const auto& s : r.sinks) {
-        std::fprintf(f, "sink %u (lcore %u):", s.id, s.lcore);
-        for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-            std::fprintf(f, " %s=%" PRIu64, sinks::sink_counter_table[i].name.data(), s.counters.v[i]);
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        if (s.groups[g].stage != "control") continue;
+        const std::vector<uint64_t> t = totals(s, g);
+        std::fprintf(f, "control %s:", s.groups[g].component.c_str());
+        for (std::size_t i = 0; i < t.size(); ++i) std::fprintf(f, " %s=%" PRIu64, s.groups[g].rows[i].name.data(), t[i]);
         std::fputc('\n', f);
     }
-    std::fprintf(f, "%s\n", summary_line(r, nullptr, r.elapsed_s).c_str());
+    std::fprintf(f, "%s\n", summary_line(s, nullptr, m.elapsed_s).c_str());
 }
 
-void write_json(std::FILE* f, const report& r) {
-    std::fprintf(f, "{\"elapsed_s\":%.6f,\"tsc_hz\":%" PRIu64 ",\"json_out\":\"%s\",\"ports\":[", r.elapsed_s, r.tsc_hz,
-                 r.json_out.c_str());
-    for (std::size_t k = 0; k < r.ports.size(); ++k) {
-        const auto& p = r.ports[k];
-        std::fprintf(f,
-                     "%s{\"id\":%u,\"name\":\"%s\",\"driver\":\"%s\",\"queues\":%u,\"ipackets\":%" PRIu64
-                     ",\"ibytes\":%" PRIu64 ",\"imissed\":%" PRIu64 ",\"ierrors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64
-                     ",\"opackets\":%" PRIu64 ",\"oerrors\":%" PRIu64 ",\"file_packets\":%" PRIu64 "}",
-                     k ? "," : "", p.id, p.name.c_str(), p.driver.c_str(), p.queues, p.ipackets, p.ibytes, p.imissed,
-                     p.ierrors, p.rx_nombuf, p.opackets, p.oerrors, p.expected);
-    }
-    auto counters_obj = [&](const worker::counter_block& c) {
-        std::fputc('{', f);
-        for (std::size_t i = 0; i < worker::counter_count; ++i)
-            std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", worker::counter_table[i].name.data(), c.v[i]);
-        std::fputc('}', f);
-    };
-    auto cycles_obj = [&](const worker::counter_block& c) {
-        const uint64_t pk = c.get(counter::rx_packets);
-        std::fputs(",\"cycles\":{", f);
-        for (std::size_t s = 0; s < worker::stage_count; ++s)
-            std::fprintf(f, "%s\"%s\":%" PRIu64, s ? "," : "", worker::stage_names[s].data(), c.cycles[s]);
-        std::fputs("},\"cycles_per_packet\":{", f);
-        for (std::size_t s = 0; s < worker::stage_count; ++s)
-            std::fprintf(f, "%s\"%s\":%.2f", s ? "," : "", worker::stage_names[s].data(),
-                         pk ? double(c.cycles[s]) / double(pk) : 0.0);
-        std::fputc('}', f);
-    };
-    std::fputs("],\"workers\":[", f);
-    for (std::size_t k = 0; k < r.workers.size(); ++k) {
-        const auto& w = r.workers[k];
-        std::fprintf(f, "%s{\"id\":%u,\"lcore\":%u,\"port\":%u,\"queue\":%u,\"counters\":", k ? "," : "", w.id, w.lcore,
-                     w.port_id, w.queue_id);
-        counters_obj(w.counters);
-        cycles_obj(w.counters);
-        std::fputs(",\"exception\":{", f);
-        for (std::size_t i = 0; i < exception::outcome_count; ++i)
-            std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", exception::counter_table[i].name.data(),
-                         w.exception_counters.v[i]);
-        std::fputs("},\"exporters\":{", f);
-        if (w.exporters) {
+void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
+    const lookup n(s);
+    std::fprintf(f, "{\"elapsed_s\":%.6f,\"tsc_hz\":%" PRIu64 ",\"json_out\":", m.elapsed_s, m.tsc_hz);
+    json_string(f, m.json_out);
+    std::fputs(",\"ports\":[", f);
+    bool first_port = true;
+    if (n.port != SIZE_MAX)
+        s.each(n.port, [&](const series& p) {
+            std::fputs(first_port ? "{" : ",{", f);
+            first_port = false;
             bool first = true;
-            w.exporters->for_each([&](const decode::exporter_state& e) {
-                std::fprintf(f, "%s\"%s\":{", first ? "" : ",", addr_text(e.addr).c_str());
-                first = false;
-                for (std::size_t i = 0; i < decode::counter_count; ++i)
-                    std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", decode::counter_table[i].name.data(),
-                                 e.counters.v[i]);
-                std::fputc('}', f);
-            });
-        }
-        std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64 "}",
-                     w.exporters ? w.exporters->rejected_table_full : 0);
-    }
+            json_labels(f, p, first, {{"port", "id"}});
+            json_rows(f, s.groups[n.port], p.values, first);
+            std::fputc('}', f);
+        });
+    std::fputs("],\"workers\":[", f);
+    bool first_worker = true;
+    if (n.worker != SIZE_MAX)
+        s.each(n.worker, [&](const series& w) {
+            const std::string id = label_of(w, "worker");
+            std::fputs(first_worker ? "{" : ",{", f);
+            first_worker = false;
+            bool first = true;
+            json_labels(f, w, first, {{"worker", "id"}});
+            std::fputs(",\"counters\":", f);
+            json_rows_obj(f, s.groups[n.worker], w.values);
+            const series* c = n.cycles == SIZE_MAX ? nullptr : match(s, n.cycles, "worker", id);
+            json_cycles(f, s, c ? n.cycles : SIZE_MAX, c ? c->values : std::vector<uint64_t>{},
+                        w.get(s.row(n.worker, "rx_packets")));
+            std::fputs(",\"exception\":", f);
+            if (const series* e = n.exception == SIZE_MAX ? nullptr : match(s, n.exception, "worker", id))
+                json_rows_obj(f, s.groups[n.exception], e->values);
+            else
+                std::fputs("{}", f);
+            std::fputs(",\"exporters\":{", f);
+            bool first_exporter = true;
+            if (n.decode != SIZE_MAX)
+                s.each(n.decode, [&](const series& e) {
+                    if (label_of(e, "worker") != id) return;
+                    if (!first_exporter) std::fputc(',', f);
+                    first_exporter = false;
+                    json_string(f, label_of(e, "exporter"));
+                    std::fputc(':', f);
+                    json_rows_obj(f, s.groups[n.decode], e.values);
+                });
+            const series* t = n.table == SIZE_MAX ? nullptr : match(s, n.table, "worker", id);
+            std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64 "}", t ? t->get(0) : 0);
+        });
     std::fputs("],\"sinks\":[", f);
-    for (std::size_t k = 0; k < r.sinks.size(); ++k) {
-        const auto& s = r.sinks[k];
-        std::fprintf(f, "%s{\"id\":%u,\"lcore\":%u", k ? "," : "", s.id, s.lcore);
-        for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-            std::fprintf(f, ",\"%s\":%" PRIu64, sinks::sink_counter_table[i].name.data(), s.counters.v[i]);
-        std::fputc('}', f);
+    bool first_sink = true;
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        if (s.groups[g].stage != "sinks") continue;
+        s.each(g, [&](const series& k) {
+            std::fputs(first_sink ? "{" : ",{", f);
+            first_sink = false;
+            bool first = true;
+            json_labels(f, k, first, {{"sink", "id"}});
+            json_rows(f, s.groups[g], k.values, first);
+            std::fputc('}', f);
+        });
     }
-    const worker::counter_block t = sum_workers(r.workers);
     std::fputs("],\"totals\":", f);
-    counters_obj(t);
-    std::fprintf(f, ",\"totals_written\":%" PRIu64, sink_records(r));
-    cycles_obj(t);
-    std::fputs("}\n", f);
+    const std::vector<uint64_t> wt = totals(s, n.worker);
+    if (n.worker != SIZE_MAX) json_rows_obj(f, s.groups[n.worker], wt);
+    else std::fputs("{}", f);
+    std::fprintf(f, ",\"totals_written\":%" PRIu64, written(s));
+    json_cycles(f, s, n.cycles, totals(s, n.cycles), sum_row(s, n.worker, "rx_packets"));
+    std::fputs(",\"control\":{", f);
+    bool first_control = true;
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        if (s.groups[g].stage != "control") continue;
+        std::fprintf(f, "%s\"%s\":", first_control ? "" : ",", s.groups[g].component.c_str());
+        first_control = false;
+        json_rows_obj(f, s.groups[g], totals(s, g));
+    }
+    std::fputs("},\"metrics\":{", f);
+    bool first_metric = true;
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        const std::vector<uint64_t> t = totals(s, g);
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            std::fprintf(f, "%s\"%s\":%" PRIu64, first_metric ? "" : ",",
+                         registry::metric_name(s.groups[g], i).c_str(), t[i]);
+            first_metric = false;
+        }
+    }
+    std::fputs("}}\n", f);
 }
 
 }  // namespace sluice::control

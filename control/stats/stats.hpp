@@ -1,62 +1,47 @@
 // SPDX-License-Identifier: Apache-2.0
-// Interim control-core statistics: the once-per-interval summary line and the
-// final per-port / per-worker / per-sink / per-exporter report (text and JSON).
+// Statistics outputs over the counter registry: the summary line, the text report and the JSON stats.
 //
-// Pure formatting over snapshots: the caller (sluiced's main lcore) copies the
-// counters (relaxed atomic reads) into the views below; exporter tables are
-// only passed once their worker has joined.
+// Pure formatting over a registry snapshot (control/registry/registry.hpp):
+// nothing here knows a component's struct, only group names, row names and
+// kinds, and the labels each source was registered with. The JSON keeps the
+// schema tests/integration read:
+//
+//   {"elapsed_s", "tsc_hz", "json_out",
+//    "ports":   [{id, name, driver, queues, <port rows>, file_packets}],
+//    "workers": [{id, lcore, port, queue, "counters":{<worker rows>}, "cycles", "cycles_per_packet",
+//                 "exception":{<exception rows>}, "exporters":{addr:{<decode rows>}},
+//                 "exporters_rejected_table_full"}],
+//    "sinks":   [{id, lcore, <sink rows>}],
+//    "totals":{<worker rows summed>}, "totals_written", "cycles", "cycles_per_packet",
+//    "control":{<group>:{<rows>}} for every group of stage "control",
+//    "metrics":{sluice_<stage>_<component>_<row>_total: sum over instances} for every group}
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <vector>
 
-#include "dataplane/decode/decoder.hpp"
-#include "dataplane/exception/counters.hpp"
-#include "dataplane/worker/counters.hpp"
-#include "sinks/json_file/counters.hpp"
+#include "control/registry/registry.hpp"
 
 namespace sluice::control {
 
-struct port_view {
-    std::string name;
-    std::string driver;
-    uint16_t id = 0;
-    uint16_t queues = 0;
-    uint64_t ipackets = 0, ibytes = 0, imissed = 0, ierrors = 0, rx_nombuf = 0, opackets = 0, oerrors = 0;
-    uint64_t expected = 0;  // replay: packets in the file (0 = not a replay port)
-};
-
-struct worker_view {
-    unsigned id = 0, lcore = 0;
-    uint16_t port_id = 0, queue_id = 0;
-    worker::counter_block counters;
-    exception::counter_block exception_counters;
-    const decode::exporter_table* exporters = nullptr;  // only after the worker joined
-};
-
-struct sink_view {
-    unsigned id = 0, lcore = 0;
-    sinks::sink_counter_block counters;
-};
-
-struct report {
-    std::vector<port_view> ports;
-    std::vector<worker_view> workers;
-    std::vector<sink_view> sinks;
+// What a report carries besides counters.
+struct report_meta {
     std::string json_out;
     uint64_t tsc_hz = 0;
     double elapsed_s = 0;
 };
 
-// Totals over workers.
-worker::counter_block sum_workers(const std::vector<worker_view>& w);
+// The registry groups the outputs look for.
+namespace groups {
+inline constexpr std::string_view port = "port", worker = "worker", worker_cycles = "worker_cycles",
+                                  exception = "exception", decode = "decode", exporter_table = "exporter_table";
+}
 
-// One line: rates since `prev` over `dt_s`, totals, every non-zero drop cause.
-std::string summary_line(const report& now, const report* prev, double dt_s);
+// One line: rates since `prev` over `dt_s`, totals, every non-zero loss counter (kind error or drop).
+std::string summary_line(const snapshot& now, const snapshot* prev, double dt_s);
 
-void write_text(std::FILE* f, const report& r);
-void write_json(std::FILE* f, const report& r);
+void write_text(std::FILE* f, const snapshot& s, const report_meta& m);
+void write_json(std::FILE* f, const snapshot& s, const report_meta& m);
 
 }  // namespace sluice::control

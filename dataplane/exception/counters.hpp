@@ -2,9 +2,9 @@
 // Exception-path counters: the outcome enum of handle() doubles as the counter enum.
 //
 // Every frame handed to exception::handle() yields exactly one outcome, and
-// the worker adds exactly one to that outcome's counter. Counters are plain
-// uint64_t in the worker's context; the control core sums them across
-// workers when asked.
+// the worker adds exactly one to that outcome's counter. The block is the
+// shared counters::block: only the owning worker writes (relaxed stores),
+// the control core reads it live through the registry and sums the workers.
 //
 // Names are exported as `sluice_dataplane_exception_<name>_total`. The help
 // text says what a non-zero value means.
@@ -71,16 +71,8 @@ inline constexpr std::array<counter_info, outcome_count> counter_table{{
 
 static_assert(counter_table.back().name == "too_big", "counter_table must list every outcome, in enum order");
 
-// One worker's counters. Plain integers: only the owning worker writes.
-struct counter_block {
-    std::array<uint64_t, outcome_count> v{};
-
-    void add(outcome o, uint64_t n = 1) noexcept { v[static_cast<std::size_t>(o)] += n; }
-    uint64_t get(outcome o) const noexcept { return v[static_cast<std::size_t>(o)]; }
-    counter_block& operator+=(const counter_block& o) noexcept {
-        for (std::size_t i = 0; i < outcome_count; ++i) v[i] += o.v[i];
-        return *this;
-    }
-};
+// One worker's counters: the shared per-lcore block (relaxed stores by the
+// owning worker, relaxed loads by the control core while it runs).
+using counter_block = counters::block<outcome, outcome_count>;
 
 }  // namespace sluice::exception

@@ -5,6 +5,7 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 
+#include <cinttypes>
 #include <cstring>
 #include <regex>
 #include <stdexcept>
@@ -64,17 +65,21 @@ eth_port::eth_port(const config& cfg, rte_mempool* pool) : _name(device_name(cfg
 
     // 2. configure
     rte_eth_conf conf{};
-    const uint64_t rss_hf = info.flow_type_rss_offloads & RTE_ETH_RSS_IP;
+    const rss_choice rss = choose_rss(info.flow_type_rss_offloads);
     _queues = 1;
-    if (cfg.queues > 1 && rss_hf != 0 && info.max_rx_queues > 1) {
+    if (cfg.queues > 1 && rss.mode != rss_mode::none && info.max_rx_queues > 1) {
         _queues = std::min<uint16_t>(cfg.queues, info.max_rx_queues);
         _rss = true;
+        _rss_mode = rss.mode;
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_key = nullptr;  // the driver's default key
-        conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+        conf.rx_adv_conf.rss_conf.rss_hf = rss.rss_hf;
+        RTE_LOG(INFO, USER1, "port %s (%s): %s, rss_hf 0x%" PRIx64 " (device offers 0x%" PRIx64 ")\n", _name.c_str(),
+                _driver.c_str(), rss_mode_name(rss.mode).data(), rss.rss_hf, uint64_t(info.flow_type_rss_offloads));
     } else if (cfg.queues > 1) {
-        RTE_LOG(WARNING, USER1, "port %s (%s): no RSS on IP addresses; using 1 rx queue instead of %u\n",
-                _name.c_str(), _driver.c_str(), cfg.queues);
+        RTE_LOG(WARNING, USER1, "port %s (%s): %s (device RSS types 0x%" PRIx64 ", %u rx queues); using 1 rx queue instead of %u\n",
+                _name.c_str(), _driver.c_str(), rss_mode_name(rss.mode).data(), uint64_t(info.flow_type_rss_offloads),
+                unsigned(info.max_rx_queues), cfg.queues);
     }
     const uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
     if ((info.rx_offload_capa & want_rx) == want_rx) {
@@ -82,7 +87,10 @@ eth_port::eth_port(const config& cfg, rte_mempool* pool) : _name(device_name(cfg
         _rx_cksum = true;
     }
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    // One tx queue per rx queue (each worker sends its exception replies on
+    // its own), fewer when the device has fewer: see tx_queue_of().
     const uint16_t txq = std::min<uint16_t>(_queues, std::max<uint16_t>(info.max_tx_queues, 1));
+    _tx_queues = txq;
     ret = rte_eth_dev_configure(_id, _queues, txq, &conf);
     if (ret != 0) fail(_name, "rte_eth_dev_configure(" + std::to_string(_queues) + " rxq)", ret);
 
@@ -113,9 +121,11 @@ eth_port::eth_port(const config& cfg, rte_mempool* pool) : _name(device_name(cfg
     // 5. link
     rte_eth_link link{};
     rte_eth_link_get_nowait(_id, &link);
-    RTE_LOG(INFO, USER1, "port %s (id %u, %s): %u rx queue(s)%s, checksum offload %s, link %s %u Mbps\n",
-            _name.c_str(), _id, _driver.c_str(), _queues, _rss ? " RSS on IP" : "", _rx_cksum ? "on" : "off",
-            link.link_status ? "up" : "down", link.link_speed);
+    RTE_LOG(INFO, USER1, "port %s (id %u, %s): %u rx queue(s), %u tx queue(s), %s, checksum offload %s, link %s %u Mbps\n",
+            _name.c_str(), _id, _driver.c_str(), _queues, _tx_queues,
+            _rss ? (_rss_mode == rss_mode::source_only ? "RSS on the source address" : "RSS on both addresses")
+                 : "no RSS",
+            _rx_cksum ? "on" : "off", link.link_status ? "up" : "down", link.link_speed);
 }
 
 void eth_port::stop() noexcept {

@@ -4,9 +4,11 @@
 // Stages (each failure throws std::runtime_error naming the port, the queue,
 // the return code and rte_strerror):
 //   1. info       rte_eth_dev_info_get: RSS, checksum and timestamp capability
-//   2. configure  rte_eth_dev_configure: N rx queues with RSS on IP addresses
-//                 only (RTE_ETH_RSS_IP, never L4, so one exporter stays on one
-//                 worker); 1 queue when the device has no RSS (vdevs)
+//   2. configure  rte_eth_dev_configure: N rx queues with RSS on the source
+//                 address where the NIC can (choose_rss() in rss.hpp: one
+//                 exporter stays on one worker), else on both addresses, and
+//                 1 queue when the device has no RSS (vdevs); the choice is
+//                 logged. Tx queues: min(rx queues, device maximum).
 //   3. queues     rte_eth_rx_queue_setup / rte_eth_tx_queue_setup per queue
 //   4. start      rte_eth_dev_start, promiscuous off
 //   5. link       rte_eth_link_get_nowait, logged (vdevs report down; not fatal)
@@ -28,6 +30,7 @@
 #include <string>
 
 #include "config.hpp"
+#include "rss.hpp"
 
 namespace sluice::port {
 
@@ -80,6 +83,12 @@ public:
     const std::string& name() const noexcept { return _name; }
     const std::string& driver() const noexcept { return _driver; }
     bool rss() const noexcept { return _rss; }
+    rss_mode rss_hash() const noexcept { return _rss_mode; }
+    uint16_t tx_queues() const noexcept { return _tx_queues; }
+    // The tx queue rx queue `q`'s worker sends on: its own, or none (-1) when
+    // the device has fewer tx queues than rx queues (tx queues are not
+    // shared: a tx queue has one writer, no lock).
+    int tx_queue_of(uint16_t q) const noexcept { return q < _tx_queues ? int(q) : -1; }
     // The NIC fills mbuf ol_flags with IPv4 / L4 checksum verdicts.
     bool rx_checksum_offload() const noexcept { return _rx_cksum; }
     // net_pcap writes the capture time, in microseconds, into the mbuf
@@ -95,6 +104,8 @@ private:
     std::string _name, _driver;
     uint16_t _id = 0;
     uint16_t _queues = 1;
+    uint16_t _tx_queues = 1;
+    rss_mode _rss_mode = rss_mode::none;
     bool _rss = false, _rx_cksum = false, _started = false;
     rte_ether_addr _mac{};
 };

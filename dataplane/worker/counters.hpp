@@ -66,7 +66,12 @@ enum class counter : uint16_t {
     exception_unhandled,
     exception_tx_failed,
     exception_nomem,
-    // ---- reassembly: the run reassembly::counter, in its order (the reassembler writes these) ----
+    exception_no_tx_queue,
+    // ---- mailbox ----
+    mailbox_commands,
+    log_lines,
+    log_dropped,
+    // ---- reassembly: the run reassembly::counter, in its order (the reassembler writes these); keep it last ----
     frag_received,
     frag_reassembled,
     frag_datagrams,
@@ -113,6 +118,13 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"exception_unhandled", "ARP/ICMP/ND frames the exception path did not answer (see the exception counters).", K::drop},
     {"exception_tx_failed", "Exception replies the port did not accept for transmission: dropped.", K::drop},
     {"exception_nomem", "No mbuf for an exception reply: nothing sent. The mempool is exhausted.", K::drop},
+    {"exception_no_tx_queue",
+     "Exception replies not sent because this worker's port has fewer tx queues than rx queues (this worker has "
+     "none). Non-zero: the NIC's tx queue limit is below --queues.", K::drop},
+    {"mailbox_commands", "Commands the worker took from its control mailbox (snapshot requests, overrides).", K::volume},
+    {"log_lines", "Log lines the worker posted to the control core (it never writes stderr itself).", K::volume},
+    {"log_dropped",
+     "Log lines dropped because the worker's event ring was full: the control core is not draining it.", K::drop},
     reassembly::counter_table[0],
     reassembly::counter_table[1],
     reassembly::counter_table[2],
@@ -151,24 +163,25 @@ constexpr counter drop_counter(parse::frame_class c) noexcept {
 enum class stage : uint8_t { rx, parse, decode, enqueue, count_ };
 constexpr std::size_t stage_count = static_cast<std::size_t>(stage::count_);
 inline constexpr std::array<std::string_view, stage_count> stage_names{"rx", "parse", "decode", "enqueue"};
+// The same, as a counter table (the registry's `dataplane/worker_cycles`
+// group: sluice_dataplane_worker_cycles_<stage>_total).
+inline constexpr std::array<counters::info, stage_count> cycle_table{{
+    {"rx", "TSC cycles spent in rte_eth_rx_burst (including empty polls before a burst).", K::volume},
+    {"parse", "TSC cycles spent parsing, reassembling and answering exception frames.", K::volume},
+    {"decode", "TSC cycles spent in the decoders.", K::volume},
+    {"enqueue", "TSC cycles spent enqueueing records onto the sink rings (waits included).", K::volume},
+}};
 
-// Relaxed-atomic helpers: the owner adds, anyone reads.
-inline void relaxed_add(uint64_t& v, uint64_t n) noexcept {
-    std::atomic_ref<uint64_t> r(v);
-    r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-inline uint64_t relaxed_get(const uint64_t& v) noexcept {
-    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(v)).load(std::memory_order_relaxed);
-}
+using counters::relaxed_add;
+using counters::relaxed_get;
 
-struct counter_block {
-    std::array<uint64_t, counter_count> v{};
+// One worker's counters (the shared per-lcore block) plus its cycle
+// accounting by stage; both written only by the worker, relaxed.
+struct counter_block : counters::block<counter, counter_count> {
     std::array<uint64_t, stage_count> cycles{};
 
-    void add(counter c, uint64_t n = 1) noexcept { relaxed_add(v[static_cast<std::size_t>(c)], n); }
     // The reassembler's counters: reassembly::counter_count values from frag_received on.
     uint64_t* frag_counters() noexcept { return v.data() + frag_first; }
-    uint64_t get(counter c) const noexcept { return relaxed_get(v[static_cast<std::size_t>(c)]); }
     void add_cycles(stage s, uint64_t n) noexcept { relaxed_add(cycles[static_cast<std::size_t>(s)], n); }
     uint64_t get_cycles(stage s) const noexcept { return relaxed_get(cycles[static_cast<std::size_t>(s)]); }
 

@@ -11,13 +11,15 @@
 //                                                                      rings[sink], config, stop flag
 //   worker lcore: the only writer of everything it owns, from launch to join.
 //   control core: reads `counters` (relaxed atomics) while the worker runs,
-//                 and `snapshot` after the worker published it (see below);
+//                 talks to it only through its mailbox rings (mailbox.hpp),
+//                 reads `snapshot` after the worker acked it;
 //                 reads everything else only after the worker has joined.
 //   main (teardown): saves template state, prints stats, destroys the context.
 //                 The reassembler holds copies of fragment bytes, never mbufs.
 #pragma once
 
 #include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include <array>
@@ -28,6 +30,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "mailbox.hpp"
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
@@ -48,6 +51,7 @@ struct alignas(64) context {
     unsigned lcore = 0;
     uint16_t port_id = 0;
     uint16_t queue_id = 0;
+    int tx_queue_id = -1;   // this worker's own tx queue on port_id; -1 = none (exception replies counted, not sent)
     bool nic_cksum = false;         // the port fills checksum verdicts in ol_flags
     bool pcap_timestamps = false;   // mbuf timestamp dynfield holds capture time in us
     int ts_offset = -1;             // timestamp dynfield offset, -1 = none
@@ -80,14 +84,22 @@ struct alignas(64) context {
     alignas(64) counter_block counters;
     alignas(64) exception::counter_block exception_counters;
 
-    // ---- template-state snapshots for the periodic save ----
-    // The control core bumps `snapshot_requested`; between bursts the worker
-    // serializes its own exporter table into `snapshot` and publishes it by
-    // storing the request number in `snapshot_done` (release). The control
-    // core reads `snapshot` only after loading that number (acquire), and
-    // asks again only after that. The worker's live table is never shared.
-    alignas(64) std::atomic<uint64_t> snapshot_requested{0};
-    std::atomic<uint64_t> snapshot_done{0};
+    // ---- mailbox (mailbox.hpp) and RCU ----
+    // The worker polls `mailbox_in` at the top of each loop iteration and
+    // posts log lines and acks on `mailbox_out`; both SPSC, created and
+    // drained by the control core. `qsbr`: the worker registers as thread
+    // `id`, goes online at entry, reports a quiescent state once per loop
+    // iteration (it holds no reference to shared tables there) and goes
+    // offline as it leaves.
+    rte_ring* mailbox_in = nullptr;
+    rte_ring* mailbox_out = nullptr;
+    rte_rcu_qsbr* qsbr = nullptr;
+
+    // ---- template-state snapshot for the periodic save ----
+    // Filled by the worker on a snapshot_template_state command, published by
+    // its ack (the ring orders the bytes); the control core reads it only
+    // after the ack and asks again only after that. The worker's live table
+    // is never shared.
     std::vector<uint8_t> snapshot;
 
     // ---- rate-limited exporter error log (worker-only) ----

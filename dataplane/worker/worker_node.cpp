@@ -5,7 +5,8 @@
 //     pass 1 (parse): prefetch, linearise multi-segment frames, NIC checksum
 //       verdicts, parse_ethernet(); fragments -> reassembler (bytes copied,
 //       mbuf freed with the burst; a completed packet in a scratch slot) -> parse_ip();
-//       ARP/ICMP/ND -> exception::handle() -> tx on the same port/queue;
+//       ARP/ICMP/ND -> exception::handle() -> tx on the worker's own tx queue
+//       (tx_queue_id; none when the port has fewer tx than rx queues);
 //       UDP to a mapped port -> datagram list; everything else: one drop
 //       counter, mbuf freed.
 //     pass 2 (decode + enqueue): per datagram decode_datagram() into the
@@ -14,8 +15,10 @@
 //       counted ring_full (the worker never waits).
 //     pass 3: free the burst's mbufs in bulk.
 //
-// Deadlines checked at the top of each loop: the reassembly timeout sweep and
-// the per-exporter decode-error log (once per stats interval).
+// At the top of each loop: the deadlines (reassembly timeout sweep, clock
+// re-anchoring, the per-exporter decode-error log once per stats interval),
+// the RCU quiescent state, and the control mailbox (mailbox.hpp). Log lines
+// go to the control core through the mailbox: a worker never writes stderr.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_hash_crc.h>
@@ -24,8 +27,13 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
 #include <sched.h>
 #include <time.h>
+
+#include <cstdarg>
+#include <cstdio>
 
 #include <span>
 #include <string>
@@ -143,7 +151,13 @@ void exception_path(context& c, burst_state& b, rte_mbuf* m, const uint8_t* fram
         b.to_free[b.nf++] = m;
     }
     out->ol_flags = 0;
-    if (rte_eth_tx_burst(c.port_id, c.queue_id, &out, 1) != 1) [[unlikely]] {
+    if (c.tx_queue_id < 0) [[unlikely]] {
+        // The device has fewer tx queues than rx queues: this worker has none.
+        c.counters.add(counter::exception_no_tx_queue);
+        rte_pktmbuf_free(out);
+        return;
+    }
+    if (rte_eth_tx_burst(c.port_id, uint16_t(c.tx_queue_id), &out, 1) != 1) [[unlikely]] {
         c.counters.add(counter::exception_tx_failed);
         rte_pktmbuf_free(out);
     }
@@ -303,6 +317,68 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
     if (b.nf) rte_pktmbuf_free_bulk(b.to_free, b.nf);
 }
 
+// A log line for the control core to print (mailbox.hpp): formatted here,
+// into a fixed-size event, never written to stderr by the worker. Dropped and
+// counted when the event ring has no room beyond the slots kept for acks.
+__attribute__((format(printf, 3, 4))) void post_log(context& c, uint8_t level, const char* fmt, ...) noexcept {
+    if (c.mailbox_out == nullptr || rte_ring_free_count(c.mailbox_out) <= k_ack_reserve) [[unlikely]] {
+        c.counters.add(counter::log_dropped);
+        return;
+    }
+    event e{};
+    e.kind = event_kind::log;
+    e.level = level;
+    e.worker = c.id;
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = std::vsnprintf(e.text, sizeof e.text, fmt, ap);
+    va_end(ap);
+    e.len = uint16_t(n < 0 ? 0 : std::min<std::size_t>(std::size_t(n), sizeof e.text - 1));
+    if (rte_ring_sp_enqueue_elem(c.mailbox_out, &e, sizeof e) != 0) [[unlikely]] {
+        c.counters.add(counter::log_dropped);
+        return;
+    }
+    c.counters.add(counter::log_lines);
+}
+
+// The answer to a command. The ring keeps k_ack_reserve slots that log
+// lines never take, one per command the in ring can hold.
+void post_ack(context& c, command_kind kind, uint64_t seq) noexcept {
+    event e{};
+    e.kind = event_kind::ack;
+    e.worker = c.id;
+    e.acked = kind;
+    e.seq = seq;
+    rte_ring_sp_enqueue_elem(c.mailbox_out, &e, sizeof e);
+}
+
+// Commands from the control core, at the loop top (a timer-rate event, not per packet).
+void poll_mailbox(context& c) noexcept {
+    command cmd[8];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(c.mailbox_in, cmd, sizeof(command), 8, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        switch (cmd[i].kind) {
+        case command_kind::snapshot_template_state:
+            // Out of memory leaves the snapshot empty: the control core skips that round.
+            try {
+                c.snapshot = decode::serialize_template_state(*c.exporters);
+            } catch (const std::bad_alloc&) {
+                c.snapshot.clear();
+            }
+            break;
+        case command_kind::set_sampling_override:
+            try {
+                c.exporters->set_sampling_override(cmd[i].addr, cmd[i].rate);
+            } catch (const std::bad_alloc&) {
+                post_log(c, RTE_LOG_ERR, "worker %u: out of memory applying a sampling override\n", c.id);
+            }
+            break;
+        }
+        post_ack(c, cmd[i].kind, cmd[i].seq);
+    }
+    if (n) c.counters.add(counter::mailbox_commands, n);
+}
+
 void log_exporter_errors(context& c) {
     c.logged.resize(c.exporters->size());  // grows only when exporters appeared: off the per-packet path
     std::size_t i = 0;
@@ -316,12 +392,12 @@ void log_exporter_errors(context& c) {
         }
         char addr[46];
         decode::format_address(e.addr, addr);
-        RTE_LOG(WARNING, USER1, "worker %u: exporter %s decode errors: %s\n", c.id, addr[0] ? addr : "::",
-                moved.c_str());
+        post_log(c, RTE_LOG_WARNING, "worker %u: exporter %s decode errors: %s\n", c.id, addr[0] ? addr : "::",
+                 moved.c_str());
     });
     if (more)
-        RTE_LOG(WARNING, USER1, "worker %u: %u more exporters with new decode errors (log limit %u per interval)\n",
-                c.id, more, k_exporter_log_burst);
+        post_log(c, RTE_LOG_WARNING, "worker %u: %u more exporters with new decode errors (log limit %u per interval)\n",
+                 c.id, more, k_exporter_log_burst);
 }
 
 // Fragment losses, rate-limited: at most one line per stats interval (checked
@@ -339,7 +415,7 @@ void log_fragment_losses(context& c, uint64_t now) {
         }
         c.frag_logged[i] = v;
     }
-    if (!s.empty()) RTE_LOG(WARNING, USER1, "worker %u: fragments dropped: %s\n", c.id, s.c_str());
+    if (!s.empty()) post_log(c, RTE_LOG_WARNING, "worker %u: fragments dropped: %s\n", c.id, s.c_str());
 }
 
 }  // namespace
@@ -358,8 +434,12 @@ std::string moved_errors(const decode::counter_block& now, decode::counter_block
 
 int worker_main(void* arg) {
     context& c = *static_cast<context*>(arg);
-    RTE_LOG(INFO, USER1, "worker %u on lcore %u: port %u queue %u -> %u sink ring(s)\n", c.id, c.lcore, c.port_id,
-            c.queue_id, c.cfg->nb_sinks);
+    post_log(c, RTE_LOG_INFO, "worker %u on lcore %u: port %u rx queue %u tx queue %d -> %u sink ring(s)\n", c.id,
+             c.lcore, c.port_id, c.queue_id, c.tx_queue_id, c.cfg->nb_sinks);
+    if (c.qsbr != nullptr) {
+        rte_rcu_qsbr_thread_register(c.qsbr, c.id);
+        rte_rcu_qsbr_thread_online(c.qsbr, c.id);
+    }
     rte_mbuf* pkts[k_burst];
     anchor_clock(c);
     uint64_t now = rte_rdtsc();
@@ -387,17 +467,12 @@ int worker_main(void* arg) {
             log_exporter_errors(c);
             next_log = now + c.cfg->stats_interval_tsc;
         }
-        if (const uint64_t req = c.snapshot_requested.load(std::memory_order_relaxed);
-            req != c.snapshot_done.load(std::memory_order_relaxed)) [[unlikely]] {
-            // Periodic template-state save: a timer event, not per packet.
-            // Out of memory leaves the snapshot empty: that round is skipped.
-            try {
-                c.snapshot = decode::serialize_template_state(*c.exporters);
-            } catch (const std::bad_alloc&) {
-                c.snapshot.clear();
-            }
-            c.snapshot_done.store(req, std::memory_order_release);
-        }
+        // Not offline while idle-yielding: a yield is microseconds, and
+        // staying online keeps every grace period a proof that this worker
+        // passed its loop top.
+        if (c.qsbr != nullptr) rte_rcu_qsbr_quiescent(c.qsbr, c.id);
+        if (!rte_ring_empty(c.mailbox_in)) [[unlikely]]
+            poll_mailbox(c);
         // 2. rx
         const uint16_t n = rte_eth_rx_burst(c.port_id, c.queue_id, pkts, k_burst);
         if (n == 0) {
@@ -418,6 +493,10 @@ int worker_main(void* arg) {
     c.frags->expire_all();  // counts frag_expired_at_stop
     log_fragment_losses(c, UINT64_MAX);
     log_exporter_errors(c);
+    if (c.qsbr != nullptr) {
+        rte_rcu_qsbr_thread_offline(c.qsbr, c.id);
+        rte_rcu_qsbr_thread_unregister(c.qsbr, c.id);
+    }
     c.finished.store(true, std::memory_order_release);
     return 0;
 }

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// sluiced's command line: the options struct, the usage text, and a parser that checks every value.
+//
+// Pure code (no DPDK, no I/O): parse() either returns the options or throws
+// usage_error naming the flag; sluiced prints the message and exits 2.
+// Every numeric flag is parsed whole (no trailing bytes), range-checked, and
+// durations must be finite and non-negative ("nan", "inf", "-1" are refused).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataplane/reassembly/config.hpp"
+#include "sinks/json_file/config.hpp"
+
+namespace sluice::control::cli {
+
+struct options {
+    std::vector<std::string> pcaps;
+    std::vector<std::string> ports;
+    unsigned queues = 1;
+    unsigned sinks = 1;
+    unsigned ring_size = 4096;
+    int ring_full_wait = -1;  // -1 = by mode (wait with only --pcap, drop with --port)
+    std::string eal;
+    std::vector<std::pair<uint16_t, int>> port_map;  // proto -1 = off, else int(decode::protocol)
+    uint32_t max_exporters = 4096;
+    bool verify_udp = false;
+    reassembly::config frag{};
+    std::vector<std::string> addresses;
+    // --sampling-override ADDR=RATE: exporter address (16 bytes, IPv4-mapped
+    // for IPv4, as the exporter tables key it) and its forced 1-in-RATE.
+    struct sampling_override {
+        std::array<uint8_t, 16> addr{};
+        uint32_t rate = 0;
+    };
+    std::vector<sampling_override> sampling_overrides;
+    std::string template_state;
+    double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
+    sinks::json_file_config json{};
+    bool discard = false;
+    double stats_interval = 1.0;
+    std::string stats_json;
+    // Periodic stats JSON: rewritten (atomically, by rename) every this many
+    // seconds while running; 0 = off. The live read of the counter registry.
+    double stats_json_interval = 0;
+    double duration = 0;
+    // Upper bound on each shutdown join (sinks stuck in write(2), a worker
+    // that does not leave its loop): past it sluiced says so and exits.
+    double shutdown_timeout = 10.0;
+};
+
+// A bad command line: `flag` is the option at fault (empty for a missing input).
+class usage_error : public std::runtime_error {
+public:
+    usage_error(std::string flag, const std::string& msg)
+        : std::runtime_error(flag.empty() ? msg : flag + ": " + msg), _flag(std::move(flag)) {}
+    const std::string& flag() const noexcept { return _flag; }
+
+private:
+    std::string _flag;
+};
+
+struct parsed {
+    options opt;
+    bool help = false;  // -h/--help: print usage_text and exit 0
+};
+
+extern const char* const usage_text;
+
+// argv[0] is skipped. Throws usage_error. Not reentrant (getopt_long's globals).
+parsed parse(int argc, char** argv);
+
+// The number parsers parse() uses, exposed for the tests. `flag` names the
+// option in the error.
+uint64_t parse_unsigned(const std::string& flag, const std::string& s, uint64_t min, uint64_t max);
+double parse_seconds(const std::string& flag, const std::string& s);  // finite, >= 0
+
+}  // namespace sluice::control::cli

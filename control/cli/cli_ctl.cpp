@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+// sluiced's option table and parser (getopt_long), with strict number checks.
+#include "cli.hpp"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+#include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/flow_record.hpp"
+#include "dataplane/worker/config.hpp"
+
+namespace sluice::control::cli {
+
+const char* const usage_text =
+    "usage: sluiced [options]\n"
+    "Kernel-bypass NetFlow v5/v9, IPFIX and sFlow v5 collector (DPDK).\n"
+    "\n"
+    "Inputs (at least one):\n"
+    "  --pcap FILE              replay FILE through a net_pcap vdev; exits when every file is consumed (repeatable)\n"
+    "  --port DEVARGS           a PCI NIC (0000:01:00.0) or a vdev (net_ring0, net_memif0,..., net_pcap0,rx_pcap=F)\n"
+    "                           (repeatable)\n"
+    "Ports and cores:\n"
+    "  --queues N               rx queues (= workers) per port, RSS on the source address; 1 without RSS (default 1)\n"
+    "  --sink-cores N           sink lcores (default 1, at most 16)\n"
+    "  --ring-size N            records per worker->sink ring, power of two (default 4096)\n"
+    "  --ring-full drop|wait    full sink ring: drop and count ring_full (default with --port), or wait for\n"
+    "                           room (default with only --pcap: a lossless replay)\n"
+    "  --eal \"ARGS\"             EAL arguments instead of the defaults\n"
+    "                           (--no-huge -m 512 --no-pci --file-prefix sluiced-<pid> --lcores <map>)\n"
+    "Decoding:\n"
+    "  --port-map PORT=PROTO    decode UDP port PORT as v5|v9|ipfix|sflow|auto, or 'off' to drop it (repeatable;\n"
+    "                           defaults: 2055, 9995, 9996 auto; 4739 ipfix; 6343 sflow)\n"
+    "  --max-exporters N        exporters per worker (default 4096)\n"
+    "  --verify-udp-checksum    verify UDP checksums in software when the NIC gives no verdict (default off)\n"
+    "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
+    "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
+    "  --frag-max-per-source N  incomplete datagrams per source address per worker (default 16)\n"
+    "  --frag-max-bytes N       fragment storage per worker in bytes (default 8388608, at least 262144)\n"
+    "  --sampling-override ADDR=RATE  force 1-in-RATE sampling for exporter ADDR (repeatable; RATE 0 = none)\n"
+    "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
+    "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
+    "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
+    "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
+    "Output:\n"
+    "  --json-out PATH|-        JSON lines (default -, stdout); rolls to PATH.1, PATH.2, ...\n"
+    "  --json-roll-bytes N      roll size (default 1073741824; 0 = never)\n"
+    "  --sink-discard           sinks drain the rings and discard the records (benchmarks)\n"
+    "  --sink-delay-us N        TEST KNOB: the sink sleeps N us after each burst (provokes ring_full)\n"
+    "  --stats-interval S       summary line period in seconds (default 1)\n"
+    "  --stats-json FILE        write the final stats as JSON to FILE\n"
+    "  --stats-json-interval S  also rewrite FILE every S seconds while running (atomic rename; default 0 = off)\n"
+    "  --duration S             stop after S seconds (benchmarks)\n"
+    "  --shutdown-timeout S     give up on a shutdown join after S seconds, say so and exit 1 (default 10)\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1).\n"
+    "Exit status: 0 after a clean stop (SIGINT/SIGTERM or end of replay), 1 on a start-up error or a forced exit,\n"
+    "2 on bad usage.\n";
+
+namespace {
+
+enum opt_id : int {
+    o_pcap = 256,
+    o_port,
+    o_queues,
+    o_sink_cores,
+    o_ring_size,
+    o_ring_full,
+    o_eal,
+    o_port_map,
+    o_max_exporters,
+    o_verify_udp,
+    o_frag_timeout,
+    o_frag_max_flows,
+    o_frag_max_per_source,
+    o_frag_max_bytes,
+    o_address,
+    o_template_state,
+    o_template_state_interval,
+    o_json_out,
+    o_json_roll_bytes,
+    o_sink_discard,
+    o_sink_delay_us,
+    o_stats_interval,
+    o_stats_json,
+    o_stats_json_interval,
+    o_duration,
+    o_shutdown_timeout,
+    o_sampling_override,
+};
+
+// One row per flag: getopt_long's table (name, argument, id).
+constexpr option k_options[] = {
+    {"pcap", required_argument, nullptr, o_pcap},
+    {"port", required_argument, nullptr, o_port},
+    {"queues", required_argument, nullptr, o_queues},
+    {"sink-cores", required_argument, nullptr, o_sink_cores},
+    {"ring-size", required_argument, nullptr, o_ring_size},
+    {"ring-full", required_argument, nullptr, o_ring_full},
+    {"eal", required_argument, nullptr, o_eal},
+    {"port-map", required_argument, nullptr, o_port_map},
+    {"max-exporters", required_argument, nullptr, o_max_exporters},
+    {"verify-udp-checksum", no_argument, nullptr, o_verify_udp},
+    {"frag-timeout-ms", required_argument, nullptr, o_frag_timeout},
+    {"frag-max-flows", required_argument, nullptr, o_frag_max_flows},
+    {"frag-max-per-source", required_argument, nullptr, o_frag_max_per_source},
+    {"frag-max-bytes", required_argument, nullptr, o_frag_max_bytes},
+    {"address", required_argument, nullptr, o_address},
+    {"template-state", required_argument, nullptr, o_template_state},
+    {"template-state-interval", required_argument, nullptr, o_template_state_interval},
+    {"json-out", required_argument, nullptr, o_json_out},
+    {"json-roll-bytes", required_argument, nullptr, o_json_roll_bytes},
+    {"sink-discard", no_argument, nullptr, o_sink_discard},
+    {"sink-delay-us", required_argument, nullptr, o_sink_delay_us},
+    {"stats-interval", required_argument, nullptr, o_stats_interval},
+    {"stats-json", required_argument, nullptr, o_stats_json},
+    {"stats-json-interval", required_argument, nullptr, o_stats_json_interval},
+    {"duration", required_argument, nullptr, o_duration},
+    {"shutdown-timeout", required_argument, nullptr, o_shutdown_timeout},
+    {"sampling-override", required_argument, nullptr, o_sampling_override},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+// The flag as the user typed it, for messages.
+std::string flag_name(int id) {
+    for (const option& o : k_options)
+        if (o.name != nullptr && o.val == id) return std::string("--") + o.name;
+    return "?";
+}
+
+int parse_proto(const std::string& flag, std::string_view s) {
+    if (s == "v5") return int(decode::protocol::netflow_v5);
+    if (s == "v9") return int(decode::protocol::netflow_v9);
+    if (s == "ipfix") return int(decode::protocol::ipfix);
+    if (s == "sflow") return int(decode::protocol::sflow_5);
+    if (s == "auto") return int(decode::protocol::auto_detect);
+    if (s == "off") return -1;
+    throw usage_error(flag, "unknown protocol '" + std::string(s) + "' (v5|v9|ipfix|sflow|auto|off)");
+}
+
+// Largest accepted duration: a day is far beyond any interval anyone means,
+// and keeps seconds * tsc_hz well inside 64 bits.
+constexpr double k_max_seconds = 86400.0 * 365;
+
+}  // namespace
+
+uint64_t parse_unsigned(const std::string& flag, const std::string& s, uint64_t min, uint64_t max) {
+    uint64_t v = 0;
+    const char* end = s.data() + s.size();
+    auto [p, ec] = std::from_chars(s.data(), end, v);
+    if (s.empty() || ec == std::errc::invalid_argument || p != end)
+        throw usage_error(flag, "bad number '" + s + "' (want a whole number)");
+    if (ec == std::errc::result_out_of_range || v < min || v > max)
+        throw usage_error(flag, "'" + s + "' out of range " + std::to_string(min) + ".." + std::to_string(max));
+    return v;
+}
+
+double parse_seconds(const std::string& flag, const std::string& s) {
+    double v = 0;
+    const char* end = s.data() + s.size();
+    auto [p, ec] = std::from_chars(s.data(), end, v, std::chars_format::fixed);
+    if (s.empty() || ec != std::errc{} || p != end || !std::isfinite(v))
+        throw usage_error(flag, "bad number of seconds '" + s + "'");
+    if (v < 0 || v > k_max_seconds) throw usage_error(flag, "'" + s + "' out of range 0.." + std::to_string(int64_t(k_max_seconds)));
+    return v;
+}
+
+parsed parse(int argc, char** argv) {
+    parsed r;
+    options& o = r.opt;
+    opterr = 0;  // our own messages
+    optind = 0;  // glibc: 0 re-initialises getopt completely (parse may run more than once)
+    int id;
+    int index = -1;
+    // Leading ':' reports a missing value as ':' instead of '?'.
+    while ((id = getopt_long(argc, argv, ":h", k_options, &index)) != -1) {
+        const std::string flag = flag_name(id);
+        const std::string val = optarg ? optarg : "";
+        auto num = [&](uint64_t min, uint64_t max) { return parse_unsigned(flag, val, min, max); };
+        switch (id) {
+        case 'h': r.help = true; return r;
+        case ':': throw usage_error(argv[optind - 1], "needs a value");
+        case '?': {
+            const std::string bad = optopt ? flag_name(optopt) : std::string(argv[optind - 1]);
+            if (optopt && bad != "?") throw usage_error(bad, "takes no value");
+            throw usage_error(argv[optind - 1], "unknown option");
+        }
+        case o_pcap:
+            if (val.find(',') != std::string::npos) throw usage_error(flag, "file names with ',' cannot be passed to net_pcap");
+            o.pcaps.push_back(val);
+            break;
+        case o_port: o.ports.push_back(val); break;
+        case o_queues: o.queues = unsigned(num(1, 64)); break;
+        case o_sink_cores: o.sinks = unsigned(num(1, worker::k_max_sinks)); break;
+        case o_ring_size:
+            o.ring_size = unsigned(num(64, 1u << 30));
+            if (o.ring_size & (o.ring_size - 1)) throw usage_error(flag, "'" + val + "' is not a power of two >= 64");
+            break;
+        case o_ring_full:
+            if (val != "drop" && val != "wait") throw usage_error(flag, "'" + val + "': want drop or wait");
+            o.ring_full_wait = val == "wait";
+            break;
+        case o_eal: o.eal = val; break;
+        case o_port_map: {
+            const auto eq = val.find('=');
+            if (eq == std::string::npos) throw usage_error(flag, "want PORT=PROTO, got '" + val + "'");
+            o.port_map.emplace_back(uint16_t(parse_unsigned(flag, val.substr(0, eq), 0, 65535)),
+                                    parse_proto(flag, std::string_view(val).substr(eq + 1)));
+            break;
+        }
+        case o_max_exporters: o.max_exporters = uint32_t(num(1, UINT32_MAX)); break;
+        case o_verify_udp: o.verify_udp = true; break;
+        case o_frag_timeout: o.frag.timeout_ms = uint32_t(num(1, UINT32_MAX)); break;
+        case o_frag_max_flows: o.frag.max_flows = uint32_t(num(1, reassembly::k_max_max_flows)); break;
+        case o_frag_max_per_source: o.frag.max_per_source = uint32_t(num(1, UINT32_MAX)); break;
+        case o_frag_max_bytes:
+            o.frag.max_bytes = uint32_t(num(reassembly::k_min_max_bytes, reassembly::k_max_max_bytes));
+            break;
+        case o_address: o.addresses.push_back(val); break;
+        case o_sampling_override: {
+            const auto eq = val.find('=');
+            if (eq == std::string::npos) throw usage_error(flag, "want ADDR=RATE, got '" + val + "'");
+            options::sampling_override so;
+            uint8_t b[16];
+            const std::string a = val.substr(0, eq);
+            if (inet_pton(AF_INET, a.c_str(), b) == 1) decode::set_ipv4(so.addr.data(), b);
+            else if (inet_pton(AF_INET6, a.c_str(), b) == 1) decode::set_ipv6(so.addr.data(), b);
+            else throw usage_error(flag, "'" + a + "' is not an IPv4 or IPv6 address");
+            so.rate = uint32_t(parse_unsigned(flag, val.substr(eq + 1), 0, UINT32_MAX));
+            o.sampling_overrides.push_back(so);
+            break;
+        }
+        case o_template_state: o.template_state = val; break;
+        case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
+        case o_json_out: o.json.path = val; break;
+        case o_json_roll_bytes: o.json.roll_bytes = num(0, UINT64_MAX); break;
+        case o_sink_discard: o.discard = true; break;
+        case o_sink_delay_us: o.json.delay_us = uint32_t(num(0, 10'000'000)); break;
+        case o_stats_interval:
+            o.stats_interval = parse_seconds(flag, val);
+            if (o.stats_interval <= 0) throw usage_error(flag, "must be > 0");
+            break;
+        case o_stats_json: o.stats_json = val; break;
+        case o_stats_json_interval: o.stats_json_interval = parse_seconds(flag, val); break;
+        case o_duration: o.duration = parse_seconds(flag, val); break;
+        case o_shutdown_timeout:
+            o.shutdown_timeout = parse_seconds(flag, val);
+            if (o.shutdown_timeout <= 0) throw usage_error(flag, "must be > 0");
+            break;
+        default: throw usage_error(argv[optind - 1], "unknown option");
+        }
+    }
+    if (optind < argc) throw usage_error(argv[optind], "unexpected argument");
+    if (o.pcaps.empty() && o.ports.empty()) throw usage_error("", "no input: give --pcap FILE or --port DEVARGS");
+    if (o.stats_json_interval > 0 && o.stats_json.empty())
+        throw usage_error("--stats-json-interval", "needs --stats-json FILE");
+    return r;
+}
+
+}  // namespace sluice::control::cli

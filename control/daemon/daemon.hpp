@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// The daemon's composition: everything sluiced owns, how it is set up, and the shutdown order.
+//
+// Ownership (constructed top to bottom, destroyed in reverse):
+//
+//   daemon ──owns──► eal_session
+//     ├──owns──► mbuf_pool ◄──────────── every rx queue
+//     ├──owns──► eth_port[]             stop() after the workers joined
+//     ├──owns──► replay_clock[] ◄─────── worker (borrowed)
+//     ├──owns──► worker::config ◄─────── every worker (read-only)
+//     ├──owns──► record_ring[w][s] ◄──── worker w produces, sink s consumes
+//     ├──owns──► mailboxes (in[w], out[w]) ◄── worker w polls in[w], posts log lines and acks to out[w]
+//     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
+//     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
+//     ├──owns──► sink context[], json_file_writer
+//     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
+//     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
+//
+// Shutdown order (the signal handler only sets flags):
+//   1. workers leave their loop after the burst in hand and are joined
+//      (bounded by --shutdown-timeout; past it a worker's ring-full wait is
+//      ended as a signal would, then one more second);
+//   2. ports are stopped;
+//   3. template state is written (--template-state): it needs only the
+//      workers' tables, so a sink stuck on a stalled output cannot lose it;
+//   4. sinks are told to stop, drain every ring and are joined (bounded);
+//   5. the JSON output is flushed;
+//   6. final stats are printed and written (--stats-json);
+//   7. contexts, rings, ports, pool and EAL are released (RAII, reverse order).
+// A second SIGINT/SIGTERM during 1-6 saves the template state (if the workers
+// have joined) and exits at once with status 1; so does a join that times out.
+#pragma once
+
+#include <rte_malloc.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/cli/cli.hpp"
+#include "control/mailbox/mailbox.hpp"
+#include "control/rcu/qsbr.hpp"
+#include "control/registry/registry.hpp"
+#include "dataplane/eal/eal.hpp"
+#include "dataplane/exception/config.hpp"
+#include "dataplane/port/port.hpp"
+#include "dataplane/ring/record_ring.hpp"
+#include "dataplane/worker/worker_context.hpp"
+#include "sinks/json_file/json_file.hpp"
+
+namespace sluice::control {
+
+// Set by the signal handler and the control loop; read everywhere.
+struct stop_flags {
+    std::atomic<bool> stop{false};            // SIGINT/SIGTERM (first): the control loop ends
+    std::atomic<unsigned> signals{0};         // signals received; a second one means "exit now"
+    std::atomic<bool> workers_stop{false};    // the workers leave their loop
+    std::atomic<bool> sinks_stop{false};      // the sinks drain and leave
+};
+
+// The process-wide flags (a signal handler needs a static).
+stop_flags& flags() noexcept;
+
+struct worker_deleter {
+    void operator()(worker::context* c) const noexcept {
+        c->~context();
+        rte_free(c);
+    }
+};
+using worker_ptr = std::unique_ptr<worker::context, worker_deleter>;
+
+struct sink_deleter {
+    void operator()(sinks::sink_context* s) const noexcept {
+        s->~sink_context();
+        rte_free(s);
+    }
+};
+using sink_ptr = std::unique_ptr<sinks::sink_context, sink_deleter>;
+
+// Everything the daemon owns, in construction order (destroyed in reverse).
+struct daemon {
+    cli::options opt;
+    std::unique_ptr<eal::eal_session> eal;
+    std::unique_ptr<port::mbuf_pool> pool;
+    std::vector<std::unique_ptr<port::eth_port>> ports;
+    std::vector<uint64_t> expected;  // per port: packets in the replayed file, 0 = live
+    std::vector<std::unique_ptr<worker::replay_clock>> clocks;
+    std::vector<exception::address_config> addresses;  // per port
+    worker::config wcfg;
+    std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
+    mailboxes mail;                      // one command + one event ring per worker
+    std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
+    std::vector<worker_ptr> workers;
+    std::vector<sink_ptr> sinks;
+    std::unique_ptr<sinks::json_file_writer> writer;
+    uint64_t start_tsc = 0;
+    bool workers_joined = false;
+    bool sinks_joined = false;
+    uint64_t worker_log_lines = 0;  // printed by the control core (control/log counters)
+    // Last: it borrows every counter block above (see registry.hpp).
+    registry counters;
+};
+
+// EAL, ports, pool, workers, template state, sinks, counter registration. Throws on any failure.
+void setup(daemon& d);
+
+// Launch, control loop, shutdown (see the order above). Returns the exit status.
+int run(daemon& d);
+
+// Writes every worker's templates into --template-state. Only after the workers joined.
+bool save_templates(const daemon& d);
+
+}  // namespace sluice::control
