@@ -33,6 +33,7 @@ enum class counter : uint16_t {
     template_withdrawals,
     templates_expired,
     templates_restored,
+    templates_refused_withdrawn,
     options_records,
     sampling_rates_learned,
     // ---- sequence tracking ----
@@ -49,6 +50,8 @@ enum class counter : uint16_t {
     dev_sequence_convention,
     dev_timeval_time_fields,
     dev_icmp_type_in_src_port,
+    dev_zero_length_fields,
+    dev_v9_variable_length_fields,
     // ---- errors: bytes rejected ----
     err_truncated_header,
     err_unknown_version,
@@ -70,6 +73,7 @@ enum class counter : uint16_t {
     err_sflow_header_parse,
     err_sflow_address_type,
     err_template_id,
+    err_data_template_refused,
     err_output_full,
     count_  // keep last
 };
@@ -91,6 +95,7 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"template_withdrawals", "IPFIX template withdrawals applied (single or all).", K::volume},
     {"templates_expired", "Templates dropped after their timeout without a refresh.", K::volume},
     {"templates_restored", "Templates restored from the state file at start-up.", K::volume},
+    {"templates_refused_withdrawn", "A known template id was redefined in a form that was refused (its err_* counter says why): the old layout was withdrawn so it never decodes the new layout's data; that data counts err_data_template_refused until a valid template arrives.", K::volume},
     {"options_records", "Options data records consumed (sampling parameters and other metadata).", K::volume},
     {"sampling_rates_learned", "Sampling rates learned from options data.", K::volume},
     {"sequence_lost", "Export units missing according to sequence numbers (flows for v5, datagrams for v9, records for IPFIX; for sFlow, datagrams per agent plus samples per source).", K::deviation},
@@ -105,13 +110,15 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss.", K::deviation},
     {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned.", K::deviation},
     {"dev_icmp_type_in_src_port", "NetFlow v5 ICMP records with the type in the source port and the code in the destination port (fprobe) instead of type*256+code in the destination port: decoded that way.", K::deviation},
+    {"dev_zero_length_fields", "Template fields of length 0 (Juniper's options scope System): skipped, the template kept; counted per template learned.", K::deviation},
+    {"dev_v9_variable_length_fields", "NetFlow v9 template fields of length 65535 (H3C's VRFname), which RFC 3954 does not define: decoded with the IPFIX variable-length rules; counted per template learned.", K::deviation},
     {"err_truncated_header", "Datagram shorter than its protocol header: dropped.", K::error},
     {"err_unknown_version", "Unknown export protocol version: dropped.", K::error},
     {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped.", K::error},
     {"err_count_exceeds_datagram", "Header count larger than the datagram can hold: only whole records decoded.", K::error},
     {"err_set_length", "A set length below the set header or past the datagram end: the rest dropped.", K::error},
     {"err_template_no_fields", "A template with zero fields (not a withdrawal): ignored.", K::error},
-    {"err_template_field_length", "A template field with zero length or an oversized length: template rejected.", K::error},
+    {"err_template_field_length", "A template field longer than any record, or a template whose records would be empty or longer than a datagram: template rejected.", K::error},
     {"err_template_overflows_set", "A template's field count runs past its set: rejected.", K::error},
     {"err_template_too_many_fields", "A template with more fields than the configured maximum: rejected.", K::error},
     {"err_template_limit", "The exporter's template table is full: new template rejected.", K::error},
@@ -125,6 +132,7 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"err_sflow_header_parse", "sFlow raw packet header that could not be parsed past L2/L3: record kept with what parsed.", K::error},
     {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored.", K::error},
     {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected.", K::error},
+    {"err_data_template_refused", "Data sets for a template id whose last redefinition was refused: dropped until a valid template arrives.", K::error},
     {"err_output_full", "Records dropped because the caller's output buffer was full.", K::drop},
 }};
 

@@ -89,6 +89,7 @@ void parse_templates(const uint8_t* p, uint32_t len, bool options, template_doma
         ++w.records;
         if (!keep) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         tmpl::learn_template(*dom, template_decl{id, options, scope, st.scratch_fields}, true, lim, now, c);
@@ -142,6 +143,11 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
     std::size_t off = header_size;
     while (off < len) {
         const uint8_t* s = p + off;
+        // Zero bytes after the last set (some exporters pad messages to a
+        // word boundary): legal, not a set. A set id 0 is never valid, so
+        // an all-zero tail cannot hide one.
+        if (s[0] == 0 && all_zero(s, len - off)) [[unlikely]]
+            break;
         if (len - off < set_header_size) [[unlikely]] {
             c.add(counter::err_set_length);
             w.complete = false;

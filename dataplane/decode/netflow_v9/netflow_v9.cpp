@@ -45,6 +45,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
         if (id < min_data_flowset_id && all_zero(r, len - off)) return;  // flowset padding
         if (fc == 0) [[unlikely]] {
             c.add(counter::err_template_no_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             ++w.records;
             off += template_header_size;
             continue;
@@ -59,6 +60,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
         off += need;
         if (fc > lim.max_fields_per_template) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         st.scratch_fields.clear();  // capacity reserved: no allocation
@@ -102,6 +104,7 @@ void parse_options_templates(const uint8_t* p, uint32_t len, template_domain* do
         const uint32_t fc = (scope_len + opt_len) / field_spec_size;
         if (fc > lim.max_fields_per_template) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         st.scratch_fields.clear();
@@ -152,10 +155,17 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     uint32_t emitted = 0;
     std::size_t off = header_size;
     bool bad_set = false;
+    bool padded = false;
     while (len - off >= flowset_header_size) {
         const uint8_t* s = p + off;
         const uint16_t id = wire::be16(s);
         const uint32_t slen = wire::be16(s + 2);
+        // Zero bytes after the last flowset: padding, legal (flowset id 0
+        // with length 0 is never a flowset).
+        if (id == 0 && slen == 0 && all_zero(s, len - off)) [[unlikely]] {
+            padded = true;
+            break;
+        }
         if (slen < flowset_header_size || slen > len - off) [[unlikely]] {
             c.add(counter::err_set_length);
             bad_set = true;
@@ -183,7 +193,8 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
             emitted += r.emitted;
         }
     }
-    if (!bad_set && off != len) c.add(counter::dev_trailing_bytes);  // < 4 bytes: no flowset fits
+    // < 4 bytes left: no flowset fits. Zero bytes there are padding too.
+    if (!bad_set && !padded && off != len && !all_zero(p + off, len - off)) c.add(counter::dev_trailing_bytes);
     if (w.complete && w.records != count) c.add(counter::dev_count_mismatch);
 
     if (c.errors() == errors_before) return decode_status::ok;

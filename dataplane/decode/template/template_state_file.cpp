@@ -206,8 +206,11 @@ std::vector<uint8_t> serialize_template_state(std::span<const exporter_table* co
                 w.put<uint64_t>(s.id);
                 w.put<uint32_t>(s.rate);
             }
-            w.put<uint32_t>(static_cast<uint32_t>(d->templates.size()));
+            uint32_t n_templates = 0;  // tombstones (refused redefinitions) are not saved
+            for (const auto& t : d->templates) n_templates += t.refused ? 0 : 1;
+            w.put<uint32_t>(n_templates);
             for (const auto& t : d->templates) {
+                if (t.refused) continue;
                 w.put<uint16_t>(t.id);
                 w.put<uint8_t>(t.options ? 1 : 0);
                 w.put<uint16_t>(t.scope_count);

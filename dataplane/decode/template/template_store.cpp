@@ -215,6 +215,7 @@ public:
                 off += f.length;
                 min += f.length;
             }
+            if (f.length == 0) continue;  // zero-length (Juniper's scope System): nothing to read
             const sem m = ipfix_ie::lookup(f.id);
             if (f.enterprise == 0 || !_ipfix) {
                 if (m != sem::none && _idx[idx(m)] < 0) _idx[idx(m)] = static_cast<int>(i);
@@ -653,40 +654,73 @@ netflow_state* netflow_of(exporter_state& exporter) noexcept {
     return exporter.netflow.get();
 }
 
+bool refuse_template(template_domain& dom, uint16_t id, uint64_t now_ns, counter_block& c) noexcept {
+    compiled_template* t = dom.find(id);
+    if (t == nullptr || t->refused) return false;
+    // Keep the slot as a tombstone: data for this id is dropped under its
+    // own cause (err_data_template_refused) until a valid template arrives.
+    // clear() keeps capacity, so this cannot allocate or throw.
+    t->fields.clear();
+    t->plan.clear();
+    t->record_length = 0;
+    t->min_length = 0;
+    t->flags = 0;
+    t->refused = true;
+    t->last_seen_ns = now_ns;
+    c.add(counter::templates_refused_withdrawn);
+    return true;
+}
+
+namespace {
+
+// Why a template declaration cannot be learned, or count_ when it can.
+// `zero` and `v9_varlen` count the fields accepted as deviations.
+counter validate(const template_decl& decl, bool ipfix, const decoder_limits& limits, uint32_t& zero,
+                 uint32_t& v9_varlen) noexcept {
+    if (decl.fields.empty()) return decl.options ? counter::err_options_scope : counter::err_template_no_fields;
+    if (decl.fields.size() > limits.max_fields_per_template) return counter::err_template_too_many_fields;
+    uint32_t total = 0;
+    bool any_data = false;
+    for (const field_spec& f : decl.fields) {
+        if (f.length == 0) {
+            ++zero;  // Juniper's options scope System: skipped, the template kept
+            continue;
+        }
+        if (f.length == varlen) {
+            if (!ipfix) ++v9_varlen;  // H3C's VRFname: IPFIX variable-length rules
+            total += 1;
+        } else if (f.length > max_record_length) {
+            return counter::err_template_field_length;
+        } else {
+            total += f.length;
+        }
+        any_data = true;
+    }
+    // Records of length 0 could never be told apart (and never advance).
+    if (!any_data || total > max_record_length) return counter::err_template_field_length;
+    if (decl.options && (decl.scope_count == 0 || decl.scope_count > decl.fields.size()))
+        return counter::err_options_scope;
+    return counter::count_;
+}
+
+}  // namespace
+
 learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
                             uint64_t now_ns, counter_block& c) noexcept {
     if (decl.id < 256) {
         c.add(counter::err_template_id);
         return learn_result::rejected;
     }
-    if (decl.fields.empty()) {
-        c.add(decl.options ? counter::err_options_scope : counter::err_template_no_fields);
-        return learn_result::rejected;
-    }
-    if (decl.fields.size() > limits.max_fields_per_template) {
-        c.add(counter::err_template_too_many_fields);
-        return learn_result::rejected;
-    }
-    uint32_t total = 0;
-    for (const field_spec& f : decl.fields) {
-        const bool bad = f.length == 0 || (f.length == varlen ? !ipfix : f.length > max_record_length);
-        if (bad) {
-            c.add(counter::err_template_field_length);
-            return learn_result::rejected;
-        }
-        total += f.length == varlen ? 1 : f.length;
-    }
-    if (total > max_record_length) {
-        c.add(counter::err_template_field_length);
-        return learn_result::rejected;
-    }
-    if (decl.options && (decl.scope_count == 0 || decl.scope_count > decl.fields.size())) {
-        c.add(counter::err_options_scope);
+    uint32_t zero = 0, v9_varlen = 0;
+    if (const counter why = validate(decl, ipfix, limits, zero, v9_varlen); why != counter::count_) {
+        c.add(why);
+        refuse_template(dom, decl.id, now_ns, c);  // a refused redefinition withdraws the old layout
         return learn_result::rejected;
     }
     const counter learned = decl.options ? counter::options_templates_learned : counter::templates_learned;
     compiled_template* existing = dom.find(decl.id);
-    if (existing != nullptr && existing->options == decl.options && existing->scope_count == decl.scope_count &&
+    if (existing != nullptr && !existing->refused && existing->options == decl.options &&
+        existing->scope_count == decl.scope_count &&
         std::equal(existing->fields.begin(), existing->fields.end(), decl.fields.begin(), decl.fields.end())) {
         existing->last_seen_ns = now_ns;  // a re-send: refresh only
         c.add(learned);
@@ -709,9 +743,13 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         if (comp.timeval_fields() != 0) c.add(counter::dev_timeval_time_fields, comp.timeval_fields());
         if (skipped != 0) c.add(counter::dev_enterprise_fields_skipped, skipped);
         if (unsupported != 0) c.add(counter::dev_unsupported_field_length, unsupported);
+        if (zero != 0) c.add(counter::dev_zero_length_fields, zero);
+        if (v9_varlen != 0) c.add(counter::dev_v9_variable_length_fields, v9_varlen);
         c.add(learned);
         if (existing != nullptr) {
+            const bool was_refused = existing->refused;
             *existing = std::move(t);
+            if (was_refused) return learn_result::learned;  // the tombstone's id is usable again
             c.add(counter::templates_redefined);
             return learn_result::redefined;
         }
@@ -720,6 +758,7 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         dom.templates.insert(it, std::move(t));
     } catch (...) {
         c.add(counter::err_template_limit);  // out of memory: the table cannot grow
+        refuse_template(dom, decl.id, now_ns, c);
         return learn_result::rejected;
     }
     return learn_result::learned;

@@ -43,7 +43,8 @@ namespace sluice::decode {
 
 namespace tmpl {
 
-// IPFIX variable-length marker (RFC 7011 7). NetFlow v9 has no such thing.
+// IPFIX variable-length marker (RFC 7011 7). RFC 3954 has no such thing, but
+// some v9 exporters (H3C) send it: decoded by the same rules, counted.
 constexpr uint16_t varlen = 65535;
 // RFC 5103 reverse information elements live under this enterprise number.
 constexpr uint32_t pen_reverse = 29305;
@@ -209,6 +210,10 @@ struct compiled_template {
     time_mode start = time_mode::none, end = time_mode::none;
     time_mode rev_start = time_mode::none, rev_end = time_mode::none;
     uint64_t last_seen_ns = 0;
+    // A tombstone: this id was last redefined in a refused form. It has no
+    // fields and no plan; data for it is dropped (err_data_template_refused)
+    // until a valid template replaces it. Never saved to the state file.
+    bool refused = false;
 
     bool fixed() const noexcept { return record_length != 0; }
 };
@@ -277,9 +282,20 @@ enum class learn_result : uint8_t { learned, refreshed, redefined, rejected };
 // templates_learned / options_templates_learned / templates_redefined on
 // success, exactly one err_* counter on rejection, and
 // dev_enterprise_fields_skipped / dev_unsupported_field_length once per
-// learn (never per record). `ipfix` allows variable-length fields.
+// learn (never per record). Zero-length fields are skipped (the template is
+// kept, dev_zero_length_fields); NetFlow v9 fields of length 65535 follow the
+// IPFIX variable-length rules (dev_v9_variable_length_fields). A refused
+// declaration withdraws a template already known under its id (see
+// refuse_template). `ipfix`: IPFIX rather than NetFlow v9.
 learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
                             uint64_t now_ns, counter_block& c) noexcept;
+
+// A template id refused outright by a protocol parser (before
+// learn_template: too many fields, no fields): a template already known
+// under `id` becomes a tombstone (counted templates_refused_withdrawn), so
+// its old layout never decodes the new layout's data. false when there was
+// nothing to withdraw.
+bool refuse_template(template_domain& dom, uint16_t id, uint64_t now_ns, counter_block& c) noexcept;
 
 // Per-datagram facts a data set needs.
 struct datagram_ctx {
@@ -309,8 +325,14 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
 inline const compiled_template* data_template(uint16_t id, template_domain* dom, uint64_t now,
                                               const decoder_limits& lim, counter_block& c) noexcept {
     const compiled_template* t = dom != nullptr ? dom->find_live(id, now, lim.template_timeout_ns, c) : nullptr;
-    if (t == nullptr) [[unlikely]]
+    if (t == nullptr) [[unlikely]] {
         c.add(counter::err_data_before_template);
+        return nullptr;
+    }
+    if (t->refused) [[unlikely]] {
+        c.add(counter::err_data_template_refused);
+        return nullptr;
+    }
     return t;
 }
 

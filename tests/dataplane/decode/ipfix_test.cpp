@@ -601,7 +601,7 @@ struct malformed_case {
 const malformed_case malformed_cases[] = {
     {"set length below 4", [](builder& b) { b.u16(256).u16(3).zeros(4); }, counter::err_set_length},
     {"set length past end", [](builder& b) { b.u16(2).u16(64).zeros(8); }, counter::err_set_length},
-    {"trailing partial set header", [](builder& b) { b.zeros(3); }, counter::err_set_length},
+    {"trailing partial set header", [](builder& b) { b.u8(0).u8(0).u8(1); }, counter::err_set_length},
     {"template fields overflow set",
      [](builder& b) {
          auto s = b.open(2);
@@ -616,10 +616,10 @@ const malformed_case malformed_cases[] = {
          b.close(s);
      },
      counter::err_template_overflows_set},
-    {"zero-length field",
+    {"only zero-length fields",
      [](builder& b) {
          auto s = b.open(2);
-         b.u16(260).u16(2).u16(8).u16(4).u16(2).u16(0);
+         b.u16(260).u16(2).u16(8).u16(0).u16(2).u16(0);
          b.close(s);
      },
      counter::err_template_field_length},
@@ -738,6 +738,104 @@ TEST_F(ipfix_fx, every_truncation_and_bit_flip_is_safe) {
             EXPECT_LE(out.size, max_records_per_datagram);
         }
     SUCCEED();
+}
+
+// A zero-length scope field (Juniper's System) is skipped: the options
+// template is kept and its sampling rate applies.
+TEST_F(ipfix_fx, zero_length_scope_field_keeps_options_template) {
+    builder b = hdr();
+    options_template_set(b, 400, 1, {{1, 0}, {34, 4}});
+    auto s = b.open(400);
+    b.u32(512);
+    b.close(s);
+    template_set(b, 256, ipv4_fields);
+    s = b.open(256);
+    ipv4_record(b, 1, 1);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].sampling_rate, 512u);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_zero_length_fields, 1},
+                                   {counter::options_records, 1},
+                                   {counter::sampling_rates_learned, 1},
+                                   {counter::flow_records, 1}});
+}
+
+// An options template redefined with scope count 0 is refused and withdraws
+// the old one; its data is dropped and counted until a valid one arrives.
+TEST_F(ipfix_fx, refused_redefinition_withdraws_old_template) {
+    learn(256, ipv4_fields);
+    builder b = hdr();
+    auto s = b.open(2);
+    b.u16(256).u16(1).u16(8).u16(0);  // redefined with only a zero-length field
+    b.close(s);
+    EXPECT_EQ(run(b), decode_status::partial);  // a template record found, refused
+    builder d = hdr();
+    s = d.open(256);
+    ipv4_record(d, 1, 1);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    EXPECT_EQ(out.size, 0u);
+    builder o = hdr();
+    options_template_set(o, 400, 1, {{149, 4}, {34, 4}});
+    ASSERT_EQ(run(o), decode_status::ok);
+    builder o2 = hdr();
+    s = o2.open(3);
+    o2.u16(400).u16(1).u16(0).u16(34).u16(4);  // scope count 0: refused
+    o2.zeros(2);
+    o2.close(s);
+    EXPECT_EQ(run(o2), decode_status::partial);
+    builder od = hdr();
+    s = od.open(400);
+    od.u32(1).u32(100);
+    od.close(s);
+    EXPECT_EQ(run(od), decode_status::dropped);
+    learn(256, ipv4_fields);
+    builder d2 = hdr();
+    s = d2.open(256);
+    ipv4_record(d2, 2, 1);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 1, 1, 2);
+    EXPECT_EQ(storage[0].sampling_rate, 0u);
+    expect_counters(ex->counters, {{counter::datagrams, 8},
+                                   {counter::templates_learned, 2},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::err_template_field_length, 1},
+                                   {counter::err_options_scope, 1},
+                                   {counter::templates_refused_withdrawn, 2},
+                                   {counter::err_data_template_refused, 2},
+                                   {counter::flow_records, 1}});
+}
+
+// Zero bytes after the last set are padding: not a set-length error.
+TEST_F(ipfix_fx, zero_padding_after_last_set_is_legal) {
+    learn(256, ipv4_fields);
+    for (std::size_t pad : {1u, 3u, 4u, 12u}) {
+        SCOPED_TRACE(pad);
+        builder b = hdr();
+        auto s = b.open(256);
+        ipv4_record(b, 1, 1);
+        b.close(s);
+        b.zeros(pad);
+        ex->counters = counter_block{};
+        EXPECT_EQ(run(b), decode_status::ok);
+        EXPECT_EQ(out.size, 1u);
+        expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::flow_records, 1}});
+    }
+    // Non-zero bytes there are still a broken set.
+    builder b = hdr();
+    auto s = b.open(256);
+    ipv4_record(b, 1, 1);
+    b.close(s);
+    b.u8(0).u8(0).u8(1);
+    ex->counters = counter_block{};
+    EXPECT_EQ(run(b), decode_status::partial);
+    expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::flow_records, 1}, {counter::err_set_length, 1}});
 }
 
 }  // namespace
