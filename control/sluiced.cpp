@@ -86,6 +86,8 @@ constexpr const char* usage_text =
     "  --port-map PORT=PROTO    decode UDP port PORT as v5|v9|ipfix|sflow|auto, or 'off' to drop it (repeatable;\n"
     "                           defaults: 2055, 9995, 9996 auto; 4739 ipfix; 6343 sflow)\n"
     "  --max-exporters N        exporters per worker (default 4096)\n"
+    "  --decoder-limit NAME=V   a decoder limit (docs/configuration.md): records_per_datagram=N,\n"
+    "                           exporter_idle_timeout_ns=30s, max_domains_per_exporter=N, ...; repeatable\n"
     "  --verify-udp-checksum    verify UDP checksums in software when the NIC gives no verdict (default off)\n"
     "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
     "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
@@ -115,6 +117,7 @@ struct options {
     std::string eal;
     std::vector<std::pair<uint16_t, int>> port_map;  // proto -1 = off
     uint32_t max_exporters = 4096;
+    decode::decoder_limits limits{};  // --decoder-limit NAME=VALUE; --max-exporters wins for its own
     bool verify_udp = false;
     reassembly::config frag{};
     std::vector<std::string> addresses;
@@ -179,6 +182,7 @@ options parse_cli(int argc, char** argv) {
             o.port_map.emplace_back(parse_num<uint16_t>(a, std::string_view(v).substr(0, eq)),
                                     parse_proto(std::string_view(v).substr(eq + 1)));
         } else if (a == "--max-exporters") o.max_exporters = parse_num<uint32_t>(a, val());
+        else if (a == "--decoder-limit") { std::string e; if (!decode::parse_decoder_limit(val(), o.limits, &e)) usage_error("--decoder-limit: " + e); o.max_exporters = o.limits.max_exporters; }
         else if (a == "--verify-udp-checksum") o.verify_udp = true;
         else if (a == "--frag-timeout-ms") o.frag.timeout_ms = parse_num<uint32_t>(a, val());
         else if (a == "--frag-max-flows") o.frag.max_flows = parse_num<uint32_t>(a, val());
@@ -401,6 +405,7 @@ void setup(daemon& d, int argc, char** argv) {
     w.verify_udp_checksum = o.verify_udp;
     w.ring_full_wait = o.ring_full_wait >= 0 ? o.ring_full_wait == 1 : o.ports.empty();
     w.nb_sinks = o.sinks;
+    w.limits = o.limits;
     w.limits.max_exporters = o.max_exporters;
     w.tsc_hz = rte_get_tsc_hz();
     w.tsc_base = rte_rdtsc();

@@ -101,6 +101,12 @@ void write_text(std::FILE* f, const report& r) {
             });
             if (w.exporters->rejected_table_full)
                 std::fprintf(f, "  exporters rejected (table full): %" PRIu64 "\n", w.exporters->rejected_table_full);
+            const decode::table_counter_block tc = w.exporters->table_counters();
+            for (std::size_t i = 0; i < decode::table_counter_count; ++i)
+                if (tc.at(i)) std::fprintf(f, "  exporter table %s=%" PRIu64 "\n", decode::table_counter_table[i].name.data(), tc.at(i));
+            for (const auto& r : w.exporters->refused())
+                std::fprintf(f, "  refused %s: datagrams=%" PRIu64 " (%s)\n", addr_text(r.addr).c_str(), r.datagrams,
+                             decode::table_counter_table[std::size_t(r.cause)].name.data());
         }
     }
     for (const auto& s : r.sinks) {
@@ -164,8 +170,21 @@ void write_json(std::FILE* f, const report& r) {
                 std::fputc('}', f);
             });
         }
-        std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64 "}",
-                     w.exporters ? w.exporters->rejected_table_full : 0);
+        std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64, w.exporters ? w.exporters->rejected_table_full : 0);
+        std::fputs(",\"exporter_table\":{", f);
+        const decode::table_counter_block tc = w.exporters ? w.exporters->table_counters() : decode::table_counter_block{};
+        for (std::size_t i = 0; i < decode::table_counter_count; ++i)
+            std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", decode::table_counter_table[i].name.data(), tc.at(i));
+        std::fputs("},\"refused\":[", f);
+        if (w.exporters) {
+            bool first = true;
+            for (const auto& r : w.exporters->refused()) {
+                std::fprintf(f, "%s{\"exporter\":\"%s\",\"datagrams\":%" PRIu64 ",\"cause\":\"%s\"}", first ? "" : ",",
+                             addr_text(r.addr).c_str(), r.datagrams, decode::table_counter_table[std::size_t(r.cause)].name.data());
+                first = false;
+            }
+        }
+        std::fputs("]}", f);
     }
     std::fputs("],\"sinks\":[", f);
     for (std::size_t k = 0; k < r.sinks.size(); ++k) {

@@ -102,6 +102,7 @@ inline bool accept_udp(context& c, burst_state& b, const parse::parsed_frame& f,
     d.proto = static_cast<decode::protocol>(p - 1);
     std::memcpy(d.meta.exporter_addr, f.src_addr, 16);
     d.meta.exporter_port = f.src_port;
+    d.meta.ip_version = f.ip_version;
     d.meta.collector_port = f.dst_port;
     d.meta.time_received_ns = ts;
     return true;

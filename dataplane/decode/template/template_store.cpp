@@ -534,7 +534,7 @@ inline fast_result decode_fixed_simple(const compiled_template& t, const uint8_t
         for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, rec, scr, x);
     }
     if (m != n) [[unlikely]]
-        c.add(counter::err_output_full, n - m);
+        c.add(out.full_cause, n - m);
     check_padding(p + std::size_t(n) * rl, p + len, c);
     return {n, m};
 }
@@ -930,7 +930,7 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
     res.emitted = emitted;
     c.add(counter::flow_records, emitted);
     if (full != 0) [[unlikely]]
-        c.add(counter::err_output_full, full);
+        c.add(out.full_cause, full);
     return res;
 }
 

@@ -838,5 +838,26 @@ TEST_F(ipfix_fx, zero_padding_after_last_set_is_legal) {
     expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::flow_records, 1}, {counter::err_set_length, 1}});
 }
 
+// A legal template of 1-byte records: one datagram would yield thousands.
+// decode_datagram() caps the records per datagram and counts the excess.
+TEST_F(ipfix_fx, records_per_datagram_cap) {
+    limits.records_per_datagram = 100;
+    reset();
+    std::vector<flow_record> big(2000);
+    builder b = hdr();
+    template_set(b, 256, {{4, 1}});
+    auto s = b.open(256);
+    for (int i = 0; i < 1000; ++i) b.u8(17);
+    b.close(s);
+    record_buffer o{big.data(), 2000, 0};
+    EXPECT_EQ(decode_datagram(b.done(), meta, protocol::auto_detect, *table, o), decode_status::partial);
+    EXPECT_EQ(o.size, 100u);
+    EXPECT_EQ(big[99].proto, 17);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::flow_records, 100},
+                                   {counter::err_records_per_datagram, 900}});
+}
+
 }  // namespace
 }  // namespace sluice::decode
