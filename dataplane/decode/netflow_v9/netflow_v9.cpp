@@ -32,8 +32,7 @@ struct set_walk {
 // Template flowset (id 0): template_id, field_count, then field specs.
 void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netflow_state& st,
                      const decoder_limits& lim, uint64_t now, counter_block& c, set_walk& w) noexcept {
-    if (dom == nullptr) [[unlikely]] {
-        c.add(counter::err_template_limit);  // max_domains_per_exporter reached
+    if (dom == nullptr) [[unlikely]] {  // max_domains_per_exporter: counted once per datagram
         w.complete = false;
         return;
     }
@@ -77,8 +76,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
 // length in bytes, then scope field specs and option field specs.
 void parse_options_templates(const uint8_t* p, uint32_t len, template_domain* dom, netflow_state& st,
                              const decoder_limits& lim, uint64_t now, counter_block& c, set_walk& w) noexcept {
-    if (dom == nullptr) [[unlikely]] {
-        c.add(counter::err_template_limit);
+    if (dom == nullptr) [[unlikely]] {  // counted once per datagram
         w.complete = false;
         return;
     }
@@ -144,13 +142,17 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     ctx.version = 9;
     const uint32_t source_id = wire::be32(p + off_source_id);
 
-    template_domain* dom = st->find_or_create(9, source_id, lim);
+    const uint64_t errors_before = c.errors();
+    const uint64_t before_template = c.get(counter::err_data_before_template);
+    bool created = false;
+    template_domain* dom = st->find_or_create(9, meta.exporter_port, source_id, lim, now, created);
     if (dom != nullptr) [[likely]] {
-        dom->seq.observe(ctx.sequence, 1, c);  // v9 numbers export packets per source id
+        dom->seq.observe(ctx.sequence, 1, c);  // v9 numbers export packets per (session, source id)
         dom->sweep(now, lim.template_timeout_ns, c);
+    } else {
+        c.add(counter::err_domain_table_full);
     }
 
-    const uint64_t errors_before = c.errors();
     set_walk w;
     uint32_t emitted = 0;
     std::size_t off = header_size;
@@ -183,12 +185,13 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
             c.add(counter::dev_unknown_set_id);
             w.complete = false;
         } else {
-            const tmpl::compiled_template* t = tmpl::data_template(id, dom, now, lim, c);
+            template_domain* tdom = dom;  // the session whose template applies
+            const tmpl::compiled_template* t = tmpl::data_template(id, tdom, *st, now, lim, c);
             if (t == nullptr) [[unlikely]] {
                 w.complete = false;
                 continue;
             }
-            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *dom, body, blen, ctx, exporter, out);
+            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *tdom, body, blen, ctx, exporter, out);
             w.records += r.records;
             emitted += r.emitted;
         }
@@ -198,7 +201,12 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     if (w.complete && w.records != count) c.add(counter::dev_count_mismatch);
 
     if (c.errors() == errors_before) return decode_status::ok;
-    return emitted != 0 || w.records != 0 ? decode_status::partial : decode_status::dropped;
+    if (emitted != 0 || w.records != 0) return decode_status::partial;
+    // A session gets its slot only from a datagram that validated (data for
+    // templates not known yet is fine: the session is real, just early).
+    if (created && c.errors() - errors_before != c.get(counter::err_data_before_template) - before_template) [[unlikely]]
+        st->erase(dom);
+    return decode_status::dropped;
 }
 
 }  // namespace sluice::decode

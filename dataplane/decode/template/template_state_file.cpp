@@ -104,7 +104,8 @@ std::string errno_text(const std::string& what, const std::string& path) {
 }
 
 // Parses and validates the whole body into `out`; nothing touches a table.
-bool parse_body(reader& r, const decoder_limits& limits, std::vector<staged_exporter>& out, std::string* error) {
+bool parse_body(reader& r, uint32_t version, const decoder_limits& limits, std::vector<staged_exporter>& out,
+                std::string* error) {
     uint32_t n_exporters = 0;
     if (!r.get(n_exporters) || n_exporters > r.left() / min_exporter)
         return fail(error, "truncated or corrupt exporter count");
@@ -120,7 +121,8 @@ bool parse_body(reader& r, const decoder_limits& limits, std::vector<staged_expo
             auto dom = std::make_unique<tmpl::template_domain>();
             uint8_t sys_init_valid = 0;
             uint32_t n_samplers = 0;
-            if (!r.get(dom->version) || !r.get(dom->id) || !r.get(dom->sampling_rate) || !r.get(sys_init_valid) ||
+            if (!r.get(dom->version) || (version >= 2 && !r.get(dom->port)) || !r.get(dom->id) ||
+                !r.get(dom->sampling_rate) || !r.get(sys_init_valid) ||
                 !r.get(dom->sys_init_ms) || !r.get(n_samplers) || n_samplers > r.left() / sampler_size)
                 return fail(error, "truncated domain in exporter " + std::to_string(e));
             if ((dom->version != 9 && dom->version != 10) || sys_init_valid > 1 ||
@@ -128,7 +130,7 @@ bool parse_body(reader& r, const decoder_limits& limits, std::vector<staged_expo
                 return fail(error, "invalid domain header in exporter " + std::to_string(e));
             dom->sys_init_valid = sys_init_valid == 1;
             for (const auto& other : ex.domains)
-                if (other->version == dom->version && other->id == dom->id)
+                if (other->version == dom->version && other->id == dom->id && other->port == dom->port)
                     return fail(error, "duplicate domain in exporter " + std::to_string(e));
             dom->samplers.resize(n_samplers);
             for (auto& s : dom->samplers) r.get(s.id), r.get(s.rate);  // size checked above
@@ -149,6 +151,8 @@ bool parse_body(reader& r, const decoder_limits& limits, std::vector<staged_expo
                 const tmpl::template_decl decl{id, options == 1, scope, fields};
                 tmpl::learn_template(*dom, decl, dom->version == 10, limits, last_seen, ex.rejected);
             }
+            dom->own_templates = true;  // a later session of this domain inherits them
+            dom->last_seen_ns = ex.last_seen_ns;
             ex.domains.push_back(std::move(dom));
         }
     }
@@ -197,6 +201,7 @@ std::vector<uint8_t> serialize_template_state(std::span<const exporter_table* co
         w.put<uint32_t>(static_cast<uint32_t>(st->domains.size()));
         for (const auto& d : st->domains) {
             w.put<uint8_t>(d->version);
+            w.put<uint16_t>(d->port);
             w.put<uint32_t>(d->id);
             w.put<uint32_t>(d->sampling_rate);
             w.put<uint8_t>(d->sys_init_valid ? 1 : 0);
@@ -242,7 +247,7 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
     uint32_t version = 0, crc = 0;
     uint64_t body_len = 0;
     h.get(version), h.get(crc), h.get(body_len);
-    if (version != template_state_format_version)
+    if (version != template_state_format_version && version != 1)
         return fail(error, "unsupported format version " + std::to_string(version) + " (expected " +
                                std::to_string(template_state_format_version) + ")");
     const std::span<const uint8_t> body = bytes.subspan(file_header_size);
@@ -254,7 +259,7 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
     std::vector<staged_exporter> staged;
     reader r(body);
     try {
-        if (!parse_body(r, exporters.limits(), staged, error)) return false;
+        if (!parse_body(r, version, exporters.limits(), staged, error)) return false;
     } catch (const std::bad_alloc&) {
         return fail(error, "out of memory while reading the state file");
     }
@@ -274,7 +279,7 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
         netflow_state* st = tmpl::netflow_of(*e);
         if (st == nullptr) return fail(error, "out of memory while restoring templates");
         for (auto& d : s.domains) {
-            tmpl::template_domain* live = st->find(d->version, d->id);
+            tmpl::template_domain* live = st->find(d->version, d->port, d->id);
             if (live == nullptr) {
                 if (st->domains.size() >= limits.max_domains_per_exporter) {
                     e->counters.add(counter::err_template_limit);

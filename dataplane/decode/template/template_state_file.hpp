@@ -19,14 +19,14 @@
 //   * Restored templates keep their saved refresh time, so templates older
 //     than decoder_limits::template_timeout_ns expire on first use as usual.
 //
-// File format (version 1, little-endian), written to `path.tmp.<pid>`,
+// File format (version 2, little-endian), written to `path.tmp.<pid>`,
 // fsynced, then renamed over `path` (readers see the old or the new file,
 // never a mix):
 //
 //   "SLUICETS" | u32 format version | u32 CRC-32 (IEEE) of body | u64 body length | body
 //   body    = u32 n_exporters, exporter*
 //   exporter= addr[16], u64 first_seen_ns, u64 last_seen_ns, u32 n_domains, domain*
-//   domain  = u8 version (9|10), u32 id, u32 sampling_rate, u8 sys_init_valid,
+//   domain  = u8 version (9|10), u16 source port (format 2), u32 id, u32 sampling_rate, u8 sys_init_valid,
 //             u64 sys_init_ms, u32 n_samplers, {u64 id, u32 rate}*, u32 n_templates, template*
 //   template= u16 id, u8 options, u16 scope_count, u64 last_seen_ns, u16 n_fields,
 //             {u16 ie, u16 length, u32 enterprise}*
@@ -41,7 +41,9 @@
 
 namespace sluice::decode {
 
-constexpr uint32_t template_state_format_version = 1;
+// 2: domains carry the session's source port. Format 1 files still load
+// (their sessions get port 0, which later sessions of the domain inherit).
+constexpr uint32_t template_state_format_version = 2;
 // Largest state file accepted: far above what max_exporters x domains x
 // templates produce in practice, small enough to read into memory.
 constexpr uint64_t template_state_max_bytes = 256ull << 20;

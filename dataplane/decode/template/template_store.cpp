@@ -18,26 +18,63 @@ namespace sluice::decode {
 
 void netflow_state_deleter::operator()(netflow_state* s) const noexcept { delete s; }
 
-tmpl::template_domain* netflow_state::find(uint8_t version, uint32_t id) noexcept {
-    if (last && last->version == version && last->id == id) return last;
+tmpl::template_domain* netflow_state::find(uint8_t version, uint16_t port, uint32_t id) noexcept {
+    if (last && last->version == version && last->id == id && last->port == port) return last;
     for (auto& d : domains)
-        if (d->version == version && d->id == id) return last = d.get();
+        if (d->version == version && d->id == id && d->port == port) return last = d.get();
     return nullptr;
 }
 
-tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint32_t id,
-                                                     const decoder_limits& limits) noexcept {
-    if (tmpl::template_domain* d = find(version, id)) return d;
-    if (domains.size() >= limits.max_domains_per_exporter) [[unlikely]]
-        return nullptr;
+tmpl::template_domain* netflow_state::predecessor(const tmpl::template_domain& d) noexcept {
+    tmpl::template_domain* best = nullptr;
+    for (auto& o : domains)
+        if (o.get() != &d && o->version == d.version && o->id == d.id && o->own_templates &&
+            (best == nullptr || o->last_seen_ns > best->last_seen_ns))
+            best = o.get();
+    return best;
+}
+
+void netflow_state::erase(const tmpl::template_domain* d) noexcept {
+    if (last == d) last = nullptr;
+    std::erase_if(domains, [&](const auto& p) { return p.get() == d; });
+}
+
+tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t port, uint32_t id,
+                                                     const decoder_limits& limits, uint64_t now_ns,
+                                                     bool& created) noexcept {
+    created = false;
+    if (tmpl::template_domain* d = find(version, port, id)) {
+        d->last_seen_ns = now_ns;
+        return d;
+    }
+    if (domains.size() >= limits.max_domains_per_exporter) [[unlikely]] {
+        // Make room only from sessions nobody uses: idle past the timeout,
+        // or superseded (a newer session of the same domain on another port,
+        // e.g. the exporter restarted). Never a live session.
+        const uint64_t idle = limits.exporter_idle_timeout_ns;
+        auto stale = [&](const tmpl::template_domain& d) {
+            if (idle != 0 && now_ns > d.last_seen_ns && now_ns - d.last_seen_ns > idle) return true;
+            for (const auto& o : domains)
+                if (o.get() != &d && o->version == d.version && o->id == d.id && o->last_seen_ns > d.last_seen_ns &&
+                    now_ns > d.last_seen_ns && now_ns - d.last_seen_ns > tmpl::superseded_after_ns)
+                    return true;
+            return false;
+        };
+        last = nullptr;
+        std::erase_if(domains, [&](const auto& p) { return stale(*p); });
+        if (domains.size() >= limits.max_domains_per_exporter) return nullptr;
+    }
     try {
         auto d = std::make_unique<tmpl::template_domain>();
         d->version = version;
+        d->port = port;
         d->id = id;
+        d->last_seen_ns = now_ns;
         domains.push_back(std::move(d));
     } catch (...) {
         return nullptr;
     }
+    created = true;
     return last = domains.back().get();
 }
 
@@ -723,6 +760,7 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         existing->scope_count == decl.scope_count &&
         std::equal(existing->fields.begin(), existing->fields.end(), decl.fields.begin(), decl.fields.end())) {
         existing->last_seen_ns = now_ns;  // a re-send: refresh only
+        dom.own_templates = true;
         c.add(learned);
         return learn_result::refreshed;
     }
@@ -746,6 +784,7 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         if (zero != 0) c.add(counter::dev_zero_length_fields, zero);
         if (v9_varlen != 0) c.add(counter::dev_v9_variable_length_fields, v9_varlen);
         c.add(learned);
+        dom.own_templates = true;
         if (existing != nullptr) {
             const bool was_refused = existing->refused;
             *existing = std::move(t);

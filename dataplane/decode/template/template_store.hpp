@@ -59,6 +59,11 @@ constexpr uint32_t max_samplers_per_domain = 64;
 // Expiry sweeps run at most this often per domain; a data set also checks
 // the age of its own template, so expiry stays exact for lookups.
 constexpr uint64_t sweep_interval_ns = 1000000000ull;
+// A session silent this long while another session of the same domain (on
+// another source port) is newer counts as superseded (the exporter
+// restarted) and may be freed when the exporter's session table is full.
+// One minute: far above the gap between two live processes' datagrams.
+constexpr uint64_t superseded_after_ns = 60ull * 1000000000ull;
 
 // One field as declared in a template (enterprise 0 = IANA / Cisco v9).
 struct field_spec {
@@ -223,9 +228,20 @@ struct sampler_rate {
     uint32_t rate;
 };
 
+// One template session: RFC 7011 8 scopes templates to the transport session
+// (for UDP: the exporter's address and source port) and the observation
+// domain, so two exporting processes on one host keep their own templates.
 struct template_domain {
     uint8_t version = 0;  // 9 or 10: v9 source ids and IPFIX domains never mix
+    uint16_t port = 0;    // the exporter's UDP source port (0 in a format-1 state file)
     uint32_t id = 0;
+    uint64_t last_seen_ns = 0;  // last datagram of this session: idle sessions expire
+    // This session learned (or restored) a template itself. Until it has, a
+    // data set whose template it lacks is decoded with the freshest other
+    // session of the same (address, version, domain): an exporter restart
+    // that changed the source port keeps decoding, as before sessions had
+    // ports, and a restored state file still applies.
+    bool own_templates = false;
     sequence_tracker seq;
     uint32_t sampling_rate = 0;         // from options data without a sampler id; 0 = unknown
     std::vector<sampler_rate> samplers; // per sampler / selector id
@@ -247,14 +263,24 @@ struct template_domain {
 }  // namespace tmpl
 
 struct netflow_state {
-    std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // max_domains_per_exporter
-    tmpl::template_domain* last = nullptr;                       // bursts come from one domain
+    std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // sessions, max_domains_per_exporter
+    tmpl::template_domain* last = nullptr;                       // bursts come from one session
     std::vector<tmpl::field_spec> scratch_fields;                // parser scratch: no allocation on re-sends
 
-    tmpl::template_domain* find(uint8_t version, uint32_t id) noexcept;
-    // nullptr when the exporter already has max_domains_per_exporter domains
-    // (counted err_template_limit by the caller's context).
-    tmpl::template_domain* find_or_create(uint8_t version, uint32_t id, const decoder_limits& limits) noexcept;
+    tmpl::template_domain* find(uint8_t version, uint16_t port, uint32_t id) noexcept;
+    // The session, created on first sight (`created` says so). When the
+    // exporter already has max_domains_per_exporter sessions, idle ones
+    // (exporter_idle_timeout_ns) and ones superseded by a newer session of
+    // the same domain on another port are freed first; nullptr when none
+    // can be (the caller counts err_domain_table_full): live sessions are
+    // never evicted for a newcomer.
+    tmpl::template_domain* find_or_create(uint8_t version, uint16_t port, uint32_t id, const decoder_limits& limits,
+                                          uint64_t now_ns, bool& created) noexcept;
+    // The freshest other session of (version, id) that has templates of its
+    // own, or nullptr.
+    tmpl::template_domain* predecessor(const tmpl::template_domain& d) noexcept;
+    // Frees one session (a new one whose first datagram did not validate).
+    void erase(const tmpl::template_domain* d) noexcept;
 };
 
 namespace tmpl {
@@ -321,10 +347,21 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
 // The template for data set `id` in `dom` (null when the domain could not be
 // created), a stale one expiring on the way: the data-set step of both v9
 // and IPFIX. nullptr means the set is dropped, counted
-// err_data_before_template, never guessed at.
-inline const compiled_template* data_template(uint16_t id, template_domain* dom, uint64_t now,
+// err_data_before_template, never guessed at. A session without templates of
+// its own uses its predecessor's (dev_session_inherited) and `dom` is set to
+// that session, whose sampling state then applies.
+inline const compiled_template* data_template(uint16_t id, template_domain*& dom, netflow_state& st, uint64_t now,
                                               const decoder_limits& lim, counter_block& c) noexcept {
     const compiled_template* t = dom != nullptr ? dom->find_live(id, now, lim.template_timeout_ns, c) : nullptr;
+    if (t == nullptr && dom != nullptr && !dom->own_templates) [[unlikely]] {
+        if (template_domain* p = st.predecessor(*dom)) {
+            t = p->find_live(id, now, lim.template_timeout_ns, c);
+            if (t != nullptr) {
+                c.add(counter::dev_session_inherited);
+                dom = p;
+            }
+        }
+    }
     if (t == nullptr) [[unlikely]] {
         c.add(counter::err_data_before_template);
         return nullptr;

@@ -98,7 +98,7 @@ struct ipfix_fx : ::testing::Test {
     builder hdr(uint32_t domain = 1) {
         uint32_t seq = 0;
         if (ex->netflow)
-            if (const auto* d = ex->netflow->find(10, domain)) seq = d->seq.next();
+            if (const auto* d = ex->netflow->find(10, meta.exporter_port, domain)) seq = d->seq.next();
         return header(seq, domain);
     }
     decode_status run(builder& b) { return run_raw(b.done()); }
@@ -857,6 +857,105 @@ TEST_F(ipfix_fx, records_per_datagram_cap) {
                                    {counter::templates_learned, 1},
                                    {counter::flow_records, 100},
                                    {counter::err_records_per_datagram, 900}});
+}
+
+// RFC 7011 8: templates belong to the transport session. Two exporting
+// processes on one host (two source ports, same domain) keep their own.
+TEST_F(ipfix_fx, templates_are_per_source_port) {
+    meta.exporter_port = 4739;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 4740;
+    learn(256, {{8, 4}, {2, 8}});
+    builder d = hdr();
+    auto s = d.open(256);
+    d.ip4(10, 9, 9, 9).u64(77);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 9, 9, 9);
+    EXPECT_EQ(storage[0].packets, 77u);
+    meta.exporter_port = 4739;
+    builder d2 = hdr();
+    s = d2.open(256);
+    ipv4_record(d2, 5, 3);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 1, 1, 5);
+    EXPECT_EQ(storage[0].packets, 3u);
+    EXPECT_EQ(ex->netflow->domains.size(), 2u);
+    expect_counters(ex->counters, {{counter::datagrams, 4}, {counter::templates_learned, 2}, {counter::flow_records, 2}});
+}
+
+// An exporter restart that changes the source port: the new session decodes
+// with the old session's templates until it sends its own; its sequence
+// numbers are tracked on their own (no false loss or reset).
+TEST_F(ipfix_fx, restarted_exporter_on_a_new_port_inherits_templates_until_it_sends_its_own) {
+    meta.exporter_port = 50000;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 50001;
+    builder d = header(0);  // restart: sequence from 0
+    auto s = d.open(256);
+    ipv4_record(d, 1, 1);
+    ipv4_record(d, 2, 1);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    expect_v4(storage[1].src_addr, 10, 1, 1, 2);
+    learn(256, {{8, 4}, {2, 8}});  // its own template now
+    builder d2 = hdr();
+    s = d2.open(256);
+    d2.ip4(10, 9, 9, 9).u64(5);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].packets, 5u);
+    expect_counters(ex->counters, {{counter::datagrams, 4},
+                                   {counter::templates_learned, 2},
+                                   {counter::dev_session_inherited, 1},
+                                   {counter::flow_records, 3}});
+}
+
+// Sessions are a bounded table: a full one frees superseded sessions (an
+// older port of the same domain, silent for a minute) but never a live one.
+TEST_F(ipfix_fx, session_table_frees_superseded_sessions_never_live_ones) {
+    limits.max_domains_per_exporter = 2;
+    reset();
+    meta.exporter_port = 1000;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1001;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1002;  // both live: refused
+    builder b = hdr();
+    template_set(b, 256, ipv4_fields);
+    EXPECT_EQ(run(b), decode_status::dropped);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
+    // 61 s on, port 1000 is superseded by 1001 (seen later): freed for 1002.
+    meta.time_received_ns = now_ns + 61ull * 1000000000ull;
+    meta.exporter_port = 1001;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1002;
+    learn(256, ipv4_fields);
+    EXPECT_EQ(ex->netflow->find(10, 1000, 1), nullptr);
+    EXPECT_NE(ex->netflow->find(10, 1001, 1), nullptr);
+    EXPECT_NE(ex->netflow->find(10, 1002, 1), nullptr);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
+}
+
+// A session gets its slot only from a datagram that validated.
+TEST_F(ipfix_fx, a_session_whose_first_datagram_is_invalid_gets_no_slot) {
+    learn(256, ipv4_fields);
+    builder b = hdr(7);
+    b.u16(2).u16(2);  // set length below 4
+    EXPECT_EQ(run(b), decode_status::dropped);
+    EXPECT_EQ(ex->netflow->domains.size(), 1u);
+    EXPECT_EQ(ex->counters.get(counter::err_set_length), 1u);
+    builder d = hdr(8);  // data before its template: a real, early session
+    auto s = d.open(300);
+    d.zeros(8);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    EXPECT_EQ(ex->netflow->domains.size(), 2u);
 }
 
 }  // namespace

@@ -534,7 +534,8 @@ TEST_F(v9, too_many_fields_and_table_limits) {
     template_record(o, 256, {{8, 4}});
     o.close(s);
     run(o);
-    EXPECT_EQ(ex->counters.get(counter::err_template_limit), 2u);
+    EXPECT_EQ(ex->counters.get(counter::err_template_limit), 1u);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
 }
 
 TEST_F(v9, isolation_between_exporters_and_source_ids) {

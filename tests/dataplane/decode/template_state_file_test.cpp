@@ -233,8 +233,8 @@ TEST_F(state_file, corrupt_files_rejected_with_clear_errors) {
     }
     {
         auto b = good;
-        b[8] = 2;
-        cases.push_back({"version", b, "unsupported format version 2"});
+        b[8] = 3;
+        cases.push_back({"version", b, "unsupported format version 3"});
     }
     {
         auto b = good;
