@@ -82,6 +82,20 @@ struct decoder_limits {
     // template refresh, short enough that a spoofed sweep does not hold the
     // table for the life of the process.
     uint64_t exporter_idle_timeout_ns = 3600ull * 1000000000ull;
+    // Template memory (field lists + decode plans) per exporter and per
+    // worker. A large router holds a few domains of ~30 templates of ~30
+    // fields: ~40 KiB. 1 MiB per exporter is 25x that; 256 MiB per worker
+    // holds 256 such maxed-out exporters. When the worker total is reached,
+    // an exporter may still grow up to its fair share (total / exporters
+    // holding templates), so one hostile sender cannot starve the rest.
+    uint64_t template_bytes_per_exporter = 1ull << 20;
+    uint64_t template_bytes_total = 256ull << 20;
+};
+
+// Template memory held by one table's exporters (owner thread only).
+struct template_accounting {
+    uint64_t bytes = 0;    // every exporter's templates
+    uint32_t holders = 0;  // exporters with template state
 };
 
 // One settable limit: its name (as given to --decoder-limit), help text and
@@ -90,7 +104,7 @@ struct decoder_limit_info {
     std::string_view name;
     std::string_view help;
 };
-extern const std::array<decoder_limit_info, 7> decoder_limit_table;
+extern const std::array<decoder_limit_info, 9> decoder_limit_table;
 
 // Parses "NAME=VALUE" into `limits` (VALUE a decimal integer; *_ns limits
 // also take a unit suffix s, ms, us or ns, e.g. "exporter_idle_timeout_ns=30s").
@@ -168,6 +182,7 @@ struct v5_stream {
 struct exporter_state {
     alignas(8) uint8_t addr[16]{};  // read by other cores through exporter_table::read_live()
     const decoder_limits* limits = nullptr;
+    template_accounting* templates_acct = nullptr;  // the table's, or none (hand-built state)
     uint32_t sampling_override = 0;  // 0 = none; otherwise forced 1-in-N for every record
     uint64_t first_seen_ns = 0;
     uint64_t last_seen_ns = 0;       // relaxed atomic stores (read live)
@@ -267,6 +282,7 @@ public:
 
     const decoder_limits& limits() const noexcept { return _limits; }
     std::size_t size() const noexcept { return _live; }
+    const template_accounting& template_memory() const noexcept { return _templates_acct; }
 
     // Live exporters in slot order (owner thread, or after the owner stopped).
     template <typename F>
@@ -327,6 +343,7 @@ private:
     counter_block _retired;               // counters of expired exporters
     table_counter_block _tcounters;
     std::array<refused_entry, refused_list_size> _refused{};
+    template_accounting _templates_acct;
     exporter_state _probe;                // a newcomer's first datagram decodes here
     std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> _overrides;
     exporter_state* _last = nullptr;      // one-entry cache: bursts come from one exporter

@@ -46,7 +46,7 @@ void exporter_state::reset() noexcept {
     store_relaxed(last_seen_ns, 0);
 }
 
-const std::array<decoder_limit_info, 7> decoder_limit_table{{
+const std::array<decoder_limit_info, 9> decoder_limit_table{{
     {"max_exporters", "exporters per worker (default 4096); a full table refuses newcomers: refused_table_full"},
     {"max_domains_per_exporter", "v9 source ids / IPFIX domains per exporter (default 64): err_domain_table_full"},
     {"max_templates_per_domain", "templates per domain (default 512): err_template_limit"},
@@ -54,6 +54,8 @@ const std::array<decoder_limit_info, 7> decoder_limit_table{{
     {"template_timeout_ns", "drop templates not refreshed for this long (default 1 h, 0 = never): templates_expired"},
     {"records_per_datagram", "records one datagram may yield (default 8192, 0 = no cap): err_records_per_datagram"},
     {"exporter_idle_timeout_ns", "free exporters and domains idle this long (default 1 h, 0 = never): exporters_expired"},
+    {"template_bytes_per_exporter", "template memory per exporter (default 1 MiB): err_template_memory"},
+    {"template_bytes_total", "template memory per worker, fair shares when reached (default 256 MiB): err_template_memory"},
 }};
 
 bool parse_decoder_limit(std::string_view a, decoder_limits& l, std::string* error) {
@@ -98,6 +100,8 @@ bool parse_decoder_limit(std::string_view a, decoder_limits& l, std::string* err
     if (name == "records_per_datagram") return u32(l.records_per_datagram, 0);
     if (name == "template_timeout_ns") return l.template_timeout_ns = v, true;
     if (name == "exporter_idle_timeout_ns") return l.exporter_idle_timeout_ns = v, true;
+    if (name == "template_bytes_per_exporter") return l.template_bytes_per_exporter = v, true;
+    if (name == "template_bytes_total") return l.template_bytes_total = v, true;
     std::string names;
     for (const auto& r : decoder_limit_table) names += (names.empty() ? "" : ", ") + std::string(r.name);
     return fail("unknown decoder limit '" + std::string(name) + "' (" + names + ")");
@@ -114,9 +118,15 @@ exporter_table::exporter_table(decoder_limits limits) : _limits(limits) {
     const std::size_t n = std::bit_ceil(std::max<std::size_t>(16, std::size_t(_capacity) * 2));
     _index.assign(n, 0);
     _probe.limits = &_limits;
+    _probe.templates_acct = &_templates_acct;
 }
 
-exporter_table::~exporter_table() = default;
+exporter_table::~exporter_table() {
+    // Protocol state first: it settles its template memory with
+    // _templates_acct, which is destroyed before _slots would be.
+    for (uint32_t i = 0; i < _capacity; ++i) _slots[i].state.reset();
+    _probe.reset();
+}
 
 uint32_t exporter_table::index_of(const uint8_t addr[16]) const noexcept {
     const std::size_t mask = _index.size() - 1;
@@ -165,6 +175,7 @@ void exporter_table::init_state(exporter_state& e, const uint8_t addr[16], uint6
     store_relaxed(dst[0], w[0]);
     store_relaxed(dst[1], w[1]);
     e.limits = &_limits;
+    e.templates_acct = const_cast<template_accounting*>(&_templates_acct);
     e.first_seen_ns = now_ns;
     store_relaxed(e.last_seen_ns, now_ns);
     for (const auto& [a, rate] : _overrides)

@@ -286,7 +286,7 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
                     continue;
                 }
                 e->counters.add(counter::templates_restored, d->templates.size());
-                st->domains.push_back(std::move(d));
+                st->adopt(std::move(d));
                 continue;
             }
             // Learned since start-up: keep what is live, add what is missing.
@@ -306,7 +306,9 @@ bool restore_template_state(exporter_table& exporters, std::span<const uint8_t> 
                 }
                 auto at = std::lower_bound(live->templates.begin(), live->templates.end(), t.id,
                                            [](const tmpl::compiled_template& x, uint16_t id) { return x.id < id; });
+                const int64_t cost = static_cast<int64_t>(tmpl::template_cost(t));
                 live->templates.insert(at, std::move(t));
+                tmpl::account(*live, cost);
                 e->counters.add(counter::templates_restored);
             }
         }

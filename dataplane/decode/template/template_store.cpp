@@ -34,9 +34,28 @@ tmpl::template_domain* netflow_state::predecessor(const tmpl::template_domain& d
     return best;
 }
 
+netflow_state::~netflow_state() {
+    if (acct != nullptr) {
+        acct->bytes -= bytes;
+        --acct->holders;
+    }
+}
+
 void netflow_state::erase(const tmpl::template_domain* d) noexcept {
     if (last == d) last = nullptr;
-    std::erase_if(domains, [&](const auto& p) { return p.get() == d; });
+    std::erase_if(domains, [&](const auto& p) {
+        if (p.get() != d) return false;
+        tmpl::account(*p, -static_cast<int64_t>(p->bytes));
+        return true;
+    });
+}
+
+void netflow_state::adopt(std::unique_ptr<tmpl::template_domain> d) {
+    d->owner = this;
+    const uint64_t b = d->bytes;
+    d->bytes = 0;
+    tmpl::account(*d, static_cast<int64_t>(b));
+    domains.push_back(std::move(d));
 }
 
 tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t port, uint32_t id,
@@ -61,7 +80,11 @@ tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t p
             return false;
         };
         last = nullptr;
-        std::erase_if(domains, [&](const auto& p) { return stale(*p); });
+        std::erase_if(domains, [&](const auto& p) {
+            if (!stale(*p)) return false;
+            tmpl::account(*p, -static_cast<int64_t>(p->bytes));
+            return true;
+        });
         if (domains.size() >= limits.max_domains_per_exporter) return nullptr;
     }
     try {
@@ -70,6 +93,7 @@ tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t p
         d->port = port;
         d->id = id;
         d->last_seen_ns = now_ns;
+        d->owner = this;
         domains.push_back(std::move(d));
     } catch (...) {
         return nullptr;
@@ -649,26 +673,51 @@ compiled_template* template_domain::find_live(uint16_t tid, uint64_t now_ns, uin
 void template_domain::sweep(uint64_t now_ns, uint64_t timeout_ns, counter_block& c) noexcept {
     if (timeout_ns == 0 || (now_ns >= last_sweep_ns && now_ns - last_sweep_ns < sweep_interval_ns)) return;
     last_sweep_ns = now_ns;
-    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) { return too_old(t, now_ns, timeout_ns); });
+    int64_t freed = 0;
+    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) {
+        if (!too_old(t, now_ns, timeout_ns)) return false;
+        freed += static_cast<int64_t>(template_cost(t));
+        return true;
+    });
+    if (freed != 0) account(*this, -freed);
     if (n != 0) c.add(counter::templates_expired, n);
 }
 
 bool template_domain::erase(uint16_t tid) noexcept {
     compiled_template* t = find(tid);
     if (t == nullptr) return false;
+    account(*this, -static_cast<int64_t>(template_cost(*t)));
     templates.erase(templates.begin() + (t - templates.data()));
     return true;
 }
 
 uint32_t template_domain::erase_all(bool options) noexcept {
-    return static_cast<uint32_t>(
-        std::erase_if(templates, [&](const compiled_template& t) { return t.options == options; }));
+    int64_t freed = 0;
+    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) {
+        if (t.options != options) return false;
+        freed += static_cast<int64_t>(template_cost(t));
+        return true;
+    });
+    if (freed != 0) account(*this, -freed);
+    return static_cast<uint32_t>(n);
 }
 
 uint32_t template_domain::rate_for(uint64_t sampler) const noexcept {
     for (const auto& s : samplers)
         if (s.id == sampler) return s.rate;
     return 0;
+}
+
+std::size_t template_cost(const compiled_template& t) noexcept {
+    return sizeof(compiled_template) + t.fields.capacity() * sizeof(field_spec) + t.plan.capacity() * sizeof(step);
+}
+
+void account(template_domain& d, int64_t delta) noexcept {
+    d.bytes += static_cast<uint64_t>(delta);
+    if (d.owner != nullptr) {
+        d.owner->bytes += static_cast<uint64_t>(delta);
+        if (d.owner->acct != nullptr) d.owner->acct->bytes += static_cast<uint64_t>(delta);
+    }
 }
 
 const decoder_limits& limits_of(const exporter_state& exporter) noexcept {
@@ -683,6 +732,8 @@ netflow_state* netflow_of(exporter_state& exporter) noexcept {
             // Parsers push at most max_fields_per_template fields: reserving
             // now means a template never allocates before it is validated.
             st->scratch_fields.reserve(limits_of(exporter).max_fields_per_template);
+            st->acct = exporter.templates_acct;
+            if (st->acct != nullptr) ++st->acct->holders;
             exporter.netflow = std::move(st);
         } catch (...) {
             return nullptr;
@@ -697,8 +748,12 @@ bool refuse_template(template_domain& dom, uint16_t id, uint64_t now_ns, counter
     // Keep the slot as a tombstone: data for this id is dropped under its
     // own cause (err_data_template_refused) until a valid template arrives.
     // clear() keeps capacity, so this cannot allocate or throw.
+    const std::size_t before = template_cost(*t);
     t->fields.clear();
     t->plan.clear();
+    t->fields.shrink_to_fit();  // the tombstone keeps no memory (noexcept in practice: frees)
+    t->plan.shrink_to_fit();
+    account(dom, static_cast<int64_t>(template_cost(*t)) - static_cast<int64_t>(before));
     t->record_length = 0;
     t->min_length = 0;
     t->flags = 0;
@@ -742,6 +797,22 @@ counter validate(const template_decl& decl, bool ipfix, const decoder_limits& li
 
 }  // namespace
 
+namespace {
+
+// May this session's exporter hold `more` bytes of templates?
+bool within_budget(const template_domain& dom, uint64_t more, const decoder_limits& limits) noexcept {
+    const netflow_state* st = dom.owner;
+    const uint64_t mine = st != nullptr ? st->bytes : dom.bytes;
+    if (mine + more > limits.template_bytes_per_exporter) return false;
+    const template_accounting* a = st != nullptr ? st->acct : nullptr;
+    if (a == nullptr || a->bytes + more <= limits.template_bytes_total) return true;
+    // The worker's budget is spent: grow only within a fair share.
+    const uint64_t share = limits.template_bytes_total / (a->holders != 0 ? a->holders : 1);
+    return mine + more <= share;
+}
+
+}  // namespace
+
 learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
                             uint64_t now_ns, counter_block& c) noexcept {
     if (decl.id < 256) {
@@ -778,6 +849,16 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         uint32_t skipped = 0, unsupported = 0;
         compiler comp(t, ipfix);
         comp.run(skipped, unsupported);
+        t.fields.shrink_to_fit();
+        t.plan.shrink_to_fit();
+        const uint64_t cost = template_cost(t);
+        const uint64_t old = existing != nullptr ? template_cost(*existing) : 0;
+        if (cost > old && !within_budget(dom, cost - old, limits)) {
+            c.add(counter::err_template_memory);
+            refuse_template(dom, decl.id, now_ns, c);
+            return learn_result::rejected;
+        }
+        account(dom, static_cast<int64_t>(cost) - static_cast<int64_t>(old));
         if (comp.timeval_fields() != 0) c.add(counter::dev_timeval_time_fields, comp.timeval_fields());
         if (skipped != 0) c.add(counter::dev_enterprise_fields_skipped, skipped);
         if (unsupported != 0) c.add(counter::dev_unsupported_field_length, unsupported);

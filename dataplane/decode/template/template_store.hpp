@@ -242,6 +242,8 @@ struct template_domain {
     // that changed the source port keeps decoding, as before sessions had
     // ports, and a restored state file still applies.
     bool own_templates = false;
+    netflow_state* owner = nullptr;  // whose memory account the templates are charged to
+    uint64_t bytes = 0;              // template memory of this session (template_cost)
     sequence_tracker seq;
     uint32_t sampling_rate = 0;         // from options data without a sampler id; 0 = unknown
     std::vector<sampler_rate> samplers; // per sampler / selector id
@@ -263,6 +265,12 @@ struct template_domain {
 }  // namespace tmpl
 
 struct netflow_state {
+    netflow_state() = default;
+    netflow_state(const netflow_state&) = delete;
+    netflow_state& operator=(const netflow_state&) = delete;
+    ~netflow_state();
+    uint64_t bytes = 0;                           // template memory of every session
+    template_accounting* acct = nullptr;          // the table's total, or none
     std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // sessions, max_domains_per_exporter
     tmpl::template_domain* last = nullptr;                       // bursts come from one session
     std::vector<tmpl::field_spec> scratch_fields;                // parser scratch: no allocation on re-sends
@@ -281,9 +289,17 @@ struct netflow_state {
     tmpl::template_domain* predecessor(const tmpl::template_domain& d) noexcept;
     // Frees one session (a new one whose first datagram did not validate).
     void erase(const tmpl::template_domain* d) noexcept;
+    // Takes a session built elsewhere (state restore) and charges its templates.
+    void adopt(std::unique_ptr<tmpl::template_domain> d);
 };
 
 namespace tmpl {
+
+// Memory charged for one template: the struct, its field list and its plan.
+std::size_t template_cost(const compiled_template& t) noexcept;
+// Applies a change in one session's template memory to the session, its
+// exporter and the table.
+void account(template_domain& d, int64_t delta) noexcept;
 
 // The exporter's limits (a default set for an exporter_state built by hand,
 // as tests do).

@@ -958,5 +958,57 @@ TEST_F(ipfix_fx, a_session_whose_first_datagram_is_invalid_gets_no_slot) {
     EXPECT_EQ(ex->netflow->domains.size(), 2u);
 }
 
+// Template memory: a per-exporter budget, and a worker total shared fairly
+// once it is reached. Every refusal counted; the accounting returns to zero.
+TEST_F(ipfix_fx, template_memory_budget_per_exporter_and_fair_share_of_the_total) {
+    learn(256, ipv4_fields);
+    const uint64_t one = ex->netflow->bytes;  // what one such template costs
+    ASSERT_GT(one, 0u);
+    EXPECT_EQ(table->template_memory().bytes, one);
+    limits.template_bytes_per_exporter = 3 * one;
+    limits.template_bytes_total = 4 * one;
+    reset();
+    for (uint16_t id = 256; id < 260; ++id) {
+        builder b = hdr();
+        template_set(b, id, ipv4_fields);
+        run(b);
+    }
+    EXPECT_EQ(ex->counters.get(counter::templates_learned), 3u);
+    EXPECT_EQ(ex->counters.get(counter::err_template_memory), 1u);
+    EXPECT_EQ(ex->netflow->bytes, 3 * one);
+    // A second exporter: the total (4) would be passed, but its fair share
+    // (4 / 2 holders = 2 templates) is not reached yet.
+    datagram_meta other = meta;
+    other.exporter_addr[15] = 10;
+    exporter_state* b_ex = table->find_or_create(other.exporter_addr, now_ns);
+    for (uint16_t id = 256; id < 259; ++id) {
+        builder b = header(0);
+        template_set(b, id, ipv4_fields);
+        out.clear();
+        decode_ipfix(b.done(), other, *b_ex, out);
+    }
+    EXPECT_EQ(b_ex->counters.get(counter::templates_learned), 2u);
+    EXPECT_EQ(b_ex->counters.get(counter::err_template_memory), 1u);
+    EXPECT_EQ(table->template_memory().bytes, 5 * one);
+    EXPECT_EQ(table->template_memory().holders, 2u);
+    // The first exporter, over its share, cannot grow any more: a
+    // redefinition to a larger layout is refused and withdraws the old one.
+    fields bigger = ipv4_fields;
+    bigger.push_back({5, 1});
+    builder r = hdr();
+    template_set(r, 256, bigger);
+    run(r);
+    EXPECT_EQ(ex->counters.get(counter::err_template_memory), 2u);
+    EXPECT_EQ(ex->counters.get(counter::templates_refused_withdrawn), 1u);
+    // Withdrawals give memory back.
+    builder w = hdr();
+    auto s = w.open(2);
+    w.u16(2).u16(0);  // withdraw all data templates
+    w.close(s);
+    ASSERT_EQ(run(w), decode_status::ok);
+    EXPECT_EQ(ex->netflow->bytes, 0u);
+    EXPECT_EQ(table->template_memory().bytes, 2 * one);
+}
+
 }  // namespace
 }  // namespace sluice::decode
