@@ -451,16 +451,21 @@ void setup(daemon& d, int argc, char** argv) {
         }
     }
 
-    // Template state: every worker gets the saved templates, since which
-    // worker an exporter lands on is up to RSS (or to the replayed file).
+    // Template state: read and validated once, shared read-only by every
+    // worker, and applied lazily: an exporter's saved templates land on the
+    // worker its first datagram reaches (RSS, or the replayed file decides),
+    // before that datagram decodes. Saves keep saved exporters not seen yet.
+    // A file that cannot be loaded is kept aside, never overwritten.
     if (!o.template_state.empty()) {
-        for (auto& c : d.workers) {
-            std::string err;
-            if (!decode::load_template_state(*c->exporters, o.template_state, &err)) {
-                RTE_LOG(WARNING, USER1, "template state %s not restored (templates will be re-learned): %s\n",
-                        o.template_state.c_str(), err.c_str());
-                break;
-            }
+        std::string err;
+        auto saved = decode::load_saved_template_state(o.template_state, w.limits, &err);
+        if (saved == nullptr) {
+            RTE_LOG(WARNING, USER1, "template state %s not restored (templates will be re-learned): %s\n",
+                    o.template_state.c_str(), err.c_str());
+        } else {
+            for (auto& c : d.workers) c->exporters->set_saved_state(saved);
+            RTE_LOG(INFO, USER1, "template state %s: %zu exporters, applied on each one's first datagram\n",
+                    o.template_state.c_str(), decode::saved_exporter_count(*saved));
         }
     }
 

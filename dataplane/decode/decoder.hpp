@@ -163,6 +163,10 @@ struct record_buffer {
 constexpr uint32_t max_records_per_datagram = 2 * 65535;
 
 struct netflow_state;  // v9 / IPFIX templates and options data: template/template_store.hpp
+struct exporter_state;
+struct saved_template_state;  // a loaded state file: template/template_state_file.hpp
+// Applies the saved state of e's address to e; true when there was some.
+bool apply_saved_template_state(const saved_template_state& saved, exporter_state& e) noexcept;
 struct sflow_state;    // sFlow agents and sources: sflow/sflow.hpp
 
 struct netflow_state_deleter {
@@ -271,14 +275,12 @@ public:
     // Applies now and to an exporter first seen later.
     void set_sampling_override(const uint8_t addr[16], uint32_t rate);
 
-    // Called for a newcomer before its first datagram decodes (and by
-    // find_or_create for a new slot): sluiced applies saved template state
-    // lazily this way. Returns true when it restored something (counted
-    // exporters_restored_lazily once the exporter is admitted). Runs on the
-    // owner thread and may allocate; the state is discarded if the first
-    // datagram does not validate, so the hook must not consume its source.
-    using admit_hook = bool (*)(void* ctx, exporter_state& e) noexcept;
-    void set_admit_hook(admit_hook fn, void* ctx) noexcept { _hook = fn, _hook_ctx = ctx; }
+    // Saved template state (template/template_state_file.hpp), applied to a
+    // newcomer before its first datagram decodes (counted
+    // exporters_restored_lazily once it is admitted) and by find_or_create
+    // to a new slot. Shared read-only by every worker's table.
+    void set_saved_state(std::shared_ptr<const saved_template_state> s) noexcept { _saved = std::move(s); }
+    const saved_template_state* saved_state() const noexcept { return _saved.get(); }
 
     const decoder_limits& limits() const noexcept { return _limits; }
     std::size_t size() const noexcept { return _live; }
@@ -347,8 +349,7 @@ private:
     exporter_state _probe;                // a newcomer's first datagram decodes here
     std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> _overrides;
     exporter_state* _last = nullptr;      // one-entry cache: bursts come from one exporter
-    admit_hook _hook = nullptr;
-    void* _hook_ctx = nullptr;
+    std::shared_ptr<const saved_template_state> _saved;
     bool _probe_restored = false;
 };
 

@@ -238,7 +238,8 @@ exporter_state* exporter_table::find_or_create(const uint8_t addr[16], uint64_t 
         return nullptr;
     }
     _last = e;
-    if (_hook != nullptr && _hook(_hook_ctx, *e)) _tcounters.add(table_counter::exporters_restored_lazily);
+    if (_saved != nullptr && apply_saved_template_state(*_saved, *e))
+        _tcounters.add(table_counter::exporters_restored_lazily);
     return e;
 }
 
@@ -275,7 +276,7 @@ exporter_state* exporter_table::lookup_for_decode(const uint8_t addr[16], uint64
     init_state(_probe, addr, now_ns);
     // Saved state applies before the first datagram decodes, so that one
     // finds its templates; kept only if the probe is admitted.
-    _probe_restored = _hook != nullptr && _hook(_hook_ctx, _probe);
+    _probe_restored = _saved != nullptr && apply_saved_template_state(*_saved, _probe);
     probe = &_probe;
     return nullptr;
 }
