@@ -8,7 +8,8 @@
 //   exporter_state ──owns (unique_ptr, lazily)──► netflow_state
 //                                                   │ owns, max_domains_per_exporter
 //                                                   ▼
-//                               template_domain  keyed (protocol version, domain id)
+//                               template_domain  keyed (protocol version, source port, domain id):
+//                               │  one transport session's domain (RFC 7011 8)
 //                               │  sequence_tracker, sampling rates, sysInit
 //                               │ owns, max_templates_per_domain, sorted by id
 //                               ▼
@@ -19,7 +20,13 @@
 //     exporters or between domains, so a bad template from one stream cannot
 //     touch another stream's state.
 //   * v9 source ids and IPFIX observation domains live in separate key spaces
-//     (the protocol version is part of the key).
+//     (the protocol version is part of the key). Sessions are bounded
+//     (max_domains_per_exporter), created only by a datagram that validates,
+//     and freed when idle or superseded; a session without templates of its
+//     own inherits its predecessor's (see template_domain::own_templates).
+//   * Template memory is charged per session, exporter and table
+//     (template_cost, account()) and bounded by template_bytes_per_exporter
+//     and template_bytes_total with fair shares.
 //   * Templates are created, replaced or withdrawn by the decoders, expired
 //     after decoder_limits::template_timeout_ns without a refresh (0 = never),
 //     and live at most as long as their exporter.
