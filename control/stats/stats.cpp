@@ -175,6 +175,11 @@ void write_json(std::FILE* f, const report& r) {
         const decode::table_counter_block tc = w.exporters ? w.exporters->table_counters() : decode::table_counter_block{};
         for (std::size_t i = 0; i < decode::table_counter_count; ++i)
             std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", decode::table_counter_table[i].name.data(), tc.at(i));
+        std::fputs("},\"exporters_retired\":{", f);
+        decode::counter_block retired{};
+        if (w.exporters) w.exporters->read_live([](const decode::exporter_view&) {}, &retired);
+        for (std::size_t i = 0; i < decode::counter_count; ++i)
+            std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", decode::counter_table[i].name.data(), retired.v[i]);
         std::fputs("},\"refused\":[", f);
         if (w.exporters) {
             bool first = true;

@@ -298,6 +298,17 @@ public:
             if (_slots[i].live()) f(_slots[i].state);
     }
 
+    // Live exporters with their slot index and generation (owner thread):
+    // per-exporter state kept outside the table (e.g. the worker's "already
+    // logged" counters) should be indexed by slot and reset when the
+    // generation changes, since an expired exporter's slot is reused.
+    template <typename F>
+    void for_each_slot(F&& f) const {
+        for (uint32_t i = 0; i < _capacity; ++i)
+            if (_slots[i].live()) f(i, _slots[i].generation.load(std::memory_order_relaxed), _slots[i].state);
+    }
+    uint32_t capacity() const noexcept { return _capacity; }
+
     // ---- any thread ----
 
     // Walks the live exporters (f(const exporter_view&)), then sets *retired
