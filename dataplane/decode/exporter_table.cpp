@@ -42,7 +42,7 @@ void exporter_state::reset() noexcept {
     for (auto& s : v5) s = v5_stream{};
     counters = counter_block{};
     sampling_override = 0;
-    first_seen_ns = 0;
+    store_relaxed(first_seen_ns, 0);
     store_relaxed(last_seen_ns, 0);
 }
 
@@ -176,7 +176,7 @@ void exporter_table::init_state(exporter_state& e, const uint8_t addr[16], uint6
     store_relaxed(dst[1], w[1]);
     e.limits = &_limits;
     e.templates_acct = const_cast<template_accounting*>(&_templates_acct);
-    e.first_seen_ns = now_ns;
+    store_relaxed(e.first_seen_ns, now_ns);
     store_relaxed(e.last_seen_ns, now_ns);
     for (const auto& [a, rate] : _overrides)
         if (std::memcmp(a.data(), addr, 16) == 0) e.sampling_override = rate;
@@ -296,7 +296,7 @@ exporter_state* exporter_table::admit(uint64_t now_ns) noexcept {
     std::copy(std::begin(_probe.v5), std::end(_probe.v5), std::begin(e->v5));
     e->netflow = std::move(_probe.netflow);
     e->sflow = std::move(_probe.sflow);
-    if (_probe.first_seen_ns < e->first_seen_ns) e->first_seen_ns = _probe.first_seen_ns;
+    if (_probe.first_seen_ns < e->first_seen_ns) store_relaxed(e->first_seen_ns, _probe.first_seen_ns);
     if (_probe_restored) _tcounters.add(table_counter::exporters_restored_lazily);
     _probe_restored = false;
     _probe.reset();

@@ -393,7 +393,7 @@ bool parse_file(std::span<const uint8_t> bytes, const decoder_limits& limits, st
 bool apply_staged(const staged_exporter& s, exporter_state& e) noexcept {
     const decoder_limits& limits = tmpl::limits_of(e);
     try {
-        if (e.first_seen_ns > s.first_seen_ns) e.first_seen_ns = s.first_seen_ns;
+        if (e.first_seen_ns > s.first_seen_ns) store_relaxed(e.first_seen_ns, s.first_seen_ns);
         for (std::size_t i = tmpl_first_error_row; i < counter_count; ++i)
             if (s.rejected.v[i] != 0) e.counters.add(static_cast<counter>(i), s.rejected.v[i]);
         netflow_state* st = tmpl::netflow_of(e);
