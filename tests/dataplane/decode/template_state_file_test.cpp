@@ -482,5 +482,61 @@ TEST_F(state_file, a_bad_file_is_kept_aside_never_overwritten) {
     EXPECT_EQ(saved_exporter_count(*good), 2u);
 }
 
+// Rewrites a format-2 file as format 1 (no source port in the domains).
+std::vector<uint8_t> as_format_1(const std::vector<uint8_t>& v2) {
+    std::vector<uint8_t> out(v2.begin(), v2.begin() + 24);
+    out[8] = 1, out[9] = out[10] = out[11] = 0;
+    std::size_t p = 24;
+    auto le = [&](std::size_t at, int n) {
+        uint64_t v = 0;
+        for (int i = 0; i < n; ++i) v |= uint64_t(v2[at + i]) << (8 * i);
+        return v;
+    };
+    auto copy = [&](std::size_t n) {
+        out.insert(out.end(), v2.begin() + long(p), v2.begin() + long(p + n));
+        p += n;
+    };
+    const uint64_t n_exp = le(p, 4);
+    copy(4);
+    for (uint64_t e = 0; e < n_exp; ++e) {
+        copy(32);
+        const uint64_t n_dom = le(p, 4);
+        copy(4);
+        for (uint64_t d = 0; d < n_dom; ++d) {
+            copy(1);
+            p += 2;  // the port
+            copy(4 + 4 + 1 + 8);
+            const uint64_t n_s = le(p, 4);
+            copy(4 + n_s * 12);
+            const uint64_t n_t = le(p, 4);
+            copy(4);
+            for (uint64_t t = 0; t < n_t; ++t) {
+                const uint64_t nf = le(p + 13, 2);
+                copy(15 + nf * 8);
+            }
+        }
+    }
+    EXPECT_EQ(p, v2.size());
+    const std::size_t body = out.size() - 24;
+    for (int i = 0; i < 8; ++i) out[16 + i] = uint8_t(uint64_t(body) >> (8 * i));
+    fix_crc(out);
+    return out;
+}
+
+// Files written before sessions had ports still load: their sessions get
+// port 0, which the exporter's real session inherits from.
+TEST_F(state_file, format_1_files_still_load) {
+    exporter_table a;
+    populate(a);
+    const auto v1 = as_format_1(serialize_template_state(a));
+    exporter_table b;
+    std::string err;
+    ASSERT_TRUE(restore_template_state(b, v1, &err)) << err;
+    EXPECT_EQ(b.size(), 2u);
+    meta.exporter_port = 9999;
+    check_decodes(b);
+    EXPECT_EQ(b.find(meta.exporter_addr)->counters.get(counter::dev_session_inherited), 2u);
+}
+
 }  // namespace
 }  // namespace sluice::decode
