@@ -305,3 +305,25 @@ TEST(exporter_table, decoder_limits_parse_by_name) {
     EXPECT_NE(err.find("max_exporters"), std::string::npos);  // lists the names
     EXPECT_FALSE(parse_decoder_limit("records_per_datagram", l, &err));
 }
+
+// sFlow: sample sources past the per-address tracking limit (256) are
+// decoded but not sequence-tracked, counted per sample.
+TEST(exporter_table, sflow_sources_past_the_tracking_limit_are_counted_untracked) {
+    exporter_table t;
+    std::vector<flow_record> buf(8);
+    record_buffer out{buf.data(), 8, 0};
+    datagram_meta m{};
+    addr(m.exporter_addr, 8);
+    std::vector<uint8_t> d;
+    auto u32 = [&](uint32_t v) {
+        for (int s = 24; s >= 0; s -= 8) d.push_back(static_cast<uint8_t>(v >> s));
+    };
+    constexpr uint32_t n = 300;
+    u32(5), u32(1), u32(0xc0000201), u32(0), u32(1), u32(1000), u32(n);
+    for (uint32_t i = 0; i < n; ++i) u32(2), u32(12), u32(1), u32(i), u32(0);  // counters sample, no records
+    EXPECT_EQ(decode_datagram({d.data(), d.size()}, m, protocol::auto_detect, t, out), decode_status::ok);
+    const exporter_state* e = t.find(m.exporter_addr);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->counters.get(counter::dev_untracked_sequence), n - 256);
+    EXPECT_EQ(e->counters.errors(), 0u);
+}
