@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/decode/decoder.hpp"
 #include "dataplane/reassembly/config.hpp"
 #include "sinks/json_file/config.hpp"
 
@@ -29,6 +30,7 @@ struct options {
     std::string eal;
     std::vector<std::pair<uint16_t, int>> port_map;  // proto -1 = off, else int(decode::protocol)
     uint32_t max_exporters = 4096;
+    decode::decoder_limits limits{};  // --decoder-limit NAME=VALUE; --max-exporters wins for its own
     bool verify_udp = false;
     reassembly::config frag{};
     std::vector<std::string> addresses;

@@ -35,6 +35,8 @@ const char* const usage_text =
     "  --port-map PORT=PROTO    decode UDP port PORT as v5|v9|ipfix|sflow|auto, or 'off' to drop it (repeatable;\n"
     "                           defaults: 2055, 9995, 9996 auto; 4739 ipfix; 6343 sflow)\n"
     "  --max-exporters N        exporters per worker (default 4096)\n"
+    "  --decoder-limit NAME=V   a decoder limit (docs/configuration.md): records_per_datagram=N,\n"
+    "                           exporter_idle_timeout_ns=30s, max_domains_per_exporter=N, ...; repeatable\n"
     "  --verify-udp-checksum    verify UDP checksums in software when the NIC gives no verdict (default off)\n"
     "  --frag-timeout-ms N      fragment reassembly timeout (default 30000)\n"
     "  --frag-max-flows N       incomplete datagrams per worker (default 256)\n"
@@ -73,6 +75,7 @@ enum opt_id : int {
     o_eal,
     o_port_map,
     o_max_exporters,
+    o_decoder_limit,
     o_verify_udp,
     o_frag_timeout,
     o_frag_max_flows,
@@ -104,6 +107,7 @@ constexpr option k_options[] = {
     {"eal", required_argument, nullptr, o_eal},
     {"port-map", required_argument, nullptr, o_port_map},
     {"max-exporters", required_argument, nullptr, o_max_exporters},
+    {"decoder-limit", required_argument, nullptr, o_decoder_limit},
     {"verify-udp-checksum", no_argument, nullptr, o_verify_udp},
     {"frag-timeout-ms", required_argument, nullptr, o_frag_timeout},
     {"frag-max-flows", required_argument, nullptr, o_frag_max_flows},
@@ -214,6 +218,12 @@ parsed parse(int argc, char** argv) {
             break;
         }
         case o_max_exporters: o.max_exporters = uint32_t(num(1, UINT32_MAX)); break;
+        case o_decoder_limit: {
+            std::string e;
+            if (!decode::parse_decoder_limit(val, o.limits, &e)) throw usage_error(flag, e);
+            o.max_exporters = o.limits.max_exporters;
+            break;
+        }
         case o_verify_udp: o.verify_udp = true; break;
         case o_frag_timeout: o.frag.timeout_ms = uint32_t(num(1, UINT32_MAX)); break;
         case o_frag_max_flows: o.frag.max_flows = uint32_t(num(1, reassembly::k_max_max_flows)); break;

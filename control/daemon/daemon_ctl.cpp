@@ -136,11 +136,16 @@ void register_counters(daemon& d) {
     const std::size_t g_cycles = r.add_group("dataplane", std::string(groups::worker_cycles), worker::cycle_table);
     const std::size_t g_exc = r.add_group("dataplane", std::string(groups::exception), exception::counter_table);
     const std::size_t g_decode = r.add_group("dataplane", std::string(groups::decode), decode::counter_table);
-    static constexpr std::array<counters::info, 1> table_rows{{
-        {"rejected_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters.",
+    const std::size_t g_table =
+        r.add_group("dataplane", std::string(groups::exporter_table), decode::table_counter_table);
+    const std::size_t g_retired = r.add_group("dataplane", std::string(groups::exporters_retired), decode::counter_table);
+    static constexpr std::array<counters::info, 1> refused_rows{{
+        {"datagrams",
+         "Datagrams refused from this sender (the bounded refused list keeps the heaviest; an upper bound once entries "
+         "were replaced). The `cause` label is the latest exporter_table reason.",
          counters::kind::drop},
     }};
-    const std::size_t g_table = r.add_group("dataplane", std::string(groups::exporter_table), table_rows);
+    const std::size_t g_refused = r.add_group("dataplane", std::string(groups::exporters_refused), refused_rows);
     for (const auto& w : d.workers) {
         const worker::context* c = w.get();
         const labels wl{num_label("worker", c->id), num_label("lcore", c->lcore), num_label("port", c->port_id),
@@ -148,20 +153,43 @@ void register_counters(daemon& d) {
         r.add_block(g_worker, wl, c->counters);
         r.add_values(g_cycles, {num_label("worker", c->id)}, c->counters.cycles.data(), worker::stage_count);
         r.add_block(g_exc, {num_label("worker", c->id)}, c->exception_counters);
-        // Per-exporter counters: walked through the exporter table's own
-        // visitor, only after the worker joined (the table's slots are not
-        // yet stable or live-readable: see control/registry/README.md).
+        // Per-exporter counters: the exporter table's slots are preallocated
+        // and stable, and read_live() walks them from any core with a
+        // consistent-walk protocol (dataplane/decode/decoder.hpp), so these
+        // are live reads like every other block.
         r.add_visitor(g_decode, {num_label("worker", c->id)},
                       [c](const registry::emit& emit) {
-                          c->exporters->for_each([&](const decode::exporter_state& e) {
-                              char t[46];
-                              const std::size_t n = decode::format_address(e.addr, t);
-                              emit({str_label("exporter", n ? std::string(t, n) : std::string("::"))}, e.counters.v);
-                          });
+                          c->exporters->read_live(
+                              [&](const decode::exporter_view& e) {
+                                  char t[46];
+                                  const std::size_t n = decode::format_address(e.addr, t);
+                                  emit({str_label("exporter", n ? std::string(t, n) : std::string("::"))}, e.counters.v);
+                              },
+                              nullptr);
                       },
-                      when::after_join);
-        r.add_reader(g_table, {num_label("worker", c->id)},
-                     [c](std::span<uint64_t> out) { out[0] = c->exporters->rejected_table_full; }, when::after_join);
+                      when::live);
+        r.add_reader(g_table, {num_label("worker", c->id)}, [c](std::span<uint64_t> out) {
+            const decode::table_counter_block t = c->exporters->table_counters();
+            std::copy(t.v.begin(), t.v.end(), out.begin());
+        });
+        // Counters of exporters that expired (idle) and whose slots were reused.
+        r.add_reader(g_retired, {num_label("worker", c->id)}, [c](std::span<uint64_t> out) {
+            decode::counter_block retired{};
+            c->exporters->read_live([](const decode::exporter_view&) {}, &retired);
+            std::copy(retired.v.begin(), retired.v.end(), out.begin());
+        });
+        r.add_visitor(g_refused, {num_label("worker", c->id)},
+                      [c](const registry::emit& emit) {
+                          for (const decode::refused_view& v : c->exporters->refused()) {
+                              char t[46];
+                              const std::size_t n = decode::format_address(v.addr, t);
+                              const uint64_t dg[1] = {v.datagrams};
+                              emit({str_label("exporter", n ? std::string(t, n) : std::string("::")),
+                                    str_label("cause", std::string(decode::table_counter_table[std::size_t(v.cause)].name))},
+                                   dg);
+                          }
+                      },
+                      when::live);
     }
     // The sink stage: its own table, one block per sink lcore.
     const std::size_t g_sink = r.add_group("sinks", "json_file", sinks::sink_counter_table);
@@ -262,6 +290,7 @@ void setup(daemon& d) {
     w.verify_udp_checksum = o.verify_udp;
     w.ring_full_wait = o.ring_full_wait >= 0 ? o.ring_full_wait == 1 : o.ports.empty();
     w.nb_sinks = o.sinks;
+    w.limits = o.limits;
     w.limits.max_exporters = o.max_exporters;
     w.tsc_hz = rte_get_tsc_hz();
     w.tsc_base = rte_rdtsc();
@@ -321,16 +350,21 @@ void setup(daemon& d) {
         }
     }
 
-    // Template state: every worker gets the saved templates, since which
-    // worker an exporter lands on is up to RSS (or to the replayed file).
+    // Template state: read and validated once, shared read-only by every
+    // worker, and applied lazily: an exporter's saved templates land on the
+    // worker its first datagram reaches (RSS, or the replayed file decides),
+    // before that datagram decodes. Saves keep saved exporters not seen yet.
+    // A file that cannot be loaded is kept aside, never overwritten.
     if (!o.template_state.empty()) {
-        for (auto& c : d.workers) {
-            std::string err;
-            if (!decode::load_template_state(*c->exporters, o.template_state, &err)) {
-                RTE_LOG(WARNING, USER1, "template state %s not restored (templates will be re-learned): %s\n",
-                        o.template_state.c_str(), err.c_str());
-                break;
-            }
+        std::string err;
+        auto saved = decode::load_saved_template_state(o.template_state, w.limits, &err);
+        if (saved == nullptr) {
+            RTE_LOG(WARNING, USER1, "template state %s not restored (templates will be re-learned): %s\n",
+                    o.template_state.c_str(), err.c_str());
+        } else {
+            for (auto& c : d.workers) c->exporters->set_saved_state(saved);
+            RTE_LOG(INFO, USER1, "template state %s: %zu exporters, applied on each one's first datagram\n",
+                    o.template_state.c_str(), decode::saved_exporter_count(*saved));
         }
     }
 

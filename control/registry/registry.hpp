@@ -18,9 +18,9 @@
 // (rte_eth_stats_get for ports). Visitor sources (per-exporter counters)
 // are walked through the component's own visitor, which emits one series per
 // entry; a visitor registered with `when::after_join` is only read in the
-// final phase, once its owner has stopped (today: the exporter tables, whose
-// slots are not yet stable or live-readable; see README.md for what a live
-// read needs).
+// final phase, once its owner has stopped. The exporter tables are visited
+// live through exporter_table::read_live() (stable preallocated slots, a
+// per-slot generation and a table epoch: dataplane/decode/decoder.hpp).
 //
 // Ownership: the registry borrows every block, reader target and table; they
 // must outlive it (the daemon declares the registry after what it reads).

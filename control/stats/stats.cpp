@@ -13,7 +13,7 @@ constexpr std::string_view k_dataplane = "dataplane";
 
 struct lookup {
     const snapshot& s;
-    std::size_t port, worker, cycles, exception, decode, table;
+    std::size_t port, worker, cycles, exception, decode, table, retired, refused;
     explicit lookup(const snapshot& x)
         : s(x),
           port(x.find_group(k_dataplane, groups::port)),
@@ -21,7 +21,9 @@ struct lookup {
           cycles(x.find_group(k_dataplane, groups::worker_cycles)),
           exception(x.find_group(k_dataplane, groups::exception)),
           decode(x.find_group(k_dataplane, groups::decode)),
-          table(x.find_group(k_dataplane, groups::exporter_table)) {}
+          table(x.find_group(k_dataplane, groups::exporter_table)),
+          retired(x.find_group(k_dataplane, groups::exporters_retired)),
+          refused(x.find_group(k_dataplane, groups::exporters_refused)) {}
 };
 
 std::string label_of(const series& x, std::string_view key) {
@@ -192,8 +194,19 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                         if (e.get(i)) std::fprintf(f, " %s=%" PRIu64, s.groups[n.decode].rows[i].name.data(), e.get(i));
                     std::fputc('\n', f);
                 });
-            if (const series* t = n.table == SIZE_MAX ? nullptr : match(s, n.table, "worker", id); t && t->get(0))
-                std::fprintf(f, "  exporters rejected (table full): %" PRIu64 "\n", t->get(0));
+            if (const series* t = n.table == SIZE_MAX ? nullptr : match(s, n.table, "worker", id)) {
+                const std::size_t full = s.row(n.table, "refused_table_full");
+                if (t->get(full)) std::fprintf(f, "  exporters rejected (table full): %" PRIu64 "\n", t->get(full));
+                for (std::size_t i = 0; i < t->values.size(); ++i)
+                    if (t->get(i))
+                        std::fprintf(f, "  exporter table %s=%" PRIu64 "\n", s.groups[n.table].rows[i].name.data(), t->get(i));
+            }
+            if (n.refused != SIZE_MAX)
+                s.each(n.refused, [&](const series& r) {
+                    if (label_of(r, "worker") != id) return;
+                    std::fprintf(f, "  refused %s: datagrams=%" PRIu64 " (%s)\n", label_of(r, "exporter").c_str(), r.get(0),
+                                 label_of(r, "cause").c_str());
+                });
         });
     for (std::size_t g = 0; g < s.groups.size(); ++g) {
         if (s.groups[g].stage != "sinks") continue;
@@ -260,7 +273,29 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
                     json_rows_obj(f, s.groups[n.decode], e.values);
                 });
             const series* t = n.table == SIZE_MAX ? nullptr : match(s, n.table, "worker", id);
-            std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64 "}", t ? t->get(0) : 0);
+            std::fprintf(f, "},\"exporters_rejected_table_full\":%" PRIu64,
+                         t ? t->get(s.row(n.table, "refused_table_full")) : 0);
+            std::fputs(",\"exporter_table\":", f);
+            if (t) json_rows_obj(f, s.groups[n.table], t->values);
+            else std::fputs("{}", f);
+            std::fputs(",\"exporters_retired\":", f);
+            if (const series* r = n.retired == SIZE_MAX ? nullptr : match(s, n.retired, "worker", id))
+                json_rows_obj(f, s.groups[n.retired], r->values);
+            else
+                std::fputs("{}", f);
+            std::fputs(",\"refused\":[", f);
+            bool first_refused = true;
+            if (n.refused != SIZE_MAX)
+                s.each(n.refused, [&](const series& r) {
+                    if (label_of(r, "worker") != id) return;
+                    std::fputs(first_refused ? "{\"exporter\":" : ",{\"exporter\":", f);
+                    first_refused = false;
+                    json_string(f, label_of(r, "exporter"));
+                    std::fprintf(f, ",\"datagrams\":%" PRIu64 ",\"cause\":", r.get(0));
+                    json_string(f, label_of(r, "cause"));
+                    std::fputc('}', f);
+                });
+            std::fputs("]}", f);
         });
     std::fputs("],\"sinks\":[", f);
     bool first_sink = true;

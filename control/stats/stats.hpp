@@ -35,7 +35,8 @@ struct report_meta {
 // The registry groups the outputs look for.
 namespace groups {
 inline constexpr std::string_view port = "port", worker = "worker", worker_cycles = "worker_cycles",
-                                  exception = "exception", decode = "decode", exporter_table = "exporter_table";
+                                  exception = "exception", decode = "decode", exporter_table = "exporter_table",
+                                  exporters_retired = "exporters_retired", exporters_refused = "exporters_refused";
 }
 
 // One line: rates since `prev` over `dt_s`, totals, every non-zero loss counter (kind error or drop).

@@ -33,6 +33,7 @@ enum class counter : uint16_t {
     template_withdrawals,
     templates_expired,
     templates_restored,
+    templates_refused_withdrawn,
     options_records,
     sampling_rates_learned,
     // ---- sequence tracking ----
@@ -49,6 +50,10 @@ enum class counter : uint16_t {
     dev_sequence_convention,
     dev_timeval_time_fields,
     dev_icmp_type_in_src_port,
+    dev_zero_length_fields,
+    dev_v9_variable_length_fields,
+    dev_untracked_sequence,
+    dev_session_inherited,
     // ---- errors: bytes rejected ----
     err_truncated_header,
     err_unknown_version,
@@ -71,6 +76,11 @@ enum class counter : uint16_t {
     err_sflow_address_type,
     err_template_id,
     err_frame_section_parse,
+    err_data_template_refused,
+    err_domain_table_full,
+    err_template_memory,
+    err_v5_records_beyond_count,
+    err_records_per_datagram,
     err_output_full,
     count_  // keep last
 };
@@ -92,11 +102,12 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"template_withdrawals", "IPFIX template withdrawals applied (single or all).", K::volume},
     {"templates_expired", "Templates dropped after their timeout without a refresh.", K::volume},
     {"templates_restored", "Templates restored from the state file at start-up.", K::volume},
+    {"templates_refused_withdrawn", "A known template id was redefined in a form that was refused (its err_* counter says why): the old layout was withdrawn so it never decodes the new layout's data; that data counts err_data_template_refused until a valid template arrives.", K::volume},
     {"options_records", "Options data records consumed (sampling parameters and other metadata).", K::volume},
     {"sampling_rates_learned", "Sampling rates learned from options data.", K::volume},
     {"sequence_lost", "Export units missing according to sequence numbers (flows for v5, datagrams for v9, records for IPFIX; for sFlow, datagrams per agent plus samples per source).", K::deviation},
     {"sequence_resets", "Sequence numbers went backwards or jumped too far: exporter restart or reordering.", K::deviation},
-    {"dev_count_mismatch", "Header record/set count disagreed with what the datagram held; the bytes were trusted.", K::deviation},
+    {"dev_count_mismatch", "Header record/set count disagreed with what the datagram held (v9/IPFIX; v5 above 30 records): the bytes were trusted. A v5 count below the records present counts err_v5_records_beyond_count instead.", K::deviation},
     {"dev_set_padding_nonzero", "Set padding held non-zero bytes; ignored.", K::deviation},
     {"dev_enterprise_fields_skipped", "Enterprise-specific fields skipped by their declared length.", K::deviation},
     {"dev_unknown_set_id", "Sets with a reserved or unknown set id, skipped by their length.", K::deviation},
@@ -106,13 +117,17 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"dev_sequence_convention", "The exporter numbers each message including its own records (softflowd's IPFIX does): sequence tracked that way, not counted as loss.", K::deviation},
     {"dev_timeval_time_fields", "Template time fields (flowStart/End Micro/Nanoseconds) in 16-byte struct timeval form (pmacct) instead of NTP: decoded as seconds + sub-seconds, counted per template learned.", K::deviation},
     {"dev_icmp_type_in_src_port", "NetFlow v5 ICMP records with the type in the source port and the code in the destination port (fprobe) instead of type*256+code in the destination port: decoded that way.", K::deviation},
+    {"dev_zero_length_fields", "Template fields of length 0 (Juniper's options scope System): skipped, the template kept; counted per template learned.", K::deviation},
+    {"dev_v9_variable_length_fields", "NetFlow v9 template fields of length 65535 (H3C's VRFname), which RFC 3954 does not define: decoded with the IPFIX variable-length rules; counted per template learned.", K::deviation},
+    {"dev_untracked_sequence", "Decoded, but the sequence number was not tracked: the exporter has more streams than are tracked per address (NetFlow v5: 8 engines, counted per datagram; sFlow: 16 agent/sub-agent pairs, counted per datagram, and 256 sample sources, counted per sample).", K::deviation},
+    {"dev_session_inherited", "Data sets of a new transport session (same address and domain, new source port: an exporter restart) decoded with the templates of the session before it, because the new one has sent none yet.", K::deviation},
     {"err_truncated_header", "Datagram shorter than its protocol header: dropped.", K::error},
     {"err_unknown_version", "Unknown export protocol version: dropped.", K::error},
     {"err_record_truncated", "A record or sample ended past the datagram: the rest of the datagram was dropped.", K::error},
     {"err_count_exceeds_datagram", "Header count larger than the datagram can hold: only whole records decoded.", K::error},
     {"err_set_length", "A set length below the set header or past the datagram end: the rest dropped.", K::error},
     {"err_template_no_fields", "A template with zero fields (not a withdrawal): ignored.", K::error},
-    {"err_template_field_length", "A template field with zero length or an oversized length: template rejected.", K::error},
+    {"err_template_field_length", "A template field longer than any record, or a template whose records would be empty or longer than a datagram: template rejected.", K::error},
     {"err_template_overflows_set", "A template's field count runs past its set: rejected.", K::error},
     {"err_template_too_many_fields", "A template with more fields than the configured maximum: rejected.", K::error},
     {"err_template_limit", "The exporter's template table is full: new template rejected.", K::error},
@@ -127,6 +142,11 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"err_sflow_address_type", "sFlow address of an unknown type: for the agent address the datagram was dropped, for a next hop the record was ignored.", K::error},
     {"err_template_id", "A template (or template withdrawal) with an id below 256, which is reserved for set ids: rejected.", K::error},
     {"err_frame_section_parse", "IPFIX dataLinkFrameSection (315) / ipHeaderPacketSection (313) that could not be parsed to its end (truncated inside a header, malformed, or not IPv4/IPv6): record kept with what parsed.", K::error},
+    {"err_data_template_refused", "Data sets for a template id whose last redefinition was refused: dropped until a valid template arrives.", K::error},
+    {"err_domain_table_full", "A datagram for a new template session (v9 source id / IPFIX observation domain, per source port) while the exporter held max_domains_per_exporter live sessions: its sets dropped, established sessions kept (idle and superseded ones are freed first).", K::error},
+    {"err_template_memory", "A template refused by the template memory budget (template_bytes_per_exporter, or the worker's template_bytes_total beyond this exporter's fair share): refused like any invalid template.", K::error},
+    {"err_v5_records_beyond_count", "NetFlow v5 records present after the header's record count: not decoded (the count says they are not records), counted per record.", K::error},
+    {"err_records_per_datagram", "Records beyond decoder_limits::records_per_datagram in one datagram: dropped, counted per record.", K::drop},
     {"err_output_full", "Records dropped because the caller's output buffer was full.", K::drop},
 }};
 
@@ -145,24 +165,51 @@ static_assert([] {
     return true;
 }(), "decode counters: keep the error and drop rows together at the end of the table");
 
-// One exporter's counters. Plain integers: only the owning worker writes.
-struct counter_block {
-    std::array<uint64_t, counter_count> v{};
-
-    void add(counter c, uint64_t n = 1) noexcept { v[static_cast<std::size_t>(c)] += n; }
-    uint64_t get(counter c) const noexcept { return v[static_cast<std::size_t>(c)]; }
-    counter_block& operator+=(const counter_block& o) noexcept {
-        for (std::size_t i = 0; i < counter_count; ++i) v[i] += o.v[i];
-        return *this;
-    }
+// One exporter's counters: the shared per-owner block (relaxed stores by the
+// worker that owns the exporter, relaxed loads by any reader; see
+// dataplane/counters/counters.hpp), plus the decoders' "did anything fail".
+struct counter_block : counters::block<counter, counter_count> {
     // Sum of the error and drop rows. They form one run at the end of the
-    // table (checked at compile time below), so the decoders' per-datagram
+    // table (checked at compile time above), so the decoders' per-datagram
     // "did anything fail" test is one contiguous sum.
     uint64_t errors() const noexcept {
         uint64_t s = 0;
-        for (std::size_t i = first_loss_row; i < counter_count; ++i) s += v[i];
+        for (std::size_t i = first_loss_row; i < counter_count; ++i) s += at(i);
+        return s;
+    }
+    counter_block snapshot() const noexcept {
+        counter_block s;
+        for (std::size_t i = 0; i < counter_count; ++i) s.v[i] = at(i);
         return s;
     }
 };
+
+// Counters of one exporter table as a whole (per worker): what happened to
+// exporters that have, or were refused, a slot. Exported as
+// `sluice_dataplane_decode_exporters_<name>_total`.
+enum class table_counter : uint16_t {
+    exporters_created,
+    exporters_expired,
+    exporters_restored_lazily,
+    refused_table_full,
+    refused_invalid_first_datagram,
+    refused_ipv4_mapped_ipv6_source,
+    count_
+};
+constexpr std::size_t table_counter_count = static_cast<std::size_t>(table_counter::count_);
+
+inline constexpr std::array<counter_info, table_counter_count> table_counter_table{{
+    {"exporters_created", "Exporters given a slot (after a first datagram that validated).", K::volume},
+    {"exporters_expired", "Exporters idle for longer than decoder_limits::exporter_idle_timeout_ns: slot freed, counters kept in the table's retired totals.", K::volume},
+    {"exporters_restored_lazily", "Exporters whose saved template state was applied on their first datagram.", K::volume},
+    {"refused_table_full", "Datagrams from a new exporter while the table held max_exporters live exporters: dropped (established exporters are never evicted). The refused list names the top senders.", K::drop},
+    {"refused_invalid_first_datagram", "Datagrams from a new exporter that did not validate (bad header, or nothing but errors): dropped without giving the sender a slot.", K::error},
+    {"refused_ipv4_mapped_ipv6_source", "Datagrams whose IPv6 source address is IPv4-mapped (::ffff:a.b.c.d), which no real exporter sends from: dropped, never merged with the IPv4 exporter a.b.c.d.", K::error},
+}};
+static_assert(table_counter_table.back().name == "refused_ipv4_mapped_ipv6_source",
+              "table_counter_table must list every counter, in enum order");
+static_assert(counters::table_complete(table_counter_table));
+
+using table_counter_block = counters::block<table_counter, table_counter_count>;
 
 }  // namespace sluice::decode

@@ -29,6 +29,7 @@ void offline_reader::deliver(const parse::parsed_frame& f, uint64_t ts_ns, const
     decode::datagram_meta meta{};
     std::memcpy(meta.exporter_addr, f.src_addr, 16);
     meta.exporter_port = f.src_port;
+    meta.ip_version = f.ip_version;
     meta.collector_port = f.dst_port;
     meta.time_received_ns = ts_ns;
     decode::protocol proto = decode::protocol::auto_detect;

@@ -28,6 +28,8 @@ constexpr const char* usage_text =
     "  --port-map PORT=PROTO  decode UDP port PORT as v5|v9|ipfix|sflow|auto (default: auto\n"
     "                         for every port, from the version field); repeatable\n"
     "  --sampling-override ADDR=RATE  force 1-in-RATE for exporter ADDR; repeatable\n"
+    "  --decoder-limit NAME=VALUE     set a decoder limit (docs/configuration.md lists them:\n"
+    "                         max_exporters, records_per_datagram, exporter_idle_timeout_ns=30s, ...); repeatable\n"
     "  --stats-json FILE      also write the final stats as JSON to FILE\n"
     "  --payloads-out DIR     write every UDP payload to DIR as NNNNNNNN-HASH (capture order, content hash)\n"
     "  --quiet-stats          no stats on stderr\n"
@@ -106,8 +108,34 @@ void write_stats(FILE* f, offline::offline_reader& reader, bool json) {
             std::fprintf(f, "  reassembly %-20.*s %llu\n", int(name.size()), name.data(), (unsigned long long)v);
         }
     }
-    if (json) std::fprintf(f, "},\"exporters_rejected_table_full\":%llu,\"exporters\":{",
-                           (unsigned long long)reader.exporters().rejected_table_full);
+    const decode::exporter_table& table = reader.exporters();
+    const decode::table_counter_block tc = table.table_counters();
+    const auto refused = table.refused();
+    if (json) {
+        std::fprintf(f, "},\"exporters_rejected_table_full\":%llu,\"exporter_table\":{",
+                     (unsigned long long)table.rejected_table_full);
+        for (std::size_t i = 0; i < decode::table_counter_count; ++i)
+            std::fprintf(f, "%s\"%.*s\":%llu", i ? "," : "", int(decode::table_counter_table[i].name.size()),
+                         decode::table_counter_table[i].name.data(), (unsigned long long)tc.at(i));
+        std::fprintf(f, "},\"refused\":[");
+        for (std::size_t i = 0; i < refused.size(); ++i) {
+            const auto cause = decode::table_counter_table[std::size_t(refused[i].cause)].name;
+            std::fprintf(f, "%s{\"exporter\":\"%s\",\"datagrams\":%llu,\"cause\":\"%.*s\"}", i ? "," : "",
+                         exporter_name(refused[i].addr).c_str(), (unsigned long long)refused[i].datagrams,
+                         int(cause.size()), cause.data());
+        }
+        std::fprintf(f, "],\"exporters\":{");
+    } else {
+        for (std::size_t i = 0; i < decode::table_counter_count; ++i)
+            if (tc.at(i) != 0)
+                std::fprintf(f, "  exporter table %-32.*s %llu\n", int(decode::table_counter_table[i].name.size()),
+                             decode::table_counter_table[i].name.data(), (unsigned long long)tc.at(i));
+        for (const auto& r : refused) {
+            const auto cause = decode::table_counter_table[std::size_t(r.cause)].name;
+            std::fprintf(f, "refused %s: datagrams %llu (%.*s)\n", exporter_name(r.addr).c_str(),
+                         (unsigned long long)r.datagrams, int(cause.size()), cause.data());
+        }
+    }
     first = true;
     reader.exporters().for_each([&](const decode::exporter_state& e) {
         const std::string name = exporter_name(e.addr);
@@ -134,7 +162,24 @@ void write_stats(FILE* f, offline::offline_reader& reader, bool json) {
                                  decode::counter_table[i].name.data(), (unsigned long long)e.counters.v[i]);
         }
     });
-    if (json) std::fprintf(f, "}}\n");
+    // Exporters that expired (idle past exporter_idle_timeout_ns in capture
+    // time) keep their counters here.
+    decode::counter_block retired;
+    table.read_live([](const decode::exporter_view&) {}, &retired);
+    bool any_retired = false;
+    for (std::size_t i = 0; i < decode::counter_count; ++i) any_retired |= retired.v[i] != 0;
+    if (json) {
+        std::fprintf(f, "},\"exporters_retired\":{");
+        for (std::size_t i = 0; i < decode::counter_count; ++i)
+            std::fprintf(f, "%s\"%.*s\":%llu", i ? "," : "", int(decode::counter_table[i].name.size()),
+                         decode::counter_table[i].name.data(), (unsigned long long)retired.v[i]);
+        std::fprintf(f, "}}\n");
+    } else if (any_retired) {
+        std::fprintf(f, "expired exporters: datagrams %llu, records %llu, errors %llu\n",
+                     (unsigned long long)retired.get(decode::counter::datagrams),
+                     (unsigned long long)retired.get(decode::counter::flow_records),
+                     (unsigned long long)retired.errors());
+    }
 }
 
 uint64_t fnv1a(std::span<const uint8_t> b) {
@@ -203,6 +248,13 @@ int main(int argc, char** argv) {
                 return 2;
             }
             overrides.emplace_back(v.substr(0, eq), rate);
+        } else if (a == "--decoder-limit") {
+            const std::string v = need("--decoder-limit");
+            std::string err;
+            if (!decode::parse_decoder_limit(v, opts.limits, &err)) {
+                std::fprintf(stderr, "sluice-decode: bad --decoder-limit: %s\n", err.c_str());
+                return 2;
+            }
         } else if (a == "-h" || a == "--help") {
             std::fputs(usage_text, stdout);
             return 0;

@@ -103,7 +103,8 @@ struct alignas(64) context {
     std::vector<uint8_t> snapshot;
 
     // ---- rate-limited exporter error log (worker-only) ----
-    std::vector<decode::counter_block> logged;  // by exporter creation order
+    std::vector<decode::counter_block> logged;      // by exporter-table slot
+    std::vector<uint32_t> logged_generation;        // the slot's generation `logged` belongs to
     // ---- rate-limited fragment-loss log (worker-only): frag_* values at the last line, next deadline ----
     std::array<uint64_t, reassembly::counter_count> frag_logged{};
     uint64_t frag_next_log = 0;

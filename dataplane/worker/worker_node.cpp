@@ -113,6 +113,7 @@ inline bool accept_udp(context& c, burst_state& b, const parse::parsed_frame& f,
     d.proto = static_cast<decode::protocol>(p - 1);
     std::memcpy(d.meta.exporter_addr, f.src_addr, 16);
     d.meta.exporter_port = f.src_port;
+    d.meta.ip_version = f.ip_version;
     d.meta.collector_port = f.dst_port;
     d.meta.time_received_ns = ts;
     return true;
@@ -380,11 +381,18 @@ void poll_mailbox(context& c) noexcept {
 }
 
 void log_exporter_errors(context& c) {
-    c.logged.resize(c.exporters->size());  // grows only when exporters appeared: off the per-packet path
-    std::size_t i = 0;
+    // Indexed by slot, with the slot's generation: an exporter that expired
+    // and whose slot was reused starts from zero, not from its predecessor's
+    // counters. Sized once (the slot array never grows): off the per-packet path.
+    c.logged.resize(c.exporters->capacity());
+    c.logged_generation.resize(c.exporters->capacity());
     unsigned lines = 0, more = 0;
-    c.exporters->for_each([&](const decode::exporter_state& e) {
-        const std::string moved = moved_errors(e.counters, c.logged[i++]);
+    c.exporters->for_each_slot([&](uint32_t slot, uint32_t generation, const decode::exporter_state& e) {
+        if (c.logged_generation[slot] != generation) {
+            c.logged_generation[slot] = generation;
+            c.logged[slot] = decode::counter_block{};
+        }
+        const std::string moved = moved_errors(e.counters, c.logged[slot]);
         if (moved.empty()) return;
         if (lines++ >= k_exporter_log_burst) {
             ++more;

@@ -30,10 +30,8 @@ struct set_walk {
 // Template set (2) or options template set (3), withdrawals included.
 void parse_templates(const uint8_t* p, uint32_t len, bool options, template_domain* dom, netflow_state& st,
                      const decoder_limits& lim, uint64_t now, counter_block& c, set_walk& w) noexcept {
-    if (dom == nullptr) [[unlikely]] {
-        c.add(counter::err_template_limit);  // max_domains_per_exporter reached
+    if (dom == nullptr) [[unlikely]]  // max_domains_per_exporter: counted once per datagram
         return;
-    }
     const uint16_t set_id = options ? options_template_set_id : template_set_id;
     const uint32_t hdr = options ? options_header_size : template_header_size;
     uint32_t off = 0;
@@ -89,6 +87,7 @@ void parse_templates(const uint8_t* p, uint32_t len, bool options, template_doma
         ++w.records;
         if (!keep) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         tmpl::learn_template(*dom, template_decl{id, options, scope, st.scratch_fields}, true, lim, now, c);
@@ -132,16 +131,25 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
     ctx.version = 10;
     const uint32_t domain_id = wire::be32(p + off_domain);
 
-    template_domain* dom = st->find_or_create(10, domain_id, lim);
+    const uint64_t errors_before = c.errors();
+    const uint64_t before_template = c.get(counter::err_data_before_template);
+    bool created = false;
+    template_domain* dom = st->find_or_create(10, meta.exporter_port, domain_id, lim, now, created);
     if (dom != nullptr) [[likely]]
         dom->sweep(now, lim.template_timeout_ns, c);
+    else
+        c.add(counter::err_domain_table_full);
 
-    const uint64_t errors_before = c.errors();
     set_walk w;
     uint32_t emitted = 0;
     std::size_t off = header_size;
     while (off < len) {
         const uint8_t* s = p + off;
+        // Zero bytes after the last set (some exporters pad messages to a
+        // word boundary): legal, not a set. A set id 0 is never valid, so
+        // an all-zero tail cannot hide one.
+        if (s[0] == 0 && all_zero(s, len - off)) [[unlikely]]
+            break;
         if (len - off < set_header_size) [[unlikely]] {
             c.add(counter::err_set_length);
             w.complete = false;
@@ -162,12 +170,13 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
         } else if (id < min_data_set_id) [[unlikely]] {
             c.add(counter::dev_unknown_set_id);
         } else {
-            const tmpl::compiled_template* t = tmpl::data_template(id, dom, now, lim, c);
+            template_domain* tdom = dom;  // the session whose template applies
+            const tmpl::compiled_template* t = tmpl::data_template(id, tdom, *st, now, lim, c);
             if (t == nullptr) [[unlikely]] {
                 w.complete = false;
                 continue;
             }
-            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *dom, body, blen, ctx, exporter, out);
+            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *tdom, body, blen, ctx, exporter, out);
             w.records += r.records;
             w.data_records += r.records;
             emitted += r.emitted;
@@ -182,7 +191,12 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
     }
 
     if (c.errors() == errors_before) return decode_status::ok;
-    return emitted != 0 || w.records != 0 ? decode_status::partial : decode_status::dropped;
+    if (emitted != 0 || w.records != 0) return decode_status::partial;
+    // A session gets its slot only from a datagram that validated (data for
+    // templates not known yet is fine: the session is real, just early).
+    if (created && c.errors() - errors_before != c.get(counter::err_data_before_template) - before_template) [[unlikely]]
+        st->erase(dom);
+    return decode_status::dropped;
 }
 
 }  // namespace sluice::decode

@@ -43,7 +43,12 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         c.add(counter::err_count_exceeds_datagram);
         n = fit;
         status = decode_status::partial;
-    } else if (count < fit || count > max_records) [[unlikely]] {
+    } else if (count < fit) [[unlikely]] {
+        // The header says the rest are not records: trusted, but what is
+        // dropped that way is counted per record.
+        c.add(counter::err_v5_records_beyond_count, fit - count);
+        status = decode_status::partial;
+    } else if (count > max_records) [[unlikely]] {
         c.add(counter::dev_count_mismatch);
     }
     if (header_size + std::size_t(fit) * record_size != len) [[unlikely]]
@@ -57,7 +62,10 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
     const uint32_t interval = wire::be16(p + off_sampling) & 0x3fff;
     const uint32_t rate = interval == 0 ? 1 : interval;
 
-    if (v5_stream* s = stream_for(exporter, engine)) s->seq.observe(sequence, count, c);
+    if (v5_stream* s = stream_for(exporter, engine)) [[likely]]
+        s->seq.observe(sequence, count, c);
+    else
+        c.add(counter::dev_untracked_sequence);
 
     uint8_t sampler[16];
     std::memcpy(sampler, meta.exporter_addr, 16);
@@ -69,7 +77,9 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         // netflow_v5.no_stale_bytes test), so the slot is not zeroed first.
         flow_record* f = out.next_uninitialized();
         if (f == nullptr) [[unlikely]] {
-            c.add(counter::err_output_full, n - i);
+            c.add(out.full_cause, n - i);
+            c.add(counter::flow_records, i);  // the ones emitted before the buffer filled
+            if (icmp_in_ports != 0) c.add(counter::dev_icmp_type_in_src_port, icmp_in_ports);
             return decode_status::partial;
         }
         set_ipv4(f->src_addr, r + r_srcaddr);

@@ -32,8 +32,7 @@ struct set_walk {
 // Template flowset (id 0): template_id, field_count, then field specs.
 void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netflow_state& st,
                      const decoder_limits& lim, uint64_t now, counter_block& c, set_walk& w) noexcept {
-    if (dom == nullptr) [[unlikely]] {
-        c.add(counter::err_template_limit);  // max_domains_per_exporter reached
+    if (dom == nullptr) [[unlikely]] {  // max_domains_per_exporter: counted once per datagram
         w.complete = false;
         return;
     }
@@ -45,6 +44,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
         if (id < min_data_flowset_id && all_zero(r, len - off)) return;  // flowset padding
         if (fc == 0) [[unlikely]] {
             c.add(counter::err_template_no_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             ++w.records;
             off += template_header_size;
             continue;
@@ -59,6 +59,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
         off += need;
         if (fc > lim.max_fields_per_template) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         st.scratch_fields.clear();  // capacity reserved: no allocation
@@ -75,8 +76,7 @@ void parse_templates(const uint8_t* p, uint32_t len, template_domain* dom, netfl
 // length in bytes, then scope field specs and option field specs.
 void parse_options_templates(const uint8_t* p, uint32_t len, template_domain* dom, netflow_state& st,
                              const decoder_limits& lim, uint64_t now, counter_block& c, set_walk& w) noexcept {
-    if (dom == nullptr) [[unlikely]] {
-        c.add(counter::err_template_limit);
+    if (dom == nullptr) [[unlikely]] {  // counted once per datagram
         w.complete = false;
         return;
     }
@@ -102,6 +102,7 @@ void parse_options_templates(const uint8_t* p, uint32_t len, template_domain* do
         const uint32_t fc = (scope_len + opt_len) / field_spec_size;
         if (fc > lim.max_fields_per_template) [[unlikely]] {
             c.add(counter::err_template_too_many_fields);
+            tmpl::refuse_template(*dom, id, now, c);
             continue;
         }
         st.scratch_fields.clear();
@@ -141,21 +142,32 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     ctx.version = 9;
     const uint32_t source_id = wire::be32(p + off_source_id);
 
-    template_domain* dom = st->find_or_create(9, source_id, lim);
+    const uint64_t errors_before = c.errors();
+    const uint64_t before_template = c.get(counter::err_data_before_template);
+    bool created = false;
+    template_domain* dom = st->find_or_create(9, meta.exporter_port, source_id, lim, now, created);
     if (dom != nullptr) [[likely]] {
-        dom->seq.observe(ctx.sequence, 1, c);  // v9 numbers export packets per source id
+        dom->seq.observe(ctx.sequence, 1, c);  // v9 numbers export packets per (session, source id)
         dom->sweep(now, lim.template_timeout_ns, c);
+    } else {
+        c.add(counter::err_domain_table_full);
     }
 
-    const uint64_t errors_before = c.errors();
     set_walk w;
     uint32_t emitted = 0;
     std::size_t off = header_size;
     bool bad_set = false;
+    bool padded = false;
     while (len - off >= flowset_header_size) {
         const uint8_t* s = p + off;
         const uint16_t id = wire::be16(s);
         const uint32_t slen = wire::be16(s + 2);
+        // Zero bytes after the last flowset: padding, legal (flowset id 0
+        // with length 0 is never a flowset).
+        if (id == 0 && slen == 0 && all_zero(s, len - off)) [[unlikely]] {
+            padded = true;
+            break;
+        }
         if (slen < flowset_header_size || slen > len - off) [[unlikely]] {
             c.add(counter::err_set_length);
             bad_set = true;
@@ -173,21 +185,28 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
             c.add(counter::dev_unknown_set_id);
             w.complete = false;
         } else {
-            const tmpl::compiled_template* t = tmpl::data_template(id, dom, now, lim, c);
+            template_domain* tdom = dom;  // the session whose template applies
+            const tmpl::compiled_template* t = tmpl::data_template(id, tdom, *st, now, lim, c);
             if (t == nullptr) [[unlikely]] {
                 w.complete = false;
                 continue;
             }
-            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *dom, body, blen, ctx, exporter, out);
+            const tmpl::data_set_result r = tmpl::decode_data_set(*t, *tdom, body, blen, ctx, exporter, out);
             w.records += r.records;
             emitted += r.emitted;
         }
     }
-    if (!bad_set && off != len) c.add(counter::dev_trailing_bytes);  // < 4 bytes: no flowset fits
+    // < 4 bytes left: no flowset fits. Zero bytes there are padding too.
+    if (!bad_set && !padded && off != len && !all_zero(p + off, len - off)) c.add(counter::dev_trailing_bytes);
     if (w.complete && w.records != count) c.add(counter::dev_count_mismatch);
 
     if (c.errors() == errors_before) return decode_status::ok;
-    return emitted != 0 || w.records != 0 ? decode_status::partial : decode_status::dropped;
+    if (emitted != 0 || w.records != 0) return decode_status::partial;
+    // A session gets its slot only from a datagram that validated (data for
+    // templates not known yet is fine: the session is real, just early).
+    if (created && c.errors() - errors_before != c.get(counter::err_data_before_template) - before_template) [[unlikely]]
+        st->erase(dom);
+    return decode_status::dropped;
 }
 
 }  // namespace sluice::decode

@@ -79,7 +79,10 @@ struct datagram_ctx {
 
     void track(sample_kind kind, uint32_t type, uint32_t index, uint32_t seq) noexcept {
         if (agent < 0) return;
-        if (sequence_tracker* t = state->source(agent, kind, type, index)) t->observe(seq, 1, c);
+        if (sequence_tracker* t = state->source(agent, kind, type, index))
+            t->observe(seq, 1, c);
+        else
+            c.add(counter::dev_untracked_sequence);
     }
 };
 
@@ -349,7 +352,7 @@ void decode_flow_sample(datagram_ctx& x, const uint8_t* b, uint32_t len, bool ex
 
     flow_record* f = x.out.next();
     if (f == nullptr) [[unlikely]] {
-        x.reject(counter::err_output_full);
+        x.reject(x.out.full_cause);
         return;
     }
     std::memcpy(f->sampler_address, x.agent_addr, 16);
@@ -400,7 +403,7 @@ void decode_flow_sample(datagram_ctx& x, const uint8_t* b, uint32_t len, bool ex
 void emit_interface_counters(datagram_ctx& x, const uint8_t* d) noexcept {
     flow_record* f = x.out.next();
     if (f == nullptr) [[unlikely]] {
-        x.reject(counter::err_output_full);
+        x.reject(x.out.full_cause);
         return;
     }
     std::memcpy(f->sampler_address, x.agent_addr, 16);
@@ -545,7 +548,10 @@ decode_status decode_sflow(std::span<const uint8_t> payload, const datagram_meta
 
     if (x.state != nullptr) {
         x.agent = x.state->agent(x.agent_addr, x.sub_agent_id);
-        if (x.agent >= 0) x.state->agents[x.agent].seq.observe(x.sequence, 1, c);
+        if (x.agent >= 0)
+            x.state->agents[x.agent].seq.observe(x.sequence, 1, c);
+        else
+            c.add(counter::dev_untracked_sequence);
     }
 
     const uint8_t* s = p + header_size;

@@ -19,26 +19,87 @@ namespace sluice::decode {
 
 void netflow_state_deleter::operator()(netflow_state* s) const noexcept { delete s; }
 
-tmpl::template_domain* netflow_state::find(uint8_t version, uint32_t id) noexcept {
-    if (last && last->version == version && last->id == id) return last;
+tmpl::template_domain* netflow_state::find(uint8_t version, uint16_t port, uint32_t id) noexcept {
+    if (last && last->version == version && last->id == id && last->port == port) return last;
     for (auto& d : domains)
-        if (d->version == version && d->id == id) return last = d.get();
+        if (d->version == version && d->id == id && d->port == port) return last = d.get();
     return nullptr;
 }
 
-tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint32_t id,
-                                                     const decoder_limits& limits) noexcept {
-    if (tmpl::template_domain* d = find(version, id)) return d;
-    if (domains.size() >= limits.max_domains_per_exporter) [[unlikely]]
-        return nullptr;
+tmpl::template_domain* netflow_state::predecessor(const tmpl::template_domain& d) noexcept {
+    tmpl::template_domain* best = nullptr;
+    for (auto& o : domains)
+        if (o.get() != &d && o->version == d.version && o->id == d.id && o->own_templates &&
+            (best == nullptr || o->last_seen_ns > best->last_seen_ns))
+            best = o.get();
+    return best;
+}
+
+netflow_state::~netflow_state() {
+    if (acct != nullptr) {
+        acct->bytes -= bytes;
+        --acct->holders;
+    }
+}
+
+void netflow_state::erase(const tmpl::template_domain* d) noexcept {
+    if (last == d) last = nullptr;
+    std::erase_if(domains, [&](const auto& p) {
+        if (p.get() != d) return false;
+        tmpl::account(*p, -static_cast<int64_t>(p->bytes));
+        return true;
+    });
+}
+
+void netflow_state::adopt(std::unique_ptr<tmpl::template_domain> d) {
+    d->owner = this;
+    const uint64_t b = d->bytes;
+    d->bytes = 0;
+    tmpl::account(*d, static_cast<int64_t>(b));
+    domains.push_back(std::move(d));
+}
+
+tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t port, uint32_t id,
+                                                     const decoder_limits& limits, uint64_t now_ns,
+                                                     bool& created) noexcept {
+    created = false;
+    if (tmpl::template_domain* d = find(version, port, id)) {
+        d->last_seen_ns = now_ns;
+        return d;
+    }
+    if (domains.size() >= limits.max_domains_per_exporter) [[unlikely]] {
+        // Make room only from sessions nobody uses: idle past the timeout,
+        // or superseded (a newer session of the same domain on another port,
+        // e.g. the exporter restarted). Never a live session.
+        const uint64_t idle = limits.exporter_idle_timeout_ns;
+        auto stale = [&](const tmpl::template_domain& d) {
+            if (idle != 0 && now_ns > d.last_seen_ns && now_ns - d.last_seen_ns > idle) return true;
+            for (const auto& o : domains)
+                if (o.get() != &d && o->version == d.version && o->id == d.id && o->last_seen_ns > d.last_seen_ns &&
+                    now_ns > d.last_seen_ns && now_ns - d.last_seen_ns > tmpl::superseded_after_ns)
+                    return true;
+            return false;
+        };
+        last = nullptr;
+        std::erase_if(domains, [&](const auto& p) {
+            if (!stale(*p)) return false;
+            tmpl::account(*p, -static_cast<int64_t>(p->bytes));
+            return true;
+        });
+        if (domains.size() >= limits.max_domains_per_exporter) return nullptr;
+    }
     try {
         auto d = std::make_unique<tmpl::template_domain>();
         d->version = version;
+        d->port = port;
         d->id = id;
+        d->last_seen_ns = now_ns;
+        d->owner = this;
         domains.push_back(std::move(d));
     } catch (...) {
         return nullptr;
     }
+    created = true;
     return last = domains.back().get();
 }
 
@@ -253,6 +314,7 @@ public:
                 off += f.length;
                 min += f.length;
             }
+            if (f.length == 0) continue;  // zero-length (Juniper's scope System): nothing to read
             const sem m = ipfix_ie::lookup(f.id);
             if (f.enterprise == 0 || !_ipfix) {
                 if (m != sem::none && _idx[idx(m)] < 0) _idx[idx(m)] = static_cast<int>(i);
@@ -637,7 +699,7 @@ inline fast_result decode_fixed_simple(const compiled_template& t, const uint8_t
         for (std::size_t k = 0; k < steps; ++k) apply(plan[k], r + plan[k].src_off, plan[k].length, rec, scr, x);
     }
     if (m != n) [[unlikely]]
-        c.add(counter::err_output_full, n - m);
+        c.add(out.full_cause, n - m);
     check_padding(p + std::size_t(n) * rl, p + len, c);
     return {n, m};
 }
@@ -762,26 +824,51 @@ compiled_template* template_domain::find_live(uint16_t tid, uint64_t now_ns, uin
 void template_domain::sweep(uint64_t now_ns, uint64_t timeout_ns, counter_block& c) noexcept {
     if (timeout_ns == 0 || (now_ns >= last_sweep_ns && now_ns - last_sweep_ns < sweep_interval_ns)) return;
     last_sweep_ns = now_ns;
-    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) { return too_old(t, now_ns, timeout_ns); });
+    int64_t freed = 0;
+    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) {
+        if (!too_old(t, now_ns, timeout_ns)) return false;
+        freed += static_cast<int64_t>(template_cost(t));
+        return true;
+    });
+    if (freed != 0) account(*this, -freed);
     if (n != 0) c.add(counter::templates_expired, n);
 }
 
 bool template_domain::erase(uint16_t tid) noexcept {
     compiled_template* t = find(tid);
     if (t == nullptr) return false;
+    account(*this, -static_cast<int64_t>(template_cost(*t)));
     templates.erase(templates.begin() + (t - templates.data()));
     return true;
 }
 
 uint32_t template_domain::erase_all(bool options) noexcept {
-    return static_cast<uint32_t>(
-        std::erase_if(templates, [&](const compiled_template& t) { return t.options == options; }));
+    int64_t freed = 0;
+    const std::size_t n = std::erase_if(templates, [&](const compiled_template& t) {
+        if (t.options != options) return false;
+        freed += static_cast<int64_t>(template_cost(t));
+        return true;
+    });
+    if (freed != 0) account(*this, -freed);
+    return static_cast<uint32_t>(n);
 }
 
 uint32_t template_domain::rate_for(uint64_t sampler) const noexcept {
     for (const auto& s : samplers)
         if (s.id == sampler) return s.rate;
     return 0;
+}
+
+std::size_t template_cost(const compiled_template& t) noexcept {
+    return sizeof(compiled_template) + t.fields.capacity() * sizeof(field_spec) + t.plan.capacity() * sizeof(step);
+}
+
+void account(template_domain& d, int64_t delta) noexcept {
+    d.bytes += static_cast<uint64_t>(delta);
+    if (d.owner != nullptr) {
+        d.owner->bytes += static_cast<uint64_t>(delta);
+        if (d.owner->acct != nullptr) d.owner->acct->bytes += static_cast<uint64_t>(delta);
+    }
 }
 
 const decoder_limits& limits_of(const exporter_state& exporter) noexcept {
@@ -796,6 +883,8 @@ netflow_state* netflow_of(exporter_state& exporter) noexcept {
             // Parsers push at most max_fields_per_template fields: reserving
             // now means a template never allocates before it is validated.
             st->scratch_fields.reserve(limits_of(exporter).max_fields_per_template);
+            st->acct = exporter.templates_acct;
+            if (st->acct != nullptr) ++st->acct->holders;
             exporter.netflow = std::move(st);
         } catch (...) {
             return nullptr;
@@ -804,42 +893,96 @@ netflow_state* netflow_of(exporter_state& exporter) noexcept {
     return exporter.netflow.get();
 }
 
+bool refuse_template(template_domain& dom, uint16_t id, uint64_t now_ns, counter_block& c) noexcept {
+    compiled_template* t = dom.find(id);
+    if (t == nullptr || t->refused) return false;
+    // Keep the slot as a tombstone: data for this id is dropped under its
+    // own cause (err_data_template_refused) until a valid template arrives.
+    // clear() keeps capacity, so this cannot allocate or throw.
+    const std::size_t before = template_cost(*t);
+    t->fields.clear();
+    t->plan.clear();
+    t->fields.shrink_to_fit();  // the tombstone keeps no memory (noexcept in practice: frees)
+    t->plan.shrink_to_fit();
+    account(dom, static_cast<int64_t>(template_cost(*t)) - static_cast<int64_t>(before));
+    t->record_length = 0;
+    t->min_length = 0;
+    t->flags = 0;
+    t->refused = true;
+    t->last_seen_ns = now_ns;
+    c.add(counter::templates_refused_withdrawn);
+    return true;
+}
+
+namespace {
+
+// Why a template declaration cannot be learned, or count_ when it can.
+// `zero` and `v9_varlen` count the fields accepted as deviations.
+counter validate(const template_decl& decl, bool ipfix, const decoder_limits& limits, uint32_t& zero,
+                 uint32_t& v9_varlen) noexcept {
+    if (decl.fields.empty()) return decl.options ? counter::err_options_scope : counter::err_template_no_fields;
+    if (decl.fields.size() > limits.max_fields_per_template) return counter::err_template_too_many_fields;
+    uint32_t total = 0;
+    bool any_data = false;
+    for (const field_spec& f : decl.fields) {
+        if (f.length == 0) {
+            ++zero;  // Juniper's options scope System: skipped, the template kept
+            continue;
+        }
+        if (f.length == varlen) {
+            if (!ipfix) ++v9_varlen;  // H3C's VRFname: IPFIX variable-length rules
+            total += 1;
+        } else if (f.length > max_record_length) {
+            return counter::err_template_field_length;
+        } else {
+            total += f.length;
+        }
+        any_data = true;
+    }
+    // Records of length 0 could never be told apart (and never advance).
+    if (!any_data || total > max_record_length) return counter::err_template_field_length;
+    if (decl.options && (decl.scope_count == 0 || decl.scope_count > decl.fields.size()))
+        return counter::err_options_scope;
+    return counter::count_;
+}
+
+}  // namespace
+
+namespace {
+
+// May this session's exporter hold `more` bytes of templates?
+bool within_budget(const template_domain& dom, uint64_t more, const decoder_limits& limits) noexcept {
+    const netflow_state* st = dom.owner;
+    const uint64_t mine = st != nullptr ? st->bytes : dom.bytes;
+    if (mine + more > limits.template_bytes_per_exporter) return false;
+    const template_accounting* a = st != nullptr ? st->acct : nullptr;
+    if (a == nullptr || a->bytes + more <= limits.template_bytes_total) return true;
+    // The worker's budget is spent: grow only within a fair share.
+    const uint64_t share = limits.template_bytes_total / (a->holders != 0 ? a->holders : 1);
+    return mine + more <= share;
+}
+
+}  // namespace
+
 learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
                             uint64_t now_ns, counter_block& c) noexcept {
     if (decl.id < 256) {
         c.add(counter::err_template_id);
         return learn_result::rejected;
     }
-    if (decl.fields.empty()) {
-        c.add(decl.options ? counter::err_options_scope : counter::err_template_no_fields);
-        return learn_result::rejected;
-    }
-    if (decl.fields.size() > limits.max_fields_per_template) {
-        c.add(counter::err_template_too_many_fields);
-        return learn_result::rejected;
-    }
-    uint32_t total = 0;
-    for (const field_spec& f : decl.fields) {
-        const bool bad = f.length == 0 || (f.length == varlen ? !ipfix : f.length > max_record_length);
-        if (bad) {
-            c.add(counter::err_template_field_length);
-            return learn_result::rejected;
-        }
-        total += f.length == varlen ? 1 : f.length;
-    }
-    if (total > max_record_length) {
-        c.add(counter::err_template_field_length);
-        return learn_result::rejected;
-    }
-    if (decl.options && (decl.scope_count == 0 || decl.scope_count > decl.fields.size())) {
-        c.add(counter::err_options_scope);
+    uint32_t zero = 0, v9_varlen = 0;
+    if (const counter why = validate(decl, ipfix, limits, zero, v9_varlen); why != counter::count_) {
+        c.add(why);
+        refuse_template(dom, decl.id, now_ns, c);  // a refused redefinition withdraws the old layout
         return learn_result::rejected;
     }
     const counter learned = decl.options ? counter::options_templates_learned : counter::templates_learned;
     compiled_template* existing = dom.find(decl.id);
-    if (existing != nullptr && existing->options == decl.options && existing->scope_count == decl.scope_count &&
+    if (existing != nullptr && !existing->refused && existing->options == decl.options &&
+        existing->scope_count == decl.scope_count &&
         std::equal(existing->fields.begin(), existing->fields.end(), decl.fields.begin(), decl.fields.end())) {
         existing->last_seen_ns = now_ns;  // a re-send: refresh only
+        dom.own_templates = true;
         c.add(learned);
         return learn_result::refreshed;
     }
@@ -857,12 +1000,27 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         uint32_t skipped = 0, unsupported = 0;
         compiler comp(t, ipfix);
         comp.run(skipped, unsupported);
+        t.fields.shrink_to_fit();
+        t.plan.shrink_to_fit();
+        const uint64_t cost = template_cost(t);
+        const uint64_t old = existing != nullptr ? template_cost(*existing) : 0;
+        if (cost > old && !within_budget(dom, cost - old, limits)) {
+            c.add(counter::err_template_memory);
+            refuse_template(dom, decl.id, now_ns, c);
+            return learn_result::rejected;
+        }
+        account(dom, static_cast<int64_t>(cost) - static_cast<int64_t>(old));
         if (comp.timeval_fields() != 0) c.add(counter::dev_timeval_time_fields, comp.timeval_fields());
         if (skipped != 0) c.add(counter::dev_enterprise_fields_skipped, skipped);
         if (unsupported != 0) c.add(counter::dev_unsupported_field_length, unsupported);
+        if (zero != 0) c.add(counter::dev_zero_length_fields, zero);
+        if (v9_varlen != 0) c.add(counter::dev_v9_variable_length_fields, v9_varlen);
         c.add(learned);
+        dom.own_templates = true;
         if (existing != nullptr) {
+            const bool was_refused = existing->refused;
             *existing = std::move(t);
+            if (was_refused) return learn_result::learned;  // the tombstone's id is usable again
             c.add(counter::templates_redefined);
             return learn_result::redefined;
         }
@@ -871,6 +1029,7 @@ learn_result learn_template(template_domain& dom, const template_decl& decl, boo
         dom.templates.insert(it, std::move(t));
     } catch (...) {
         c.add(counter::err_template_limit);  // out of memory: the table cannot grow
+        refuse_template(dom, decl.id, now_ns, c);
         return learn_result::rejected;
     }
     return learn_result::learned;
@@ -1052,7 +1211,7 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
     res.emitted = emitted;
     c.add(counter::flow_records, emitted);
     if (full != 0) [[unlikely]]
-        c.add(counter::err_output_full, full);
+        c.add(out.full_cause, full);
     return res;
 }
 

@@ -8,7 +8,8 @@
 //   exporter_state ──owns (unique_ptr, lazily)──► netflow_state
 //                                                   │ owns, max_domains_per_exporter
 //                                                   ▼
-//                               template_domain  keyed (protocol version, domain id)
+//                               template_domain  keyed (protocol version, source port, domain id):
+//                               │  one transport session's domain (RFC 7011 8)
 //                               │  sequence_tracker, sampling rates, sysInit
 //                               │ owns, max_templates_per_domain, sorted by id
 //                               ▼
@@ -19,7 +20,13 @@
 //     exporters or between domains, so a bad template from one stream cannot
 //     touch another stream's state.
 //   * v9 source ids and IPFIX observation domains live in separate key spaces
-//     (the protocol version is part of the key).
+//     (the protocol version is part of the key). Sessions are bounded
+//     (max_domains_per_exporter), created only by a datagram that validates,
+//     and freed when idle or superseded; a session without templates of its
+//     own inherits its predecessor's (see template_domain::own_templates).
+//   * Template memory is charged per session, exporter and table
+//     (template_cost, account()) and bounded by template_bytes_per_exporter
+//     and template_bytes_total with fair shares.
 //   * Templates are created, replaced or withdrawn by the decoders, expired
 //     after decoder_limits::template_timeout_ns without a refresh (0 = never),
 //     and live at most as long as their exporter.
@@ -43,7 +50,8 @@ namespace sluice::decode {
 
 namespace tmpl {
 
-// IPFIX variable-length marker (RFC 7011 7). NetFlow v9 has no such thing.
+// IPFIX variable-length marker (RFC 7011 7). RFC 3954 has no such thing, but
+// some v9 exporters (H3C) send it: decoded by the same rules, counted.
 constexpr uint16_t varlen = 65535;
 // RFC 5103 reverse information elements live under this enterprise number.
 constexpr uint32_t pen_reverse = 29305;
@@ -58,6 +66,11 @@ constexpr uint32_t max_samplers_per_domain = 64;
 // Expiry sweeps run at most this often per domain; a data set also checks
 // the age of its own template, so expiry stays exact for lookups.
 constexpr uint64_t sweep_interval_ns = 1000000000ull;
+// A session silent this long while another session of the same domain (on
+// another source port) is newer counts as superseded (the exporter
+// restarted) and may be freed when the exporter's session table is full.
+// One minute: far above the gap between two live processes' datagrams.
+constexpr uint64_t superseded_after_ns = 60ull * 1000000000ull;
 
 // One field as declared in a template (enterprise 0 = IANA / Cisco v9).
 struct field_spec {
@@ -254,6 +267,10 @@ struct compiled_template {
     time_mode start = time_mode::none, end = time_mode::none;
     time_mode rev_start = time_mode::none, rev_end = time_mode::none;
     uint64_t last_seen_ns = 0;
+    // A tombstone: this id was last redefined in a refused form. It has no
+    // fields and no plan; data for it is dropped (err_data_template_refused)
+    // until a valid template replaces it. Never saved to the state file.
+    bool refused = false;
 
     bool fixed() const noexcept { return record_length != 0; }
 };
@@ -263,9 +280,22 @@ struct sampler_rate {
     uint32_t rate;
 };
 
+// One template session: RFC 7011 8 scopes templates to the transport session
+// (for UDP: the exporter's address and source port) and the observation
+// domain, so two exporting processes on one host keep their own templates.
 struct template_domain {
     uint8_t version = 0;  // 9 or 10: v9 source ids and IPFIX domains never mix
+    uint16_t port = 0;    // the exporter's UDP source port (0 in a format-1 state file)
     uint32_t id = 0;
+    uint64_t last_seen_ns = 0;  // last datagram of this session: idle sessions expire
+    // This session learned (or restored) a template itself. Until it has, a
+    // data set whose template it lacks is decoded with the freshest other
+    // session of the same (address, version, domain): an exporter restart
+    // that changed the source port keeps decoding, as before sessions had
+    // ports, and a restored state file still applies.
+    bool own_templates = false;
+    netflow_state* owner = nullptr;  // whose memory account the templates are charged to
+    uint64_t bytes = 0;              // template memory of this session (template_cost)
     sequence_tracker seq;
     uint32_t sampling_rate = 0;         // from options data without a sampler id; 0 = unknown
     std::vector<sampler_rate> samplers; // per sampler / selector id
@@ -287,17 +317,41 @@ struct template_domain {
 }  // namespace tmpl
 
 struct netflow_state {
-    std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // max_domains_per_exporter
-    tmpl::template_domain* last = nullptr;                       // bursts come from one domain
+    netflow_state() = default;
+    netflow_state(const netflow_state&) = delete;
+    netflow_state& operator=(const netflow_state&) = delete;
+    ~netflow_state();
+    uint64_t bytes = 0;                           // template memory of every session
+    template_accounting* acct = nullptr;          // the table's total, or none
+    std::vector<std::unique_ptr<tmpl::template_domain>> domains;  // sessions, max_domains_per_exporter
+    tmpl::template_domain* last = nullptr;                       // bursts come from one session
     std::vector<tmpl::field_spec> scratch_fields;                // parser scratch: no allocation on re-sends
 
-    tmpl::template_domain* find(uint8_t version, uint32_t id) noexcept;
-    // nullptr when the exporter already has max_domains_per_exporter domains
-    // (counted err_template_limit by the caller's context).
-    tmpl::template_domain* find_or_create(uint8_t version, uint32_t id, const decoder_limits& limits) noexcept;
+    tmpl::template_domain* find(uint8_t version, uint16_t port, uint32_t id) noexcept;
+    // The session, created on first sight (`created` says so). When the
+    // exporter already has max_domains_per_exporter sessions, idle ones
+    // (exporter_idle_timeout_ns) and ones superseded by a newer session of
+    // the same domain on another port are freed first; nullptr when none
+    // can be (the caller counts err_domain_table_full): live sessions are
+    // never evicted for a newcomer.
+    tmpl::template_domain* find_or_create(uint8_t version, uint16_t port, uint32_t id, const decoder_limits& limits,
+                                          uint64_t now_ns, bool& created) noexcept;
+    // The freshest other session of (version, id) that has templates of its
+    // own, or nullptr.
+    tmpl::template_domain* predecessor(const tmpl::template_domain& d) noexcept;
+    // Frees one session (a new one whose first datagram did not validate).
+    void erase(const tmpl::template_domain* d) noexcept;
+    // Takes a session built elsewhere (state restore) and charges its templates.
+    void adopt(std::unique_ptr<tmpl::template_domain> d);
 };
 
 namespace tmpl {
+
+// Memory charged for one template: the struct, its field list and its plan.
+std::size_t template_cost(const compiled_template& t) noexcept;
+// Applies a change in one session's template memory to the session, its
+// exporter and the table.
+void account(template_domain& d, int64_t delta) noexcept;
 
 // The exporter's limits (a default set for an exporter_state built by hand,
 // as tests do).
@@ -322,9 +376,20 @@ enum class learn_result : uint8_t { learned, refreshed, redefined, rejected };
 // templates_learned / options_templates_learned / templates_redefined on
 // success, exactly one err_* counter on rejection, and
 // dev_enterprise_fields_skipped / dev_unsupported_field_length once per
-// learn (never per record). `ipfix` allows variable-length fields.
+// learn (never per record). Zero-length fields are skipped (the template is
+// kept, dev_zero_length_fields); NetFlow v9 fields of length 65535 follow the
+// IPFIX variable-length rules (dev_v9_variable_length_fields). A refused
+// declaration withdraws a template already known under its id (see
+// refuse_template). `ipfix`: IPFIX rather than NetFlow v9.
 learn_result learn_template(template_domain& dom, const template_decl& decl, bool ipfix, const decoder_limits& limits,
                             uint64_t now_ns, counter_block& c) noexcept;
+
+// A template id refused outright by a protocol parser (before
+// learn_template: too many fields, no fields): a template already known
+// under `id` becomes a tombstone (counted templates_refused_withdrawn), so
+// its old layout never decodes the new layout's data. false when there was
+// nothing to withdraw.
+bool refuse_template(template_domain& dom, uint16_t id, uint64_t now_ns, counter_block& c) noexcept;
 
 // Per-datagram facts a data set needs.
 struct datagram_ctx {
@@ -350,12 +415,29 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
 // The template for data set `id` in `dom` (null when the domain could not be
 // created), a stale one expiring on the way: the data-set step of both v9
 // and IPFIX. nullptr means the set is dropped, counted
-// err_data_before_template, never guessed at.
-inline const compiled_template* data_template(uint16_t id, template_domain* dom, uint64_t now,
+// err_data_before_template, never guessed at. A session without templates of
+// its own uses its predecessor's (dev_session_inherited) and `dom` is set to
+// that session, whose sampling state then applies.
+inline const compiled_template* data_template(uint16_t id, template_domain*& dom, netflow_state& st, uint64_t now,
                                               const decoder_limits& lim, counter_block& c) noexcept {
     const compiled_template* t = dom != nullptr ? dom->find_live(id, now, lim.template_timeout_ns, c) : nullptr;
-    if (t == nullptr) [[unlikely]]
+    if (t == nullptr && dom != nullptr && !dom->own_templates) [[unlikely]] {
+        if (template_domain* p = st.predecessor(*dom)) {
+            t = p->find_live(id, now, lim.template_timeout_ns, c);
+            if (t != nullptr) {
+                c.add(counter::dev_session_inherited);
+                dom = p;
+            }
+        }
+    }
+    if (t == nullptr) [[unlikely]] {
         c.add(counter::err_data_before_template);
+        return nullptr;
+    }
+    if (t->refused) [[unlikely]] {
+        c.add(counter::err_data_template_refused);
+        return nullptr;
+    }
     return t;
 }
 

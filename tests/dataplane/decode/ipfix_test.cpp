@@ -98,7 +98,7 @@ struct ipfix_fx : ::testing::Test {
     builder hdr(uint32_t domain = 1) {
         uint32_t seq = 0;
         if (ex->netflow)
-            if (const auto* d = ex->netflow->find(10, domain)) seq = d->seq.next();
+            if (const auto* d = ex->netflow->find(10, meta.exporter_port, domain)) seq = d->seq.next();
         return header(seq, domain);
     }
     decode_status run(builder& b) { return run_raw(b.done()); }
@@ -601,7 +601,7 @@ struct malformed_case {
 const malformed_case malformed_cases[] = {
     {"set length below 4", [](builder& b) { b.u16(256).u16(3).zeros(4); }, counter::err_set_length},
     {"set length past end", [](builder& b) { b.u16(2).u16(64).zeros(8); }, counter::err_set_length},
-    {"trailing partial set header", [](builder& b) { b.zeros(3); }, counter::err_set_length},
+    {"trailing partial set header", [](builder& b) { b.u8(0).u8(0).u8(1); }, counter::err_set_length},
     {"template fields overflow set",
      [](builder& b) {
          auto s = b.open(2);
@@ -616,10 +616,10 @@ const malformed_case malformed_cases[] = {
          b.close(s);
      },
      counter::err_template_overflows_set},
-    {"zero-length field",
+    {"only zero-length fields",
      [](builder& b) {
          auto s = b.open(2);
-         b.u16(260).u16(2).u16(8).u16(4).u16(2).u16(0);
+         b.u16(260).u16(2).u16(8).u16(0).u16(2).u16(0);
          b.close(s);
      },
      counter::err_template_field_length},
@@ -738,6 +738,276 @@ TEST_F(ipfix_fx, every_truncation_and_bit_flip_is_safe) {
             EXPECT_LE(out.size, max_records_per_datagram);
         }
     SUCCEED();
+}
+
+// A zero-length scope field (Juniper's System) is skipped: the options
+// template is kept and its sampling rate applies.
+TEST_F(ipfix_fx, zero_length_scope_field_keeps_options_template) {
+    builder b = hdr();
+    options_template_set(b, 400, 1, {{1, 0}, {34, 4}});
+    auto s = b.open(400);
+    b.u32(512);
+    b.close(s);
+    template_set(b, 256, ipv4_fields);
+    s = b.open(256);
+    ipv4_record(b, 1, 1);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].sampling_rate, 512u);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_zero_length_fields, 1},
+                                   {counter::options_records, 1},
+                                   {counter::sampling_rates_learned, 1},
+                                   {counter::flow_records, 1}});
+}
+
+// An options template redefined with scope count 0 is refused and withdraws
+// the old one; its data is dropped and counted until a valid one arrives.
+TEST_F(ipfix_fx, refused_redefinition_withdraws_old_template) {
+    learn(256, ipv4_fields);
+    builder b = hdr();
+    auto s = b.open(2);
+    b.u16(256).u16(1).u16(8).u16(0);  // redefined with only a zero-length field
+    b.close(s);
+    EXPECT_EQ(run(b), decode_status::partial);  // a template record found, refused
+    builder d = hdr();
+    s = d.open(256);
+    ipv4_record(d, 1, 1);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    EXPECT_EQ(out.size, 0u);
+    builder o = hdr();
+    options_template_set(o, 400, 1, {{149, 4}, {34, 4}});
+    ASSERT_EQ(run(o), decode_status::ok);
+    builder o2 = hdr();
+    s = o2.open(3);
+    o2.u16(400).u16(1).u16(0).u16(34).u16(4);  // scope count 0: refused
+    o2.zeros(2);
+    o2.close(s);
+    EXPECT_EQ(run(o2), decode_status::partial);
+    builder od = hdr();
+    s = od.open(400);
+    od.u32(1).u32(100);
+    od.close(s);
+    EXPECT_EQ(run(od), decode_status::dropped);
+    learn(256, ipv4_fields);
+    builder d2 = hdr();
+    s = d2.open(256);
+    ipv4_record(d2, 2, 1);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 1, 1, 2);
+    EXPECT_EQ(storage[0].sampling_rate, 0u);
+    expect_counters(ex->counters, {{counter::datagrams, 8},
+                                   {counter::templates_learned, 2},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::err_template_field_length, 1},
+                                   {counter::err_options_scope, 1},
+                                   {counter::templates_refused_withdrawn, 2},
+                                   {counter::err_data_template_refused, 2},
+                                   {counter::flow_records, 1}});
+}
+
+// Zero bytes after the last set are padding: not a set-length error.
+TEST_F(ipfix_fx, zero_padding_after_last_set_is_legal) {
+    learn(256, ipv4_fields);
+    for (std::size_t pad : {1u, 3u, 4u, 12u}) {
+        SCOPED_TRACE(pad);
+        builder b = hdr();
+        auto s = b.open(256);
+        ipv4_record(b, 1, 1);
+        b.close(s);
+        b.zeros(pad);
+        ex->counters = counter_block{};
+        EXPECT_EQ(run(b), decode_status::ok);
+        EXPECT_EQ(out.size, 1u);
+        expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::flow_records, 1}});
+    }
+    // Non-zero bytes there are still a broken set.
+    builder b = hdr();
+    auto s = b.open(256);
+    ipv4_record(b, 1, 1);
+    b.close(s);
+    b.u8(0).u8(0).u8(1);
+    ex->counters = counter_block{};
+    EXPECT_EQ(run(b), decode_status::partial);
+    expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::flow_records, 1}, {counter::err_set_length, 1}});
+}
+
+// A legal template of 1-byte records: one datagram would yield thousands.
+// decode_datagram() caps the records per datagram and counts the excess.
+TEST_F(ipfix_fx, records_per_datagram_cap) {
+    limits.records_per_datagram = 100;
+    reset();
+    std::vector<flow_record> big(2000);
+    builder b = hdr();
+    template_set(b, 256, {{4, 1}});
+    auto s = b.open(256);
+    for (int i = 0; i < 1000; ++i) b.u8(17);
+    b.close(s);
+    record_buffer o{big.data(), 2000, 0};
+    EXPECT_EQ(decode_datagram(b.done(), meta, protocol::auto_detect, *table, o), decode_status::partial);
+    EXPECT_EQ(o.size, 100u);
+    EXPECT_EQ(big[99].proto, 17);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::flow_records, 100},
+                                   {counter::err_records_per_datagram, 900}});
+}
+
+// RFC 7011 8: templates belong to the transport session. Two exporting
+// processes on one host (two source ports, same domain) keep their own.
+TEST_F(ipfix_fx, templates_are_per_source_port) {
+    meta.exporter_port = 4739;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 4740;
+    learn(256, {{8, 4}, {2, 8}});
+    builder d = hdr();
+    auto s = d.open(256);
+    d.ip4(10, 9, 9, 9).u64(77);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 9, 9, 9);
+    EXPECT_EQ(storage[0].packets, 77u);
+    meta.exporter_port = 4739;
+    builder d2 = hdr();
+    s = d2.open(256);
+    ipv4_record(d2, 5, 3);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 1, 1, 5);
+    EXPECT_EQ(storage[0].packets, 3u);
+    EXPECT_EQ(ex->netflow->domains.size(), 2u);
+    expect_counters(ex->counters, {{counter::datagrams, 4}, {counter::templates_learned, 2}, {counter::flow_records, 2}});
+}
+
+// An exporter restart that changes the source port: the new session decodes
+// with the old session's templates until it sends its own; its sequence
+// numbers are tracked on their own (no false loss or reset).
+TEST_F(ipfix_fx, restarted_exporter_on_a_new_port_inherits_templates_until_it_sends_its_own) {
+    meta.exporter_port = 50000;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 50001;
+    builder d = header(0);  // restart: sequence from 0
+    auto s = d.open(256);
+    ipv4_record(d, 1, 1);
+    ipv4_record(d, 2, 1);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    expect_v4(storage[1].src_addr, 10, 1, 1, 2);
+    learn(256, {{8, 4}, {2, 8}});  // its own template now
+    builder d2 = hdr();
+    s = d2.open(256);
+    d2.ip4(10, 9, 9, 9).u64(5);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].packets, 5u);
+    expect_counters(ex->counters, {{counter::datagrams, 4},
+                                   {counter::templates_learned, 2},
+                                   {counter::dev_session_inherited, 1},
+                                   {counter::flow_records, 3}});
+}
+
+// Sessions are a bounded table: a full one frees superseded sessions (an
+// older port of the same domain, silent for a minute) but never a live one.
+TEST_F(ipfix_fx, session_table_frees_superseded_sessions_never_live_ones) {
+    limits.max_domains_per_exporter = 2;
+    reset();
+    meta.exporter_port = 1000;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1001;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1002;  // both live: refused
+    builder b = hdr();
+    template_set(b, 256, ipv4_fields);
+    EXPECT_EQ(run(b), decode_status::dropped);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
+    // 61 s on, port 1000 is superseded by 1001 (seen later): freed for 1002.
+    meta.time_received_ns = now_ns + 61ull * 1000000000ull;
+    meta.exporter_port = 1001;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1002;
+    learn(256, ipv4_fields);
+    EXPECT_EQ(ex->netflow->find(10, 1000, 1), nullptr);
+    EXPECT_NE(ex->netflow->find(10, 1001, 1), nullptr);
+    EXPECT_NE(ex->netflow->find(10, 1002, 1), nullptr);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
+}
+
+// A session gets its slot only from a datagram that validated.
+TEST_F(ipfix_fx, a_session_whose_first_datagram_is_invalid_gets_no_slot) {
+    learn(256, ipv4_fields);
+    builder b = hdr(7);
+    b.u16(2).u16(2);  // set length below 4
+    EXPECT_EQ(run(b), decode_status::dropped);
+    EXPECT_EQ(ex->netflow->domains.size(), 1u);
+    EXPECT_EQ(ex->counters.get(counter::err_set_length), 1u);
+    builder d = hdr(8);  // data before its template: a real, early session
+    auto s = d.open(300);
+    d.zeros(8);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    EXPECT_EQ(ex->netflow->domains.size(), 2u);
+}
+
+// Template memory: a per-exporter budget, and a worker total shared fairly
+// once it is reached. Every refusal counted; the accounting returns to zero.
+TEST_F(ipfix_fx, template_memory_budget_per_exporter_and_fair_share_of_the_total) {
+    learn(256, ipv4_fields);
+    const uint64_t one = ex->netflow->bytes;  // what one such template costs
+    ASSERT_GT(one, 0u);
+    EXPECT_EQ(table->template_memory().bytes, one);
+    limits.template_bytes_per_exporter = 3 * one;
+    limits.template_bytes_total = 4 * one;
+    reset();
+    for (uint16_t id = 256; id < 260; ++id) {
+        builder b = hdr();
+        template_set(b, id, ipv4_fields);
+        run(b);
+    }
+    EXPECT_EQ(ex->counters.get(counter::templates_learned), 3u);
+    EXPECT_EQ(ex->counters.get(counter::err_template_memory), 1u);
+    EXPECT_EQ(ex->netflow->bytes, 3 * one);
+    // A second exporter: the total (4) would be passed, but its fair share
+    // (4 / 2 holders = 2 templates) is not reached yet.
+    datagram_meta other = meta;
+    other.exporter_addr[15] = 10;
+    exporter_state* b_ex = table->find_or_create(other.exporter_addr, now_ns);
+    for (uint16_t id = 256; id < 259; ++id) {
+        builder b = header(0);
+        template_set(b, id, ipv4_fields);
+        out.clear();
+        decode_ipfix(b.done(), other, *b_ex, out);
+    }
+    EXPECT_EQ(b_ex->counters.get(counter::templates_learned), 2u);
+    EXPECT_EQ(b_ex->counters.get(counter::err_template_memory), 1u);
+    EXPECT_EQ(table->template_memory().bytes, 5 * one);
+    EXPECT_EQ(table->template_memory().holders, 2u);
+    // The first exporter, over its share, cannot grow any more: a
+    // redefinition to a larger layout is refused and withdraws the old one.
+    fields bigger = ipv4_fields;
+    bigger.push_back({5, 1});
+    builder r = hdr();
+    template_set(r, 256, bigger);
+    run(r);
+    EXPECT_EQ(ex->counters.get(counter::err_template_memory), 2u);
+    EXPECT_EQ(ex->counters.get(counter::templates_refused_withdrawn), 1u);
+    // Withdrawals give memory back.
+    builder w = hdr();
+    auto s = w.open(2);
+    w.u16(2).u16(0);  // withdraw all data templates
+    w.close(s);
+    ASSERT_EQ(run(w), decode_status::ok);
+    EXPECT_EQ(ex->netflow->bytes, 0u);
+    EXPECT_EQ(table->template_memory().bytes, 2 * one);
 }
 
 }  // namespace

@@ -133,16 +133,72 @@ TEST(netflow_v5, count_larger_than_datagram_decodes_whole_records_only) {
     EXPECT_EQ(f.c(counter::flow_records), 2u);
 }
 
-TEST(netflow_v5, count_smaller_than_datagram_is_a_deviation) {
+TEST(netflow_v5, count_smaller_than_records_present_drops_and_counts_them) {
     fixture f;
     v5_builder b;
     b.header(1, 0, 0, 0, 0, 0, 0, 0);
     b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
-    b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
+    b.record(3, 4, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
+    b.record(5, 6, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
     auto out = f.out();
-    EXPECT_EQ(f.run(b.b, out), decode_status::ok);
-    EXPECT_EQ(out.size, 1u);  // the header's count is honoured when the bytes cover it
-    EXPECT_EQ(f.c(counter::dev_count_mismatch), 1u);
+    EXPECT_EQ(f.run(b.b, out), decode_status::partial);
+    ASSERT_EQ(out.size, 1u);  // the header's count is honoured when the bytes cover it
+    EXPECT_EQ(out.data[0].src_addr[15], 1);
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        const auto k = static_cast<counter>(i);
+        const uint64_t want = k == counter::datagrams || k == counter::flow_records ? 1
+                              : k == counter::err_v5_records_beyond_count          ? 2
+                              : k == counter::datagram_bytes                       ? b.b.size()
+                                                                                   : 0;
+        EXPECT_EQ(f.c(k), want) << counter_table[i].name;
+    }
+}
+
+TEST(netflow_v5, engines_past_the_tracking_limit_are_counted_untracked) {
+    fixture f;
+    for (uint8_t engine = 0; engine < 10; ++engine) {
+        v5_builder b;
+        b.header(1, 0, 0, 0, 100, 0, engine, 0);
+        b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
+        auto out = f.out();
+        EXPECT_EQ(f.run(b.b, out), decode_status::ok);
+        EXPECT_EQ(out.size, 1u);
+    }
+    EXPECT_EQ(f.c(counter::dev_untracked_sequence), 2u);  // engines 8 and 9
+    EXPECT_EQ(f.c(counter::flow_records), 10u);
+    EXPECT_EQ(f.c(counter::sequence_lost), 0u);
+}
+
+TEST(netflow_v5, records_per_datagram_cap_through_decode_datagram) {
+    decoder_limits l;
+    l.records_per_datagram = 2;
+    exporter_table t(l);
+    std::vector<flow_record> buf(64);
+    record_buffer out{buf.data(), 64, 0};
+    datagram_meta m{};
+    const uint8_t a[4] = {192, 0, 2, 10};
+    set_ipv4(m.exporter_addr, a);
+    v5_builder b;
+    b.header(3, 0, 0, 0, 0, 0, 0, 0);
+    for (int i = 0; i < 3; ++i) b.record(1, 2, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0);
+    EXPECT_EQ(decode_datagram({b.b.data(), b.b.size()}, m, protocol::auto_detect, t, out), decode_status::partial);
+    EXPECT_EQ(out.size, 2u);
+    EXPECT_EQ(out.capacity, 64u);  // restored
+    EXPECT_EQ(out.full_cause, counter::err_output_full);
+    const exporter_state* e = t.find(m.exporter_addr);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->counters.get(counter::err_records_per_datagram), 1u);
+    EXPECT_EQ(e->counters.get(counter::err_output_full), 0u);
+    EXPECT_EQ(e->counters.get(counter::flow_records), 2u);
+    // The cap counts per datagram: the next one gets its own 2.
+    EXPECT_EQ(decode_datagram({b.b.data(), b.b.size()}, m, protocol::auto_detect, t, out), decode_status::partial);
+    EXPECT_EQ(out.size, 4u);
+    EXPECT_EQ(e->counters.get(counter::err_records_per_datagram), 2u);
+    // A real buffer shortage still counts err_output_full.
+    record_buffer small{buf.data(), 1, 0};
+    decode_datagram({b.b.data(), b.b.size()}, m, protocol::auto_detect, t, small);
+    EXPECT_EQ(e->counters.get(counter::err_output_full), 2u);
+    EXPECT_EQ(e->counters.get(counter::err_records_per_datagram), 2u);
 }
 
 TEST(netflow_v5, truncated_header_and_wrong_version) {

@@ -171,7 +171,7 @@ TEST_F(v9, count_mismatch_and_trailing_bytes) {
     auto s = b.open(256);
     ipv4_record(b, 1, 1, 1);
     b.close(s);
-    b.zeros(3);  // not enough for a flowset header
+    b.u8(0).u8(7).u8(0);  // not enough for a flowset header, and not zero padding
     EXPECT_EQ(run(b), decode_status::ok);
     EXPECT_EQ(out.size, 1u);
     expect_counters(ex->counters, {{counter::datagrams, 2},
@@ -426,17 +426,17 @@ const malformed_case malformed_cases[] = {
          b.close(s);
      },
      counter::err_template_overflows_set},
-    {"zero-length field",
+    {"only zero-length fields",
      [](builder& b) {
          auto s = b.open(0);
-         template_record(b, 260, {{8, 4}, {2, 0}});
+         template_record(b, 260, {{8, 0}, {2, 0}});
          b.close(s);
      },
      counter::err_template_field_length},
     {"oversized field",
      [](builder& b) {
          auto s = b.open(0);
-         template_record(b, 260, {{8, 4}, {82, 65535}});
+         template_record(b, 260, {{8, 4}, {82, 65534}});
          b.close(s);
      },
      counter::err_template_field_length},
@@ -534,7 +534,8 @@ TEST_F(v9, too_many_fields_and_table_limits) {
     template_record(o, 256, {{8, 4}});
     o.close(s);
     run(o);
-    EXPECT_EQ(ex->counters.get(counter::err_template_limit), 2u);
+    EXPECT_EQ(ex->counters.get(counter::err_template_limit), 1u);
+    EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
 }
 
 TEST_F(v9, isolation_between_exporters_and_source_ids) {
@@ -589,6 +590,170 @@ TEST_F(v9, every_truncation_is_safe) {
         decode_netflow_v9(cut, meta, *ex, out);
     }
     EXPECT_EQ(ex->counters.get(counter::datagrams), b.b.size() + 2);
+}
+
+// Juniper: options template scope `System` of length 0. The field is
+// skipped, the template kept, and the sampling options apply.
+TEST_F(v9, zero_length_scope_field_keeps_options_template) {
+    builder b = header(3);
+    auto s = b.open(1);
+    options_template_record(b, 257, {{1, 0}}, {{34, 4}, {35, 1}});
+    b.zeros(2);
+    b.close(s);
+    s = b.open(257);
+    b.u32(1000).u8(2);
+    b.zeros(3);
+    b.close(s);
+    s = b.open(0);
+    template_record(b, 256, ipv4_fields);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    builder d = header(1, 2);
+    s = d.open(256);
+    ipv4_record(d, 1, 10, 1500);
+    d.close(s);
+    ASSERT_EQ(run(d), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(storage[0].sampling_rate, 1000u);
+    EXPECT_EQ(storage[0].bytes, 1500u);
+    expect_counters(ex->counters, {{counter::datagrams, 2},
+                                   {counter::options_templates_learned, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_zero_length_fields, 1},
+                                   {counter::options_records, 1},
+                                   {counter::sampling_rates_learned, 1},
+                                   {counter::flow_records, 1}});
+}
+
+// A zero-length field inside a data template reads no bytes: the fields
+// after it keep their offsets.
+TEST_F(v9, zero_length_data_field_reads_nothing) {
+    builder b = header(2);
+    auto s = b.open(0);
+    template_record(b, 256, {{8, 4}, {7, 0}, {1, 4}, {2, 4}});
+    b.close(s);
+    s = b.open(256);
+    b.ip4(10, 9, 8, 7).u32(4000).u32(3);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 9, 8, 7);
+    EXPECT_EQ(storage[0].bytes, 4000u);
+    EXPECT_EQ(storage[0].packets, 3u);
+    EXPECT_EQ(storage[0].src_port, 0u);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_zero_length_fields, 1},
+                                   {counter::flow_records, 1}});
+}
+
+// A redefinition Sluice refuses withdraws the old layout: the data that
+// follows is dropped under its own counter until a valid template arrives.
+TEST_F(v9, refused_redefinition_withdraws_old_template) {
+    limits.max_fields_per_template = 21;  // ipv4_fields has 21
+    reset();
+    learn_ipv4(256, 1);
+    fields big = ipv4_fields;
+    big.push_back({1, 4});  // 22 fields: refused
+    builder b = header(1, 2);
+    auto s = b.open(0);
+    template_record(b, 256, big);
+    b.close(s);
+    EXPECT_EQ(run(b), decode_status::partial);  // a template record found, refused
+    builder d = header(1, 3);
+    s = d.open(256);
+    ipv4_record(d, 1, 1, 1);  // 48 bytes: the old layout would decode it
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    EXPECT_EQ(out.size, 0u);
+    // An empty template (field count 0) refuses too; nothing more to withdraw.
+    builder e = header(1, 4);
+    s = e.open(0);
+    e.u16(256).u16(0);
+    e.close(s);
+    EXPECT_EQ(run(e), decode_status::partial);
+    learn_ipv4(256, 5);
+    builder d2 = header(1, 6);
+    s = d2.open(256);
+    ipv4_record(d2, 2, 1, 1);
+    d2.close(s);
+    ASSERT_EQ(run(d2), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    expect_v4(storage[0].src_addr, 10, 0, 0, 2);
+    expect_counters(ex->counters, {{counter::datagrams, 6},
+                                   {counter::templates_learned, 2},
+                                   {counter::err_template_too_many_fields, 1},
+                                   {counter::err_template_no_fields, 1},
+                                   {counter::templates_refused_withdrawn, 1},
+                                   {counter::err_data_template_refused, 1},
+                                   {counter::flow_records, 1}});
+}
+
+// A refused redefinition through validation (oversized field) also withdraws,
+// and a withdrawn template is not saved as a template.
+TEST_F(v9, refused_redefinition_by_field_length_withdraws) {
+    learn_ipv4(256, 1);
+    builder b = header(1, 2);
+    auto s = b.open(0);
+    template_record(b, 256, {{8, 4}, {82, 65534}});
+    b.close(s);
+    EXPECT_EQ(run(b), decode_status::partial);
+    builder d = header(1, 3);
+    s = d.open(256);
+    ipv4_record(d, 1, 1, 1);
+    d.close(s);
+    EXPECT_EQ(run(d), decode_status::dropped);
+    expect_counters(ex->counters, {{counter::datagrams, 3},
+                                   {counter::templates_learned, 1},
+                                   {counter::err_template_field_length, 1},
+                                   {counter::templates_refused_withdrawn, 1},
+                                   {counter::err_data_template_refused, 1}});
+}
+
+// Zero bytes after the last flowset are padding, not a flowset.
+TEST_F(v9, zero_padding_after_last_flowset_is_legal) {
+    learn_ipv4();
+    uint32_t seq = 2;
+    for (std::size_t pad : {1u, 3u, 4u, 8u}) {
+        SCOPED_TRACE(pad);
+        builder b = header(1, seq++);
+        auto s = b.open(256);
+        ipv4_record(b, 1, 1, 1);
+        b.close(s);
+        b.zeros(pad);
+        ex->counters = counter_block{};
+        EXPECT_EQ(run(b), decode_status::ok);
+        EXPECT_EQ(out.size, 1u);
+        expect_counters(ex->counters, {{counter::datagrams, 1},
+                                       {counter::flow_records, 1}});
+    }
+}
+
+// H3C: VRFname (236) with length 65535 in a v9 template. Decoded with the
+// IPFIX variable-length rules (1-byte length, or 255 and a 2-byte length).
+TEST_F(v9, variable_length_field_decoded_with_ipfix_rules) {
+    builder b = header(3);
+    auto s = b.open(0);
+    template_record(b, 256, {{8, 4}, {236, 65535}, {1, 4}, {2, 4}});
+    b.close(s);
+    s = b.open(256);
+    b.ip4(10, 0, 0, 1).u8(3).u8('v').u8('p').u8('n').u32(100).u32(1);
+    b.ip4(10, 0, 0, 2).u8(255).u16(300);
+    for (int i = 0; i < 300; ++i) b.u8('x');
+    b.u32(200).u32(2);
+    b.close(s);
+    ASSERT_EQ(run(b), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    expect_v4(storage[0].src_addr, 10, 0, 0, 1);
+    EXPECT_EQ(storage[0].bytes, 100u);
+    EXPECT_EQ(storage[0].packets, 1u);
+    expect_v4(storage[1].src_addr, 10, 0, 0, 2);
+    EXPECT_EQ(storage[1].bytes, 200u);
+    EXPECT_EQ(storage[1].packets, 2u);
+    expect_counters(ex->counters, {{counter::datagrams, 1},
+                                   {counter::templates_learned, 1},
+                                   {counter::dev_v9_variable_length_fields, 1},
+                                   {counter::flow_records, 2}});
 }
 
 }  // namespace

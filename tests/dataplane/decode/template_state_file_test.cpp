@@ -2,6 +2,7 @@
 // Template state file tests: save/load round trip (data decodes at once after
 // a restart), and corrupt, truncated or mismatched files rejected cleanly.
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "set_builder.hpp"
 #include "dataplane/decode/template/template_state_file.hpp"
+#include "dataplane/decode/template/template_store.hpp"
 
 namespace sluice::decode {
 namespace {
@@ -54,7 +56,18 @@ struct state_file : ::testing::Test {
     }
     void TearDown() override {
         std::remove(path.c_str());
+        for (const auto& f : rejected_files()) std::remove(f.c_str());
         ::rmdir(dir.c_str());
+    }
+    // Files kept aside by a failed load.
+    std::vector<std::string> rejected_files() const {
+        std::vector<std::string> out;
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (const dirent* e = ::readdir(d))
+                if (std::string(e->d_name).find(".rejected.") != std::string::npos) out.push_back(dir + "/" + e->d_name);
+            ::closedir(d);
+        }
+        return out;
     }
 
     decode_status feed(exporter_table& t, builder& b, protocol p) {
@@ -233,8 +246,8 @@ TEST_F(state_file, corrupt_files_rejected_with_clear_errors) {
     }
     {
         auto b = good;
-        b[8] = 2;
-        cases.push_back({"version", b, "unsupported format version 2"});
+        b[8] = 3;
+        cases.push_back({"version", b, "unsupported format version 3"});
     }
     {
         auto b = good;
@@ -353,6 +366,176 @@ TEST_F(state_file, restored_templates_still_expire_and_respect_limits) {
     e = c.find(meta.exporter_addr);
     EXPECT_EQ(e->counters.get(counter::templates_restored), 2u);  // the two options templates
     EXPECT_EQ(e->counters.get(counter::err_template_too_many_fields), 2u);
+}
+
+// sluiced's restore: the file is parsed once and shared; each exporter's
+// state is applied on the worker its first datagram reaches, before that
+// datagram decodes, and counted once.
+TEST_F(state_file, lazy_restore_lands_only_on_the_worker_the_exporter_reaches) {
+    exporter_table first_run;
+    populate(first_run);
+    const auto bytes = serialize_template_state(first_run);
+    std::string err;
+    auto saved = parse_saved_template_state(bytes, decoder_limits{}, &err);
+    ASSERT_NE(saved, nullptr) << err;
+    EXPECT_EQ(saved_exporter_count(*saved), 2u);
+    exporter_table worker0, worker1;
+    worker0.set_saved_state(saved);
+    worker1.set_saved_state(saved);
+    EXPECT_EQ(worker0.size(), 0u);  // nothing loaded up front
+    check_decodes(worker1);         // first datagrams decode with the saved templates
+    EXPECT_EQ(worker0.size(), 0u);
+    EXPECT_EQ(worker1.size(), 1u);
+    const exporter_state* e = worker1.find(meta.exporter_addr);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->counters.get(counter::templates_restored), 4u);
+    EXPECT_EQ(e->counters.get(counter::err_data_before_template), 0u);
+    EXPECT_EQ(e->counters.get(counter::flow_records), 2u);
+    EXPECT_EQ(worker1.table_counters().get(table_counter::exporters_restored_lazily), 1u);
+    // A save now keeps the exporter that has not sent yet, as it was saved.
+    const exporter_table* tables[] = {&worker0, &worker1};
+    exporter_table restarted;
+    ASSERT_TRUE(restore_template_state(restarted, serialize_template_state(tables), &err)) << err;
+    EXPECT_EQ(restarted.size(), 2u);
+}
+
+// The exporter restarted while the collector was down and now sends from a
+// new source port: the restored session's templates still apply.
+TEST_F(state_file, restored_templates_apply_to_a_new_source_port) {
+    meta.exporter_port = 2055;
+    exporter_table first_run;
+    populate(first_run);
+    std::string err;
+    auto saved = parse_saved_template_state(serialize_template_state(first_run), decoder_limits{}, &err);
+    ASSERT_NE(saved, nullptr) << err;
+    exporter_table t;
+    t.set_saved_state(saved);
+    meta.exporter_port = 40000;
+    check_decodes(t);
+    const exporter_state* e = t.find(meta.exporter_addr);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->counters.get(counter::dev_session_inherited), 2u);
+    EXPECT_EQ(e->counters.get(counter::err_data_before_template), 0u);
+}
+
+// Saving has the same bound as loading; when the state does not fit, each
+// exporter keeps a fair share, so one hostile exporter cannot push the
+// others out.
+TEST_F(state_file, save_bound_gives_every_exporter_a_fair_share) {
+    exporter_table t;
+    populate(t);  // two modest exporters
+    // A third exporter with 300 templates.
+    datagram_meta hostile = meta;
+    hostile.exporter_addr[15] = 66;
+    for (uint16_t id = 256; id < 556; ++id) {
+        builder x = ipfix_header(0, 1);
+        auto s = x.open(2);
+        x.u16(id).u16(4).u16(8).u16(4).u16(12).u16(4).u16(1).u16(8).u16(2).u16(8);
+        x.close(s);
+        x.close(0);
+        out.clear();
+        ASSERT_EQ(decode_datagram(x.b, hostile, protocol::ipfix, t, out), decode_status::ok);
+    }
+    const exporter_table* one[] = {&t};
+    template_save_stats full;
+    const auto all = serialize_template_state(one, template_state_max_bytes, &full);
+    EXPECT_EQ(full.templates_left_out, 0u);
+    template_save_stats st;
+    const uint64_t bound = 3000;
+    const auto capped = serialize_template_state(one, bound, &st);
+    EXPECT_LE(capped.size(), bound);
+    EXPECT_LT(capped.size(), all.size());
+    EXPECT_EQ(st.exporters, 3u);
+    EXPECT_EQ(st.exporters_capped, 1u);  // only the hostile one
+    EXPECT_GT(st.templates_left_out, 0u);
+    exporter_table back;
+    std::string err;
+    ASSERT_TRUE(restore_template_state(back, capped, &err)) << err;
+    check_decodes(back);  // the modest exporters' state is whole
+    const exporter_state* h = back.find(hostile.exporter_addr);
+    ASSERT_NE(h, nullptr);
+    EXPECT_EQ(h->counters.get(counter::templates_restored), 300u - st.templates_left_out);
+}
+
+// A file that cannot be loaded is kept aside, so the next save cannot
+// overwrite it.
+TEST_F(state_file, a_bad_file_is_kept_aside_never_overwritten) {
+    exporter_table a;
+    populate(a);
+    auto bad = serialize_template_state(a);
+    bad[bad.size() / 2] ^= 0x10;
+    write_file(bad);
+    std::string err;
+    EXPECT_EQ(load_saved_template_state(path, decoder_limits{}, &err), nullptr);
+    EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << err;
+    EXPECT_NE(err.find("kept aside"), std::string::npos) << err;
+    EXPECT_NE(::access(path.c_str(), F_OK), 0);
+    const auto aside = rejected_files();
+    ASSERT_EQ(aside.size(), 1u);
+    std::ifstream f(aside[0], std::ios::binary);
+    EXPECT_EQ(std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()), bad);
+    // The next save writes a fresh file beside it.
+    ASSERT_TRUE(save_template_state(a, path, &err)) << err;
+    EXPECT_EQ(rejected_files().size(), 1u);
+    auto good = load_saved_template_state(path, decoder_limits{}, &err);
+    ASSERT_NE(good, nullptr) << err;
+    EXPECT_EQ(saved_exporter_count(*good), 2u);
+}
+
+// Rewrites a format-2 file as format 1 (no source port in the domains).
+std::vector<uint8_t> as_format_1(const std::vector<uint8_t>& v2) {
+    std::vector<uint8_t> out(v2.begin(), v2.begin() + 24);
+    out[8] = 1, out[9] = out[10] = out[11] = 0;
+    std::size_t p = 24;
+    auto le = [&](std::size_t at, int n) {
+        uint64_t v = 0;
+        for (int i = 0; i < n; ++i) v |= uint64_t(v2[at + i]) << (8 * i);
+        return v;
+    };
+    auto copy = [&](std::size_t n) {
+        out.insert(out.end(), v2.begin() + long(p), v2.begin() + long(p + n));
+        p += n;
+    };
+    const uint64_t n_exp = le(p, 4);
+    copy(4);
+    for (uint64_t e = 0; e < n_exp; ++e) {
+        copy(32);
+        const uint64_t n_dom = le(p, 4);
+        copy(4);
+        for (uint64_t d = 0; d < n_dom; ++d) {
+            copy(1);
+            p += 2;  // the port
+            copy(4 + 4 + 1 + 8);
+            const uint64_t n_s = le(p, 4);
+            copy(4 + n_s * 12);
+            const uint64_t n_t = le(p, 4);
+            copy(4);
+            for (uint64_t t = 0; t < n_t; ++t) {
+                const uint64_t nf = le(p + 13, 2);
+                copy(15 + nf * 8);
+            }
+        }
+    }
+    EXPECT_EQ(p, v2.size());
+    const std::size_t body = out.size() - 24;
+    for (int i = 0; i < 8; ++i) out[16 + i] = uint8_t(uint64_t(body) >> (8 * i));
+    fix_crc(out);
+    return out;
+}
+
+// Files written before sessions had ports still load: their sessions get
+// port 0, which the exporter's real session inherits from.
+TEST_F(state_file, format_1_files_still_load) {
+    exporter_table a;
+    populate(a);
+    const auto v1 = as_format_1(serialize_template_state(a));
+    exporter_table b;
+    std::string err;
+    ASSERT_TRUE(restore_template_state(b, v1, &err)) << err;
+    EXPECT_EQ(b.size(), 2u);
+    meta.exporter_port = 9999;
+    check_decodes(b);
+    EXPECT_EQ(b.find(meta.exporter_addr)->counters.get(counter::dev_session_inherited), 2u);
 }
 
 }  // namespace

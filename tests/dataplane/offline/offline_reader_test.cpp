@@ -98,7 +98,10 @@ TEST(offline_reader, port_map_forces_a_decoder) {
     counting c;
     reader.feed_frame(1, f.b.data(), uint32_t(f.b.size()), 1, c.fn());
     EXPECT_EQ(c.records, 0u);  // v5 bytes on the sFlow port are not guessed at
-    uint64_t datagrams = 0;
-    reader.exporters().for_each([&](const decode::exporter_state& s) { datagrams += s.counters.get(decode::counter::datagrams); });
-    EXPECT_EQ(datagrams, 1u);
+    // A first datagram that does not validate gives its sender no slot: it
+    // is counted at the table and named in the refused list.
+    EXPECT_EQ(reader.exporters().size(), 0u);
+    EXPECT_EQ(reader.exporters().table_counters().get(decode::table_counter::refused_invalid_first_datagram), 1u);
+    ASSERT_EQ(reader.exporters().refused().size(), 1u);
+    EXPECT_EQ(reader.exporters().refused()[0].datagrams, 1u);
 }
