@@ -4,7 +4,9 @@
 //   main lcore (control)      worker lcores (one per port rx queue)        sink lcores
 //   ─────────────────────     ─────────────────────────────────────        ───────────
 //   parse CLI, EAL, ports,    rx ─► parse ─► reassembly ─► decode ─►  ring[w][s] ─► JSON lines
-//   rings, contexts; launch;                                (SPSC, by value)        (PATH, PATH.1, ...)
+//   rings, contexts; launch;                        (SPSC, decoded in place)   filter, sample, encode,
+//                                                                               write (one file per output
+//                                                                               per sink core)
 //   1 s summary; replay end;
 //   on stop: see shutdown()
 //
@@ -13,7 +15,7 @@
 //      incomplete fragment sets, and are joined;
 //   2. ports are stopped;
 //   3. sinks are told to stop and drain every ring to empty, then joined;
-//   4. the JSON output is flushed;
+//   4. each sink core flushes its outputs as it leaves its loop;
 //   5. template state is written (when --template-state is given);
 //   6. final per-port / per-worker / per-exporter stats are printed;
 //   7. contexts, rings, ports, pool and EAL are released (RAII, reverse order).
@@ -51,7 +53,7 @@
 #include "dataplane/reassembly/config.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
-#include "sinks/json_file/json_file.hpp"
+#include "sinks/stage/stage.hpp"
 
 using namespace sluice;
 
@@ -94,8 +96,12 @@ constexpr const char* usage_text =
     "                           periodically and at a clean stop\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
     "Output:\n"
-    "  --json-out PATH|-        JSON lines (default -, stdout); rolls to PATH.1, PATH.2, ...\n"
-    "  --json-roll-bytes N      roll size (default 1073741824; 0 = never)\n"
+    "  --output SPEC            an output (repeatable): name=NAME,path=PATH[,format=json][,filter=EXPR]\n"
+    "                           [,sample=N][,roll_bytes=N][,flush_ms=N]; e.g. name=tcp,path=/x/tcp.json,\n"
+    "                           filter=proto==6,sample=4 (docs/configuration.md; sinks/output/README.md)\n"
+    "  --json-out PATH|-        shorthand for --output name=json,path=PATH (default -, stdout, when no --output);\n"
+    "                           rolls to PATH.1, PATH.2, ...; with N > 1 sink cores each writes PATH.s<k>\n"
+    "  --json-roll-bytes N      roll size of --json-out (default 1073741824; 0 = never)\n"
     "  --sink-discard           sinks drain the rings and discard the records (benchmarks)\n"
     "  --sink-delay-us N        TEST KNOB: the sink sleeps N us after each burst (provokes ring_full)\n"
     "  --stats-interval S       summary line period in seconds (default 1)\n"
@@ -120,7 +126,10 @@ struct options {
     std::vector<std::string> addresses;
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
-    sinks::json_file_config json{};
+    std::vector<sinks::output_config> outputs;  // --output, in order
+    std::string json_out;                       // --json-out ("" = not given)
+    uint64_t json_roll_bytes = sinks::file_config{}.roll_bytes;
+    sinks::stage_config sink{};                 // outputs resolved by parse_cli
     bool discard = false;
     double stats_interval = 1.0;
     std::string stats_json;
@@ -185,16 +194,40 @@ options parse_cli(int argc, char** argv) {
         else if (a == "--address") o.addresses.push_back(val());
         else if (a == "--template-state") o.template_state = val();
         else if (a == "--template-state-interval") o.template_state_interval = std::stod(val());
-        else if (a == "--json-out") o.json.path = val();
-        else if (a == "--json-roll-bytes") o.json.roll_bytes = parse_num<uint64_t>(a, val());
+        else if (a == "--output") {
+            const std::string v = val();
+            try {
+                o.outputs.push_back(sinks::parse_output_spec(v, unsigned(o.outputs.size())));
+            } catch (const sinks::spec_error& e) {
+                usage_error(e.what());
+            }
+        }
+        else if (a == "--json-out") o.json_out = val();
+        else if (a == "--json-roll-bytes") o.json_roll_bytes = parse_num<uint64_t>(a, val());
         else if (a == "--sink-discard") o.discard = true;
-        else if (a == "--sink-delay-us") o.json.delay_us = parse_num<uint32_t>(a, val());
+        else if (a == "--sink-delay-us") o.sink.delay_us = parse_num<uint32_t>(a, val());
         else if (a == "--stats-interval") o.stats_interval = std::stod(val());
         else if (a == "--stats-json") o.stats_json = val();
         else if (a == "--duration") o.duration = std::stod(val());
         else usage_error("unknown option '" + std::string(a) + "'");
     }
     if (o.pcaps.empty() && o.ports.empty()) usage_error("no input: give --pcap FILE or --port DEVARGS");
+    if (!o.discard) {
+        // --json-out PATH = one unfiltered JSON output; stdout when no output is given.
+        if (!o.json_out.empty() || o.outputs.empty()) {
+            sinks::output_config j;
+            j.name = "json";
+            j.file.path = o.json_out.empty() ? "-" : o.json_out;
+            j.file.roll_bytes = o.json_roll_bytes;
+            o.outputs.insert(o.outputs.begin(), j);
+        }
+        o.sink.outputs = o.outputs;
+        try {
+            sinks::check_outputs(o.sink.outputs);
+        } catch (const sinks::spec_error& e) {
+            usage_error(e.what());
+        }
+    }
     if (o.queues == 0 || o.queues > 64) usage_error("--queues: 1..64");
     if (o.sinks == 0 || o.sinks > worker::k_max_sinks) usage_error("--sink-cores: 1..16");
     if (o.ring_size < 64 || (o.ring_size & (o.ring_size - 1))) usage_error("--ring-size: a power of two >= 64");
@@ -280,14 +313,15 @@ struct daemon {
     std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
-    std::unique_ptr<sinks::json_file_writer> writer;
     std::atomic<bool> sinks_stop{false};
     uint64_t start_tsc = 0;
 
     control::report snapshot(bool with_exporters) const {
         control::report r;
         r.tsc_hz = wcfg.tsc_hz;
-        r.json_out = opt.discard ? "(discarded)" : (writer ? writer->current_path() : "");
+        r.json_out = opt.discard ? "(discarded)" : "";
+        if (!opt.discard && !sinks.empty() && !sinks[0]->outputs.empty())
+            r.json_out = sinks[0]->outputs[0]->writer->current_path();
         r.elapsed_s = double(rte_rdtsc() - start_tsc) / double(wcfg.tsc_hz);
         for (std::size_t i = 0; i < ports.size(); ++i) {
             const auto& p = *ports[i];
@@ -306,10 +340,11 @@ struct daemon {
             r.workers.push_back(v);
         }
         for (const auto& s : sinks) {
-            control::sink_view v{.id = s->id, .lcore = s->lcore};
-            for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-                v.counters.v[i] = s->counters.get(static_cast<sinks::sink_counter>(i));
-            r.sinks.push_back(v);
+            control::sink_view v{.id = s->id, .lcore = s->lcore, .counters = s->counters.snapshot()};
+            for (const auto& o : s->outputs)
+                v.outputs.push_back({.name = o->cfg->name, .counters = o->counters.snapshot(),
+                                     .file_counters = o->file_counters.snapshot()});
+            r.sinks.push_back(std::move(v));
         }
         return r;
     }
@@ -439,6 +474,7 @@ void setup(daemon& d, int argc, char** argv) {
                 rs.emplace_back("rec_w" + std::to_string(wid) + "_s" + std::to_string(s), o.ring_size,
                                 int(rte_lcore_to_socket_id(lcore)));
                 c->rings[s] = rs.back().get();
+                c->ring_capacity = rte_ring_get_capacity(rs.back().get());
             }
             d.rings.push_back(std::move(rs));
             d.workers.push_back(std::move(c));
@@ -459,16 +495,15 @@ void setup(daemon& d, int argc, char** argv) {
         }
     }
 
-    // Sinks.
-    if (!o.discard) d.writer = std::make_unique<sinks::json_file_writer>(o.json);
+    // Sinks: each sink core runs every output, writing its own files (no lock between sink cores).
     for (unsigned s = 0; s < o.sinks; ++s) {
         auto k = make_on_socket<sinks::sink_context, sink_deleter>("sink_ctx", int(rte_lcore_to_socket_id(lcore)));
         k->id = s;
         k->lcore = lcore;
         for (const auto& rs : d.rings) k->rings.push_back(rs[s].get());
-        k->writer = d.writer.get();
+        sinks::add_outputs(*k, o.sink.outputs, o.sinks, w.tsc_hz);
         k->stop = &d.sinks_stop;
-        k->delay_us = o.json.delay_us;
+        k->delay_us = o.sink.delay_us;
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
@@ -653,8 +688,7 @@ int run(int argc, char** argv) {
     // 3. sinks: drain every ring, then join.
     d.sinks_stop.store(true, std::memory_order_release);
     for (auto& s : d.sinks) rte_eal_wait_lcore(s->lcore);
-    // 4. flush
-    if (d.writer) d.writer->flush();
+    // 4. flush: each sink core flushed its own outputs before it returned.
     // 5. template state
     if (!d.opt.template_state.empty()) save_templates(d);
     // 6. final stats

@@ -14,7 +14,7 @@ using worker::counter;
 
 uint64_t sink_records(const report& r) {
     uint64_t n = 0;
-    for (const auto& s : r.sinks) n += s.counters.get(sinks::sink_counter::records);
+    for (const auto& s : r.sinks) n += s.counters.get(sinks::stage_counter::records);
     return n;
 }
 
@@ -105,9 +105,17 @@ void write_text(std::FILE* f, const report& r) {
     }
     for (const auto& s : r.sinks) {
         std::fprintf(f, "sink %u (lcore %u):", s.id, s.lcore);
-        for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-            std::fprintf(f, " %s=%" PRIu64, sinks::sink_counter_table[i].name.data(), s.counters.v[i]);
+        for (std::size_t i = 0; i < sinks::stage_counter_count; ++i)
+            std::fprintf(f, " %s=%" PRIu64, sinks::stage_counter_table[i].name.data(), s.counters.v[i]);
         std::fputc('\n', f);
+        for (const auto& o : s.outputs) {
+            std::fprintf(f, "  output %s:", o.name.c_str());
+            for (std::size_t i = 0; i < sinks::output_counter_count; ++i)
+                std::fprintf(f, " %s=%" PRIu64, sinks::output_counter_table[i].name.data(), o.counters.v[i]);
+            for (std::size_t i = 0; i < sinks::file_counter_count; ++i)
+                std::fprintf(f, " file_%s=%" PRIu64, sinks::file_counter_table[i].name.data(), o.file_counters.v[i]);
+            std::fputc('\n', f);
+        }
     }
     std::fprintf(f, "%s\n", summary_line(r, nullptr, r.elapsed_s).c_str());
 }
@@ -171,9 +179,22 @@ void write_json(std::FILE* f, const report& r) {
     for (std::size_t k = 0; k < r.sinks.size(); ++k) {
         const auto& s = r.sinks[k];
         std::fprintf(f, "%s{\"id\":%u,\"lcore\":%u", k ? "," : "", s.id, s.lcore);
-        for (std::size_t i = 0; i < sinks::sink_counter_count; ++i)
-            std::fprintf(f, ",\"%s\":%" PRIu64, sinks::sink_counter_table[i].name.data(), s.counters.v[i]);
-        std::fputc('}', f);
+        for (std::size_t i = 0; i < sinks::stage_counter_count; ++i)
+            std::fprintf(f, ",\"%s\":%" PRIu64, sinks::stage_counter_table[i].name.data(), s.counters.v[i]);
+        std::fputs(",\"outputs\":{", f);
+        for (std::size_t j = 0; j < s.outputs.size(); ++j) {
+            const auto& o = s.outputs[j];
+            std::fprintf(f, "%s\"%s\":{", j ? "," : "", o.name.c_str());
+            for (std::size_t i = 0; i < sinks::output_counter_count; ++i)
+                std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", sinks::output_counter_table[i].name.data(),
+                             o.counters.v[i]);
+            std::fputs(",\"file\":{", f);
+            for (std::size_t i = 0; i < sinks::file_counter_count; ++i)
+                std::fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", sinks::file_counter_table[i].name.data(),
+                             o.file_counters.v[i]);
+            std::fputs("}}", f);
+        }
+        std::fputs("}}", f);
     }
     const worker::counter_block t = sum_workers(r.workers);
     std::fputs("],\"totals\":", f);

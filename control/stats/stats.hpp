@@ -15,7 +15,9 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/exception/counters.hpp"
 #include "dataplane/worker/counters.hpp"
-#include "sinks/json_file/counters.hpp"
+#include "sinks/file/counters.hpp"
+#include "sinks/output/counters.hpp"
+#include "sinks/stage/counters.hpp"
 
 namespace sluice::control {
 
@@ -36,9 +38,16 @@ struct worker_view {
     const decode::exporter_table* exporters = nullptr;  // only after the worker joined
 };
 
+struct output_view {
+    std::string name;
+    sinks::output_counter_block counters;
+    sinks::file_counter_block file_counters;
+};
+
 struct sink_view {
     unsigned id = 0, lcore = 0;
-    sinks::sink_counter_block counters;
+    sinks::stage_counter_block counters;
+    std::vector<output_view> outputs;  // in --output order
 };
 
 struct report {

@@ -5,7 +5,7 @@
 //
 //   main (setup) ──creates on the worker's socket──► context ──owns──► exporter_table
 //                                                        │      ├──owns──► frag_table (rte_ip_frag)
-//                                                        │      ├──owns──► decode buffer, scratch slots
+//                                                        │      ├──owns──► staging buffer, scratch slots
 //                                                        │      └──owns──► counters
 //                                                        └──borrows──► port/queue, mempool,
 //                                                                      rings[sink], config, stop flag
@@ -57,7 +57,8 @@ struct alignas(64) context {
     const std::atomic<bool>* abort = nullptr;  // SIGINT/SIGTERM: also ends a ring_full wait
     const exception::address_config* addresses = nullptr;
     const replay_clock* replay = nullptr;
-    rte_ring* rings[k_max_sinks]{};
+    rte_ring* rings[k_max_sinks]{};  // SPSC record rings, written in place (dataplane/ring/record_ring.hpp)
+    unsigned ring_capacity = 0;       // records one ring holds (rte_ring_get_capacity): the most one reservation asks
 
     // ---- receive clock: wall time = clock_wall_ns + (tsc - clock_tsc) / hz ----
     // Re-anchored by the worker every 10 ms, so an error in the
@@ -68,7 +69,10 @@ struct alignas(64) context {
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
     std::unique_ptr<reassembly::frag_table> frags;
-    std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
+    // Staging for a datagram that cannot be decoded in place into its ring
+    // reservation (the reservation wraps, or the ring is nearly full):
+    // decode::max_records_per_datagram records, copied into the ring after.
+    std::unique_ptr<decode::flow_record[]> record_storage;
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
 

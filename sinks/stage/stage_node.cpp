@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+// The sink lcore loop: peek a batch from each ring, run every output over it in place, release; flush on deadline.
+#include <rte_cycles.h>
+#include <rte_log.h>
+#include <sched.h>
+
+#include "dataplane/decode/record_format.hpp"
+#include "dataplane/ring/record_ring.hpp"
+#include "stage.hpp"
+
+namespace sluice::sinks {
+
+namespace {
+
+// One JSON line per kept record, encoded straight into the writer's buffer.
+struct json_encoder {
+    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+        char* p = w.line(decode::max_json_size + 1);
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        p[len++] = '\n';
+        w.commit(len);
+    }
+};
+
+template <typename Enc>
+void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+    uint64_t filtered = 0, downsampled = 0, encoded = 0;
+    const bool filter = !o.filter.empty();
+    const uint32_t sample = o.cfg->sample;
+    file_writer& w = *o.writer;
+    for (unsigned i = 0; i < n; ++i) {
+        const decode::flow_record& r = recs[i];
+        if (filter && !o.filter.match(r)) {
+            ++filtered;
+            continue;
+        }
+        if (sample > 1) {
+            if (!keep_sample(r, sample)) {
+                ++downsampled;
+                continue;
+            }
+            decode::flow_record k = r;  // the ring slot is shared by every output
+            k.sampling_rate = scaled_rate(r.sampling_rate, sample);
+            Enc::put(w, k);
+        } else {
+            Enc::put(w, r);
+        }
+        ++encoded;
+    }
+    o.counters.add(output_counter::in, n);
+    if (filtered) o.counters.add(output_counter::filtered, filtered);
+    if (downsampled) o.counters.add(output_counter::downsampled, downsampled);
+    if (encoded) o.counters.add(output_counter::encoded, encoded);
+}
+
+}  // namespace
+
+void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsigned sinks, uint64_t tsc_hz) {
+    for (const output_config& c : outs) {
+        auto o = std::make_unique<output_slot>();
+        o->cfg = &c;
+        if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
+        o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
+        o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
+        s.outputs.push_back(std::move(o));
+    }
+}
+
+void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
+    for (auto& o : s.outputs) {
+        switch (o->cfg->fmt) {  // once per batch, not per record
+        case format::json: run_one<json_encoder>(*o, recs, n); break;
+        }
+    }
+}
+
+void flush_outputs(sink_context& s) noexcept {
+    for (auto& o : s.outputs) o->writer->flush();
+}
+
+int sink_main(void* arg) {
+    sink_context& s = *static_cast<sink_context*>(arg);
+    RTE_LOG(INFO, USER1, "sink %u on lcore %u: draining %zu ring(s) into %zu output(s)\n", s.id, s.lcore,
+            s.rings.size(), s.outputs.size());
+    const unsigned burst = s.outputs.empty() ? k_discard_burst : k_sink_burst;
+    uint64_t min_flush = ~0ull;
+    for (const auto& o : s.outputs) min_flush = std::min(min_flush, o->flush_tsc);
+    // Check the deadlines 4x per shortest flush interval: a buffer waits at
+    // most 1.25 flush_ms, and the check costs one rdtsc compare per pass.
+    const uint64_t check_every = min_flush == ~0ull ? ~0ull : std::max<uint64_t>(min_flush / 4, 1);
+    uint64_t next_check = rte_rdtsc() + (check_every == ~0ull ? 0 : check_every);
+    uint32_t idle = 0;
+
+    for (;;) {
+        // Read the flag before the pass: a pass that started after the stop
+        // and found every ring empty proves nothing more will arrive (main
+        // sets the flag only after the workers joined).
+        const bool stopping = s.stop->load(std::memory_order_acquire);
+        unsigned total = 0;
+        for (rte_ring* r : s.rings) {
+            ring::batch b;
+            const unsigned n = ring::peek(r, burst, b);
+            if (n == 0) continue;
+            total += n;
+            for (int part = 0; part < 2; ++part)
+                if (b.len[part]) run_outputs(s, b.p[part], b.len[part]);
+            ring::release(r, b);
+            s.counters.add(stage_counter::records, n);
+            s.counters.add(stage_counter::batches);
+            if (s.delay_us) rte_delay_us_sleep(s.delay_us);
+        }
+        if (check_every != ~0ull) {
+            const uint64_t now = rte_rdtsc();
+            for (auto& o : s.outputs) o->writer->mark(now);
+            if (now >= next_check) {
+                for (auto& o : s.outputs) {
+                    const uint64_t t = o->writer->oldest_tsc();
+                    if (t != 0 && now - t >= o->flush_tsc) {
+                        o->file_counters.add(file_counter::deadline_flushes);
+                        o->writer->flush();
+                    }
+                }
+                next_check = now + check_every;
+            }
+        }
+        if (total == 0) {
+            if (stopping) break;
+            if (++idle >= k_idle_passes_before_yield) {
+                idle = 0;
+                sched_yield();
+            }
+        } else {
+            idle = 0;
+        }
+    }
+    flush_outputs(s);
+    return 0;
+}
+
+}  // namespace sluice::sinks
