@@ -14,10 +14,12 @@
 //     worker memory; ring_full then becomes "no free slab", a coarser count.
 //   * The price: a reservation is two regions when it wraps around the end
 //     of the ring storage, and decoders need contiguous room. A datagram is
-//     decoded in place only when the contiguous rest of the region can hold
-//     the most records it can yield (record_bound()); otherwise it is
-//     decoded into the worker's staging buffer and copied across the wrap
-//     (the old path, taken for about bound/ring-size of the datagrams).
+//     decoded in place when the contiguous rest of the region, plus the
+//     k_ring_slack records after the storage when the region ends there, can
+//     hold the most records it can yield (record_bound() in the worker); what
+//     ran into the slack is then copied to the ring's front. Otherwise (a
+//     jumbo datagram at the wrap, a nearly full ring) it is decoded into the
+//     worker's staging buffer and copied in. Both count records_copied.
 //
 // Ownership and lifetime:
 //
@@ -33,6 +35,7 @@
 #pragma once
 
 #include <rte_errno.h>
+#include <rte_memzone.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -47,27 +50,49 @@ namespace sluice::ring {
 constexpr unsigned k_record_esize = sizeof(decode::flow_record);
 static_assert(k_record_esize % 4 == 0, "rte_ring_elem needs a multiple of 4 bytes");
 
-// RAII owner of one rte_ring of records.
+// Records of slack after the ring's storage: a datagram decoded in place at
+// the end of the storage may run on into the slack, and only what ran over
+// is copied to the front of the ring (the reservation's region 2). 2 x 1536:
+// the record bound (record_bound() in the worker) of any datagram that fits
+// a 1500-byte MTU; larger datagrams near the wrap take the staging path.
+constexpr unsigned k_ring_slack = 2 * 1536;
+
+// RAII owner of one rte_ring of records, in its own memzone with k_ring_slack
+// records of slack after the storage (rte_ring_create_elem has no slack).
 class record_ring {
 public:
     record_ring() = default;
     // count: a power of two (the ring holds count - 1 records). Throws with rte_strerror on failure.
     record_ring(const std::string& name, unsigned count, int socket) {
+        const ssize_t sz = rte_ring_get_memsize_elem(k_record_esize, count);
+        if (sz < 0)
+            throw std::runtime_error("ring " + name + ": bad count " + std::to_string(count) + ": " +
+                                     rte_strerror(int(-sz)));
+        _mz = rte_memzone_reserve_aligned(name.c_str(), std::size_t(sz) + std::size_t(k_ring_slack) * k_record_esize,
+                                          socket, 0, RTE_CACHE_LINE_SIZE);
+        if (_mz == nullptr)
+            throw std::runtime_error("ring " + name + ": rte_memzone_reserve(" + std::to_string(sz) +
+                                     " bytes + slack) failed: " + rte_strerror(rte_errno));
+        _r = static_cast<rte_ring*>(_mz->addr);
         // SP/SC = RTE_RING_SYNC_ST: the only sync mode (besides HTS) the zero-copy API supports.
-        _r = rte_ring_create_elem(name.c_str(), k_record_esize, count, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (_r == nullptr)
-            throw std::runtime_error("ring " + name + ": rte_ring_create_elem(count " + std::to_string(count) +
-                                     ") failed: " + rte_strerror(rte_errno));
+        const int rc = rte_ring_init(_r, name.c_str(), count, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (rc != 0) {
+            rte_memzone_free(_mz);
+            throw std::runtime_error("ring " + name + ": rte_ring_init(count " + std::to_string(count) +
+                                     ") failed: " + rte_strerror(-rc));
+        }
     }
     ~record_ring() {
-        if (_r) rte_ring_free(_r);
+        if (_mz) rte_memzone_free(_mz);
     }
-    record_ring(record_ring&& o) noexcept : _r(o._r) { o._r = nullptr; }
+    record_ring(record_ring&& o) noexcept : _r(o._r), _mz(o._mz) { o._r = nullptr, o._mz = nullptr; }
     record_ring& operator=(record_ring&& o) noexcept {
         if (this != &o) {
-            if (_r) rte_ring_free(_r);
+            if (_mz) rte_memzone_free(_mz);
             _r = o._r;
+            _mz = o._mz;
             o._r = nullptr;
+            o._mz = nullptr;
         }
         return *this;
     }
@@ -78,7 +103,13 @@ public:
 
 private:
     rte_ring* _r = nullptr;
+    const rte_memzone* _mz = nullptr;
 };
+
+// The end of a record ring's storage (where its slack begins).
+inline decode::flow_record* storage_end(rte_ring* r) noexcept {
+    return reinterpret_cast<decode::flow_record*>(r + 1) + r->size;
+}
 
 // ---- producer side: one open reservation per (worker, sink) during a burst ----
 //
@@ -97,6 +128,12 @@ struct reservation {
     // The next free slot and how many contiguous slots follow it.
     decode::flow_record* cursor() const noexcept { return used < n1 ? p1 + used : p2 + (used - n1); }
     unsigned room_here() const noexcept { return used < n1 ? n1 - used : n - used; }
+    // Contiguous room for decoding in place: room_here() plus the slack when
+    // region 1 runs to the end of the storage (the slack is never a ring slot:
+    // what lands there is copied on into region 2).
+    unsigned room_in_place() const noexcept {
+        return used < n1 && p1 + n1 == storage_end(r) ? n1 - used + k_ring_slack : room_here();
+    }
 
     // Copies up to `count` records in (across the wrap); returns how many fit.
     unsigned copy_in(const decode::flow_record* src, unsigned count) noexcept {

@@ -290,12 +290,14 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
             ring::reserve(c.rings[sink], c.ring_capacity, z);
             opened[nopen++] = sink;
         }
-        // In place when the contiguous rest of the reservation holds the most
-        // records this datagram can yield; else staged and copied (the wrap,
-        // or a ring too full for it: record_ring.hpp).
-        const bool in_place = z.room_here() >= record_bound(d);
+        // In place when the contiguous rest of the reservation (and the ring's
+        // slack at the storage end) holds the most records this datagram can
+        // yield; else staged and copied (a jumbo datagram at the wrap, or a
+        // ring too full for it: record_ring.hpp).
+        const unsigned room = z.room_in_place();
+        const bool in_place = room >= record_bound(d);
         decode::record_buffer out = in_place
-                                        ? decode::record_buffer{z.cursor(), z.room_here(), 0}
+                                        ? decode::record_buffer{z.cursor(), room, 0}
                                         : decode::record_buffer{c.record_storage.get(), decode::max_records_per_datagram, 0};
         const uint64_t rejected_before = c.exporters->rejected_table_full;
         const decode::decode_status st =
@@ -313,21 +315,27 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         dec += t2 - t;
         t = t2;
         records += out.size;
+        const decode::flow_record* rest = out.data;  // records not yet in a ring slot
+        unsigned nrest = out.size;
         if (in_place) [[likely]] {
-            z.used += out.size;
-            enqueued += out.size;
-            continue;
+            const unsigned here = std::min(nrest, z.room_here());
+            z.used += here;
+            enqueued += here;
+            rest += here;
+            nrest -= here;
         }
-        if (out.size == 0) continue;
-        unsigned k = z.copy_in(out.data, out.size);
-        if (k != out.size && c.cfg->ring_full_wait) [[unlikely]] {
+        if (nrest == 0) [[likely]]
+            continue;
+        // Ran into the slack, or staged: copy on, across the wrap.
+        unsigned k = z.copy_in(rest, nrest);
+        if (k != nrest && c.cfg->ring_full_wait) [[unlikely]] {
             // Replay: publish what we have and wait for the sink rather than
             // lose records; a signal ends the wait.
-            while (k != out.size && !c.abort->load(std::memory_order_relaxed)) {
+            while (k != nrest && !c.abort->load(std::memory_order_relaxed)) {
                 ring::commit(z);
                 rte_pause();
                 ring::reserve(c.rings[sink], c.ring_capacity, z);
-                k += z.copy_in(out.data + k, out.size - k);
+                k += z.copy_in(rest + k, nrest - k);
             }
         }
         enqueued += k;
