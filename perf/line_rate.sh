@@ -15,8 +15,9 @@
 #   e.g. git worktree add /tmp/base main && (cd /tmp/base && meson setup b --buildtype=release && ninja -C b)
 #        BASELINE=/tmp/base/b/control/sluiced perf/line_rate.sh build 8
 # Captures: generated NetFlow v5 (4096 datagrams x 30 records, 8 exporters),
-# generated IPFIX (1 template + 4095 x 30 records), and softflowd's real v5
-# capture from tests/fixtures (6 datagrams, 15 records, one exporter).
+# generated IPFIX (1 template + 4095 x 30 records), and a real softflowd v5
+# capture, perf/testdata/softflowd-v5-full.pcap (104 datagrams, 3000 records,
+# 29 per full datagram, one exporter; recorded by perf/record-softflowd-full.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
@@ -43,7 +44,7 @@ for i in range(4095):
 g.write_pcap(os.path.join(tmp, "ipfix.pcap"),
              [g.ipv4_udp_frame("10.8.1.1", "10.8.255.254", 4739, 4739, m) for m in msgs])
 PY
-cp "$here/../tests/fixtures/softflowd-v5-ipv4.pcap" "$tmp/softflowd-v5.pcap"
+cp "$here/testdata/softflowd-v5-full.pcap" "$tmp/softflowd-v5.pcap"
 
 json_field() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
@@ -53,7 +54,7 @@ bins=("new=$sluiced")
 for cap in v5 ipfix softflowd-v5; do
   pcap="$tmp/$cap.pcap"
   pm=()
-  [ "$cap" = softflowd-v5 ] && pm=(--port-map 20555=v5)
+  [ "$cap" = softflowd-v5 ] && pm=(--port-map 20655=v5)
   # 1. correctness first
   "$sluiced" --pcap "$pcap" "${pm[@]}" --json-out "$tmp/$cap.sluiced.json" 2>/dev/null
   "$decode" --json --quiet-stats "${pm[@]}" "$pcap" > "$tmp/$cap.ref.json"
