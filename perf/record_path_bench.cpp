@@ -17,6 +17,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -268,10 +270,13 @@ void BM_json_encode_only(benchmark::State& state) {
 }
 
 // The sink stage over batches of 256 records (k_sink_burst): outputs given as --output specs.
-void run_stage(benchmark::State& state, const std::vector<std::string>& specs) {
+void run_stage(benchmark::State& state, const std::vector<std::string>& specs, std::size_t chunk = 0,
+               const std::function<void()>& every_gib = {}) {
     const auto recs = sink_records();
     std::vector<sinks::output_config> outs;
     for (unsigned i = 0; i < specs.size(); ++i) outs.push_back(sinks::parse_output_spec(specs[i], i));
+    if (chunk)
+        for (auto& o : outs) o.file.chunk_bytes = chunk;
     // Reference check: the first output written to a file equals format_json's lines.
     {
         char path[] = "/tmp/sluice-bench-XXXXXX";
@@ -298,13 +303,19 @@ void run_stage(benchmark::State& state, const std::vector<std::string>& specs) {
     }
     sinks::sink_context s;
     sinks::add_outputs(s, outs, 1, rte_get_tsc_hz());
-    uint64_t n = 0;
+    uint64_t n = 0, next_cleanup = 1ull << 30;
     for (auto _ : state) {
         for (std::size_t at = 0; at < recs.size(); at += sinks::k_sink_burst) {
             const unsigned k = unsigned(std::min<std::size_t>(sinks::k_sink_burst, recs.size() - at));
             sinks::run_outputs(s, recs.data() + at, k);
         }
         n += recs.size();
+        if (every_gib && s.outputs[0]->file_counters.get(sinks::file_counter::bytes) >= next_cleanup) {
+            state.PauseTiming();
+            every_gib();
+            state.ResumeTiming();
+            next_cleanup += 1ull << 30;
+        }
     }
     sinks::flush_outputs(s);
     state.SetItemsProcessed(int64_t(n));
@@ -318,6 +329,17 @@ void run_stage(benchmark::State& state, const std::vector<std::string>& specs) {
 }
 
 void BM_sink_stage_json_devnull(benchmark::State& state) { run_stage(state, {"name=all,path=/dev/null"}); }
+// Into a real file (the page cache): the chunk size decides whether the
+// buffer stays in cache between the encoder's stores and the kernel's copy.
+void BM_sink_stage_json_file(benchmark::State& state) {
+    char dir[] = "/tmp/sluice-bench-dir-XXXXXX";
+    if (mkdtemp(dir) == nullptr) return state.SkipWithError("mkdtemp failed");
+    const std::string path = std::string(dir) + "/out.json";
+    // Roll every 256 MiB and remove the rolled files as we go, so the disk never fills.
+    run_stage(state, {"name=all,path=" + path + ",roll_bytes=268435456"}, std::size_t(state.range(0)) * 1024,
+              [&] { std::filesystem::remove_all(dir); std::filesystem::create_directory(dir); });
+    std::filesystem::remove_all(dir);
+}
 void BM_sink_stage_two_outputs(benchmark::State& state) {
     run_stage(state, {"name=all,path=/dev/null", "name=tcp,path=/dev/null,filter=proto==tcp,sample=4"});
 }
@@ -331,6 +353,7 @@ BENCHMARK(BM_enqueue_slab);
 BENCHMARK(BM_json_encode_only);
 BENCHMARK(BM_sink_stage_json_devnull);
 BENCHMARK(BM_sink_stage_two_outputs);
+BENCHMARK(BM_sink_stage_json_file)->Arg(8)->Arg(16)->Arg(32)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
     char prefix[64];

@@ -15,7 +15,8 @@ namespace sluice::sinks {
 
 file_writer::file_writer(const file_config& cfg, std::string_view output, unsigned sink, unsigned sinks,
                          output_counter_block* out_counters, file_counter_block* counters)
-    : _buf(new char[std::size_t(k_file_chunks) * k_file_chunk]), _out(out_counters), _c(counters) {
+    : _chunk(cfg.chunk_bytes < 8192 ? 8192 : cfg.chunk_bytes),
+      _buf(new char[std::size_t(k_file_chunks) * _chunk]), _out(out_counters), _c(counters) {
     const std::string name(output);
     if (cfg.path == "-") {
         if (sinks > 1)
@@ -56,7 +57,7 @@ bool file_writer::flush() noexcept {
     iovec iov[k_file_chunks];
     int n = 0;
     for (unsigned i = 0; i <= _cur; ++i)
-        if (_len[i]) iov[n++] = {_buf.get() + std::size_t(i) * k_file_chunk, _len[i]};
+        if (_len[i]) iov[n++] = {_buf.get() + std::size_t(i) * _chunk, _len[i]};
     bool ok = _fd >= 0;
     uint64_t left = _pending_bytes;
     iovec* v = iov;
@@ -105,7 +106,7 @@ bool file_writer::flush() noexcept {
 // front of the buffer.
 void file_writer::roll_before(std::size_t len) noexcept {
     char line[4096];
-    char* at = _buf.get() + std::size_t(_cur) * k_file_chunk + _len[_cur];
+    char* at = _buf.get() + std::size_t(_cur) * _chunk + _len[_cur];
     const std::size_t keep = len < sizeof line ? len : sizeof line;
     std::memcpy(line, at, keep);
     flush();

@@ -44,11 +44,11 @@ public:
     // Room for one line of at most `max` bytes (newline included). Writes the
     // buffer first when it is full: the only place a system call happens.
     char* line(std::size_t max) noexcept {
-        if (k_file_chunk - _len[_cur] < max) [[unlikely]] {
+        if (_chunk - _len[_cur] < max) [[unlikely]] {
             if (_cur + 1 < k_file_chunks) ++_cur;
             else flush();
         }
-        return _buf.get() + std::size_t(_cur) * k_file_chunk + _len[_cur];
+        return _buf.get() + std::size_t(_cur) * _chunk + _len[_cur];
     }
     // The line just written at line() is `len` bytes (one record).
     void commit(std::size_t len) noexcept {
@@ -75,7 +75,8 @@ private:
     void roll_before(std::size_t len) noexcept;
     void open_current();
 
-    std::unique_ptr<char[]> _buf;          // k_file_chunks * k_file_chunk
+    std::size_t _chunk;                    // bytes per chunk (file_config::chunk_bytes)
+    std::unique_ptr<char[]> _buf;          // k_file_chunks * _chunk
     uint32_t _len[k_file_chunks]{};        // bytes used per chunk
     unsigned _cur = 0;                     // chunk being filled
     uint64_t _pending_bytes = 0;

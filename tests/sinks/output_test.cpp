@@ -184,7 +184,7 @@ TEST_F(FileWriter, BuffersUntilFullThenOneWritevPerBuffer) {
     cfg.path = (dir / "big.json").string();
     file_writer w(cfg, "t", 0, 1, &oc, &fc);
     const std::string line(999, 'x');  // 1000 bytes with the newline
-    const unsigned n = unsigned(k_file_chunks * k_file_chunk / 1000) + 10;
+    const unsigned n = unsigned(k_file_chunks * cfg.chunk_bytes / 1000) + 10;
     for (unsigned i = 0; i < n; ++i) put(w, line);
     EXPECT_EQ(fc.get(file_counter::writes), 1u);  // the buffer filled once
     EXPECT_TRUE(w.flush());
