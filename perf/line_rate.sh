@@ -74,10 +74,11 @@ for cap in v5 ipfix softflowd-v5; do
       "${cmd[@]}" 2>/dev/null
       rm -f "$tmp"/out.json*
       echo "  [$mode sink, $name] ${cmd[*]//$tmp/TMP}"
-      json_field "$tmp/stats.json" '"    records/s per worker: decoded %.0f, enqueued %.0f  pkts/s: %.0f  ring_full: %d  taken by the sink: %d (%.0f/s per sink core)" % (
+      json_field "$tmp/stats.json" '"    records/s per worker: decoded %.0f, enqueued %.0f  pkts/s: %.0f  ring_full: %d  taken by the sink: %d (%.0f/s; %s per sink CPU-second)" % (
           d["totals"]["records"] / d["elapsed_s"], d["totals"]["records_enqueued"] / d["elapsed_s"],
           d["totals"]["rx_packets"] / d["elapsed_s"], d["totals"]["ring_full"], d["totals_written"],
-          d["totals_written"] / d["elapsed_s"])'
+          d["totals_written"] / d["elapsed_s"],
+          "%.0f" % (d["totals_written"] / (d["sinks"][0]["cpu_ns"] / 1e9)) if d["sinks"][0].get("cpu_ns") else "n/a")'
       json_field "$tmp/stats.json" '"    cycles/packet: " + "  ".join("%s %.0f" % kv for kv in d["cycles_per_packet"].items()) + "  (tsc %.2f GHz)" % (d["tsc_hz"] / 1e9)'
       json_field "$tmp/stats.json" '"    cycles/record: enqueue %.1f, parse+decode+enqueue %.1f, records copied %d" % (d["cycles"]["enqueue"] / max(1, d["totals"]["records"]), sum(d["cycles"][k] for k in ("parse","decode","enqueue")) / max(1, d["totals"]["records"]), d["totals"].get("records_copied", -1))'
     done
