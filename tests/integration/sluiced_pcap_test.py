@@ -192,6 +192,35 @@ class RingFull(unittest.TestCase):
             self.assertEqual(r.total("ring_full"), 0)
             self.assertEqual(r.lines, offline(p))
 
+    def test_wrap_in_place_and_staged(self):
+        # Records decoded at the end of the ring storage run on into its slack
+        # and are copied to the front; a ring too full for a datagram stages it.
+        # Either way the output equals the reference exactly, in order.
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "ipfix.pcap")
+            g.write_pcap(p, [g.ipv4_udp_frame("10.9.3.3", "10.9.0.254", 4739, 4739, m)
+                             for m in ipfix_payloads(300, 30)])
+            ref = offline(p)
+            self.assertEqual(len(ref), 9000)
+            # 4096: 9000 records cross the end of the storage twice, inside a
+            # datagram each time (4096 and 8192 are not multiples of 30), so
+            # some records are copied, and the first datagrams, into an empty
+            # ring, are decoded in place. 64: a reservation can hold an IPFIX
+            # datagram's bound (2 records per byte) only where it runs to the
+            # end of the storage and on into the slack: those datagrams are
+            # decoded in place and their overflow copied; the rest are staged
+            # (how many of each depends on the sink's timing).
+            for size in ("4096", "64"):
+                with self.subTest(ring_size=size):
+                    r = sluiced(tmp, [p], "--ring-size", size, name="wrap" + size)
+                    t = r.stats["totals"]
+                    self.assertEqual(r.lines, ref)
+                    self.assertEqual(t["records_enqueued"], 9000)
+                    self.assertEqual(t["ring_full"], 0)
+                    self.assertGreater(t["records_copied"], 0)
+                    if size == "4096":  # the first reservation is 4095 free slots from index 0
+                        self.assertLess(t["records_copied"], 9000)
+
     def test_slow_sink(self):
         with tempfile.TemporaryDirectory() as tmp:
             p = os.path.join(tmp, "burst.pcap")
