@@ -105,7 +105,7 @@ bool file_writer::flush() noexcept {
 // came before it to this file, open the next one, and move the line to the
 // front of the buffer.
 void file_writer::roll_before(std::size_t len) noexcept {
-    char line[4096];
+    char line[k_max_line];
     char* at = _buf.get() + std::size_t(_cur) * _chunk + _len[_cur];
     const std::size_t keep = len < sizeof line ? len : sizeof line;
     std::memcpy(line, at, keep);

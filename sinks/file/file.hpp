@@ -34,6 +34,9 @@ namespace sluice::sinks {
 
 class file_writer {
 public:
+    // The longest line line() hands out room for (a roll moves it through a stack buffer of this size).
+    static constexpr std::size_t k_max_line = 4096;
+
     // Throws std::runtime_error naming the output, the path and strerror.
     file_writer(const file_config& cfg, std::string_view output, unsigned sink, unsigned sinks,
                 output_counter_block* out_counters, file_counter_block* counters);
@@ -43,6 +46,7 @@ public:
 
     // Room for one line of at most `max` bytes (newline included). Writes the
     // buffer first when it is full: the only place a system call happens.
+    // max <= k_max_line.
     char* line(std::size_t max) noexcept {
         if (_chunk - _len[_cur] < max) [[unlikely]] {
             if (_cur + 1 < k_file_chunks) ++_cur;

@@ -198,7 +198,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
     for (char ch : o.name)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
-    bool have_path = false, seen_name = false;
+    bool have_path = false, seen_name = false, have_filter = false;
     std::string filter;
     for (std::string_view kv : split(spec, ",")) {
         const auto eq = kv.find('=');
@@ -220,6 +220,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             o.fmt = format::json;
         } else if (k == "filter") {
             filter = std::string(v);
+            have_filter = true;
         } else if (k == "sample") {
             if (!number(v, o.sample) || o.sample == 0) throw bad("N >= 1: keep 1 record in N");
         } else if (k == "roll_bytes") {
@@ -233,7 +234,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         }
     }
     if (!have_path) throw spec_error(who + ": missing key 'path'");
-    if (!filter.empty() || spec.find("filter=") != std::string_view::npos) {
+    if (have_filter) {
         record_filter(filter, o.name);  // validates; throws naming the output
         o.filter = filter;
     }

@@ -2,6 +2,7 @@
 // The sink lcore loop: peek a batch from each ring, run every output over it in place, release; flush on deadline.
 #include <rte_cycles.h>
 #include <rte_log.h>
+#include <rte_prefetch.h>
 #include <sched.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@ namespace sluice::sinks {
 namespace {
 
 // One JSON line per kept record, encoded straight into the writer's buffer.
+static_assert(decode::max_json_size + 1 <= file_writer::k_max_line);
 struct json_encoder {
     static void put(file_writer& w, const decode::flow_record& r) noexcept {
         char* p = w.line(decode::max_json_size + 1);
@@ -23,13 +25,26 @@ struct json_encoder {
     }
 };
 
+// Records ahead to prefetch: the worker wrote them on another core, and the
+// encoder's loads within a record are not a stream the hardware prefetcher
+// follows, so without this each of a record's cache lines is a serialized
+// miss. 8 records x 192 B = 24 cache lines in flight.
+constexpr unsigned k_prefetch_records = 8;
+
+inline void prefetch_record(const decode::flow_record* r) noexcept {
+    const char* p = reinterpret_cast<const char*>(r);
+    for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
+}
+
 template <typename Enc>
 void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
     file_writer& w = *o.writer;
+    for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
+        if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
         const decode::flow_record& r = recs[i];
         if (filter && !o.filter.match(r)) {
             ++filtered;

@@ -49,6 +49,8 @@ TEST(OutputSpec, ParsesEveryKey) {
     EXPECT_EQ(o.sample, 4u);
     EXPECT_EQ(o.file.roll_bytes, 1000u);
     EXPECT_EQ(o.file.flush_ms, 50u);
+    // "filter=" inside a path is a path, not a filter.
+    EXPECT_TRUE(parse_output_spec("name=a,path=/x/filter=y", 0).filter.empty());
     const output_config d = parse_output_spec("path=-,name=all", 0);
     EXPECT_EQ(d.sample, 1u);
     EXPECT_EQ(d.file.roll_bytes, 1ull << 30);
