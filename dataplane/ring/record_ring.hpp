@@ -170,8 +170,11 @@ inline unsigned reserve(rte_ring* r, unsigned want, reservation& z) noexcept {
 }
 
 // Publishes the first `used` slots to the sink and gives the rest back.
+// An empty reservation (the ring was full) moved nothing: it is not
+// finished, so a worker facing a full ring never writes the producer's cache
+// line that the sink polls.
 inline void commit(reservation& z) noexcept {
-    rte_ring_enqueue_zc_elem_finish(z.r, z.used);
+    if (z.n != 0) rte_ring_enqueue_zc_elem_finish(z.r, z.used);
     z.open = false;
     z.n = z.n1 = z.used = 0;
 }
