@@ -11,9 +11,9 @@
 # Absolute figures on shared machines are noisy: give the binary to compare
 # with as BASELINE and every case runs old and new back to back, in one run.
 #
-# usage: [BASELINE=/path/to/old/sluiced] perf/line_rate.sh [BUILD_DIR] [SECONDS]
-#   e.g. git worktree add /tmp/base main && (cd /tmp/base && meson setup b --buildtype=release && ninja -C b)
-#        BASELINE=/tmp/base/b/control/sluiced perf/line_rate.sh build 8
+# usage: [BASELINE=/path/to/old/sluiced | BASELINE_REF=GIT_REF] perf/line_rate.sh [BUILD_DIR] [SECONDS]
+#   BASELINE_REF=158988b perf/line_rate.sh build 8   builds that commit (release, in a temporary git
+#   worktree, removed afterwards) and measures it next to BUILD_DIR's sluiced, case by case.
 # Captures: generated NetFlow v5 (4096 datagrams x 30 records, 8 exporters),
 # generated IPFIX (1 template + 4095 x 30 records), and a real softflowd v5
 # capture, perf/testdata/softflowd-v5-full.pcap (104 datagrams, 3000 records,
@@ -26,7 +26,19 @@ sluiced="$build/control/sluiced"
 decode="$build/dataplane/offline/sluice-decode"
 baseline="${BASELINE:-}"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+base_tree=""
+cleanup() {
+  rm -rf "$tmp"
+  if [ -n "$base_tree" ]; then git -C "$here/.." worktree remove --force "$base_tree" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+if [ -z "$baseline" ] && [ -n "${BASELINE_REF:-}" ]; then
+  base_tree="$(mktemp -d -u /tmp/sluice-baseline.XXXXXX)"
+  git -C "$here/.." worktree add --detach "$base_tree" "$BASELINE_REF" >/dev/null
+  echo "building the baseline $BASELINE_REF in $base_tree (release)"
+  (cd "$base_tree" && meson setup b --buildtype=release >/dev/null && ninja -j2 -C b control/sluiced >/dev/null)
+  baseline="$base_tree/b/control/sluiced"
+fi
 
 SLUICE_SRC="$here/.." /usr/bin/python3 - "$tmp" <<'PY'
 import os, sys
