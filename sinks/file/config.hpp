@@ -12,9 +12,10 @@ namespace sluice::sinks {
 // when the last chunk is full or on the deadline. 4 x 64 KiB = 256 KiB per
 // output and sink core, ~400 JSON lines per system call (more than a sink
 // batch of 256 records). Measured (perf/record_path_bench
-// BM_sink_stage_json_file, page cache): 4 x 64 KiB 1.62 M records/s, 4 x 256
-// KiB 0.81 M, 4 x 16 KiB 1.45 M: a buffer that outgrows L2 is evicted between
-// the encoder's stores and the kernel's copy, and costs twice as much.
+// BM_sink_stage_json_file, into the page cache): at load average 2, 4 x 64
+// KiB 1.42 M records/s and 4 x 256 KiB 1.45 M; at load average 6 (other
+// processes evicting the cache), 1.62 M and 0.81 M. Never worse, and an
+// a quarter of the memory per output and sink core.
 constexpr unsigned k_file_chunks = 4;
 constexpr std::size_t k_file_chunk_default = 64 * 1024;
 
