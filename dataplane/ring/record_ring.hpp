@@ -4,12 +4,12 @@
 //
 // Why zero-copy ring slots and not per-worker slabs passed by pointer
 // (perf/record_path_bench, 30-record v5 datagrams, bursts of 32, quickest
-// burst of 5 repetitions; figures in perf/RESULTS.md): worker cycles per
-// record, decode alone 14.4; decode into zero-copy ring slots 14.7; decode
-// into a slab passed by pointer with a return ring 15.1; decode then copy
-// into the ring (the old path) 41.1, plus 26 for the sink to copy it out.
-// Both zero-copy designs take the hand-off off the worker's bill; ring slots
-// are the (slightly) faster and the simpler of the two:
+// burst, medians of 5 repetitions; perf/RESULTS.md): worker cycles per
+// record, decode alone 15.1; decode into zero-copy ring slots 15.4; decode
+// into a slab passed by pointer with a return ring 15.5; decode then copy
+// into the ring (the old path) 42.8, plus 21 for the sink to copy it out.
+// Both zero-copy designs take the hand-off off the worker's bill and are
+// equal within noise; ring slots are the simpler of the two:
 //   * The worker reserves the ring's free slots once per rx burst
 //     (rte_ring_enqueue_zc_burst_elem_start), the decoders append straight
 //     into the reserved region, and one finish per burst and sink publishes
