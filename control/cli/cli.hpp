@@ -16,7 +16,9 @@
 
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/reassembly/config.hpp"
-#include "sinks/json_file/config.hpp"
+#include "sinks/file/config.hpp"
+#include "sinks/output/config.hpp"
+#include "sinks/stage/config.hpp"
 
 namespace sluice::control::cli {
 
@@ -43,7 +45,10 @@ struct options {
     std::vector<sampling_override> sampling_overrides;
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
-    sinks::json_file_config json{};
+    std::vector<sinks::output_config> outputs;  // --output, in order
+    std::string json_out;                       // --json-out ("" = not given)
+    uint64_t json_roll_bytes = sinks::file_config{}.roll_bytes;
+    sinks::stage_config sink{};                 // outputs resolved by parse(): --json-out first, then --output
     bool discard = false;
     double stats_interval = 1.0;
     std::string stats_json;
@@ -61,6 +66,9 @@ class usage_error : public std::runtime_error {
 public:
     usage_error(std::string flag, const std::string& msg)
         : std::runtime_error(flag.empty() ? msg : flag + ": " + msg), _flag(std::move(flag)) {}
+    // A message that already names the flag (the sink stage's --output spec errors: "--output NAME: ...").
+    struct named_t {};
+    usage_error(named_t, std::string flag, const std::string& msg) : std::runtime_error(msg), _flag(std::move(flag)) {}
     const std::string& flag() const noexcept { return _flag; }
 
 private:

@@ -12,6 +12,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
+#include "sinks/output/output.hpp"
 
 namespace sluice::control::cli {
 
@@ -48,8 +49,12 @@ const char* const usage_text =
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
     "Output:\n"
-    "  --json-out PATH|-        JSON lines (default -, stdout); rolls to PATH.1, PATH.2, ...\n"
-    "  --json-roll-bytes N      roll size (default 1073741824; 0 = never)\n"
+    "  --output SPEC            an output (repeatable): name=NAME,path=PATH[,format=json][,filter=EXPR]\n"
+    "                           [,sample=N][,roll_bytes=N][,flush_ms=N]; e.g. name=tcp,path=/x/tcp.json,\n"
+    "                           filter=proto==6,sample=4 (docs/configuration.md; sinks/output/README.md)\n"
+    "  --json-out PATH|-        shorthand for --output name=json,path=PATH (default -, stdout, when no --output);\n"
+    "                           rolls to PATH.1, PATH.2, ...; with N > 1 sink cores each writes PATH.s<k>\n"
+    "  --json-roll-bytes N      roll size of --json-out (default 1073741824; 0 = never)\n"
     "  --sink-discard           sinks drain the rings and discard the records (benchmarks)\n"
     "  --sink-delay-us N        TEST KNOB: the sink sleeps N us after each burst (provokes ring_full)\n"
     "  --stats-interval S       summary line period in seconds (default 1)\n"
@@ -84,6 +89,7 @@ enum opt_id : int {
     o_address,
     o_template_state,
     o_template_state_interval,
+    o_output,
     o_json_out,
     o_json_roll_bytes,
     o_sink_discard,
@@ -116,6 +122,7 @@ constexpr option k_options[] = {
     {"address", required_argument, nullptr, o_address},
     {"template-state", required_argument, nullptr, o_template_state},
     {"template-state-interval", required_argument, nullptr, o_template_state_interval},
+    {"output", required_argument, nullptr, o_output},
     {"json-out", required_argument, nullptr, o_json_out},
     {"json-roll-bytes", required_argument, nullptr, o_json_roll_bytes},
     {"sink-discard", no_argument, nullptr, o_sink_discard},
@@ -247,10 +254,17 @@ parsed parse(int argc, char** argv) {
         }
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
-        case o_json_out: o.json.path = val; break;
-        case o_json_roll_bytes: o.json.roll_bytes = num(0, UINT64_MAX); break;
+        case o_output:
+            try {
+                o.outputs.push_back(sinks::parse_output_spec(val, unsigned(o.outputs.size())));
+            } catch (const sinks::spec_error& e) {
+                throw usage_error(usage_error::named_t{}, flag, e.what());
+            }
+            break;
+        case o_json_out: o.json_out = val; break;
+        case o_json_roll_bytes: o.json_roll_bytes = num(0, UINT64_MAX); break;
         case o_sink_discard: o.discard = true; break;
-        case o_sink_delay_us: o.json.delay_us = uint32_t(num(0, 10'000'000)); break;
+        case o_sink_delay_us: o.sink.delay_us = uint32_t(num(0, 10'000'000)); break;
         case o_stats_interval:
             o.stats_interval = parse_seconds(flag, val);
             if (o.stats_interval <= 0) throw usage_error(flag, "must be > 0");
@@ -269,6 +283,22 @@ parsed parse(int argc, char** argv) {
     if (o.pcaps.empty() && o.ports.empty()) throw usage_error("", "no input: give --pcap FILE or --port DEVARGS");
     if (o.stats_json_interval > 0 && o.stats_json.empty())
         throw usage_error("--stats-json-interval", "needs --stats-json FILE");
+    if (!o.discard) {
+        // --json-out PATH = one unfiltered JSON output; stdout when no output is given.
+        if (!o.json_out.empty() || o.outputs.empty()) {
+            sinks::output_config j;
+            j.name = "json";
+            j.file.path = o.json_out.empty() ? "-" : o.json_out;
+            j.file.roll_bytes = o.json_roll_bytes;
+            o.outputs.insert(o.outputs.begin(), j);
+        }
+        o.sink.outputs = o.outputs;
+        try {
+            sinks::check_outputs(o.sink.outputs);
+        } catch (const sinks::spec_error& e) {
+            throw usage_error(usage_error::named_t{}, "--output", e.what());
+        }
+    }
     return r;
 }
 

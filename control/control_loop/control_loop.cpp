@@ -20,12 +20,14 @@ namespace sluice::control {
 report_meta meta_of(const daemon& d) {
     report_meta m;
     m.tsc_hz = d.wcfg.tsc_hz;
-    // current_path() takes the writer's mutex, which a sink holds across a
-    // write(2) that may never return (a stalled pipe): only once they joined.
-    m.json_out = d.opt.discard     ? "(discarded)"
-                 : !d.writer       ? ""
-                 : d.sinks_joined  ? d.writer->current_path()
-                                   : d.opt.json.path;
+    // The first output's current file: its sink core writes that name when
+    // it rolls, so it is read only once the sinks joined; before, the
+    // configured path.
+    const bool any = !d.opt.discard && !d.sinks.empty() && !d.sinks[0]->outputs.empty();
+    m.json_out = d.opt.discard   ? "(discarded)"
+                 : !any          ? ""
+                 : d.sinks_joined ? d.sinks[0]->outputs[0]->writer->current_path()
+                                  : d.sinks[0]->outputs[0]->cfg->file.path;
     m.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
     return m;
 }

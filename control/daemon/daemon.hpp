@@ -12,7 +12,7 @@
 //     ├──owns──► mailboxes (in[w], out[w]) ◄── worker w polls in[w], posts log lines and acks to out[w]
 //     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
-//     ├──owns──► sink context[], json_file_writer
+//     ├──owns──► sink context[] (each owns its outputs and their file writers)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
@@ -47,7 +47,7 @@
 #include "dataplane/port/port.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
-#include "sinks/json_file/json_file.hpp"
+#include "sinks/stage/stage.hpp"
 
 namespace sluice::control {
 
@@ -93,7 +93,6 @@ struct daemon {
     std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
-    std::unique_ptr<sinks::json_file_writer> writer;
     uint64_t start_tsc = 0;
     bool workers_joined = false;
     bool sinks_joined = false;

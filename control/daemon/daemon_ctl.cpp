@@ -97,20 +97,19 @@ std::unique_ptr<T, D> make_on_socket(const char* what, int socket) {
     return std::unique_ptr<T, D>(new (mem) T());
 }
 
-// The sink stage: the output writer and one sink context per sink lcore,
-// starting at `lcore`. Kept apart from setup() so the sink stage's own
-// composition (outputs, filters) replaces only this function.
+// The sink stage: one sink context per sink lcore, starting at `lcore`. Each
+// sink core runs every output and writes its own files (no lock between sink
+// cores: sinks/stage/stage.hpp).
 void create_sinks(daemon& d, unsigned lcore) {
     const cli::options& o = d.opt;
-    if (!o.discard) d.writer = std::make_unique<sinks::json_file_writer>(o.json);
     for (unsigned s = 0; s < o.sinks; ++s) {
         auto k = make_on_socket<sinks::sink_context, sink_deleter>("sink_ctx", int(rte_lcore_to_socket_id(lcore)));
         k->id = s;
         k->lcore = lcore;
         for (const auto& rs : d.rings) k->rings.push_back(rs[s].get());
-        k->writer = d.writer.get();
+        sinks::add_outputs(*k, o.sink.outputs, o.sinks, d.wcfg.tsc_hz);
         k->stop = &flags().sinks_stop;
-        k->delay_us = o.json.delay_us;
+        k->delay_us = o.sink.delay_us;
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
@@ -191,11 +190,19 @@ void register_counters(daemon& d) {
                       },
                       when::live);
     }
-    // The sink stage: its own table, one block per sink lcore.
-    const std::size_t g_sink = r.add_group("sinks", "json_file", sinks::sink_counter_table);
-    for (const auto& s : d.sinks)
-        r.add_values(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters.v.data(),
-                     sinks::sink_counter_count);
+    // The sink stage: the stage's table per sink lcore, the output's and the
+    // file writer's per (sink lcore, output).
+    const std::size_t g_sink = r.add_group("sinks", std::string(groups::sink_stage), sinks::stage_counter_table);
+    const std::size_t g_out = r.add_group("sinks", std::string(groups::sink_output), sinks::output_counter_table);
+    const std::size_t g_file = r.add_group("sinks", std::string(groups::sink_file), sinks::file_counter_table);
+    for (const auto& s : d.sinks) {
+        r.add_block(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters);
+        for (const auto& o : s->outputs) {
+            const labels ol{num_label("sink", s->id), str_label("output", o->cfg->name)};
+            r.add_block(g_out, ol, o->counters);
+            r.add_block(g_file, ol, o->file_counters);
+        }
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
@@ -343,6 +350,7 @@ void setup(daemon& d) {
                 rs.emplace_back("rec_w" + std::to_string(wid) + "_s" + std::to_string(s), o.ring_size,
                                 int(rte_lcore_to_socket_id(lcore)));
                 c->rings[s] = rs.back().get();
+                c->ring_capacity = rte_ring_get_capacity(rs.back().get());
             }
             d.rings.push_back(std::move(rs));
             d.workers.push_back(std::move(c));
@@ -490,8 +498,7 @@ int run(daemon& d) {
             exit_now(d, j, "sink", s->id);
         }
     d.sinks_joined = true;
-    // 5. flush
-    if (d.writer) d.writer->flush();
+    // 5. flush: each sink core flushed its own outputs before it returned.
     // 6. final stats
     write_final_stats(d);
     return 0;

@@ -10,10 +10,11 @@ namespace sluice::control {
 namespace {
 
 constexpr std::string_view k_dataplane = "dataplane";
+constexpr std::string_view k_sinks = "sinks";
 
 struct lookup {
     const snapshot& s;
-    std::size_t port, worker, cycles, exception, decode, table, retired, refused;
+    std::size_t port, worker, cycles, exception, decode, table, retired, refused, sink, output, file;
     explicit lookup(const snapshot& x)
         : s(x),
           port(x.find_group(k_dataplane, groups::port)),
@@ -23,7 +24,10 @@ struct lookup {
           decode(x.find_group(k_dataplane, groups::decode)),
           table(x.find_group(k_dataplane, groups::exporter_table)),
           retired(x.find_group(k_dataplane, groups::exporters_retired)),
-          refused(x.find_group(k_dataplane, groups::exporters_refused)) {}
+          refused(x.find_group(k_dataplane, groups::exporters_refused)),
+          sink(x.find_group(k_sinks, groups::sink_stage)),
+          output(x.find_group(k_sinks, groups::sink_output)),
+          file(x.find_group(k_sinks, groups::sink_file)) {}
 };
 
 std::string label_of(const series& x, std::string_view key) {
@@ -42,7 +46,7 @@ const series* match(const snapshot& s, std::size_t g, std::string_view key, cons
 uint64_t written(const snapshot& s) {
     uint64_t n = 0;
     for (std::size_t g = 0; g < s.groups.size(); ++g)
-        if (s.groups[g].stage == "sinks") n += s.sum(g, "records");
+        if (s.groups[g].stage == k_sinks && s.groups[g].component == groups::sink_stage) n += s.sum(g, "records");
     return n;
 }
 
@@ -208,15 +212,29 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                                  label_of(r, "cause").c_str());
                 });
         });
-    for (std::size_t g = 0; g < s.groups.size(); ++g) {
-        if (s.groups[g].stage != "sinks") continue;
-        s.each(g, [&](const series& k) {
-            std::fprintf(f, "sink %s (lcore %s):", label_of(k, "sink").c_str(), label_of(k, "lcore").c_str());
-            for (std::size_t i = 0; i < s.groups[g].rows.size(); ++i)
-                std::fprintf(f, " %s=%" PRIu64, s.groups[g].rows[i].name.data(), k.get(i));
+    if (n.sink != SIZE_MAX)
+        s.each(n.sink, [&](const series& k) {
+            const std::string id = label_of(k, "sink");
+            std::fprintf(f, "sink %s (lcore %s):", id.c_str(), label_of(k, "lcore").c_str());
+            for (std::size_t i = 0; i < s.groups[n.sink].rows.size(); ++i)
+                std::fprintf(f, " %s=%" PRIu64, s.groups[n.sink].rows[i].name.data(), k.get(i));
             std::fputc('\n', f);
+            if (n.output == SIZE_MAX) return;
+            s.each(n.output, [&](const series& o) {
+                if (label_of(o, "sink") != id) return;
+                const std::string name = label_of(o, "output");
+                std::fprintf(f, "  output %s:", name.c_str());
+                for (std::size_t i = 0; i < s.groups[n.output].rows.size(); ++i)
+                    std::fprintf(f, " %s=%" PRIu64, s.groups[n.output].rows[i].name.data(), o.get(i));
+                if (n.file != SIZE_MAX)
+                    s.each(n.file, [&](const series& w) {
+                        if (label_of(w, "sink") != id || label_of(w, "output") != name) return;
+                        for (std::size_t i = 0; i < s.groups[n.file].rows.size(); ++i)
+                            std::fprintf(f, " file_%s=%" PRIu64, s.groups[n.file].rows[i].name.data(), w.get(i));
+                    });
+                std::fputc('\n', f);
+            });
         });
-    }
     for (std::size_t g = 0; g < s.groups.size(); ++g) {
         if (s.groups[g].stage != "control") continue;
         const std::vector<uint64_t> t = totals(s, g);
@@ -299,17 +317,39 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
         });
     std::fputs("],\"sinks\":[", f);
     bool first_sink = true;
-    for (std::size_t g = 0; g < s.groups.size(); ++g) {
-        if (s.groups[g].stage != "sinks") continue;
-        s.each(g, [&](const series& k) {
+    if (n.sink != SIZE_MAX)
+        s.each(n.sink, [&](const series& k) {
+            const std::string id = label_of(k, "sink");
             std::fputs(first_sink ? "{" : ",{", f);
             first_sink = false;
             bool first = true;
             json_labels(f, k, first, {{"sink", "id"}});
-            json_rows(f, s.groups[g], k.values, first);
-            std::fputc('}', f);
+            json_rows(f, s.groups[n.sink], k.values, first);
+            std::fputs(",\"outputs\":{", f);
+            bool first_output = true;
+            if (n.output != SIZE_MAX)
+                s.each(n.output, [&](const series& o) {
+                    if (label_of(o, "sink") != id) return;
+                    const std::string name = label_of(o, "output");
+                    if (!first_output) std::fputc(',', f);
+                    first_output = false;
+                    json_string(f, name);
+                    std::fputc(':', f);
+                    bool first_row = true;
+                    std::fputc('{', f);
+                    json_rows(f, s.groups[n.output], o.values, first_row);
+                    std::fputs(",\"file\":", f);
+                    const series* w = nullptr;
+                    if (n.file != SIZE_MAX)
+                        s.each(n.file, [&](const series& x) {
+                            if (label_of(x, "sink") == id && label_of(x, "output") == name) w = &x;
+                        });
+                    if (w) json_rows_obj(f, s.groups[n.file], w->values);
+                    else std::fputs("{}", f);
+                    std::fputc('}', f);
+                });
+            std::fputs("}}", f);
         });
-    }
     std::fputs("],\"totals\":", f);
     const std::vector<uint64_t> wt = totals(s, n.worker);
     if (n.worker != SIZE_MAX) json_rows_obj(f, s.groups[n.worker], wt);

@@ -16,7 +16,9 @@
 // (`frag_datagrams`, plus atomic fragments) then counts once more, in
 // `datagrams` or one drop cause, like a whole frame.
 // Records are counted as produced, then either enqueued or dropped with
-// cause ring_full: records = records_enqueued + ring_full.
+// cause ring_full: records = records_enqueued + ring_full. Enqueued records
+// are decoded straight into their ring slot except `records_copied` (staged
+// and copied across the ring's wrap; dataplane/ring/record_ring.hpp).
 //
 // Ownership: a counter_block lives in the worker's context and only that
 // worker writes it. Stores are relaxed atomics (plain `mov` on x86), so the
@@ -46,6 +48,7 @@ enum class counter : uint16_t {
     records,
     records_enqueued,
     ring_full,
+    records_copied,
     decode_dropped,
     decode_partial,
     exporter_table_full,
@@ -100,6 +103,9 @@ inline constexpr std::array<counter_info, counter_count> counter_table{{
     {"records", "Records the decoders produced.", K::volume},
     {"records_enqueued", "Records enqueued onto a sink ring.", K::volume},
     {"ring_full", "Records dropped because the sink ring was full: the sink is too slow.", K::drop},
+    {"records_copied", "Records decoded into the worker's staging buffer and then copied into a ring slot (the "
+                       "ring reservation wrapped, or the ring was nearly full); every other enqueued record was "
+                       "decoded in place, written once.", K::volume},
     {"decode_dropped", "Datagrams the decoder rejected entirely (see the exporter's err_* counters).", K::error},
     {"decode_partial", "Datagrams the decoder accepted only in part (see the exporter's counters).", K::deviation},
     {"exporter_table_full", "Datagrams dropped because the worker's exporter table reached --max-exporters.", K::drop},

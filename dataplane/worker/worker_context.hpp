@@ -5,7 +5,7 @@
 //
 //   main (setup) ──creates on the worker's socket──► context ──owns──► exporter_table
 //                                                        │      ├──owns──► reassembler (fragment slab; counts into `counters`)
-//                                                        │      ├──owns──► decode buffer, scratch slots
+//                                                        │      ├──owns──► staging buffer, scratch slots
 //                                                        │      └──owns──► counters
 //                                                        └──borrows──► port/queue, mempool,
 //                                                                      rings[sink], config, stop flag
@@ -65,7 +65,8 @@ struct alignas(64) context {
     // The reassembler's clock: false = TSC cycles, swept on a timer (live ports);
     // true = capture time in ns, expired frame by frame like sluice-decode (--pcap replay).
     bool frag_capture_clock = false;
-    rte_ring* rings[k_max_sinks]{};
+    rte_ring* rings[k_max_sinks]{};  // SPSC record rings, written in place (dataplane/ring/record_ring.hpp)
+    unsigned ring_capacity = 0;       // records one ring holds (rte_ring_get_capacity): the most one reservation asks
 
     // ---- receive clock: wall time = clock_wall_ns + (tsc - clock_tsc) / hz ----
     // Re-anchored by the worker every 10 ms, so an error in the
@@ -76,7 +77,10 @@ struct alignas(64) context {
     // ---- owned state ----
     std::unique_ptr<decode::exporter_table> exporters;
     std::unique_ptr<reassembly::reassembler> frags;         // ticks per frag_capture_clock; counts into counters.frag_counters()
-    std::unique_ptr<decode::flow_record[]> record_storage;  // decode::max_records_per_datagram
+    // Staging for a datagram that cannot be decoded in place into its ring
+    // reservation (the reservation wraps, or the ring is nearly full):
+    // decode::max_records_per_datagram records, copied into the ring after.
+    std::unique_ptr<decode::flow_record[]> record_storage;
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
 

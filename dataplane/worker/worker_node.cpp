@@ -9,10 +9,12 @@
 //       (tx_queue_id; none when the port has fewer tx than rx queues);
 //       UDP to a mapped port -> datagram list; everything else: one drop
 //       counter, mbuf freed.
-//     pass 2 (decode + enqueue): per datagram decode_datagram() into the
-//       worker's decode buffer, then one rte_ring_enqueue_burst_elem of its
-//       records onto the ring of the exporter's sink; what does not fit is
-//       counted ring_full (the worker never waits).
+//     pass 2 (decode into the rings): one zero-copy reservation per sink
+//       ring and burst; each datagram's records are decoded straight into
+//       the ring slots of the exporter's sink (or staged and copied across
+//       the ring's wrap), one commit per ring at the end of the burst; what
+//       does not fit is counted ring_full (live: dropped; --ring-full wait:
+//       the worker publishes what it has and waits for room).
 //     pass 3: free the burst's mbufs in bulk.
 //
 // At the top of each loop: the deadlines (reassembly timeout sweep, clock
@@ -246,6 +248,18 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
     }
 }
 
+// The most records a datagram can yield, from its bytes alone: NetFlow v5
+// records are 48 bytes after a 24-byte header; any other format spends at
+// least one byte of the datagram per record, two records per byte for RFC
+// 5103 biflows (decode::max_records_per_datagram is this bound for 64 KiB).
+inline uint32_t record_bound(const datagram& d) noexcept {
+    if (d.len >= 2 && d.payload[0] == 0 && d.payload[1] == 5 &&
+        (d.proto == decode::protocol::netflow_v5 || d.proto == decode::protocol::auto_detect))
+        return d.len >= 24 ? (d.len - 24) / 48 : 0;
+    return 2 * d.len;
+}
+static_assert(decode::max_records_per_datagram >= 2 * 65535);
+
 void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexcept {
     burst_state b;
     const uint64_t burst_ns = wall_ns(c, t_rx);
@@ -265,12 +279,31 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
     uint64_t t = rte_rdtsc();
     c.counters.add_cycles(stage::parse, t - t_rx);
 
-    // ---- pass 2: decode, enqueue ----
-    uint64_t dec = 0, enq = 0, records = 0, enqueued = 0;
-    decode::record_buffer out{c.record_storage.get(), decode::max_records_per_datagram, 0};
+    // ---- pass 2: decode straight into the sink rings ----
+    // One reservation per sink ring and burst (every free slot), filled
+    // datagram by datagram, published by one commit per ring at the end.
+    uint64_t dec = 0, enq = 0, records = 0, enqueued = 0, copied = 0;
+    ring::reservation rz[k_max_sinks];
+    unsigned opened[k_max_sinks];
+    unsigned nopen = 0;
     for (unsigned i = 0; i < b.nd; ++i) {
         const datagram& d = b.dg[i];
-        out.clear();
+        // One exporter (UDP source address) always goes to the same sink.
+        const unsigned sink = c.cfg->nb_sinks == 1 ? 0 : rte_hash_crc(d.meta.exporter_addr, 16, 0) % c.cfg->nb_sinks;
+        ring::reservation& z = rz[sink];
+        if (!z.open) [[unlikely]] {
+            ring::reserve(c.rings[sink], c.ring_capacity, z);
+            opened[nopen++] = sink;
+        }
+        // In place when the contiguous rest of the reservation (and the ring's
+        // slack at the storage end) holds the most records this datagram can
+        // yield; else staged and copied (a jumbo datagram at the wrap, or a
+        // ring too full for it: record_ring.hpp).
+        const unsigned room = z.room_in_place();
+        const bool in_place = room >= record_bound(d);
+        decode::record_buffer out = in_place
+                                        ? decode::record_buffer{z.cursor(), room, 0}
+                                        : decode::record_buffer{c.record_storage.get(), decode::max_records_per_datagram, 0};
         const uint64_t rejected_before = c.exporters->rejected_table_full;
         const decode::decode_status st =
             decode::decode_datagram(std::span<const uint8_t>(d.payload, d.len), d.meta, d.proto, *c.exporters, out);
@@ -286,23 +319,41 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         const uint64_t t2 = rte_rdtsc();
         dec += t2 - t;
         t = t2;
-        if (out.size != 0) {
-            // One exporter (UDP source address) always goes to the same sink.
-            const unsigned sink = c.cfg->nb_sinks == 1 ? 0 : rte_hash_crc(d.meta.exporter_addr, 16, 0) % c.cfg->nb_sinks;
-            unsigned k = ring::enqueue_records(c.rings[sink], out.data, out.size);
-            if (k != out.size && c.cfg->ring_full_wait) [[unlikely]] {
-                // Replay: wait for the sink rather than lose records; a signal ends the wait.
-                while (k != out.size && !c.abort->load(std::memory_order_relaxed)) {
-                    rte_pause();
-                    k += ring::enqueue_records(c.rings[sink], out.data + k, out.size - k);
-                }
-            }
-            records += out.size;
-            enqueued += k;
-            const uint64_t t3 = rte_rdtsc();
-            enq += t3 - t;
-            t = t3;
+        records += out.size;
+        const decode::flow_record* rest = out.data;  // records not yet in a ring slot
+        unsigned nrest = out.size;
+        if (in_place) [[likely]] {
+            const unsigned here = std::min(nrest, z.room_here());
+            z.used += here;
+            enqueued += here;
+            rest += here;
+            nrest -= here;
         }
+        if (nrest == 0) [[likely]]
+            continue;
+        // Ran into the slack, or staged: copy on, across the wrap.
+        unsigned k = z.copy_in(rest, nrest);
+        if (k != nrest && c.cfg->ring_full_wait) [[unlikely]] {
+            // Replay: publish what we have and wait for the sink rather than
+            // lose records; a signal ends the wait.
+            while (k != nrest && !c.abort->load(std::memory_order_relaxed)) {
+                ring::commit(z);
+                rte_pause();
+                ring::reserve(c.rings[sink], c.ring_capacity, z);
+                k += z.copy_in(rest + k, nrest - k);
+            }
+        }
+        enqueued += k;
+        copied += k;
+        const uint64_t t3 = rte_rdtsc();
+        enq += t3 - t;
+        t = t3;
+    }
+    for (unsigned j = 0; j < nopen; ++j) ring::commit(rz[opened[j]]);
+    {
+        const uint64_t t3 = rte_rdtsc();
+        enq += t3 - t;
+        t = t3;
     }
     c.counters.add(counter::datagrams, b.nd);
     if (records) {
@@ -310,6 +361,8 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         c.counters.add(counter::records_enqueued, enqueued);
         if (records != enqueued) [[unlikely]]
             c.counters.add(counter::ring_full, records - enqueued);
+        if (copied) [[unlikely]]
+            c.counters.add(counter::records_copied, copied);
     }
     c.counters.add_cycles(stage::decode, dec);
     c.counters.add_cycles(stage::enqueue, enq);

@@ -63,10 +63,11 @@ TEST(Cli, EveryFlagParses) {
     EXPECT_EQ(o.addresses, std::vector<std::string>{"10.0.0.1"});
     EXPECT_EQ(o.template_state, "t.state");
     EXPECT_DOUBLE_EQ(o.template_state_interval, 0.5);
-    EXPECT_EQ(o.json.path, "out.json");
-    EXPECT_EQ(o.json.roll_bytes, 0u);
+    EXPECT_EQ(o.json_out, "out.json");
+    EXPECT_EQ(o.json_roll_bytes, 0u);
     EXPECT_TRUE(o.discard);
-    EXPECT_EQ(o.json.delay_us, 7u);
+    EXPECT_TRUE(o.sink.outputs.empty());  // --sink-discard: no output
+    EXPECT_EQ(o.sink.delay_us, 7u);
     EXPECT_DOUBLE_EQ(o.stats_interval, 2.5);
     EXPECT_EQ(o.stats_json, "s.json");
     EXPECT_DOUBLE_EQ(o.stats_json_interval, 0.25);
@@ -80,9 +81,39 @@ TEST(Cli, DefaultsAndEqualsForm) {
     EXPECT_DOUBLE_EQ(p.opt.stats_interval, 0.1);
     EXPECT_EQ(p.opt.queues, 1u);
     EXPECT_EQ(p.opt.ring_full_wait, -1);
-    EXPECT_EQ(p.opt.json.path, "-");
+    ASSERT_EQ(p.opt.sink.outputs.size(), 1u);  // no output given: JSON lines to stdout
+    EXPECT_EQ(p.opt.sink.outputs[0].name, "json");
+    EXPECT_EQ(p.opt.sink.outputs[0].file.path, "-");
     EXPECT_TRUE(run({"--help"}).help);
     EXPECT_TRUE(run({"-h"}).help);
+}
+
+TEST(Cli, OutputsInOrderAfterJsonOut) {
+    const parsed p = run({"--pcap", "a", "--output", "name=tcp,path=/x/tcp.json,filter=proto==6,sample=4", "--json-out",
+                          "all.json", "--json-roll-bytes", "1000"});
+    const auto& outs = p.opt.sink.outputs;
+    ASSERT_EQ(outs.size(), 2u);
+    EXPECT_EQ(outs[0].name, "json");
+    EXPECT_EQ(outs[0].file.path, "all.json");
+    EXPECT_EQ(outs[0].file.roll_bytes, 1000u);
+    EXPECT_EQ(outs[1].name, "tcp");
+    EXPECT_EQ(outs[1].file.path, "/x/tcp.json");
+    EXPECT_EQ(outs[1].sample, 4u);
+}
+
+TEST(Cli, BadOutputSpecsNameTheOutput) {
+    auto expect_refused = [](std::initializer_list<const char*> args, const std::string& msg) {
+        try {
+            run(args);
+            ADD_FAILURE() << msg << ": accepted";
+        } catch (const usage_error& e) {
+            EXPECT_NE(std::string(e.what()).find(msg), std::string::npos) << e.what();
+            EXPECT_EQ(e.flag(), "--output");
+        }
+    };
+    expect_refused({"--pcap", "a", "--output", "name=a,path=/x,smaple=4"}, "--output a: unknown key 'smaple'");
+    expect_refused({"--pcap", "a", "--output", "name=a,path=/x", "--output", "name=a,path=/y"},
+                   "--output a: key 'name': used twice");
 }
 
 TEST(Cli, BadNumbersNameTheirFlag) {

@@ -84,10 +84,13 @@ class LiveStats(unittest.TestCase):
                     self.assertLessEqual(v, b["totals"][k], k)
                 self.assertLessEqual(a["totals_written"], b["totals_written"])
             # The last live read equals the final stats, counter for counter
-            # (cycles aside: an idle worker still spends rx cycles polling).
+            # (cycles and CPU time aside: an idle worker still spends rx cycles
+            # polling, an idle sink core CPU time).
             live, fin = live_parts(last), live_parts(final)
             for w in live["workers"] + fin["workers"]:
                 del w["cycles"]
+            for k in live["sinks"] + fin["sinks"]:
+                del k["cpu_ns"]
             self.assertEqual(live, fin)
             self.assertEqual(final["totals"]["records"], DATAGRAMS * RECORDS)
             self.assertEqual(final["totals"]["ring_full"], 0)
@@ -99,7 +102,8 @@ class LiveStats(unittest.TestCase):
             self.assertEqual(final["workers"][0]["exporters"]["10.9.5.1"]["flow_records"], DATAGRAMS * RECORDS)
             # Registry names, summed.
             self.assertEqual(final["metrics"]["sluice_dataplane_worker_records_total"], DATAGRAMS * RECORDS)
-            self.assertEqual(final["metrics"]["sluice_sinks_json_file_records_total"], DATAGRAMS * RECORDS)
+            self.assertEqual(final["metrics"]["sluice_sinks_stage_records_total"], DATAGRAMS * RECORDS)
+            self.assertEqual(final["metrics"]["sluice_sinks_output_written_total"], DATAGRAMS * RECORDS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+// The --output spec parser, the filter compiler and evaluator, and the downsampling hash.
+#include "output.hpp"
+
+#include <arpa/inet.h>
+
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+namespace sluice::sinks {
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view s, std::string_view sep) {
+    std::vector<std::string_view> out;
+    std::size_t at = 0;
+    for (;;) {
+        const std::size_t k = s.find(sep, at);
+        out.push_back(s.substr(at, k == std::string_view::npos ? std::string_view::npos : k - at));
+        if (k == std::string_view::npos) return out;
+        at = k + sep.size();
+    }
+}
+
+template <typename T>
+bool number(std::string_view s, T& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && p == s.data() + s.size() && !s.empty();
+}
+
+bool parse_prefix(std::string_view s, filter_value& v) {
+    const auto slash = s.find('/');
+    const std::string a(s.substr(0, slash));
+    unsigned max = 128;
+    uint8_t b4[4];
+    if (inet_pton(AF_INET, a.c_str(), b4) == 1) {
+        decode::set_ipv4(v.addr, b4);
+        max = 32;
+    } else if (inet_pton(AF_INET6, a.c_str(), v.addr) != 1) {
+        return false;
+    }
+    unsigned len = max;
+    if (slash != std::string_view::npos && (!number(s.substr(slash + 1), len) || len > max)) return false;
+    v.prefix = uint8_t(max == 32 ? len + 96 : len);
+    return true;
+}
+
+bool parse_proto(std::string_view s, uint32_t& n) {
+    static constexpr std::pair<std::string_view, uint32_t> names[] = {
+        {"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"gre", 47}, {"esp", 50}, {"icmpv6", 58}, {"sctp", 132}};
+    for (const auto& [k, v] : names)
+        if (s == k) return n = v, true;
+    return number(s, n) && n <= 255;
+}
+
+bool prefix_match(const uint8_t a[16], const filter_value& v) noexcept {
+    const unsigned full = v.prefix / 8, rest = v.prefix % 8;
+    if (std::memcmp(a, v.addr, full) != 0) return false;
+    if (rest == 0) return true;
+    const uint8_t mask = uint8_t(0xff << (8 - rest));
+    return (a[full] & mask) == (v.addr[full] & mask);
+}
+
+bool compare(uint32_t x, filter_op op, uint32_t v) noexcept {
+    switch (op) {
+    case filter_op::eq: return x == v;
+    case filter_op::ne: return x != v;
+    case filter_op::lt: return x < v;
+    case filter_op::le: return x <= v;
+    case filter_op::gt: return x > v;
+    case filter_op::ge: return x >= v;
+    }
+    return false;
+}
+
+}  // namespace
+
+record_filter::record_filter(std::string_view expr, std::string_view output) {
+    const std::string where = "output " + std::string(output) + ": filter: ";
+    if (expr.empty()) throw spec_error(where + "empty expression");
+    for (std::string_view t : split(expr, "&&")) {
+        static constexpr std::pair<std::string_view, filter_op> ops[] = {
+            {"==", filter_op::eq}, {"!=", filter_op::ne}, {"<=", filter_op::le},
+            {">=", filter_op::ge}, {"<", filter_op::lt},  {">", filter_op::gt}};
+        std::size_t at = std::string_view::npos, oplen = 0;
+        filter_op op{};
+        for (const auto& [s, o] : ops) {
+            const std::size_t k = t.find(s);
+            if (k != std::string_view::npos && (at == std::string_view::npos || k < at || (k == at && s.size() > oplen))) {
+                at = k;
+                oplen = s.size();
+                op = o;
+            }
+        }
+        if (at == std::string_view::npos || at == 0)
+            throw spec_error(where + "term '" + std::string(t) + "': want FIELD OP VALUE (OP: == != < <= > >=)");
+        const std::string_view field = t.substr(0, at), rhs = t.substr(at + oplen);
+        filter_term term;
+        term.op = op;
+        if (field == "exporter") term.field = filter_field::exporter;
+        else if (field == "proto") term.field = filter_field::proto;
+        else if (field == "type") term.field = filter_field::type;
+        else if (field == "sampling") term.field = filter_field::sampling;
+        else if (field == "kind") term.field = filter_field::kind;
+        else
+            throw spec_error(where + "unknown field '" + std::string(field) +
+                             "' (exporter, proto, type, sampling, kind)");
+        const bool ordered = op != filter_op::eq && op != filter_op::ne;
+        if (ordered && term.field != filter_field::proto && term.field != filter_field::sampling)
+            throw spec_error(where + "'" + std::string(field) + "' takes only == or !=");
+        const auto vals = split(rhs, "|");
+        if (ordered && vals.size() != 1)
+            throw spec_error(where + "'" + std::string(t) + "': < <= > >= take one value");
+        for (std::string_view s : vals) {
+            filter_value v;
+            bool ok = false;
+            switch (term.field) {
+            case filter_field::exporter: ok = parse_prefix(s, v); break;
+            case filter_field::proto: ok = parse_proto(s, v.n); break;
+            case filter_field::sampling: ok = number(s, v.n); break;
+            case filter_field::type:
+                ok = true;
+                if (s == "v5") v.n = uint32_t(decode::flow_type::netflow_v5);
+                else if (s == "v9") v.n = uint32_t(decode::flow_type::netflow_v9);
+                else if (s == "ipfix") v.n = uint32_t(decode::flow_type::ipfix);
+                else if (s == "sflow") v.n = uint32_t(decode::flow_type::sflow_5);
+                else ok = false;
+                break;
+            case filter_field::kind:
+                ok = true;
+                if (s == "flow") v.n = uint32_t(decode::record_kind::flow);
+                else if (s == "counters") v.n = uint32_t(decode::record_kind::interface_counters);
+                else ok = false;
+                break;
+            }
+            if (!ok) throw spec_error(where + "bad value '" + std::string(s) + "' for " + std::string(field));
+            term.values.push_back(v);
+        }
+        _terms.push_back(std::move(term));
+    }
+}
+
+bool record_filter::match(const decode::flow_record& r) const noexcept {
+    for (const filter_term& t : _terms) {
+        bool any = false;
+        if (t.field == filter_field::exporter) {
+            for (const auto& v : t.values) any |= prefix_match(r.sampler_address, v);
+            if (any != (t.op == filter_op::eq)) return false;
+            continue;
+        }
+        uint32_t x = 0;
+        switch (t.field) {
+        case filter_field::proto: x = r.proto; break;
+        case filter_field::type: x = uint32_t(r.type); break;
+        case filter_field::sampling: x = r.sampling_rate; break;
+        case filter_field::kind: x = uint32_t(r.kind); break;
+        case filter_field::exporter: break;
+        }
+        if (t.op == filter_op::ne) {
+            for (const auto& v : t.values) any |= x == v.n;
+            if (any) return false;
+            continue;
+        }
+        for (const auto& v : t.values) any |= compare(x, t.op, v.n);
+        if (!any) return false;
+    }
+    return true;
+}
+
+uint64_t pair_hash(const decode::flow_record& r) noexcept {
+    const bool swap = std::memcmp(r.src_addr, r.dst_addr, 16) > 0;
+    const uint8_t* a = swap ? r.dst_addr : r.src_addr;
+    const uint8_t* b = swap ? r.src_addr : r.dst_addr;
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&a1, a + 8, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&b1, b + 8, 8);
+    uint64_t h = (a0 ^ a1) * 0x9E3779B97F4A7C15ull + (b0 ^ b1);
+    h ^= h >> 32;
+    h *= 0xC2B2AE3D27D4EB4Full;
+    return h ^ (h >> 32);
+}
+static_assert(std::endian::native == std::endian::little, "pair_hash's documented value assumes little-endian loads");
+
+output_config parse_output_spec(std::string_view spec, unsigned index) {
+    output_config o;
+    std::string who = "--output #" + std::to_string(index + 1);
+    // The name first, so every later error names the output.
+    for (std::string_view kv : split(spec, ","))
+        if (kv.substr(0, 5) == "name=") {
+            o.name = std::string(kv.substr(5));
+            who = "--output " + o.name;
+        }
+    if (o.name.empty()) throw spec_error(who + ": missing key 'name' (want name=NAME,path=PATH,...)");
+    for (char ch : o.name)
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
+            throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
+    bool have_path = false, seen_name = false, have_filter = false;
+    std::string filter;
+    for (std::string_view kv : split(spec, ",")) {
+        const auto eq = kv.find('=');
+        if (eq == std::string_view::npos || eq == 0)
+            throw spec_error(who + ": '" + std::string(kv) + "' is not KEY=VALUE");
+        const std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
+        auto bad = [&](const char* want) {
+            return spec_error(who + ": key '" + std::string(k) + "': bad value '" + std::string(v) + "' (" + want + ")");
+        };
+        if (k == "name") {
+            if (seen_name) throw spec_error(who + ": key 'name' given twice");
+            seen_name = true;
+        } else if (k == "path") {
+            if (v.empty()) throw bad("a file path, or - for stdout");
+            o.file.path = std::string(v);
+            have_path = true;
+        } else if (k == "format") {
+            if (v != "json") throw bad("json; protobuf and avro are not implemented yet");
+            o.fmt = format::json;
+        } else if (k == "filter") {
+            filter = std::string(v);
+            have_filter = true;
+        } else if (k == "sample") {
+            if (!number(v, o.sample) || o.sample == 0) throw bad("N >= 1: keep 1 record in N");
+        } else if (k == "roll_bytes") {
+            if (!number(v, o.file.roll_bytes)) throw bad("bytes, 0 = never roll");
+        } else if (k == "flush_ms") {
+            if (!number(v, o.file.flush_ms) || o.file.flush_ms == 0 || o.file.flush_ms > 60000)
+                throw bad("1..60000 ms");
+        } else {
+            throw spec_error(who + ": unknown key '" + std::string(k) +
+                             "' (name, path, format, filter, sample, roll_bytes, flush_ms)");
+        }
+    }
+    if (!have_path) throw spec_error(who + ": missing key 'path'");
+    if (have_filter) {
+        record_filter(filter, o.name);  // validates; throws naming the output
+        o.filter = filter;
+    }
+    return o;
+}
+
+void check_outputs(const std::vector<output_config>& outs) {
+    for (std::size_t i = 0; i < outs.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j) {
+            if (outs[i].name == outs[j].name) throw spec_error("--output " + outs[i].name + ": key 'name': used twice");
+            if (outs[i].file.path == outs[j].file.path && outs[i].file.path != "/dev/null")
+                throw spec_error("--output " + outs[i].name + ": key 'path': " + outs[i].file.path +
+                                 " is also output " + outs[j].name + "'s");
+        }
+}
+
+}  // namespace sluice::sinks

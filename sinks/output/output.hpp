@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// An output of the sink stage: its `--output` spec parser, its compiled filter and its 1-in-N downsampling.
+//
+// Spec (one `--output` per output, keys in any order, no spaces):
+//   name=NAME,path=PATH[,format=json][,filter=EXPR][,sample=N][,roll_bytes=N][,flush_ms=N]
+// Filter (a conjunction of terms; a term matches when any of its values does):
+//   EXPR  := TERM ( '&&' TERM )*
+//   TERM  := FIELD OP VALUE ( '|' VALUE )*
+//   FIELD := exporter | proto | type | sampling | kind
+//   OP    := == | !=            (proto and sampling also < <= > >=, one value)
+//   exporter values: an address or prefix (10.0.0.1, 10.0.0.0/8, 2001:db8::/32)
+//   proto: a number or tcp|udp|icmp|icmpv6|sctp|gre|esp
+//   type: v5|v9|ipfix|sflow    kind: flow|counters    sampling: the record's 1-in-N rate
+// Example: filter=proto==6|17&&exporter!=10.0.0.0/8&&sampling>1
+// Details and examples: sinks/output/README.md.
+//
+// Pure code over records: no DPDK, no I/O. The sink lcore calls match() and
+// keep() per record; both are branch-light and allocation free.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+#include "dataplane/decode/flow_record.hpp"
+
+namespace sluice::sinks {
+
+// A bad --output spec or filter. what() names the output (by name, or by
+// position when it has none yet) and the key.
+struct spec_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Parses one --output SPEC; `index` (0-based) names it in errors until its name is known.
+output_config parse_output_spec(std::string_view spec, unsigned index);
+
+// Checks a set of outputs together (unique names); throws spec_error.
+void check_outputs(const std::vector<output_config>& outs);
+
+enum class filter_field : uint8_t { exporter, proto, type, sampling, kind };
+enum class filter_op : uint8_t { eq, ne, lt, le, gt, ge };
+
+struct filter_value {
+    uint8_t addr[16]{};  // exporter: IPv4-mapped for IPv4
+    uint8_t prefix = 0;  // exporter: prefix length over the 16 bytes
+    uint32_t n = 0;      // proto / type / sampling / kind
+};
+
+struct filter_term {
+    filter_field field;
+    filter_op op;
+    std::vector<filter_value> values;
+};
+
+class record_filter {
+public:
+    record_filter() = default;  // matches everything
+    // Throws spec_error("output NAME: filter: ...").
+    record_filter(std::string_view expr, std::string_view output);
+    bool empty() const noexcept { return _terms.empty(); }
+    bool match(const decode::flow_record& r) const noexcept;
+
+private:
+    std::vector<filter_term> _terms;
+};
+
+// Symmetric hash of the record's address pair: the same for (src, dst) and
+// (dst, src), so a 1-in-N choice keeps both directions of a conversation.
+//   a, b = the two 16-byte addresses ordered by memcmp (a <= b)
+//   x = lo64(a) ^ hi64(a), y = lo64(b) ^ hi64(b)   (little-endian loads of bytes 0-7 / 8-15)
+//   h = x * 0x9E3779B97F4A7C15 + y;  h ^= h >> 32;  h *= 0xC2B2AE3D27D4EB4F;  h ^= h >> 32   (mod 2^64)
+//   kept when h % N == 0
+// The xor-shifts fold the high bits (where IPv4-mapped addresses differ) into the low ones.
+uint64_t pair_hash(const decode::flow_record& r) noexcept;
+
+inline bool keep_sample(const decode::flow_record& r, uint32_t n) noexcept { return pair_hash(r) % n == 0; }
+
+// The kept record's rate: sampling_rate * N, where an unknown rate (0) counts
+// as 1 (unsampled); saturates at 2^32 - 1.
+inline uint32_t scaled_rate(uint32_t rate, uint32_t n) noexcept {
+    const uint64_t v = uint64_t(rate == 0 ? 1 : rate) * n;
+    return v > 0xffffffffull ? 0xffffffffu : uint32_t(v);
+}
+
+}  // namespace sluice::sinks
