@@ -131,8 +131,7 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
     ctx.version = 10;
     const uint32_t domain_id = wire::be32(p + off_domain);
 
-    const uint64_t errors_before = c.errors();
-    const uint64_t before_template = c.get(counter::err_data_before_template);
+    const tmpl::message_start at(c);
     bool created = false;
     template_domain* dom = st->find_or_create(10, meta.exporter_port, domain_id, lim, now, created);
     if (dom != nullptr) [[likely]]
@@ -190,13 +189,7 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
         if (!w.complete) dom->seq.valid = false;
     }
 
-    if (c.errors() == errors_before) return decode_status::ok;
-    if (emitted != 0 || w.records != 0) return decode_status::partial;
-    // A session gets its slot only from a datagram that validated (data for
-    // templates not known yet is fine: the session is real, just early).
-    if (created && c.errors() - errors_before != c.get(counter::err_data_before_template) - before_template) [[unlikely]]
-        st->erase(dom);
-    return decode_status::dropped;
+    return tmpl::message_status(c, at, emitted, w.records, created, *st, dom);
 }
 
 }  // namespace sluice::decode

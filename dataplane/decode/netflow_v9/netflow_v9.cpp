@@ -142,8 +142,7 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     ctx.version = 9;
     const uint32_t source_id = wire::be32(p + off_source_id);
 
-    const uint64_t errors_before = c.errors();
-    const uint64_t before_template = c.get(counter::err_data_before_template);
+    const tmpl::message_start at(c);
     bool created = false;
     template_domain* dom = st->find_or_create(9, meta.exporter_port, source_id, lim, now, created);
     if (dom != nullptr) [[likely]] {
@@ -200,13 +199,7 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     if (!bad_set && !padded && off != len && !all_zero(p + off, len - off)) c.add(counter::dev_trailing_bytes);
     if (w.complete && w.records != count) c.add(counter::dev_count_mismatch);
 
-    if (c.errors() == errors_before) return decode_status::ok;
-    if (emitted != 0 || w.records != 0) return decode_status::partial;
-    // A session gets its slot only from a datagram that validated (data for
-    // templates not known yet is fine: the session is real, just early).
-    if (created && c.errors() - errors_before != c.get(counter::err_data_before_template) - before_template) [[unlikely]]
-        st->erase(dom);
-    return decode_status::dropped;
+    return tmpl::message_status(c, at, emitted, w.records, created, *st, dom);
 }
 
 }  // namespace sluice::decode

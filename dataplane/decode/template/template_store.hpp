@@ -441,6 +441,30 @@ inline const compiled_template* data_template(uint16_t id, template_domain*& dom
     return t;
 }
 
+// What a v9/IPFIX message's decode is judged against at its end: the
+// exporter's error count and its data-before-template count when it began.
+struct message_start {
+    uint64_t errors;
+    uint64_t before_template;
+    explicit message_start(const counter_block& c) noexcept
+        : errors(c.errors()), before_template(c.get(counter::err_data_before_template)) {}
+};
+
+// The message's status from what its decode counted. A session this message
+// created (`created`) keeps its slot only if the message validated: data for
+// templates not known yet is fine (the session is real, just early); any
+// other error frees it.
+inline decode_status message_status(const counter_block& c, const message_start& at, uint32_t emitted,
+                                    uint32_t records, bool created, netflow_state& st,
+                                    const template_domain* dom) noexcept {
+    const uint64_t errors = c.errors() - at.errors;
+    if (errors == 0) return decode_status::ok;
+    if (emitted != 0 || records != 0) return decode_status::partial;
+    if (created && errors != c.get(counter::err_data_before_template) - at.before_template) [[unlikely]]
+        st.erase(dom);
+    return decode_status::dropped;
+}
+
 }  // namespace tmpl
 
 }  // namespace sluice::decode
