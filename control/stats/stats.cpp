@@ -146,6 +146,18 @@ std::string summary_line(const snapshot& now, const snapshot* prev, double dt_s)
             any = true;
         }
     }
+    // The sink stage's losses too (an output that failed its writes), named
+    // by component, summed over sink cores and outputs.
+    for (std::size_t g = 0; g < now.groups.size(); ++g) {
+        if (now.groups[g].stage != k_sinks) continue;
+        const std::vector<uint64_t> t = totals(now, g);
+        const auto rows = now.groups[g].rows;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (!counters::is_loss(rows[i].k) || t[i] == 0) continue;
+            s += " " + now.groups[g].component + "_" + std::string(rows[i].name) + "=" + std::to_string(t[i]);
+            any = true;
+        }
+    }
     if (!any) s += " none";
     return s;
 }

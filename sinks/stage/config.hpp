@@ -9,7 +9,7 @@
 
 namespace sluice::sinks {
 
-// Records peeked per ring call when there are outputs: 256 x 192 B = 48 KiB (80 KiB at 320 B) of
+// Records peeked per ring call when there are outputs: 256 x 320 B = 80 KiB of
 // slots, read in place by every output before they are released; stays in L2
 // while each output walks it, and releases slots to the worker often.
 constexpr unsigned k_sink_burst = 256;

@@ -28,7 +28,7 @@ struct json_encoder {
 // Records ahead to prefetch: the worker wrote them on another core, and the
 // encoder's loads within a record are not a stream the hardware prefetcher
 // follows, so without this each of a record's cache lines is a serialized
-// miss. 8 records = 24 cache lines in flight at 192 B (40 at 320 B).
+// miss. 8 records = 40 cache lines in flight at 320 B.
 constexpr unsigned k_prefetch_records = 8;
 
 inline void prefetch_record(const decode::flow_record* r) noexcept {
