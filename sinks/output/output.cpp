@@ -216,7 +216,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             o.file.path = std::string(v);
             have_path = true;
         } else if (k == "format") {
-            if (v != "json") throw bad("json; protobuf and avro are not implemented yet");
+            if (v != "json") throw bad("json is the only format this build encodes");
             o.fmt = format::json;
         } else if (k == "filter") {
             filter = std::string(v);

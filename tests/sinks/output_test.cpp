@@ -64,7 +64,7 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
               "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
     EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
-              "--output a: key 'format': bad value 'avro' (json; protobuf and avro are not implemented yet)");
+              "--output a: key 'format': bad value 'avro' (json is the only format this build encodes)");
     EXPECT_EQ(error_of("name=a b,path=/x"), "--output a b: key 'name': only letters, digits, '_' and '-'");
     EXPECT_EQ(error_of("name=a,path=/x,filter="), "output a: filter: empty expression");
     EXPECT_EQ(error_of("name=a,path=/x,filter=type>v5"), "output a: filter: 'type' takes only == or !=");
