@@ -335,6 +335,9 @@ void setup(daemon& d) {
             c->addresses = &d.addresses[pi];
             c->replay = d.clocks[pi]->ns.empty() ? nullptr : d.clocks[pi].get();
             c->exporters = std::make_unique<decode::exporter_table>(w.limits);
+            // The decode-error log's per-slot baseline, sized here so the worker never allocates it.
+            c->logged.resize(c->exporters->capacity());
+            c->logged_generation.resize(c->exporters->capacity());
             d.mail.create(wid, int(rte_lcore_to_socket_id(lcore)));
             c->mailbox_in = d.mail.in(wid);
             c->mailbox_out = d.mail.out(wid);

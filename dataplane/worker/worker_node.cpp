@@ -436,7 +436,8 @@ void poll_mailbox(context& c) noexcept {
 void log_exporter_errors(context& c) {
     // Indexed by slot, with the slot's generation: an exporter that expired
     // and whose slot was reused starts from zero, not from its predecessor's
-    // counters. Sized once (the slot array never grows): off the per-packet path.
+    // counters. Sized at set-up to the slot array (which never grows); the
+    // resize is a no-op then, and sizes a context built elsewhere (tests).
     c.logged.resize(c.exporters->capacity());
     c.logged_generation.resize(c.exporters->capacity());
     unsigned lines = 0, more = 0;
