@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "decoder.hpp"
+#include "template/template_store.hpp"
 #include "wire.hpp"
 
 namespace sluice::decode {
@@ -256,9 +257,15 @@ exporter_state* exporter_table::lookup_for_decode(const uint8_t addr[16], uint64
         for (uint32_t k = 0; k < k_sweep_per_datagram; ++k) {
             const uint32_t i = _sweep_cursor;
             _sweep_cursor = _sweep_cursor + 1 == _capacity ? 0 : _sweep_cursor + 1;
-            if (_slots[i].live() && idle(_slots[i].state, now_ns, _limits.exporter_idle_timeout_ns) &&
-                std::memcmp(_slots[i].state.addr, addr, 16) != 0)
-                retire(i);
+            if (!_slots[i].live()) continue;
+            exporter_state& e = _slots[i].state;
+            if (idle(e, now_ns, _limits.exporter_idle_timeout_ns)) {
+                if (std::memcmp(e.addr, addr, 16) != 0) retire(i);
+            } else if (e.netflow) {
+                // An active exporter's own idle sessions (an old source port, an abandoned domain).
+                if (const uint32_t n = e.netflow->expire_idle(now_ns, _limits.exporter_idle_timeout_ns))
+                    e.counters.add(counter::sessions_expired, n);
+            }
         }
     }
     if (const uint32_t v = index_of(addr)) {

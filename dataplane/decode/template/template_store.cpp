@@ -59,6 +59,18 @@ void netflow_state::adopt(std::unique_ptr<tmpl::template_domain> d) {
     domains.push_back(std::move(d));
 }
 
+uint32_t netflow_state::expire_idle(uint64_t now_ns, uint64_t idle_ns) noexcept {
+    if (idle_ns == 0) return 0;
+    const std::size_t before = domains.size();
+    std::erase_if(domains, [&](const auto& p) {
+        if (!(now_ns > p->last_seen_ns && now_ns - p->last_seen_ns > idle_ns)) return false;
+        tmpl::account(*p, -static_cast<int64_t>(p->bytes));
+        return true;
+    });
+    if (domains.size() != before) last = nullptr;
+    return static_cast<uint32_t>(before - domains.size());
+}
+
 tmpl::template_domain* netflow_state::find_or_create(uint8_t version, uint16_t port, uint32_t id,
                                                      const decoder_limits& limits, uint64_t now_ns,
                                                      bool& created) noexcept {

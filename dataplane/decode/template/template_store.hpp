@@ -343,6 +343,11 @@ struct netflow_state {
     void erase(const tmpl::template_domain* d) noexcept;
     // Takes a session built elsewhere (state restore) and charges its templates.
     void adopt(std::unique_ptr<tmpl::template_domain> d);
+    // Frees the sessions idle past `idle_ns` (0 = never) with their templates;
+    // returns how many. The exporter table's sweep calls it for exporters that
+    // stay active, so an old port's or an abandoned domain's session does not
+    // linger until the exporter needs its slot.
+    uint32_t expire_idle(uint64_t now_ns, uint64_t idle_ns) noexcept;
 };
 
 namespace tmpl {

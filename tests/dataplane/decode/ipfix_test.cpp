@@ -942,6 +942,39 @@ TEST_F(ipfix_fx, session_table_frees_superseded_sessions_never_live_ones) {
     EXPECT_EQ(ex->counters.get(counter::err_domain_table_full), 1u);
 }
 
+// An active exporter's sessions that fall idle (an old source port after a
+// restart) are freed by the table's incremental sweep, counted
+// sessions_expired; the live session is kept.
+TEST_F(ipfix_fx, idle_sessions_of_an_active_exporter_expire) {
+    limits.max_exporters = 4;  // a small table: the sweep visits every slot within a few lookups
+    limits.exporter_idle_timeout_ns = 10ull * 1000000000ull;
+    reset();
+    meta.exporter_port = 1000;
+    learn(256, ipv4_fields);
+    meta.exporter_port = 1001;
+    learn(256, ipv4_fields);
+    ASSERT_EQ(ex->netflow->domains.size(), 2u);
+    // 11 s on, only port 1001 still sends; another exporter's datagrams
+    // between them make the table look up (and sweep) on every switch.
+    meta.time_received_ns = now_ns + 11ull * 1000000000ull;
+    datagram_meta other = meta;
+    other.exporter_addr[15] = 10;
+    for (int i = 0; i < 8; ++i) {
+        builder a = hdr();
+        template_set(a, 256, ipv4_fields);
+        out.clear();
+        ASSERT_EQ(decode_datagram(a.done(), meta, protocol::ipfix, *table, out), decode_status::ok);
+        builder b = header(uint32_t(i), 1);
+        template_set(b, 256, ipv4_fields);
+        out.clear();
+        decode_datagram(b.done(), other, protocol::ipfix, *table, out);
+    }
+    EXPECT_EQ(ex->netflow->find(10, 1000, 1), nullptr);
+    EXPECT_NE(ex->netflow->find(10, 1001, 1), nullptr);
+    EXPECT_EQ(ex->netflow->domains.size(), 1u);
+    EXPECT_EQ(ex->counters.get(counter::sessions_expired), 1u);
+}
+
 // A session gets its slot only from a datagram that validated.
 TEST_F(ipfix_fx, a_session_whose_first_datagram_is_invalid_gets_no_slot) {
     learn(256, ipv4_fields);
