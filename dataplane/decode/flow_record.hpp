@@ -8,7 +8,8 @@
 //     DPDK rings and per-worker buffers by value and hashed as raw bytes.
 //     Lines 0-2 hold what every exporter sends, line 3 the L2, BGP and NAT
 //     fields fewer exporters send, line 4 the enrichment stage's fields plus
-//     the small exported ones (and 9 reserved bytes, always zero).
+//     the small exported ones, the signature tags and the record's index in
+//     its datagram (and 3 reserved bytes, always zero).
 //   * No padding holes (static_assert on has_unique_object_representations),
 //     so memcmp/hash over the bytes is meaningful and deterministic.
 //   * Addresses are always 16 bytes. IPv4 addresses are stored IPv4-mapped
@@ -150,13 +151,22 @@ struct flow_record {
     uint8_t flow_end_reason;        // IPFIX 136 (1 idle, 2 active, 3 end detected, 4 forced, 5 lack of resources)
     if_format in_if_format;
     if_format out_if_format;
-    uint8_t reserved[9];            // always zero
+    uint8_t reserved0;              // always zero
+    // Set by the enrichment stage: bit i = signature rule i of the live
+    // classifier matched the record's sampled header (enrich/). 0 = none.
+    uint32_t signature_tags;
+    // Set by the decoders: the record's 0-based index in its datagram (with
+    // the exporter, observation domain and sequence number it names the
+    // record for the flow id, sinks issue). Saturates at 0xffff.
+    uint16_t record_index;
+    uint16_t reserved1;             // always zero
 };
 
 static_assert(sizeof(flow_record) == 320, "flow_record is 5 cache lines");
 static_assert(sizeof(flow_record) % 64 == 0, "flow_record must be whole cache lines");
 static_assert(offsetof(flow_record, bgp_next_hop) == 192 && offsetof(flow_record, extrapolated_bytes) == 256,
               "lines 3 and 4 start on cache-line boundaries");
+static_assert(offsetof(flow_record, signature_tags) == 312 && offsetof(flow_record, record_index) == 316);
 static_assert(std::is_trivially_copyable_v<flow_record>);
 static_assert(std::is_standard_layout_v<flow_record>);
 static_assert(std::has_unique_object_representations_v<flow_record>,
