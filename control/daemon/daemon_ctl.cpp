@@ -195,12 +195,14 @@ void register_counters(daemon& d) {
     const std::size_t g_sink = r.add_group("sinks", std::string(groups::sink_stage), sinks::stage_counter_table);
     const std::size_t g_out = r.add_group("sinks", std::string(groups::sink_output), sinks::output_counter_table);
     const std::size_t g_file = r.add_group("sinks", std::string(groups::sink_file), sinks::file_counter_table);
+    const std::size_t g_agg = r.add_group("sinks", std::string(groups::sink_aggregate), sinks::aggregate_counter_table);
     for (const auto& s : d.sinks) {
         r.add_block(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters);
         for (const auto& o : s->outputs) {
             const labels ol{num_label("sink", s->id), str_label("output", o->cfg->name)};
             r.add_block(g_out, ol, o->counters);
             r.add_block(g_file, ol, o->file_counters);
+            if (o->agg) r.add_block(g_agg, ol, o->agg_counters);
         }
     }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);

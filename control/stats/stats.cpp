@@ -14,7 +14,7 @@ constexpr std::string_view k_sinks = "sinks";
 
 struct lookup {
     const snapshot& s;
-    std::size_t port, worker, cycles, exception, decode, table, retired, refused, sink, output, file;
+    std::size_t port, worker, cycles, exception, decode, table, retired, refused, sink, output, file, agg;
     explicit lookup(const snapshot& x)
         : s(x),
           port(x.find_group(k_dataplane, groups::port)),
@@ -27,7 +27,8 @@ struct lookup {
           refused(x.find_group(k_dataplane, groups::exporters_refused)),
           sink(x.find_group(k_sinks, groups::sink_stage)),
           output(x.find_group(k_sinks, groups::sink_output)),
-          file(x.find_group(k_sinks, groups::sink_file)) {}
+          file(x.find_group(k_sinks, groups::sink_file)),
+          agg(x.find_group(k_sinks, groups::sink_aggregate)) {}
 };
 
 std::string label_of(const series& x, std::string_view key) {
@@ -244,6 +245,12 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                         for (std::size_t i = 0; i < s.groups[n.file].rows.size(); ++i)
                             std::fprintf(f, " file_%s=%" PRIu64, s.groups[n.file].rows[i].name.data(), w.get(i));
                     });
+                if (n.agg != SIZE_MAX)
+                    s.each(n.agg, [&](const series& w) {
+                        if (label_of(w, "sink") != id || label_of(w, "output") != name) return;
+                        for (std::size_t i = 0; i < s.groups[n.agg].rows.size(); ++i)
+                            std::fprintf(f, " aggregate_%s=%" PRIu64, s.groups[n.agg].rows[i].name.data(), w.get(i));
+                    });
                 std::fputc('\n', f);
             });
         });
@@ -358,6 +365,15 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
                         });
                     if (w) json_rows_obj(f, s.groups[n.file], w->values);
                     else std::fputs("{}", f);
+                    const series* a = nullptr;
+                    if (n.agg != SIZE_MAX)
+                        s.each(n.agg, [&](const series& x) {
+                            if (label_of(x, "sink") == id && label_of(x, "output") == name) a = &x;
+                        });
+                    if (a) {
+                        std::fputs(",\"aggregate\":", f);
+                        json_rows_obj(f, s.groups[n.agg], a->values);
+                    }
                     std::fputc('}', f);
                 });
             std::fputs("}}", f);

@@ -38,7 +38,8 @@ inline constexpr std::string_view port = "port", worker = "worker", worker_cycle
                                   exception = "exception", decode = "decode", exporter_table = "exporter_table",
                                   exporters_retired = "exporters_retired", exporters_refused = "exporters_refused";
 // The sink stage's groups (stage "sinks"): one series per sink core, per (sink core, output).
-inline constexpr std::string_view sink_stage = "stage", sink_output = "output", sink_file = "file";
+inline constexpr std::string_view sink_stage = "stage", sink_output = "output", sink_file = "file",
+                                  sink_aggregate = "aggregate";
 }
 
 // One line: rates since `prev` over `dt_s`, totals, every non-zero loss counter (kind error or drop).

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/config.hpp"
 
 namespace sluice::sinks {
@@ -26,6 +28,13 @@ struct output_config {
     // kept records' sampling_rate is multiplied by N. 1 = keep everything.
     uint32_t sample = 1;
     file_config file{};
+    // An aggregating output (`aggregate=DIMS`): records are folded into
+    // windows (sinks/aggregate/aggregate.hpp) and the output writes one JSON
+    // row per (window, top-K key) and an "other" row, not the records.
+    bool aggregate = false;
+    agg_config agg{};
+    // Closed windows of this output, shared by its sink cores and read by `top` queries.
+    std::shared_ptr<window_history> agg_history;
 };
 
 }  // namespace sluice::sinks

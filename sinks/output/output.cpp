@@ -198,7 +198,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
     for (char ch : o.name)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
-    bool have_path = false, seen_name = false, have_filter = false;
+    bool have_path = false, seen_name = false, have_filter = false, agg_keys = false;
     std::string filter;
     for (std::string_view kv : split(spec, ",")) {
         const auto eq = kv.find('=');
@@ -228,10 +228,34 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         } else if (k == "flush_ms") {
             if (!number(v, o.file.flush_ms) || o.file.flush_ms == 0 || o.file.flush_ms > 60000)
                 throw bad("1..60000 ms");
+        } else if (k == "aggregate") {
+            try {
+                o.agg.dims = parse_agg_dims(v);
+            } catch (const std::invalid_argument& e) {
+                throw spec_error(who + ": key 'aggregate': " + e.what());
+            }
+            o.aggregate = true;
+        } else if (k == "window" || k == "lateness" || k == "top" || k == "max_keys" || k == "history") {
+            uint32_t n = 0;
+            if (!number(v, n)) throw bad("a whole number");
+            (k == "window" ? o.agg.window_s : k == "lateness" ? o.agg.lateness_s : k == "top" ? o.agg.top_k
+             : k == "max_keys" ? o.agg.max_keys : o.agg.history) = n;
+            agg_keys = true;
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
-                             "' (name, path, format, filter, sample, roll_bytes, flush_ms)");
+                             "' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, window, "
+                             "lateness, top, max_keys, history)");
         }
+    }
+    if (agg_keys && !o.aggregate)
+        throw spec_error(who + ": window, lateness, top, max_keys and history need aggregate=DIMS");
+    if (o.aggregate) {
+        try {
+            check_agg_config(o.agg);
+        } catch (const std::invalid_argument& e) {
+            throw spec_error(who + ": aggregate: " + e.what());
+        }
+        o.agg_history = std::make_shared<window_history>(o.agg.history);
     }
     if (!have_path) throw spec_error(who + ": missing key 'path'");
     if (have_filter) {

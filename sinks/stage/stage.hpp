@@ -2,6 +2,7 @@
 // The sink stage: a sink lcore reads records in place from its worker rings and runs every output over each batch.
 //
 //   ring[w][s] ──peek (zero copy)──► batch ──► output 1: filter ─► downsample ─► encode ─► file buffer ─► writev
+//                                      │   ├─► aggregating output: filter ─► downsample ─► window (rows at close)
 //   (every worker w)                   │   ├─► output 2: ...                                   (size or deadline)
 //                                      └───┴─► release the slots after the last output
 //
@@ -36,6 +37,7 @@
 
 #include "config.hpp"
 #include "counters.hpp"
+#include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/file.hpp"
 #include "sinks/output/output.hpp"
 
@@ -47,8 +49,11 @@ struct alignas(64) output_slot {
     record_filter filter;                   // empty: keep everything
     std::unique_ptr<file_writer> writer;
     uint64_t flush_tsc = 0;                 // cfg->file.flush_ms in TSC cycles
+    std::unique_ptr<aggregator> agg;        // aggregating outputs only (cfg->aggregate)
+    uint64_t agg_last_tsc = 0;              // TSC of the last batch the aggregator took
     alignas(64) output_counter_block counters;
     alignas(64) file_counter_block file_counters;
+    alignas(64) aggregate_counter_block agg_counters;
 };
 
 struct alignas(64) sink_context {
@@ -69,6 +74,12 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
 
 // Flushes every output of `s` (the sink lcore at stop; benchmarks).
 void flush_outputs(sink_context& s) noexcept;
+
+// Closes every aggregating output's open windows (their rows are written), then flushes (the sink lcore at stop).
+void finish_outputs(sink_context& s) noexcept;
+
+// The clock of every aggregating output moves on by the time since its last batch; closes due windows.
+void advance_aggregates(sink_context& s, uint64_t now_tsc, uint64_t tsc_hz) noexcept;
 
 // The lcore entry point; arg is a sink_context*.
 int sink_main(void* arg);

@@ -69,6 +69,33 @@ void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     if (encoded) o.counters.add(output_counter::encoded, encoded);
 }
 
+// An aggregating output: the records it keeps are folded into its windows;
+// rows are written when a window closes (sinks/aggregate/aggregate.hpp).
+void run_agg(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+    uint64_t filtered = 0, downsampled = 0, encoded = 0;
+    const bool filter = !o.filter.empty();
+    const uint32_t sample = o.cfg->sample;
+    aggregator& a = *o.agg;
+    for (unsigned i = 0; i < n; ++i) {
+        const decode::flow_record& r = recs[i];
+        if (filter && !o.filter.match(r)) {
+            ++filtered;
+            continue;
+        }
+        if (sample > 1 && !keep_sample(r, sample)) {
+            ++downsampled;
+            continue;
+        }
+        a.add(r, sample);
+        ++encoded;
+    }
+    o.counters.add(output_counter::in, n);
+    if (filtered) o.counters.add(output_counter::filtered, filtered);
+    if (downsampled) o.counters.add(output_counter::downsampled, downsampled);
+    if (encoded) o.counters.add(output_counter::encoded, encoded);
+    o.agg_last_tsc = rte_rdtsc();
+}
+
 // The thread's CPU time so far (a system call: called every ~25 ms, never per batch).
 uint64_t thread_cpu_ns() noexcept {
     timespec ts{};
@@ -85,12 +112,30 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
         o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
+        if (c.aggregate) {
+            file_writer* w = o->writer.get();
+            o->agg = std::make_unique<aggregator>(
+                c.agg, s.id, c.agg_history,
+                [w](const closed_window& cw) {
+                    for (std::size_t i = 0; i < cw.rows.size(); ++i) {
+                        char* p = w->line(k_agg_row_json + 1);
+                        std::size_t len = format_row_json(cw, cw.rows[i], unsigned(i + 1), p);
+                        p[len++] = '\n';
+                        w->commit(len);
+                    }
+                },
+                &o->agg_counters);
+        }
         s.outputs.push_back(std::move(o));
     }
 }
 
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
     for (auto& o : s.outputs) {
+        if (o->agg) {
+            run_agg(*o, recs, n);
+            continue;
+        }
         switch (o->cfg->fmt) {  // once per batch, not per record
         case format::json: run_one<json_encoder>(*o, recs, n); break;
         }
@@ -99,6 +144,18 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
 
 void flush_outputs(sink_context& s) noexcept {
     for (auto& o : s.outputs) o->writer->flush();
+}
+
+void finish_outputs(sink_context& s) noexcept {
+    for (auto& o : s.outputs)
+        if (o->agg) o->agg->close_all();
+    flush_outputs(s);
+}
+
+void advance_aggregates(sink_context& s, uint64_t now_tsc, uint64_t tsc_hz) noexcept {
+    for (auto& o : s.outputs)
+        if (o->agg && o->agg_last_tsc != 0 && now_tsc > o->agg_last_tsc)
+            o->agg->advance(uint64_t(double(now_tsc - o->agg_last_tsc) * 1e9 / double(tsc_hz)));
 }
 
 int sink_main(void* arg) {
@@ -141,6 +198,7 @@ int sink_main(void* arg) {
                 const uint64_t cpu = thread_cpu_ns();
                 s.counters.add(stage_counter::cpu_ns, cpu - cpu_last);
                 cpu_last = cpu;
+                advance_aggregates(s, now, rte_get_tsc_hz());
                 for (auto& o : s.outputs) {
                     const uint64_t t = o->writer->oldest_tsc();
                     if (t != 0 && now - t >= o->flush_tsc) {
@@ -161,7 +219,7 @@ int sink_main(void* arg) {
             idle = 0;
         }
     }
-    flush_outputs(s);
+    finish_outputs(s);
     s.counters.add(stage_counter::cpu_ns, thread_cpu_ns() - cpu_last);
     return 0;
 }

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: Apache-2.0
+// Windows, keys, the top-K close and the `top` query of the aggregating output.
+#include "aggregate.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+
+#include "dataplane/decode/record_format.hpp"
+
+namespace sluice::sinks {
+
+namespace {
+
+constexpr uint64_t k_ns = 1000000000ull;
+
+inline uint64_t load64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+// Multiply-xorshift over the key's 8-byte words (the key is zero-padded to a multiple of 8).
+inline uint64_t hash_key(const uint8_t* k, std::size_t words) noexcept {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (std::size_t i = 0; i < words; ++i) {
+        h ^= load64(k + 8 * i);
+        h *= 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    return h == 0 ? 1 : h;
+}
+
+void mask_prefix(uint8_t* out, const uint8_t a[16], unsigned len) noexcept {
+    for (unsigned i = 0; i < 16; ++i) {
+        const unsigned bits = len >= 8 * (i + 1) ? 8 : (len > 8 * i ? len - 8 * i : 0);
+        out[i] = bits == 0 ? 0 : uint8_t(a[i] & uint8_t(0xff << (8 - bits)));
+    }
+}
+
+// Rows by bytes, descending; ties by key bytes so the ranking is deterministic.
+inline bool row_before(const agg_row& a, const agg_row& b) noexcept {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    return std::memcmp(a.key.data(), b.key.data(), a.key.size()) < 0;
+}
+
+std::vector<std::size_t> dim_offsets(const std::vector<agg_dim>& dims) {
+    std::vector<std::size_t> off;
+    std::size_t at = 0;
+    for (agg_dim d : dims) {
+        off.push_back(at);
+        at += agg_dim_table[std::size_t(d)].width;
+    }
+    return off;
+}
+
+std::string dim_names() {
+    std::string s;
+    for (const auto& d : agg_dim_table) s += (s.empty() ? "" : ", ") + std::string(d.name);
+    return s + " (exporter = sampler_address)";
+}
+
+}  // namespace
+
+std::vector<agg_dim> parse_agg_dims(std::string_view s) {
+    std::vector<agg_dim> out;
+    std::size_t at = 0;
+    for (;;) {
+        const std::size_t k = s.find('+', at);
+        const std::string_view n = s.substr(at, k == std::string_view::npos ? std::string_view::npos : k - at);
+        bool found = false;
+        for (std::size_t i = 0; i < agg_dim_table.size(); ++i)
+            if (n == agg_dim_table[i].name || (n == "exporter" && i == std::size_t(agg_dim::exporter))) {
+                if (std::find(out.begin(), out.end(), agg_dim(i)) != out.end())
+                    throw std::invalid_argument("dimension '" + std::string(n) + "' given twice");
+                out.push_back(agg_dim(i));
+                found = true;
+            }
+        if (!found)
+            throw std::invalid_argument("unknown dimension '" + std::string(n) + "' (want DIM+DIM+... of " +
+                                        dim_names() + ")");
+        if (k == std::string_view::npos) return out;
+        at = k + 1;
+    }
+}
+
+void check_agg_config(const agg_config& c) {
+    if (c.dims.empty()) throw std::invalid_argument("no dimensions (want DIM+DIM+... of " + dim_names() + ")");
+    std::size_t bytes = 0;
+    for (agg_dim d : c.dims) bytes += agg_dim_table[std::size_t(d)].width;
+    if (bytes > k_agg_key_bytes)
+        throw std::invalid_argument("dimensions take " + std::to_string(bytes) + " key bytes, at most " +
+                                    std::to_string(k_agg_key_bytes) + " (each address 16, a prefix 17)");
+    if (c.window_s < 1 || c.window_s > 86400) throw std::invalid_argument("window: 1..86400 seconds");
+    if (86400 % c.window_s != 0 && c.window_s % 60 != 0)
+        throw std::invalid_argument("window: a divisor of a day or a whole number of minutes, so windows align "
+                                    "to the clock");
+    if (c.lateness_s > 4ull * c.window_s) throw std::invalid_argument("lateness: at most 4 windows");
+    if (c.top_k < 1 || c.top_k > 1000000) throw std::invalid_argument("top: 1..1000000 rows");
+    if (c.max_keys < c.top_k || c.max_keys > (1u << 24))
+        throw std::invalid_argument("max_keys: top..16777216 distinct keys per window");
+    if (c.history < 1 || c.history > 10000) throw std::invalid_argument("history: 1..10000 windows");
+}
+
+void window_history::publish(std::shared_ptr<const closed_window> w) {
+    std::lock_guard g(_m);
+    _w.push_back(std::move(w));
+    // Every sink core publishes its own part of a window: keep `keep` distinct windows.
+    auto distinct = [&] {
+        std::vector<uint64_t> s;
+        for (const auto& x : _w)
+            if (std::find(s.begin(), s.end(), x->start_ns) == s.end()) s.push_back(x->start_ns);
+        return s;
+    };
+    for (auto s = distinct(); s.size() > _keep; s = distinct()) {
+        const uint64_t oldest = *std::min_element(s.begin(), s.end());
+        std::erase_if(_w, [&](const auto& x) { return x->start_ns == oldest; });
+    }
+}
+
+std::vector<std::shared_ptr<const closed_window>> window_history::all() const {
+    std::lock_guard g(_m);
+    return {_w.begin(), _w.end()};
+}
+
+top_answer query_top(const window_history& h, const std::vector<agg_dim>& output_dims, const top_query& q) {
+    top_answer a;
+    a.dims = q.by.empty() ? output_dims : q.by;
+    std::vector<std::size_t> from;  // offset of each answer dim in the output's key
+    const auto off = dim_offsets(output_dims);
+    for (agg_dim d : a.dims) {
+        const auto it = std::find(output_dims.begin(), output_dims.end(), d);
+        if (it == output_dims.end())
+            throw std::invalid_argument("the output does not aggregate by '" +
+                                        std::string(agg_dim_table[std::size_t(d)].name) + "'");
+        from.push_back(off[std::size_t(it - output_dims.begin())]);
+    }
+    const auto ws = h.all();
+    uint64_t start = q.start_ns;
+    if (start == 0)
+        for (const auto& w : ws) start = std::max(start, w->start_ns);
+    std::map<std::array<uint8_t, k_agg_key_bytes>, agg_row> by;
+    agg_row other;
+    other.other = true;
+    other.keys = 0;
+    for (const auto& w : ws) {
+        if (w->start_ns != start) continue;
+        a.found = true;
+        a.window_s = w->window_s;
+        for (const agg_row& r : w->rows) {
+            if (r.other) {
+                other.bytes += r.bytes;
+                other.packets += r.packets;
+                other.ext_bytes += r.ext_bytes;
+                other.ext_packets += r.ext_packets;
+                other.records += r.records;
+                other.keys += r.keys;
+                continue;
+            }
+            std::array<uint8_t, k_agg_key_bytes> k{};
+            std::size_t at = 0;
+            for (std::size_t i = 0; i < a.dims.size(); ++i) {
+                const std::size_t wd = agg_dim_table[std::size_t(a.dims[i])].width;
+                std::memcpy(k.data() + at, r.key.data() + from[i], wd);
+                at += wd;
+            }
+            agg_row& t = by[k];
+            t.key = k;
+            t.bytes += r.bytes;
+            t.packets += r.packets;
+            t.ext_bytes += r.ext_bytes;
+            t.ext_packets += r.ext_packets;
+            t.records += r.records;
+            t.keys = 1;
+        }
+    }
+    a.start_ns = a.found ? start : 0;
+    std::vector<agg_row> rows;
+    rows.reserve(by.size());
+    for (auto& [k, r] : by) rows.push_back(r);
+    std::sort(rows.begin(), rows.end(), row_before);
+    for (std::size_t i = q.limit; i < rows.size(); ++i) {
+        other.bytes += rows[i].bytes;
+        other.packets += rows[i].packets;
+        other.ext_bytes += rows[i].ext_bytes;
+        other.ext_packets += rows[i].ext_packets;
+        other.records += rows[i].records;
+        other.keys += 1;
+    }
+    if (rows.size() > q.limit) rows.resize(q.limit);
+    a.rows = std::move(rows);
+    if (a.found) a.rows.push_back(other);
+    return a;
+}
+
+std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* key, char* out) noexcept {
+    char* p = out;
+    std::size_t at = 0;
+    bool first = true;
+    for (agg_dim d : dims) {
+        const auto& info = agg_dim_table[std::size_t(d)];
+        const uint8_t* k = key + at;
+        at += info.width;
+        if (!first) *p++ = ',';
+        first = false;
+        *p++ = '"';
+        std::memcpy(p, info.name.data(), info.name.size());
+        p += info.name.size();
+        *p++ = '"';
+        *p++ = ':';
+        auto num = [&](uint64_t v) { p += std::snprintf(p, 24, "%" PRIu64, v); };
+        switch (d) {
+        case agg_dim::exporter:
+        case agg_dim::src_addr:
+        case agg_dim::dst_addr: {
+            *p++ = '"';
+            p += decode::format_address(k, p);
+            *p++ = '"';
+            break;
+        }
+        case agg_dim::src_net:
+        case agg_dim::dst_net: {
+            *p++ = '"';
+            p += decode::format_address(k, p);
+            const unsigned len = k[16];
+            p += std::snprintf(p, 8, "/%u", decode::is_ipv4_mapped(k) ? (len >= 96 ? len - 96 : 0) : len);
+            *p++ = '"';
+            break;
+        }
+        case agg_dim::proto:
+        case agg_dim::ip_tos:
+        case agg_dim::type: num(k[0]); break;
+        case agg_dim::direction:
+            if (k[0] == 0xff) {
+                std::memcpy(p, "null", 4);
+                p += 4;
+            } else {
+                num(k[0]);
+            }
+            break;
+        case agg_dim::src_port:
+        case agg_dim::dst_port:
+        case agg_dim::etype: {
+            uint16_t v;
+            std::memcpy(&v, k, 2);
+            num(v);
+            break;
+        }
+        case agg_dim::in_if:
+        case agg_dim::out_if:
+        case agg_dim::src_as:
+        case agg_dim::dst_as: {
+            uint32_t v;
+            std::memcpy(&v, k, 4);
+            num(v);
+            break;
+        }
+        case agg_dim::count_: break;
+        }
+    }
+    return std::size_t(p - out);
+}
+
+std::size_t format_row_json(const closed_window& w, const agg_row& row, unsigned rank, char* out) noexcept {
+    char* p = out;
+    const time_t t = time_t(w.start_ns / k_ns);
+    tm g{};
+    gmtime_r(&t, &g);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &g);
+    p += std::snprintf(p, 256, "{\"window_start\":\"%s\",\"window_start_ns\":%" PRIu64 ",\"window_seconds\":%u,"
+                               "\"sink\":%u,\"rank\":%u,\"other\":%s,",
+                       ts, w.start_ns, w.window_s, w.sink, rank, row.other ? "true" : "false");
+    if (!row.other) {
+        p += format_dims_json(w.dims, row.key.data(), p);
+        *p++ = ',';
+    }
+    const double sec = double(w.window_s);
+    p += std::snprintf(p, 512,
+                       "\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64
+                       ",\"extrapolated_bytes\":%" PRIu64 ",\"extrapolated_packets\":%" PRIu64
+                       ",\"keys\":%" PRIu64 ",\"bps\":%.3f,\"pps\":%.3f,\"extrapolated_bps\":%.3f,"
+                       "\"extrapolated_pps\":%.3f}",
+                       row.records, row.bytes, row.packets, row.ext_bytes, row.ext_packets, row.keys,
+                       double(row.bytes) * 8 / sec, double(row.packets) / sec, double(row.ext_bytes) * 8 / sec,
+                       double(row.ext_packets) / sec);
+    return std::size_t(p - out);
+}
+
+aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
+                       aggregate_counter_block* counters)
+    : _c(c), _sink(sink), _history(std::move(history)), _emit(std::move(emit)), _counters(counters) {
+    check_agg_config(_c);
+    _window_ns = uint64_t(_c.window_s) * k_ns;
+    _lateness_ns = uint64_t(_c.lateness_s) * k_ns;
+    for (agg_dim d : _c.dims) _key_len += agg_dim_table[std::size_t(d)].width;
+    uint32_t cap = 1024;
+    while (cap < 2ull * _c.max_keys) cap <<= 1;
+    _mask = cap - 1;
+    // Open at once: the clock's window and every earlier one still within lateness.
+    const std::size_t nwin = std::size_t((_lateness_ns + _window_ns - 1) / _window_ns) + 1;
+    _w.resize(nwin);
+    for (window& w : _w) {
+        w.slots = std::make_unique<entry[]>(cap);  // value-initialised: every hash 0 (empty)
+        w.other.other = true;
+        w.other.keys = 0;
+    }
+    _mem = uint64_t(nwin) * cap * sizeof(entry);
+}
+
+void aggregator::make_key(const decode::flow_record& r, uint8_t* key) const noexcept {
+    std::size_t at = 0;
+    for (agg_dim d : _c.dims) {
+        uint8_t* k = key + at;
+        at += agg_dim_table[std::size_t(d)].width;
+        switch (d) {
+        case agg_dim::exporter: std::memcpy(k, r.sampler_address, 16); break;
+        case agg_dim::src_addr: std::memcpy(k, r.src_addr, 16); break;
+        case agg_dim::dst_addr: std::memcpy(k, r.dst_addr, 16); break;
+        case agg_dim::src_net:
+        case agg_dim::dst_net: {
+            const uint8_t* a = d == agg_dim::src_net ? r.src_addr : r.dst_addr;
+            const unsigned exported = d == agg_dim::src_net ? r.src_net : r.dst_net;
+            const bool v4 = decode::is_ipv4_mapped(a);
+            const unsigned len = v4 ? 96 + std::min(exported, 32u) : std::min(exported, 128u);
+            mask_prefix(k, a, len);
+            k[16] = uint8_t(len);
+            break;
+        }
+        case agg_dim::proto: k[0] = r.proto; break;
+        case agg_dim::src_port: std::memcpy(k, &r.src_port, 2); break;
+        case agg_dim::dst_port: std::memcpy(k, &r.dst_port, 2); break;
+        case agg_dim::in_if: std::memcpy(k, &r.in_if, 4); break;
+        case agg_dim::out_if: std::memcpy(k, &r.out_if, 4); break;
+        case agg_dim::src_as: std::memcpy(k, &r.src_as, 4); break;
+        case agg_dim::dst_as: std::memcpy(k, &r.dst_as, 4); break;
+        case agg_dim::etype: std::memcpy(k, &r.etype, 2); break;
+        case agg_dim::ip_tos: k[0] = r.ip_tos; break;
+        case agg_dim::direction: k[0] = uint8_t(r.direction); break;
+        case agg_dim::type: k[0] = uint8_t(r.type); break;
+        case agg_dim::count_: break;
+        }
+    }
+}
+
+aggregator::window* aggregator::window_for(uint64_t start_ns) noexcept {
+    window& w = _w[std::size_t((start_ns / _window_ns) % _w.size())];
+    if (w.open && w.start_ns == start_ns) return &w;
+    if (w.open) close(w);  // an older window sharing the slot: past its close time by construction
+    w.open = true;
+    w.start_ns = start_ns;
+    return &w;
+}
+
+void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept {
+    if (r.kind != decode::record_kind::flow) {
+        _counters->add(aggregate_counter::not_flows);
+        return;
+    }
+    if (r.time_received_ns > _clock_ns) {
+        _clock_ns = r.time_received_ns;
+        _last_record_clock = _clock_ns;
+        close_until(_clock_ns);
+    }
+    const uint64_t t = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
+    const uint64_t clock_start = _clock_ns - _clock_ns % _window_ns;
+    uint64_t start = t - t % _window_ns;
+    if (start > clock_start) {
+        start = clock_start;
+        _counters->add(aggregate_counter::future);
+    }
+    if (start + _window_ns + _lateness_ns <= _clock_ns) {
+        _counters->add(aggregate_counter::late);
+        return;
+    }
+    window& w = *window_for(start);
+    const uint32_t rate = r.sampling_rate == 0 ? 1 : r.sampling_rate;
+    const uint64_t eb = (r.extrapolated_bytes != 0 ? r.extrapolated_bytes : r.bytes * rate) * scale;
+    const uint64_t ep = (r.extrapolated_packets != 0 ? r.extrapolated_packets : r.packets * rate) * scale;
+
+    alignas(8) uint8_t key[k_agg_key_bytes] = {};
+    make_key(r, key);
+    const uint64_t h = hash_key(key, (_key_len + 7) / 8);
+    uint32_t i = uint32_t(h) & _mask;
+    for (;;) {
+        entry& e = w.slots[i];
+        if (e.hash == h && std::memcmp(e.key.data(), key, _key_len) == 0) {
+            e.bytes += r.bytes;
+            e.packets += r.packets;
+            e.ext_bytes += eb;
+            e.ext_packets += ep;
+            ++e.records;
+            break;
+        }
+        if (e.hash == 0) {
+            if (w.used >= _c.max_keys) [[unlikely]] {
+                w.other.bytes += r.bytes;
+                w.other.packets += r.packets;
+                w.other.ext_bytes += eb;
+                w.other.ext_packets += ep;
+                ++w.other.records;
+                _counters->add(aggregate_counter::keys_overflow);
+                break;
+            }
+            e.hash = h;
+            std::memcpy(e.key.data(), key, k_agg_key_bytes);
+            e.bytes = r.bytes;
+            e.packets = r.packets;
+            e.ext_bytes = eb;
+            e.ext_packets = ep;
+            e.records = 1;
+            ++w.used;
+            break;
+        }
+        i = (i + 1) & _mask;
+    }
+    _counters->add(aggregate_counter::records);
+}
+
+void aggregator::advance(uint64_t idle_ns) noexcept {
+    if (_last_record_clock == 0) return;  // no record yet: no clock
+    const uint64_t c = _last_record_clock + idle_ns;
+    if (c > _clock_ns) {
+        _clock_ns = c;
+        close_until(_clock_ns);
+    }
+}
+
+void aggregator::close_until(uint64_t clock_ns) noexcept {
+    // Oldest first, so emitted windows are in time order.
+    for (;;) {
+        window* oldest = nullptr;
+        for (window& w : _w)
+            if (w.open && w.start_ns + _window_ns + _lateness_ns <= clock_ns &&
+                (oldest == nullptr || w.start_ns < oldest->start_ns))
+                oldest = &w;
+        if (oldest == nullptr) return;
+        close(*oldest);
+    }
+}
+
+void aggregator::close_all() noexcept {
+    for (;;) {
+        window* oldest = nullptr;
+        for (window& w : _w)
+            if (w.open && (oldest == nullptr || w.start_ns < oldest->start_ns)) oldest = &w;
+        if (oldest == nullptr) return;
+        close(*oldest);
+    }
+}
+
+void aggregator::close(window& w) noexcept {
+    // Once per window (every window_s): allocation here is off the per-record path.
+    auto cw = std::make_shared<closed_window>();
+    cw->start_ns = w.start_ns;
+    cw->window_s = _c.window_s;
+    cw->sink = _sink;
+    cw->dims = _c.dims;
+    std::vector<agg_row> rows;
+    rows.reserve(w.used);
+    const uint32_t cap = _mask + 1;
+    for (uint32_t i = 0; i < cap; ++i) {
+        entry& e = w.slots[i];
+        if (e.hash == 0) continue;
+        agg_row r;
+        r.key = e.key;
+        r.bytes = e.bytes;
+        r.packets = e.packets;
+        r.ext_bytes = e.ext_bytes;
+        r.ext_packets = e.ext_packets;
+        r.records = e.records;
+        rows.push_back(r);
+        e.hash = 0;
+    }
+    agg_row other = w.other;
+    const std::size_t k = std::min<std::size_t>(_c.top_k, rows.size());
+    std::nth_element(rows.begin(), rows.begin() + std::ptrdiff_t(k), rows.end(), row_before);
+    for (std::size_t i = k; i < rows.size(); ++i) {
+        other.bytes += rows[i].bytes;
+        other.packets += rows[i].packets;
+        other.ext_bytes += rows[i].ext_bytes;
+        other.ext_packets += rows[i].ext_packets;
+        other.records += rows[i].records;
+        other.keys += 1;
+    }
+    rows.resize(k);
+    std::sort(rows.begin(), rows.end(), row_before);
+    rows.push_back(other);
+    cw->rows = std::move(rows);
+    _counters->add(aggregate_counter::windows_closed);
+    _counters->add(aggregate_counter::rows, cw->rows.size());
+    w.open = false;
+    w.used = 0;
+    w.other = agg_row{};
+    w.other.other = true;
+    w.other.keys = 0;
+    if (_emit) _emit(*cw);
+    if (_history) _history->publish(std::move(cw));
+}
+
+}  // namespace sluice::sinks

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+// The aggregating output against a brute-force count: exact totals per window, exact top K, late and
+// future records, a full table, `top` queries merged over sink cores, and the spec's errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <tuple>
+
+#include "sinks/aggregate/aggregate.hpp"
+#include "sinks/output/output.hpp"
+
+using namespace sluice;
+using namespace sluice::sinks;
+
+namespace {
+
+constexpr uint64_t s_ns = 1000000000ull;
+constexpr uint64_t t0 = 1764600000ull * s_ns;  // 2025-12-01T14:40:00Z, a multiple of 300 s
+
+decode::flow_record rec(uint32_t src, uint32_t dst, uint8_t proto, uint16_t dport, uint64_t bytes, uint64_t packets,
+                        uint64_t end_ns, uint64_t received_ns, uint32_t rate = 1) {
+    decode::flow_record r{};
+    decode::set_ipv4_host(r.src_addr, src);
+    decode::set_ipv4_host(r.dst_addr, dst);
+    decode::set_ipv4_host(r.sampler_address, 0x0a000001);
+    r.proto = proto;
+    r.dst_port = dport;
+    r.bytes = bytes;
+    r.packets = packets;
+    r.time_flow_end_ns = end_ns;
+    r.time_received_ns = received_ns;
+    r.sampling_rate = rate;
+    r.kind = decode::record_kind::flow;
+    return r;
+}
+
+struct sink_out {
+    std::vector<closed_window> windows;
+};
+
+agg_config cfg(std::string_view dims, uint32_t top, uint32_t max_keys = 65536) {
+    agg_config c;
+    c.dims = parse_agg_dims(dims);
+    c.top_k = top;
+    c.max_keys = max_keys;
+    return c;
+}
+
+using key4 = std::tuple<uint32_t, uint32_t, uint8_t, uint16_t>;
+struct vol {
+    uint64_t bytes = 0, packets = 0, ext_bytes = 0, ext_packets = 0, records = 0;
+};
+
+key4 decode_key(const agg_row& r) {
+    auto be32 = [&](std::size_t at) {
+        return uint32_t(r.key[at + 12]) << 24 | uint32_t(r.key[at + 13]) << 16 | uint32_t(r.key[at + 14]) << 8 |
+               r.key[at + 15];
+    };
+    uint16_t port;
+    std::memcpy(&port, r.key.data() + 33, 2);
+    return {be32(0), be32(16), r.key[32], port};
+}
+
+}  // namespace
+
+TEST(Aggregate, TotalsAndTopKMatchBruteForceOverWindows) {
+    sink_out out;
+    aggregate_counter_block ctr;
+    auto hist = std::make_shared<window_history>(100);
+    aggregator a(cfg("src_addr+dst_addr+proto+dst_port", 20, 1u << 20), 0, hist,
+                 [&](const closed_window& w) { out.windows.push_back(w); }, &ctr);
+    std::mt19937_64 rng(42);
+    std::map<uint64_t, std::map<key4, vol>> truth;  // window start -> key -> volumes
+    uint64_t clock = t0;
+    for (int i = 0; i < 200000; ++i) {
+        clock += 3 * s_ns / 1000;  // 3 ms apart: 600 s in all, so three windows
+        // Heavy-tailed: a few hosts carry most bytes.
+        const uint32_t src = 0x0a000000 + uint32_t(std::min<uint64_t>(rng() % 1000, rng() % 1000));
+        const uint32_t dst = 0xc0a80000 + uint32_t(rng() % 50);
+        const uint8_t proto = rng() % 3 == 0 ? 17 : 6;
+        const uint16_t port = uint16_t(rng() % 4 == 0 ? 53 : 443);
+        const uint64_t bytes = 40 + (rng() % 100 == 0 ? rng() % 1000000 : rng() % 1500);
+        const uint32_t rate = rng() % 2 == 0 ? 1 : 100;
+        const uint64_t end = clock - (rng() % 30) * s_ns;  // ended up to 30 s before it was received
+        a.add(rec(src, dst, proto, port, bytes, 1, end, clock, rate));
+        vol& v = truth[end - end % (300 * s_ns)][{src, dst, proto, port}];
+        v.bytes += bytes;
+        v.packets += 1;
+        v.ext_bytes += bytes * rate;
+        v.ext_packets += rate;
+        v.records += 1;
+    }
+    a.close_all();
+    EXPECT_EQ(ctr.get(aggregate_counter::late), 0u);
+    EXPECT_EQ(ctr.get(aggregate_counter::records), 200000u);
+    ASSERT_EQ(out.windows.size(), truth.size());
+    std::size_t wi = 0;
+    for (const auto& [start, keys] : truth) {
+        const closed_window& w = out.windows[wi++];
+        EXPECT_EQ(w.start_ns, start);
+        // Brute force: every key ordered by bytes desc, then by key bytes (as the aggregator ties).
+        std::vector<std::pair<key4, vol>> all(keys.begin(), keys.end());
+        vol total;
+        for (const auto& [k, v] : all) {
+            total.bytes += v.bytes;
+            total.packets += v.packets;
+            total.ext_bytes += v.ext_bytes;
+            total.ext_packets += v.ext_packets;
+            total.records += v.records;
+        }
+        std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) {
+            if (x.second.bytes != y.second.bytes) return x.second.bytes > y.second.bytes;
+            return x.first < y.first;  // same order as the key bytes (big-endian addresses, proto, port LE)
+        });
+        ASSERT_EQ(w.rows.size(), 21u);
+        vol sum;
+        for (std::size_t i = 0; i < w.rows.size(); ++i) {
+            const agg_row& r = w.rows[i];
+            sum.bytes += r.bytes;
+            sum.packets += r.packets;
+            sum.ext_bytes += r.ext_bytes;
+            sum.ext_packets += r.ext_packets;
+            sum.records += r.records;
+            if (i < 20) {
+                ASSERT_FALSE(r.other);
+                EXPECT_EQ(decode_key(r), all[i].first) << "rank " << i + 1;
+                EXPECT_EQ(r.bytes, all[i].second.bytes);
+                EXPECT_EQ(r.ext_bytes, all[i].second.ext_bytes);
+                EXPECT_EQ(r.records, all[i].second.records);
+            } else {
+                EXPECT_TRUE(r.other);
+                EXPECT_EQ(r.keys, all.size() - 20);
+            }
+        }
+        EXPECT_EQ(sum.bytes, total.bytes);
+        EXPECT_EQ(sum.packets, total.packets);
+        EXPECT_EQ(sum.ext_bytes, total.ext_bytes);
+        EXPECT_EQ(sum.ext_packets, total.ext_packets);
+        EXPECT_EQ(sum.records, total.records);
+    }
+    EXPECT_EQ(ctr.get(aggregate_counter::windows_closed), truth.size());
+}
+
+TEST(Aggregate, LateRecordsLandInTheirOpenWindowOrAreCounted) {
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    agg_config c = cfg("proto", 10);
+    c.lateness_s = 60;
+    aggregator a(c, 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr);
+    a.add(rec(1, 2, 6, 80, 100, 1, t0 + 10 * s_ns, t0 + 10 * s_ns));  // window t0
+    a.add(rec(1, 2, 6, 80, 200, 1, t0 + 299 * s_ns, t0 + 330 * s_ns));  // clock in window t0+300
+    EXPECT_TRUE(out.empty());  // t0's window stays open until t0 + 360 s
+    a.add(rec(1, 2, 6, 80, 400, 1, t0 + 100 * s_ns, t0 + 359 * s_ns));  // late but within lateness: window t0
+    EXPECT_TRUE(out.empty());
+    a.add(rec(1, 2, 6, 80, 800, 1, t0 + 400 * s_ns, t0 + 360 * s_ns));  // closes t0's window
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].start_ns, t0);
+    EXPECT_EQ(out[0].rows[0].bytes, 700u);
+    EXPECT_EQ(out[0].rows[0].records, 3u);
+    a.add(rec(1, 2, 6, 80, 1600, 1, t0 + 5 * s_ns, t0 + 361 * s_ns));  // its window has closed
+    EXPECT_EQ(ctr.get(aggregate_counter::late), 1u);
+    a.add(rec(1, 2, 6, 80, 3200, 1, t0 + 9000 * s_ns, t0 + 362 * s_ns));  // ahead: the clock's window
+    EXPECT_EQ(ctr.get(aggregate_counter::future), 1u);
+    a.advance(0);
+    EXPECT_EQ(out.size(), 1u);
+    a.advance(600 * s_ns);  // idle: the clock moves on and closes window t0+300
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[1].start_ns, t0 + 300 * s_ns);
+    EXPECT_EQ(out[1].rows[0].bytes, 800u + 3200u);
+    EXPECT_EQ(ctr.get(aggregate_counter::records), 5u);
+}
+
+TEST(Aggregate, AFullTableFoldsNewKeysIntoOtherAndTotalsStayExact) {
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    aggregator a(cfg("src_addr", 4, 8), 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr);
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < 20; ++i) {
+        a.add(rec(100 + i, 1, 6, 80, 1000 + i, 2, t0, t0));
+        bytes += 1000 + i;
+    }
+    decode::flow_record counters{};
+    counters.kind = decode::record_kind::interface_counters;
+    a.add(counters);
+    a.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(ctr.get(aggregate_counter::keys_overflow), 12u);
+    EXPECT_EQ(ctr.get(aggregate_counter::not_flows), 1u);
+    const auto& rows = out[0].rows;
+    ASSERT_EQ(rows.size(), 5u);
+    EXPECT_EQ(rows[0].bytes, 1007u);  // the 8 tracked keys are 100..107: top 4 are 107..104
+    EXPECT_EQ(rows[3].bytes, 1004u);
+    uint64_t sum = 0, packets = 0;
+    for (const auto& r : rows) sum += r.bytes, packets += r.packets;
+    EXPECT_EQ(sum, bytes);
+    EXPECT_EQ(packets, 40u);
+    EXPECT_TRUE(rows[4].other);
+    EXPECT_EQ(rows[4].records, 16u);
+    EXPECT_EQ(rows[4].keys, 4u);  // tracked keys folded (overflowed keys are not counted)
+}
+
+TEST(Aggregate, DownsampledRecordsScaleExtrapolatedVolumes) {
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    aggregator a(cfg("proto", 4), 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr);
+    a.add(rec(1, 2, 6, 80, 100, 2, t0, t0, 10), 4);
+    decode::flow_record r = rec(1, 2, 6, 80, 100, 2, t0, t0, 10);
+    r.extrapolated_bytes = 5000;  // set by the enrichment stage: used as is
+    r.extrapolated_packets = 70;
+    a.add(r);
+    a.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].rows[0].bytes, 200u);
+    EXPECT_EQ(out[0].rows[0].ext_bytes, 100u * 10 * 4 + 5000);
+    EXPECT_EQ(out[0].rows[0].ext_packets, 2u * 10 * 4 + 70);
+}
+
+TEST(Aggregate, TopQueryMergesSinkCoresAndRegroups) {
+    auto hist = std::make_shared<window_history>(2);
+    aggregate_counter_block c0, c1;
+    const agg_config c = cfg("src_addr+dst_port", 100);
+    aggregator a0(c, 0, hist, nullptr, &c0), a1(c, 1, hist, nullptr, &c1);
+    a0.add(rec(1, 9, 6, 443, 500, 1, t0, t0));
+    a0.add(rec(2, 9, 6, 53, 300, 1, t0, t0));
+    a1.add(rec(1, 9, 6, 53, 250, 1, t0, t0));
+    a1.add(rec(3, 9, 6, 443, 100, 1, t0, t0));
+    a0.close_all();
+    a1.close_all();
+    top_query q;
+    q.by = parse_agg_dims("dst_port");
+    q.limit = 1;
+    const top_answer t = query_top(*hist, c.dims, q);
+    ASSERT_TRUE(t.found);
+    EXPECT_EQ(t.start_ns, t0);
+    ASSERT_EQ(t.rows.size(), 2u);
+    uint16_t port;
+    std::memcpy(&port, t.rows[0].key.data(), 2);
+    EXPECT_EQ(port, 443);
+    EXPECT_EQ(t.rows[0].bytes, 600u);
+    EXPECT_TRUE(t.rows[1].other);
+    EXPECT_EQ(t.rows[1].bytes, 550u);
+    EXPECT_EQ(t.rows[1].keys, 1u);
+    q.by = parse_agg_dims("proto");
+    EXPECT_THROW(query_top(*hist, c.dims, q), std::invalid_argument);
+    // Older windows are dropped past `history` distinct windows.
+    for (int k = 1; k <= 2; ++k) {
+        a0.add(rec(1, 9, 6, 443, 1, 1, t0 + k * 300 * s_ns, t0 + k * 300 * s_ns));
+        a0.close_all();
+    }
+    q.by = {};
+    q.start_ns = t0;
+    EXPECT_FALSE(query_top(*hist, c.dims, q).found);
+}
+
+TEST(Aggregate, RowJsonIsExact) {
+    closed_window w;
+    w.start_ns = t0;
+    w.window_s = 300;
+    w.dims = parse_agg_dims("exporter+src_net+proto+dst_port");
+    decode::flow_record r = rec(0x0a010203, 2, 17, 53, 3000, 30, t0, t0);
+    r.src_net = 16;
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    agg_config c;
+    c.dims = w.dims;
+    aggregator a(c, 0, nullptr, [&](const closed_window& x) { out.push_back(x); }, &ctr);
+    a.add(r);
+    a.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    char buf[k_agg_row_json];
+    std::string s(buf, format_row_json(out[0], out[0].rows[0], 1, buf));
+    EXPECT_EQ(s,
+              "{\"window_start\":\"2025-12-01T14:40:00Z\",\"window_start_ns\":1764600000000000000,"
+              "\"window_seconds\":300,\"sink\":0,\"rank\":1,\"other\":false,\"sampler_address\":\"10.0.0.1\","
+              "\"src_net\":\"10.1.0.0/16\",\"proto\":17,\"dst_port\":53,\"records\":1,\"bytes\":3000,"
+              "\"packets\":30,\"extrapolated_bytes\":3000,\"extrapolated_packets\":30,\"keys\":1,\"bps\":80.000,"
+              "\"pps\":0.100,\"extrapolated_bps\":80.000,\"extrapolated_pps\":0.100}");
+    s.assign(buf, format_row_json(out[0], out[0].rows[1], 2, buf));
+    EXPECT_EQ(s,
+              "{\"window_start\":\"2025-12-01T14:40:00Z\",\"window_start_ns\":1764600000000000000,"
+              "\"window_seconds\":300,\"sink\":0,\"rank\":2,\"other\":true,\"records\":0,\"bytes\":0,"
+              "\"packets\":0,\"extrapolated_bytes\":0,\"extrapolated_packets\":0,\"keys\":0,\"bps\":0.000,"
+              "\"pps\":0.000,\"extrapolated_bps\":0.000,\"extrapolated_pps\":0.000}");
+}
+
+TEST(Aggregate, SpecKeysAndErrors) {
+    output_config o = parse_output_spec("name=a,path=/tmp/x,aggregate=exporter+proto+dst_port,window=60,top=5", 0);
+    EXPECT_TRUE(o.aggregate);
+    EXPECT_EQ(o.agg.window_s, 60u);
+    EXPECT_EQ(o.agg.top_k, 5u);
+    ASSERT_EQ(o.agg.dims.size(), 3u);
+    EXPECT_EQ(o.agg.dims[0], agg_dim::exporter);
+    ASSERT_NE(o.agg_history, nullptr);
+    auto err = [](std::string_view spec) {
+        try {
+            parse_output_spec(spec, 0);
+        } catch (const spec_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(err("name=a,path=/tmp/x,top=5"),
+              "--output a: window, lateness, top, max_keys and history need aggregate=DIMS");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto+port"),
+              "--output a: key 'aggregate': unknown dimension 'port' (want DIM+DIM+... of sampler_address, "
+              "src_addr, dst_addr, src_net, dst_net, proto, src_port, dst_port, in_if, out_if, src_as, dst_as, "
+              "etype, ip_tos, direction, type (exporter = sampler_address))");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=src_net+dst_net+src_addr+dst_addr+proto+in_if+out_if"),
+              "--output a: aggregate: dimensions take 75 key bytes, at most 72 (each address 16, a prefix 17)");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,window=7"),
+              "--output a: aggregate: window: a divisor of a day or a whole number of minutes, so windows align "
+              "to the clock");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,window=60,lateness=600"),
+              "--output a: aggregate: lateness: at most 4 windows");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,proto"), "--output a: 'proto' is not KEY=VALUE");
+    EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto+proto"),
+              "--output a: key 'aggregate': dimension 'proto' given twice");
+}
