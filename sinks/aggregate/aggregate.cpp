@@ -105,6 +105,7 @@ void check_agg_config(const agg_config& c) {
     if (c.max_keys < c.top_k || c.max_keys > (1u << 24))
         throw std::invalid_argument("max_keys: top..16777216 distinct keys per window");
     if (c.history < 1 || c.history > 10000) throw std::invalid_argument("history: 1..10000 windows");
+    if (c.max_age_s < c.window_s) throw std::invalid_argument("max_age: at least one window");
 }
 
 void window_history::publish(std::shared_ptr<const closed_window> w) {
@@ -298,6 +299,7 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
     check_agg_config(_c);
     _window_ns = uint64_t(_c.window_s) * k_ns;
     _lateness_ns = uint64_t(_c.lateness_s) * k_ns;
+    _max_age_ns = uint64_t(_c.max_age_s) * k_ns;
     for (agg_dim d : _c.dims) _key_len += agg_dim_table[std::size_t(d)].width;
     uint32_t cap = 1024;
     while (cap < 2ull * _c.max_keys) cap <<= 1;
@@ -367,7 +369,11 @@ void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept {
         _last_record_clock = _clock_ns;
         close_until(_clock_ns);
     }
-    const uint64_t t = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
+    uint64_t t = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
+    if (t + _max_age_ns < r.time_received_ns) [[unlikely]] {
+        t = r.time_received_ns;
+        _counters->add(aggregate_counter::clock_skew);
+    }
     const uint64_t clock_start = _clock_ns - _clock_ns % _window_ns;
     uint64_t start = t - t % _window_ns;
     if (start > clock_start) {

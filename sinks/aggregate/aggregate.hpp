@@ -21,7 +21,9 @@
 // of old captures aggregates in capture time and a live feed in wall time. A window [s, s+W) closes when the
 // clock reaches s + W + lateness. A record whose window has closed is counted as `late` and not aggregated;
 // one whose end time is ahead of the clock's window (an exporter clock running ahead) is aggregated in the
-// clock's window and counted as `future`. Interface-counter records (sFlow counter samples) are not flows:
+// clock's window and counted as `future`; one whose end time is more than max_age before its own reception
+// (an exporter whose clock is wrong: no router holds a flow that long past its active timeout) is aggregated
+// by its reception time and counted as `clock_skew`. Interface-counter records (sFlow counter samples) are not flows:
 // counted as `not_flows`, not aggregated.
 //
 // Extrapolated volumes: the record's extrapolated_bytes/packets when the enrichment stage set them, else
@@ -95,6 +97,7 @@ struct agg_config {
     uint32_t top_k = 1000;         // rows per window besides "other"
     uint32_t max_keys = 65536;     // distinct keys tracked exactly per window
     uint32_t history = 12;         // closed windows kept for `top` queries (per output)
+    uint32_t max_age_s = 3600;     // a flow end older than this before its reception: the exporter's clock is wrong
 };
 
 // Parses "dim+dim+..." (names of agg_dim_table, or exporter for sampler_address). Throws std::invalid_argument
@@ -205,7 +208,7 @@ private:
     std::shared_ptr<window_history> _history;
     emit_fn _emit;
     aggregate_counter_block* _counters;
-    uint64_t _window_ns, _lateness_ns;
+    uint64_t _window_ns, _lateness_ns, _max_age_ns;
     uint32_t _mask;
     std::size_t _key_len = 0;
     std::vector<window> _w;  // ring of open windows, by (start / W) % size

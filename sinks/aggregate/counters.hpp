@@ -19,6 +19,7 @@ enum class aggregate_counter : uint8_t {
     records,
     keys_overflow,
     future,
+    clock_skew,
     not_flows,
     windows_closed,
     rows,
@@ -35,6 +36,9 @@ inline constexpr std::array<counters::info, aggregate_counter_count> aggregate_c
      counters::kind::deviation},
     {"future", "Records whose flow end time was ahead of the clock's window (an exporter clock running ahead): "
                "aggregated in the clock's window.",
+     counters::kind::deviation},
+    {"clock_skew", "Records whose flow end time was more than max_age before their reception (an exporter clock "
+                   "that is wrong): aggregated by reception time.",
      counters::kind::deviation},
     {"not_flows", "Interface-counter records (sFlow counter samples): not flows, not aggregated.",
      counters::kind::volume},

@@ -235,20 +235,21 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
                 throw spec_error(who + ": key 'aggregate': " + e.what());
             }
             o.aggregate = true;
-        } else if (k == "window" || k == "lateness" || k == "top" || k == "max_keys" || k == "history") {
+        } else if (k == "window" || k == "lateness" || k == "top" || k == "max_keys" || k == "history" ||
+                   k == "max_age") {
             uint32_t n = 0;
             if (!number(v, n)) throw bad("a whole number");
             (k == "window" ? o.agg.window_s : k == "lateness" ? o.agg.lateness_s : k == "top" ? o.agg.top_k
-             : k == "max_keys" ? o.agg.max_keys : o.agg.history) = n;
+             : k == "max_keys" ? o.agg.max_keys : k == "max_age" ? o.agg.max_age_s : o.agg.history) = n;
             agg_keys = true;
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
                              "' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, window, "
-                             "lateness, top, max_keys, history)");
+                             "lateness, top, max_keys, history, max_age)");
         }
     }
     if (agg_keys && !o.aggregate)
-        throw spec_error(who + ": window, lateness, top, max_keys and history need aggregate=DIMS");
+        throw spec_error(who + ": window, lateness, top, max_keys, history and max_age need aggregate=DIMS");
     if (o.aggregate) {
         try {
             check_agg_config(o.agg);

@@ -163,13 +163,17 @@ TEST(Aggregate, LateRecordsLandInTheirOpenWindowOrAreCounted) {
     EXPECT_EQ(ctr.get(aggregate_counter::late), 1u);
     a.add(rec(1, 2, 6, 80, 3200, 1, t0 + 9000 * s_ns, t0 + 362 * s_ns));  // ahead: the clock's window
     EXPECT_EQ(ctr.get(aggregate_counter::future), 1u);
+    // An exporter clock three years behind: aggregated by reception time, counted.
+    a.add(rec(1, 2, 6, 80, 6400, 1, t0 - 94000000 * s_ns, t0 + 362 * s_ns));
+    EXPECT_EQ(ctr.get(aggregate_counter::clock_skew), 1u);
+    EXPECT_EQ(ctr.get(aggregate_counter::late), 1u);
     a.advance(0);
     EXPECT_EQ(out.size(), 1u);
     a.advance(600 * s_ns);  // idle: the clock moves on and closes window t0+300
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[1].start_ns, t0 + 300 * s_ns);
-    EXPECT_EQ(out[1].rows[0].bytes, 800u + 3200u);
-    EXPECT_EQ(ctr.get(aggregate_counter::records), 5u);
+    EXPECT_EQ(out[1].rows[0].bytes, 800u + 3200u + 6400u);
+    EXPECT_EQ(ctr.get(aggregate_counter::records), 6u);
 }
 
 TEST(Aggregate, AFullTableFoldsNewKeysIntoOtherAndTotalsStayExact) {
@@ -302,7 +306,7 @@ TEST(Aggregate, SpecKeysAndErrors) {
         return std::string("no error");
     };
     EXPECT_EQ(err("name=a,path=/tmp/x,top=5"),
-              "--output a: window, lateness, top, max_keys and history need aggregate=DIMS");
+              "--output a: window, lateness, top, max_keys, history and max_age need aggregate=DIMS");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto+port"),
               "--output a: key 'aggregate': unknown dimension 'port' (want DIM+DIM+... of sampler_address, "
               "src_addr, dst_addr, src_net, dst_net, proto, src_port, dst_port, in_if, out_if, src_as, dst_as, "

@@ -62,7 +62,7 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
     EXPECT_EQ(error_of("name=a"), "--output a: missing key 'path'");
     EXPECT_EQ(error_of("name=a,path=/x,colour=red"),
               "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, "
-            "window, lateness, top, max_keys, history)");
+            "window, lateness, top, max_keys, history, max_age)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
     EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
               "--output a: key 'format': bad value 'avro' (json is the only format this build encodes)");
