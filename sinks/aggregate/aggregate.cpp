@@ -359,39 +359,82 @@ aggregator::window* aggregator::window_for(uint64_t start_ns) noexcept {
     return &w;
 }
 
-void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept {
-    if (r.kind != decode::record_kind::flow) {
-        _counters->add(aggregate_counter::not_flows);
-        return;
-    }
-    if (r.time_received_ns > _clock_ns) {
-        _clock_ns = r.time_received_ns;
-        _last_record_clock = _clock_ns;
-        close_until(_clock_ns);
-    }
-    uint64_t t = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
-    if (t + _max_age_ns < r.time_received_ns) [[unlikely]] {
-        t = r.time_received_ns;
-        _counters->add(aggregate_counter::clock_skew);
-    }
-    const uint64_t clock_start = _clock_ns - _clock_ns % _window_ns;
-    uint64_t start = t - t % _window_ns;
-    if (start > clock_start) {
-        start = clock_start;
-        _counters->add(aggregate_counter::future);
-    }
-    if (start + _window_ns + _lateness_ns <= _clock_ns) {
-        _counters->add(aggregate_counter::late);
-        return;
-    }
-    window& w = *window_for(start);
-    const uint32_t rate = r.sampling_rate == 0 ? 1 : r.sampling_rate;
-    const uint64_t eb = (r.extrapolated_bytes != 0 ? r.extrapolated_bytes : r.bytes * rate) * scale;
-    const uint64_t ep = (r.extrapolated_packets != 0 ? r.extrapolated_packets : r.packets * rate) * scale;
+void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept { add_burst(&r, 1, scale); }
 
-    alignas(8) uint8_t key[k_agg_key_bytes] = {};
-    make_key(r, key);
-    const uint64_t h = hash_key(key, (_key_len + 7) / 8);
+// Two passes over groups of k_group records: the first checks times, picks the window, builds the key and
+// prefetches its table slot; the second probes and adds, by then (mostly) from cache. A window the group
+// needs to recycle (an older one sharing its ring slot) first flushes the pending group, and windows the
+// burst's clock closes are closed after the burst, so no pending record ever points at a recycled window.
+void aggregator::add_burst(const decode::flow_record* recs, unsigned n, uint32_t scale) noexcept {
+    struct pending {
+        alignas(8) uint8_t key[k_agg_key_bytes];
+        uint64_t h, eb, ep;
+        const decode::flow_record* r;
+        window* w;
+    };
+    constexpr unsigned k_group = 16;
+    pending p[k_group];
+    unsigned np = 0;
+    const std::size_t words = (_key_len + 7) / 8;
+    auto flush = [&] {
+        for (unsigned j = 0; j < np; ++j) insert(*p[j].w, p[j].key, p[j].h, *p[j].r, p[j].eb, p[j].ep);
+        np = 0;
+    };
+    uint64_t clock = _clock_ns;
+    uint64_t records = 0, not_flows = 0, late = 0, future = 0, skew = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        const decode::flow_record& r = recs[i];
+        if (r.kind != decode::record_kind::flow) {
+            ++not_flows;
+            continue;
+        }
+        if (r.time_received_ns > clock) clock = r.time_received_ns;
+        uint64_t t = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
+        if (t + _max_age_ns < r.time_received_ns) [[unlikely]] {
+            t = r.time_received_ns;
+            ++skew;
+        }
+        const uint64_t clock_start = clock - clock % _window_ns;
+        uint64_t start = t - t % _window_ns;
+        if (start > clock_start) [[unlikely]] {
+            start = clock_start;
+            ++future;
+        }
+        if (start + _window_ns + _lateness_ns <= _clock_ns) [[unlikely]] {  // closed before this burst
+            ++late;
+            continue;
+        }
+        window& slot = _w[std::size_t((start / _window_ns) % _w.size())];
+        if (slot.open && slot.start_ns != start) [[unlikely]]
+            flush();
+        pending& q = p[np];
+        q.w = window_for(start);
+        q.r = &r;
+        std::memset(q.key, 0, words * 8);
+        make_key(r, q.key);
+        q.h = hash_key(q.key, words);
+        __builtin_prefetch(&q.w->slots[uint32_t(q.h) & _mask]);
+        const uint32_t rate = r.sampling_rate == 0 ? 1 : r.sampling_rate;
+        q.eb = (r.extrapolated_bytes != 0 ? r.extrapolated_bytes : r.bytes * rate) * scale;
+        q.ep = (r.extrapolated_packets != 0 ? r.extrapolated_packets : r.packets * rate) * scale;
+        ++records;
+        if (++np == k_group) flush();
+    }
+    flush();
+    if (records) _counters->add(aggregate_counter::records, records);
+    if (not_flows) _counters->add(aggregate_counter::not_flows, not_flows);
+    if (late) _counters->add(aggregate_counter::late, late);
+    if (future) _counters->add(aggregate_counter::future, future);
+    if (skew) _counters->add(aggregate_counter::clock_skew, skew);
+    if (clock > _clock_ns) {
+        _clock_ns = clock;
+        _last_record_clock = clock;
+        close_until(clock);
+    }
+}
+
+inline void aggregator::insert(window& w, const uint8_t* key, uint64_t h, const decode::flow_record& r, uint64_t eb,
+                               uint64_t ep) noexcept {
     uint32_t i = uint32_t(h) & _mask;
     for (;;) {
         entry& e = w.slots[i];
@@ -401,7 +444,7 @@ void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept {
             e.ext_bytes += eb;
             e.ext_packets += ep;
             ++e.records;
-            break;
+            return;
         }
         if (e.hash == 0) {
             if (w.used >= _c.max_keys) [[unlikely]] {
@@ -411,21 +454,20 @@ void aggregator::add(const decode::flow_record& r, uint32_t scale) noexcept {
                 w.other.ext_packets += ep;
                 ++w.other.records;
                 _counters->add(aggregate_counter::keys_overflow);
-                break;
+                return;
             }
             e.hash = h;
-            std::memcpy(e.key.data(), key, k_agg_key_bytes);
+            std::memcpy(e.key.data(), key, (_key_len + 7) / 8 * 8);  // the tail stays zero
             e.bytes = r.bytes;
             e.packets = r.packets;
             e.ext_bytes = eb;
             e.ext_packets = ep;
             e.records = 1;
             ++w.used;
-            break;
+            return;
         }
         i = (i + 1) & _mask;
     }
-    _counters->add(aggregate_counter::records);
 }
 
 void aggregator::advance(uint64_t idle_ns) noexcept {

@@ -76,6 +76,13 @@ void run_agg(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
     aggregator& a = *o.agg;
+    if (!filter && sample == 1) {  // every record: the prefetching burst path
+        a.add_burst(recs, n);
+        o.counters.add(output_counter::in, n);
+        o.counters.add(output_counter::encoded, n);
+        o.agg_last_tsc = rte_rdtsc();
+        return;
+    }
     for (unsigned i = 0; i < n; ++i) {
         const decode::flow_record& r = recs[i];
         if (filter && !o.filter.match(r)) {
