@@ -293,6 +293,52 @@ std::size_t format_row_json(const closed_window& w, const agg_row& row, unsigned
     return std::size_t(p - out);
 }
 
+std::string format_top_json(const top_answer& a) {
+    std::string s = "{\"found\":";
+    s += a.found ? "true" : "false";
+    if (!a.found) return s + ",\"rows\":[]}";
+    closed_window w;
+    w.start_ns = a.start_ns;
+    w.window_s = a.window_s;
+    w.dims = a.dims;
+    char buf[k_agg_row_json];
+    const time_t t = time_t(a.start_ns / k_ns);
+    tm g{};
+    gmtime_r(&t, &g);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &g);
+    s += ",\"window_start\":\"" + std::string(ts) + "\",\"window_start_ns\":" + std::to_string(a.start_ns) +
+         ",\"window_seconds\":" + std::to_string(a.window_s) + ",\"by\":[";
+    for (std::size_t i = 0; i < a.dims.size(); ++i)
+        s += (i ? ",\"" : "\"") + std::string(agg_dim_table[std::size_t(a.dims[i])].name) + "\"";
+    s += "],\"rows\":[";
+    bool first = true;
+    unsigned rank = 0;
+    for (const agg_row& r : a.rows) {
+        const double sec = double(a.window_s);
+        auto vols = [&](char* p) {
+            return std::snprintf(p, 512,
+                                 "\"records\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64
+                                 ",\"extrapolated_bytes\":%" PRIu64 ",\"extrapolated_packets\":%" PRIu64
+                                 ",\"bps\":%.3f,\"extrapolated_bps\":%.3f}",
+                                 r.records, r.bytes, r.packets, r.ext_bytes, r.ext_packets, double(r.bytes) * 8 / sec,
+                                 double(r.ext_bytes) * 8 / sec);
+        };
+        if (r.other) {
+            s += "],\"other\":{\"keys\":" + std::to_string(r.keys) + ",";
+            s.append(buf, std::size_t(vols(buf)));
+            continue;
+        }
+        if (!first) s += ',';
+        first = false;
+        s += "{\"rank\":" + std::to_string(++rank) + ",";
+        s.append(buf, format_dims_json(a.dims, r.key.data(), buf));
+        s += ',';
+        s.append(buf, std::size_t(vols(buf)));
+    }
+    return s + "}";
+}
+
 aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
                        aggregate_counter_block* counters)
     : _c(c), _sink(sink), _history(std::move(history)), _emit(std::move(emit)), _counters(counters) {

@@ -153,6 +153,13 @@ struct top_answer {
 // Throws std::invalid_argument when `by` names a dimension the output does not keep.
 top_answer query_top(const window_history& h, const std::vector<agg_dim>& output_dims, const top_query& q);
 
+// The answer as one JSON object (the control socket's `top` result):
+//   {"found":true,"window_start":"...Z","window_start_ns":N,"window_seconds":300,"by":["dst_port"],
+//    "rows":[{"rank":1,"dst_port":443,"records":..,"bytes":..,"packets":..,"extrapolated_bytes":..,
+//             "extrapolated_packets":..,"bps":..,"extrapolated_bps":..},...],
+//    "other":{"keys":N,"records":..,"bytes":..,...}}
+std::string format_top_json(const top_answer& a);
+
 // Formats one row's dimensions as JSON members (`"src_addr":"10.0.0.1","proto":6`), no braces. Returns the
 // length written (at most k_agg_dims_json bytes).
 constexpr std::size_t k_agg_dims_json = 1024;

@@ -246,6 +246,12 @@ TEST(Aggregate, TopQueryMergesSinkCoresAndRegroups) {
     EXPECT_TRUE(t.rows[1].other);
     EXPECT_EQ(t.rows[1].bytes, 550u);
     EXPECT_EQ(t.rows[1].keys, 1u);
+    EXPECT_EQ(format_top_json(t),
+              "{\"found\":true,\"window_start\":\"2025-12-01T14:40:00Z\",\"window_start_ns\":1764600000000000000,"
+              "\"window_seconds\":300,\"by\":[\"dst_port\"],\"rows\":[{\"rank\":1,\"dst_port\":443,\"records\":2,"
+              "\"bytes\":600,\"packets\":2,\"extrapolated_bytes\":600,\"extrapolated_packets\":2,\"bps\":16.000,"
+              "\"extrapolated_bps\":16.000}],\"other\":{\"keys\":1,\"records\":2,\"bytes\":550,\"packets\":2,"
+              "\"extrapolated_bytes\":550,\"extrapolated_packets\":2,\"bps\":14.667,\"extrapolated_bps\":14.667}}");
     q.by = parse_agg_dims("proto");
     EXPECT_THROW(query_top(*hist, c.dims, q), std::invalid_argument);
     // Older windows are dropped past `history` distinct windows.
