@@ -3,7 +3,8 @@
 // Python compatibility tests (protoc-generated decoder, ECS definitions) read exactly what the encoders emit.
 //   encode_dump FORMAT PCAP...   FORMAT: ecs_json | protobuf_delimited | reference
 //   encode_dump FORMAT --max     one synthetic record with every field set (a wide one)
-// `reference` is sluice-decode's JSON line plus "record_index" and "flow_id": the values to check against.
+// `reference` is sluice-decode's JSON line plus "record_index", "times_from_export" and "flow_id": the values to
+// check against.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -97,8 +98,19 @@ void emit(std::string_view fmt, const decode::flow_record& r) {
         std::fwrite(bin, 1, sinks::encode::protobuf_encode_delimited(r, bin), stdout);
     } else {
         std::size_t n = decode::format_json(r, text, sizeof text);
-        n += static_cast<std::size_t>(std::snprintf(text + n - 1, sizeof text - n, ",\"record_index\":%u,\"flow_id\":%llu}\n",
+        if (r.kind == decode::record_kind::interface_counters) {
+            // The counters line leaves out the flow fields; the record still has them (times, direction, ...):
+            // append its flow-shaped rendering so the reference holds every field ("as_flow", merged by the test).
+            decode::flow_record f = r;
+            f.kind = decode::record_kind::flow;
+            std::memcpy(text + n - 1, ",\"as_flow\":", 11);
+            n += 10;
+            n += decode::format_json(f, text + n, sizeof text - n);
+            text[n++] = '}';
+        }
+        n += static_cast<std::size_t>(std::snprintf(text + n - 1, sizeof text - n, ",\"record_index\":%u,\"times_from_export\":%s,\"flow_id\":%llu}\n",
                                                     unsigned(r.record_index),
+                                                    (r.flags & decode::record_flags::times_from_export) ? "true" : "false",
                                                     static_cast<unsigned long long>(sinks::encode::flow_id(r))) - 1);
         std::fwrite(text, 1, n, stdout);
     }
