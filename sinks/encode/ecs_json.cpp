@@ -133,6 +133,8 @@ std::string_view direction_name(decode::flow_direction d) noexcept {
 
 // Unchecked writer over a buffer of k_ecs_json_max bytes. `sep()` writes the comma before every member but the
 // first of the innermost open object.
+constexpr uint64_t k_long_max = 0x7fffffffffffffffull;
+
 class writer {
 public:
     explicit writer(char* buf) noexcept : _p(buf), _begin(buf) {}
@@ -147,6 +149,9 @@ public:
         _p += s.size();
     }
     void num(uint64_t v) noexcept { _p = put_u64(_p, v); }
+    // A u64 into an Elasticsearch `long` (signed): values past 2^63 - 1 (no real flow has them; a forged
+    // datagram can) saturate there instead of failing the whole document's indexing.
+    void num_long(uint64_t v) noexcept { _p = put_u64(_p, v > k_long_max ? k_long_max : v); }
     void qnum(uint64_t v) noexcept {  // a number as a JSON string (ECS keyword fields)
         *_p++ = '"';
         _p = put_u64(_p, v);
@@ -250,7 +255,7 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
     w.lit(",\"end\":");
     w.date(r.time_flow_end_ns);
     w.lit(",\"duration\":");
-    w.num(r.time_flow_end_ns >= r.time_flow_start_ns ? r.time_flow_end_ns - r.time_flow_start_ns : 0);
+    w.num_long(r.time_flow_end_ns >= r.time_flow_start_ns ? r.time_flow_end_ns - r.time_flow_start_ns : 0);
     w.lit("}");
 
     if (!counters) {
@@ -266,9 +271,9 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
             w.lit("\"");
         }
         w.lit(",\"bytes\":");
-        w.num(r.bytes);
+        w.num_long(r.bytes);
         w.lit(",\"packets\":");
-        w.num(r.packets);
+        w.num_long(r.packets);
         w.lit(",\"direction\":\"");
         w.str(direction_name(r.direction));
         w.lit("\"");
@@ -319,13 +324,13 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
         w.lit(",\"interface\":{\"speed_mbps\":");
         w.num(r.if_speed_mbps);
         w.lit(",\"in_bytes\":");
-        w.num(r.bytes);
+        w.num_long(r.bytes);
         w.lit(",\"in_packets\":");
-        w.num(r.packets);
+        w.num_long(r.packets);
         w.lit(",\"out_bytes\":");
-        w.num(r.if_out_bytes);
+        w.num_long(r.if_out_bytes);
         w.lit(",\"out_packets\":");
-        w.num(r.if_out_packets);
+        w.num_long(r.if_out_packets);
         w.lit(",\"in_errors\":");
         w.num(r.if_in_errors);
         w.lit(",\"out_errors\":");
@@ -389,9 +394,9 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
     w.boolean((r.flags & decode::record_flags::times_from_export) != 0);
     if (r.extrapolated_bytes != 0 || r.extrapolated_packets != 0) {
         w.lit(",\"extrapolated_bytes\":");
-        w.num(r.extrapolated_bytes);
+        w.num_long(r.extrapolated_bytes);
         w.lit(",\"extrapolated_packets\":");
-        w.num(r.extrapolated_packets);
+        w.num_long(r.extrapolated_packets);
     }
     if (r.signature_tags != 0) {
         w.lit(",\"signature_tags\":");
