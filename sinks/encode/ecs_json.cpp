@@ -65,20 +65,34 @@ inline void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) noe
     y += (m <= 2);
 }
 
-inline char* put_date(char* p, uint64_t ns) noexcept {
+// "YYYY-MM-DD" of the last day formatted: a record's four times almost always fall on one day, so the calendar
+// arithmetic runs once per record (the cache lives on the encoder's stack: no state between records).
+struct day_cache {
+    uint64_t day = ~0ull;
+    char ymd[10];
+};
+
+inline char* put_date(char* p, uint64_t ns, day_cache& dc) noexcept {
     const uint64_t secs = ns / 1000000000ull;
     const auto frac = static_cast<uint32_t>(ns % 1000000000ull);
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days(static_cast<int64_t>(secs / 86400), y, mo, d);
+    const uint64_t day = secs / 86400;
+    if (day != dc.day) {
+        int64_t y;
+        unsigned mo, d;
+        civil_from_days(static_cast<int64_t>(day), y, mo, d);
+        // u64 ns since 1970 ends in 2554: always 4 year digits.
+        char* q = dc.ymd;
+        q = put2(q, static_cast<unsigned>(y / 100));
+        q = put2(q, static_cast<unsigned>(y % 100));
+        *q++ = '-';
+        q = put2(q, mo);
+        *q++ = '-';
+        put2(q, d);
+        dc.day = day;
+    }
+    std::memcpy(p, dc.ymd, 10);
+    p += 10;
     const auto sod = static_cast<unsigned>(secs % 86400);
-    // u64 ns since 1970 ends in 2554: always 4 year digits.
-    p = put2(p, static_cast<unsigned>(y / 100));
-    p = put2(p, static_cast<unsigned>(y % 100));
-    *p++ = '-';
-    p = put2(p, mo);
-    *p++ = '-';
-    p = put2(p, d);
     *p++ = 'T';
     p = put2(p, sod / 3600);
     *p++ = ':';
@@ -86,13 +100,15 @@ inline char* put_date(char* p, uint64_t ns) noexcept {
     *p++ = ':';
     p = put2(p, sod % 60);
     *p++ = '.';
-    uint32_t f = frac;
-    char* e = p + 9;
-    for (char* q = e; q > p;) {
-        *--q = static_cast<char>('0' + f % 10);
-        f /= 10;
-    }
-    p = e;
+    // 9 fraction digits: one, then four pairs.
+    *p++ = static_cast<char>('0' + frac / 100000000);
+    uint32_t f = frac % 100000000;
+    p = put2(p, f / 1000000);
+    f %= 1000000;
+    p = put2(p, f / 10000);
+    f %= 10000;
+    p = put2(p, f / 100);
+    p = put2(p, f % 100);
     *p++ = 'Z';
     return p;
 }
@@ -159,7 +175,7 @@ public:
     }
     void date(uint64_t ns) noexcept {
         *_p++ = '"';
-        _p = put_date(_p, ns);
+        _p = put_date(_p, ns, _days);
         *_p++ = '"';
     }
     void addr(const uint8_t a[16]) noexcept {
@@ -192,6 +208,7 @@ public:
 private:
     char* _p;
     char* _begin;
+    day_cache _days;
 };
 
 inline bool zero_mac(const uint8_t m[6]) noexcept {
@@ -232,7 +249,8 @@ void endpoint(writer& w, const uint8_t ip[16], uint16_t port, const uint8_t mac[
 }  // namespace
 
 std::size_t format_rfc3339_ns(uint64_t unix_ns, char* out) noexcept {
-    return static_cast<std::size_t>(put_date(out, unix_ns) - out);
+    day_cache dc;
+    return static_cast<std::size_t>(put_date(out, unix_ns, dc) - out);
 }
 
 std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
