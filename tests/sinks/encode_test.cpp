@@ -298,3 +298,50 @@ TEST(ecs_json, exact_line) {
               "\"flow_end_reason\":0,\"in_if_format\":0,\"out_if_format\":0,\"biflow_reverse\":false,"
               "\"sampling_overridden\":false,\"times_from_export\":false}}");
 }
+
+// Random records (every byte random, addresses IPv4-mapped half the time): every encoding stays inside its bound
+// (guard bytes after the bound untouched), protobuf parses back to the record's values, ECS JSON is one object.
+TEST(encoders, random_records_stay_in_bounds) {
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    auto rnd = [&] {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        return s;
+    };
+    std::vector<uint8_t> pb(k_protobuf_delimited_max + 32);
+    std::vector<char> js(k_ecs_json_max + 32);
+    for (int it = 0; it < 20000; ++it) {
+        flow_record r;
+        auto* b = reinterpret_cast<uint8_t*>(&r);
+        for (std::size_t i = 0; i < sizeof r; ++i) b[i] = static_cast<uint8_t>(rnd());
+        if (rnd() & 1) {
+            for (uint8_t* a : {r.src_addr, r.dst_addr, r.next_hop, r.sampler_address, r.bgp_next_hop}) {
+                std::memset(a, 0, 10);
+                a[10] = a[11] = 0xff;
+            }
+        }
+        r.kind = (rnd() & 1) ? decode::record_kind::flow : decode::record_kind::interface_counters;
+        std::fill(pb.begin(), pb.end(), 0xee);
+        const std::size_t n = protobuf_encode_delimited(r, pb.data());
+        ASSERT_LE(n, k_protobuf_delimited_max);
+        for (std::size_t i = k_protobuf_delimited_max; i < pb.size(); ++i) ASSERT_EQ(pb[i], 0xee);
+        const uint8_t* p = pb.data();
+        const uint64_t len = read_varint(p, pb.data() + n);
+        ASSERT_EQ(std::size_t(p - pb.data()) + len, n);
+        const pb_fields f = parse_pb(p, len);
+        EXPECT_EQ(f.num.count(9) ? f.num.at(9) : 0, r.bytes);
+        EXPECT_EQ(f.num.at(200), flow_id(r));
+        std::fill(js.begin(), js.end(), '\x01');
+        const std::size_t m = ecs_json_encode(r, js.data());
+        ASSERT_LT(m, k_ecs_json_max);
+        for (std::size_t i = k_ecs_json_max; i < js.size(); ++i) ASSERT_EQ(js[i], '\x01');
+        int depth = 0;
+        for (std::size_t i = 0; i < m; ++i) {
+            depth += js[i] == '{';
+            depth -= js[i] == '}';
+            ASSERT_GE(depth, i + 1 < m ? 1 : 0) << std::string(js.data(), m);
+        }
+        EXPECT_EQ(depth, 0);
+    }
+}
