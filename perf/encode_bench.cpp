@@ -6,7 +6,8 @@
 // Input: every record of the bundled captures (v5, v9, IPFIX with biflows, sFlow with counters), repeated into a
 // batch of k_batch records, encoded batch after batch into a reused byte_buffer (as a sink output would). Every
 // benchmark first checks its output (messages decode back to the records' values, batches equal the single
-// encodings concatenated), then measures. Items/s = records/s; bytes/s = encoded bytes; `cyc/rec` = TSC cycles
+// encodings concatenated), then measures. With DPDK (the sink stage library), also the sink stage itself with one
+// ecs_json or protobuf_delimited output to /dev/null. Items/s = records/s; bytes/s = encoded bytes; `cyc/rec` = TSC cycles
 // per record.
 #include <benchmark/benchmark.h>
 #include <x86intrin.h>
@@ -20,6 +21,14 @@
 #include "sinks/encode/ecs_json.hpp"
 #include "sinks/encode/flow_id.hpp"
 #include "sinks/encode/protobuf.hpp"
+#ifdef SLUICE_HAVE_STAGE
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sinks/stage/stage.hpp"
+#endif
 
 using namespace sluice;
 using namespace sluice::sinks::encode;
@@ -229,6 +238,56 @@ void BM_flow_id(benchmark::State& state) {
     }
     report(state, cycles, 0);
 }
+
+#ifdef SLUICE_HAVE_STAGE
+// The sink stage over the same records, batches of k_sink_burst read in place (as from a ring slot), one output of
+// the given format writing to /dev/null: filter check, encode into the file writer's buffer, writev. First checks
+// that the stage's file bytes equal the encoder's own output.
+void run_stage(benchmark::State& state, const char* fmt) {
+    const auto& recs = batch();
+    const std::string f(fmt);
+    {
+        char path[] = "/tmp/sluice-encode-bench-XXXXXX";
+        const int fd = mkstemp(path);
+        if (fd < 0) return state.SkipWithError("mkstemp failed");
+        close(fd);
+        std::vector<sinks::output_config> outs{sinks::parse_output_spec("name=o,format=" + f + ",path=" + path, 0)};
+        sinks::sink_context s;
+        sinks::add_outputs(s, outs, 1, 1000000000ull);
+        sinks::run_outputs(s, recs.data(), unsigned(recs.size()));
+        sinks::flush_outputs(s);
+        byte_buffer want;
+        if (f == "ecs_json")
+            ecs_json_append_lines(want, recs);
+        else
+            protobuf_append_delimited(want, recs);
+        std::ifstream in(path);
+        std::stringstream got;
+        got << in.rdbuf();
+        unlink(path);
+        if (got.str() != std::string(reinterpret_cast<const char*>(want.data()), want.size()))
+            return state.SkipWithError("sink stage output differs from the encoder's");
+    }
+    std::vector<sinks::output_config> outs{sinks::parse_output_spec("name=o,format=" + f + ",path=/dev/null", 0)};
+    sinks::sink_context s;
+    sinks::add_outputs(s, outs, 1, 1000000000ull);
+    uint64_t cycles = 0;
+    for (auto _ : state) {
+        const uint64_t t0 = __rdtsc();
+        for (std::size_t at = 0; at < recs.size(); at += sinks::k_sink_burst) {
+            const unsigned k = unsigned(std::min<std::size_t>(sinks::k_sink_burst, recs.size() - at));
+            sinks::run_outputs(s, recs.data() + at, k);
+        }
+        cycles += __rdtsc() - t0;
+    }
+    sinks::flush_outputs(s);
+    report(state, cycles, s.outputs[0]->file_counters.get(sinks::file_counter::bytes));
+}
+void BM_sink_stage_ecs_json_devnull(benchmark::State& state) { run_stage(state, "ecs_json"); }
+void BM_sink_stage_protobuf_delimited_devnull(benchmark::State& state) { run_stage(state, "protobuf_delimited"); }
+BENCHMARK(BM_sink_stage_ecs_json_devnull);
+BENCHMARK(BM_sink_stage_protobuf_delimited_devnull);
+#endif
 
 }  // namespace
 
