@@ -157,6 +157,17 @@ struct record_buffer {
     void clear() noexcept { size = 0; }
 };
 
+// Numbers the records a decoder appended for one datagram, out[first] up to
+// out.size, 0, 1, 2, ... in datagram order (record_index, saturating at
+// 0xffff), for the flow id (sinks/encode/flow_id.hpp). Every decoder calls it
+// once per datagram (NetFlow v5 sets the index as it fills each record).
+inline void number_records(record_buffer& out, uint32_t first) noexcept {
+    for (uint32_t i = first; i < out.size; ++i) {
+        const uint32_t k = i - first;
+        out.data[i].record_index = static_cast<uint16_t>(k < 0xffffu ? k : 0xffffu);
+    }
+}
+
 // The largest number of records one UDP datagram can yield: a 65535-byte
 // IPFIX data set of 1-byte records, doubled for biflows. Callers that must
 // never hit err_output_full size their buffer to this.

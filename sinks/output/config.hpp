@@ -11,9 +11,14 @@
 
 namespace sluice::sinks {
 
-// Encoders, chosen once per batch by a switch (no virtual call per record).
-// protobuf and Avro come with the sinks issue.
-enum class format : uint8_t { json };
+// Encoders, chosen once per batch by a switch (no virtual call per record). Fields of each: docs/schema.md.
+//   json                JSON lines, byte-identical to sluice-decode --json (dataplane/decode/record_format.hpp)
+//   protobuf            sinks/proto/flow.proto, one message per record, unframed (message-framed writers only)
+//   protobuf_delimited  the same messages, each behind its varint length (files; batches per Kafka message)
+//   ecs_json            Elastic Common Schema JSON lines (sinks/encode/ecs_json.hpp)
+// Avro comes with the HDFS writer.
+enum class format : uint8_t { json, protobuf, protobuf_delimited, ecs_json };
+constexpr uint8_t k_format_count = 4;
 
 // Writers, chosen once per flush by a switch. Kafka and HDFS come next.
 enum class writer_kind : uint8_t { file };

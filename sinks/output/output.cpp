@@ -185,6 +185,25 @@ uint64_t pair_hash(const decode::flow_record& r) noexcept {
 }
 static_assert(std::endian::native == std::endian::little, "pair_hash's documented value assumes little-endian loads");
 
+bool parse_format(std::string_view s, format& out) noexcept {
+    for (uint8_t i = 0; i < k_format_count; ++i)
+        if (s == format_name(static_cast<format>(i))) {
+            out = static_cast<format>(i);
+            return true;
+        }
+    return false;
+}
+
+std::string_view format_name(format f) noexcept {
+    switch (f) {
+        case format::json: return "json";
+        case format::protobuf: return "protobuf";
+        case format::protobuf_delimited: return "protobuf_delimited";
+        case format::ecs_json: return "ecs_json";
+    }
+    return "?";
+}
+
 output_config parse_output_spec(std::string_view spec, unsigned index) {
     output_config o;
     std::string who = "--output #" + std::to_string(index + 1);
@@ -216,8 +235,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             o.file.path = std::string(v);
             have_path = true;
         } else if (k == "format") {
-            if (v != "json") throw bad("json is the only format this build encodes");
-            o.fmt = format::json;
+            if (!parse_format(v, o.fmt)) throw bad("json, ecs_json, protobuf or protobuf_delimited");
         } else if (k == "filter") {
             filter = std::string(v);
             have_filter = true;
@@ -259,6 +277,9 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         o.agg_history = std::make_shared<window_history>(o.agg.history);
     }
     if (!have_path) throw spec_error(who + ": missing key 'path'");
+    if (o.fmt == format::protobuf && o.writer == writer_kind::file)
+        throw spec_error(who + ": key 'format': protobuf (one message per record, unframed) needs a writer that "
+                               "keeps message boundaries; a file takes protobuf_delimited");
     if (have_filter) {
         record_filter(filter, o.name);  // validates; throws naming the output
         o.filter = filter;

@@ -2,7 +2,7 @@
 // An output of the sink stage: its `--output` spec parser, its compiled filter and its 1-in-N downsampling.
 //
 // Spec (one `--output` per output, keys in any order, no spaces):
-//   name=NAME,path=PATH[,format=json][,filter=EXPR][,sample=N][,roll_bytes=N][,flush_ms=N]
+//   name=NAME,path=PATH[,format=json|ecs_json|protobuf_delimited|protobuf][,filter=EXPR][,sample=N][,roll_bytes=N][,flush_ms=N]
 // Filter (a conjunction of terms; a term matches when any of its values does):
 //   EXPR  := TERM ( '&&' TERM )*
 //   TERM  := FIELD OP VALUE ( '|' VALUE )*
@@ -34,6 +34,10 @@ namespace sluice::sinks {
 struct spec_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// A format's spec name ("json", "protobuf", "protobuf_delimited", "ecs_json") and back.
+bool parse_format(std::string_view s, format& out) noexcept;
+std::string_view format_name(format f) noexcept;
 
 // Parses one --output SPEC; `index` (0-based) names it in errors until its name is known.
 output_config parse_output_spec(std::string_view spec, unsigned index);

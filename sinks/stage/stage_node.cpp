@@ -8,6 +8,8 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/ring/record_ring.hpp"
+#include "sinks/encode/ecs_json.hpp"
+#include "sinks/encode/protobuf.hpp"
 #include "stage.hpp"
 
 namespace sluice::sinks {
@@ -22,6 +24,27 @@ struct json_encoder {
         std::size_t len = decode::format_json(r, p, decode::max_json_size);
         p[len++] = '\n';
         w.commit(len);
+    }
+};
+
+// One ECS JSON line per kept record (sinks/encode/ecs_json.hpp).
+static_assert(encode::k_ecs_json_max + 1 <= file_writer::k_max_line);
+struct ecs_json_encoder {
+    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+        char* p = w.line(encode::k_ecs_json_max + 1);
+        std::size_t len = encode::ecs_json_encode(r, p);
+        p[len++] = '\n';
+        w.commit(len);
+    }
+};
+
+// One varint-length-delimited FlowMessage per kept record (sinks/encode/protobuf.hpp); a file of them is what
+// protobuf's parseDelimitedFrom reads back.
+static_assert(encode::k_protobuf_delimited_max <= file_writer::k_max_line);
+struct protobuf_delimited_encoder {
+    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+        auto* p = reinterpret_cast<uint8_t*>(w.line(encode::k_protobuf_delimited_max));
+        w.commit(encode::protobuf_encode_delimited(r, p));
     }
 };
 
@@ -145,6 +168,9 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
         }
         switch (o->cfg->fmt) {  // once per batch, not per record
         case format::json: run_one<json_encoder>(*o, recs, n); break;
+        case format::ecs_json: run_one<ecs_json_encoder>(*o, recs, n); break;
+        case format::protobuf_delimited: run_one<protobuf_delimited_encoder>(*o, recs, n); break;
+        case format::protobuf: break;  // refused for the file writer by parse_output_spec
         }
     }
 }

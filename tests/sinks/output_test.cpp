@@ -65,7 +65,13 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
             "window, lateness, top, max_keys, history, max_age)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
     EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
-              "--output a: key 'format': bad value 'avro' (json is the only format this build encodes)");
+              "--output a: key 'format': bad value 'avro' (json, ecs_json, protobuf or protobuf_delimited)");
+    EXPECT_EQ(error_of("name=a,path=/x,format=protobuf"),
+              "--output a: key 'format': protobuf (one message per record, unframed) needs a writer that keeps "
+              "message boundaries; a file takes protobuf_delimited");
+    EXPECT_EQ(parse_output_spec("name=a,path=/x,format=ecs_json", 0).fmt, format::ecs_json);
+    EXPECT_EQ(parse_output_spec("name=a,path=/x,format=protobuf_delimited", 0).fmt, format::protobuf_delimited);
+    EXPECT_EQ(parse_output_spec("name=a,path=/x,format=json", 0).fmt, format::json);
     EXPECT_EQ(error_of("name=a b,path=/x"), "--output a b: key 'name': only letters, digits, '_' and '-'");
     EXPECT_EQ(error_of("name=a,path=/x,filter="), "output a: filter: empty expression");
     EXPECT_EQ(error_of("name=a,path=/x,filter=type>v5"), "output a: filter: 'type' takes only == or !=");

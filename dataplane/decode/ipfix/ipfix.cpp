@@ -141,6 +141,7 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
 
     set_walk w;
     uint32_t emitted = 0;
+    const uint32_t first_record = out.size;
     std::size_t off = header_size;
     while (off < len) {
         const uint8_t* s = p + off;
@@ -189,6 +190,7 @@ decode_status decode_ipfix(std::span<const uint8_t> payload, const datagram_meta
         if (!w.complete) dom->seq.valid = false;
     }
 
+    number_records(out, first_record);
     return tmpl::message_status(c, at, emitted, w.records, created, *st, dom);
 }
 

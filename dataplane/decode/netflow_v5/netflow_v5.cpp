@@ -136,6 +136,7 @@ decode_status decode_netflow_v5(std::span<const uint8_t> payload, const datagram
         f->export_version = 5;
         f->flags = 0;
         clear_extended(*f);  // v5 exports nothing past the first three cache lines
+        f->record_index = static_cast<uint16_t>(i);  // i < 65535 / 48: no saturation needed
         exporter.apply_sampling(*f);
     }
     c.add(counter::flow_records, n);

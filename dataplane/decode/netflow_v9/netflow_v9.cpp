@@ -154,6 +154,7 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
 
     set_walk w;
     uint32_t emitted = 0;
+    const uint32_t first_record = out.size;
     std::size_t off = header_size;
     bool bad_set = false;
     bool padded = false;
@@ -199,6 +200,7 @@ decode_status decode_netflow_v9(std::span<const uint8_t> payload, const datagram
     if (!bad_set && !padded && off != len && !all_zero(p + off, len - off)) c.add(counter::dev_trailing_bytes);
     if (w.complete && w.records != count) c.add(counter::dev_count_mismatch);
 
+    number_records(out, first_record);
     return tmpl::message_status(c, at, emitted, w.records, created, *st, dom);
 }
 

@@ -586,6 +586,7 @@ decode_status decode_sflow(std::span<const uint8_t> payload, const datagram_meta
     }
     if (i == samples && left != 0) [[unlikely]]
         c.add(counter::dev_trailing_bytes);
+    number_records(out, emitted_before);
 
     if (!x.rejected) return decode_status::ok;
     return out.size == emitted_before ? decode_status::dropped : decode_status::partial;

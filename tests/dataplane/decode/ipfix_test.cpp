@@ -152,6 +152,38 @@ TEST_F(ipfix_fx, template_and_data_field_by_field) {
     expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::templates_learned, 1}, {counter::flow_records, 2}});
 }
 
+// record_index: 0-based over the records the message yields, across its sets, restarting with each datagram
+// appended to the same buffer; a set whose template is unknown yields nothing and takes no index.
+TEST_F(ipfix_fx, record_index_counts_yielded_records_per_datagram) {
+    learn(256, ipv4_fields);
+    builder b = hdr();
+    auto s1 = b.open(300);  // no such template
+    ipv4_record(b, 9, 1);
+    b.close(s1);
+    auto s2 = b.open(256);
+    ipv4_record(b, 1, 1);
+    ipv4_record(b, 2, 1);
+    b.close(s2);
+    auto s3 = b.open(256);
+    ipv4_record(b, 3, 1);
+    b.close(s3);
+    const std::vector<uint8_t> first = b.done();
+    out.clear();
+    EXPECT_EQ(decode_ipfix(first, meta, *ex, out), decode_status::partial);
+    builder c = hdr();
+    auto s4 = c.open(256);
+    ipv4_record(c, 4, 1);
+    ipv4_record(c, 5, 1);
+    c.close(s4);
+    EXPECT_EQ(decode_ipfix(c.done(), meta, *ex, out), decode_status::ok);  // appended after the first
+    ASSERT_EQ(out.size, 5u);
+    const uint16_t want[5] = {0, 1, 2, 0, 1};
+    for (unsigned i = 0; i < 5; ++i) {
+        EXPECT_EQ(storage[i].record_index, want[i]) << i;
+        expect_v4(storage[i].src_addr, 10, 1, 1, uint8_t(i + 1));
+    }
+}
+
 TEST_F(ipfix_fx, sequence_counts_data_records_per_domain) {
     learn(256, ipv4_fields, 1);
     learn(256, ipv4_fields, 2);
@@ -558,6 +590,10 @@ TEST_F(ipfix_fx, biflow_reverse_record_only_with_reverse_packets) {
     EXPECT_EQ(r.time_flow_end_ns, 1700000000990000000ull);
     EXPECT_EQ(r.flags, record_flags::biflow_reverse);
     EXPECT_EQ(storage[2].flags, 0);  // second record: forward only
+    // The reverse half takes the next index (flow id input, sinks/encode/flow_id.hpp).
+    EXPECT_EQ(f.record_index, 0);
+    EXPECT_EQ(r.record_index, 1);
+    EXPECT_EQ(storage[2].record_index, 2);
     expect_counters(ex->counters, {{counter::datagrams, 2},
                                    {counter::templates_learned, 1},
                                    {counter::dev_enterprise_fields_skipped, 1},  // reverse IE 40: not mapped

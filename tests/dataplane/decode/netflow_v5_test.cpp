@@ -99,6 +99,8 @@ TEST(netflow_v5, decodes_every_field) {
     EXPECT_EQ(f.c(counter::datagrams), 1u);
     EXPECT_EQ(f.c(counter::flow_records), 2u);
     EXPECT_EQ(f.exp().counters.errors(), 0u);
+    EXPECT_EQ(f.buf[0].record_index, 0);  // position in the datagram: a flow id input
+    EXPECT_EQ(f.buf[1].record_index, 1);
 }
 
 TEST(netflow_v5, uptime_wrap_and_first_after_uptime) {
