@@ -50,6 +50,20 @@ uint64_t written(const snapshot& s) {
     return n;
 }
 
+// Calls fn(group, series) for every sinks group other than stage/output/file
+// (a writer's own tables: kafka, spool) with a series of this (sink, output).
+template <typename F>
+void for_writer_groups(const snapshot& s, const std::string& sink, const std::string& output, F fn) {
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        const group& gr = s.groups[g];
+        if (gr.stage != k_sinks || gr.component == groups::sink_stage || gr.component == groups::sink_output ||
+            gr.component == groups::sink_file)
+            continue;
+        for (const series& x : s.all)
+            if (x.group == g && label_of(x, "sink") == sink && label_of(x, "output") == output) fn(g, x);
+    }
+}
+
 uint64_t sum_row(const snapshot& s, std::size_t g, std::string_view row) { return g == SIZE_MAX ? 0 : s.sum(g, row); }
 
 // Per-row totals of group g.
@@ -244,6 +258,13 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                         for (std::size_t i = 0; i < s.groups[n.file].rows.size(); ++i)
                             std::fprintf(f, " file_%s=%" PRIu64, s.groups[n.file].rows[i].name.data(), w.get(i));
                     });
+                // Any other writer's groups of this output (kafka, spool): the non-zero rows.
+                for_writer_groups(s, id, name, [&](std::size_t g, const series& w) {
+                    for (std::size_t i = 0; i < s.groups[g].rows.size(); ++i)
+                        if (w.get(i))
+                            std::fprintf(f, " %s_%s=%" PRIu64, s.groups[g].component.c_str(),
+                                         s.groups[g].rows[i].name.data(), w.get(i));
+                });
                 std::fputc('\n', f);
             });
         });
@@ -358,6 +379,10 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
                         });
                     if (w) json_rows_obj(f, s.groups[n.file], w->values);
                     else std::fputs("{}", f);
+                    for_writer_groups(s, id, name, [&](std::size_t g, const series& x) {
+                        std::fprintf(f, ",\"%s\":", s.groups[g].component.c_str());
+                        json_rows_obj(f, s.groups[g], x.values);
+                    });
                     std::fputc('}', f);
                 });
             std::fputs("}}", f);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sinks/file/config.hpp"
+#include "sinks/kafka/config.hpp"
 
 namespace sluice::sinks {
 
@@ -13,8 +14,8 @@ namespace sluice::sinks {
 // protobuf and Avro come with the sinks issue.
 enum class format : uint8_t { json };
 
-// Writers, chosen once per flush by a switch. Kafka and HDFS come next.
-enum class writer_kind : uint8_t { file };
+// Writers, chosen once per batch by a switch. HDFS comes next.
+enum class writer_kind : uint8_t { file, kafka };
 
 struct output_config {
     std::string name;          // unique, [A-Za-z0-9_-]+; names the counters and log lines
@@ -26,6 +27,7 @@ struct output_config {
     // kept records' sampling_rate is multiplied by N. 1 = keep everything.
     uint32_t sample = 1;
     file_config file{};
+    kafka_config kafka{};  // writer == kafka (kafka=BROKERS in the spec)
 };
 
 }  // namespace sluice::sinks

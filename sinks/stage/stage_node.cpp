@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include <type_traits>
+
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "stage.hpp"
@@ -23,7 +25,12 @@ struct json_encoder {
         p[len++] = '\n';
         w.commit(len);
     }
+    // One Kafka message per record, encoded into the writer's scratch buffer.
+    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+        k.produce(r, decode::format_json(r, k.scratch(), decode::max_json_size));
+    }
 };
+static_assert(decode::max_json_size <= kafka_writer::k_scratch);
 
 // Records ahead to prefetch: the worker wrote them on another core, and the
 // encoder's loads within a record are not a stream the hardware prefetcher
@@ -36,12 +43,11 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
     for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
 }
 
-template <typename Enc>
-void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+template <typename Enc, typename W>
+void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
-    file_writer& w = *o.writer;
     for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
@@ -67,6 +73,18 @@ void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     if (filtered) o.counters.add(output_counter::filtered, filtered);
     if (downsampled) o.counters.add(output_counter::downsampled, downsampled);
     if (encoded) o.counters.add(output_counter::encoded, encoded);
+    // The Kafka writer owns every record it is handed (librdkafka's queue or
+    // the spool; its own counters say what became of each).
+    if constexpr (std::is_same_v<W, kafka_writer>)
+        if (encoded) o.counters.add(output_counter::written, encoded);
+}
+
+template <typename Enc>
+void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+    switch (o.cfg->writer) {  // once per batch
+    case writer_kind::file: run_one<Enc>(o, *o.writer, recs, n); break;
+    case writer_kind::kafka: run_one<Enc>(o, *o.kafka, recs, n); break;
+    }
 }
 
 // The thread's CPU time so far (a system call: called every ~25 ms, never per batch).
@@ -83,7 +101,10 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         auto o = std::make_unique<output_slot>();
         o->cfg = &c;
         if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
-        o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
+        if (c.writer == writer_kind::kafka)
+            o->kafka = std::make_unique<kafka_writer>(c.kafka, c.name, s.id, &o->kafka_counters, &o->spool_counters);
+        else
+            o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
         s.outputs.push_back(std::move(o));
     }
@@ -92,13 +113,16 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
     for (auto& o : s.outputs) {
         switch (o->cfg->fmt) {  // once per batch, not per record
-        case format::json: run_one<json_encoder>(*o, recs, n); break;
+        case format::json: run_writer<json_encoder>(*o, recs, n); break;
         }
     }
 }
 
 void flush_outputs(sink_context& s) noexcept {
-    for (auto& o : s.outputs) o->writer->flush();
+    for (auto& o : s.outputs) {
+        if (o->writer) o->writer->flush();
+        if (o->kafka) o->kafka->stop();
+    }
 }
 
 int sink_main(void* arg) {
@@ -136,12 +160,16 @@ int sink_main(void* arg) {
         }
         {
             const uint64_t now = rte_rdtsc();
-            for (auto& o : s.outputs) o->writer->mark(now);
+            for (auto& o : s.outputs) {
+                if (o->writer) o->writer->mark(now);
+                else o->kafka->poll();  // delivery reports, spool writes, replay
+            }
             if (now >= next_check) [[unlikely]] {
                 const uint64_t cpu = thread_cpu_ns();
                 s.counters.add(stage_counter::cpu_ns, cpu - cpu_last);
                 cpu_last = cpu;
                 for (auto& o : s.outputs) {
+                    if (!o->writer) continue;
                     const uint64_t t = o->writer->oldest_tsc();
                     if (t != 0 && now - t >= o->flush_tsc) {
                         o->file_counters.add(file_counter::deadline_flushes);
