@@ -168,6 +168,10 @@ void kafka_writer::on_delivery(rd_kafka_s* rk, const rd_kafka_message_s* m, void
     auto* self = static_cast<kafka_writer*>(rd_kafka_opaque(rk));
     const auto tag = reinterpret_cast<uintptr_t>(m->_private);
     const bool replayed = (tag & 1) != 0;
+    if (replayed && self->_probe_in_flight) {
+        self->_probe_in_flight = false;
+        self->_last_probe_ms = self->now_ms();
+    }
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         self->_c->add(kafka_counter::delivered);
         self->_c->add(kafka_counter::delivered_bytes, m->len);
@@ -217,9 +221,9 @@ void kafka_writer::replay() noexcept {
     const uint64_t now = now_ms();
     unsigned budget = k_kafka_replay_per_pass;
     if (_down) {
-        // One probe a second: its delivery report tells us the cluster is back.
-        if (now - _last_probe_ms < k_kafka_probe_ms) return;
-        _last_probe_ms = now;
+        // One probe at a time, a second apart: its delivery report tells us the cluster is back.
+        if (_probe_in_flight || now - _last_probe_ms < k_kafka_probe_ms) return;
+        _probe_in_flight = true;
         budget = 1;
     }
     spool::entry e;

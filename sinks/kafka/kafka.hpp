@@ -92,6 +92,7 @@ private:
     rd_kafka_topic_s* _rkt = nullptr;
     bool _down = false;          // every broker down (error callback); cleared by any delivery
     bool _purge_pending = false; // purge the queue into the spool after this poll
+    bool _probe_in_flight = false; // one probe at a time (until its delivery report)
     uint64_t _last_probe_ms = 0;
 };
 

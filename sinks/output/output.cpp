@@ -282,7 +282,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
                 throw bad("1..60000 ms");
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
-                             "' (name, path, format, filter, sample, roll_bytes, flush_ms; kafka, topic, key, "
+                             "' (name, path, format, filter, sample, roll_bytes, flush_ms, kafka, topic, key, "
                              "compression, linger_ms, batch, rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, "
                              "spool_fsync_ms)");
         }
@@ -293,7 +293,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
     } else {
         if (kafka_key_given || !o.kafka.topic.empty())
             throw spec_error(who + ": Kafka keys (topic, key, compression, ...) need kafka=BROKERS");
-        if (!have_path) throw spec_error(who + ": missing key 'path' (or kafka=BROKERS,topic=T)");
+        if (!have_path) throw spec_error(who + ": missing key 'path'");
     }
     if (have_filter) {
         record_filter(filter, o.name);  // validates; throws naming the output
