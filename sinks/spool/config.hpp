@@ -23,7 +23,7 @@ struct spool_config {
     // Directory of this spool (one per output per sink core); created if missing.
     std::string dir;
     // Bound on the segment files' total size. An append that would exceed it
-    // is dropped and counted (spool_dropped). 1 GiB holds ~1.5 M JSON records.
+    // is dropped and counted (dropped_full). 1 GiB holds ~1 M JSON records (~1 KB each).
     uint64_t max_bytes = 1ull << 30;
     // A segment is closed (fsynced) and a new one started past this size; a
     // segment is deleted once every entry in it was replayed and delivered.
