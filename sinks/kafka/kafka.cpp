@@ -263,9 +263,11 @@ void kafka_writer::poll() noexcept {
 }
 
 void kafka_writer::stop() noexcept {
-    // Replay what the spool holds while the brokers take it, then flush.
+    // Replay what the spool holds while the brokers take it, then flush. While
+    // every broker is down the probes go on: brokers back within the bound
+    // still get the spool (bounded: a stop with brokers down takes 5 s).
     const uint64_t deadline = now_ms() + k_kafka_stop_flush_ms;
-    while (!_down && now_ms() < deadline && (rd_kafka_outq_len(_rk) > 0 || !_spool->empty())) {
+    while (now_ms() < deadline && (rd_kafka_outq_len(_rk) > 0 || !_spool->empty())) {
         poll();
         rd_kafka_poll(_rk, 10);
     }

@@ -196,7 +196,9 @@ class KafkaOutage(KafkaCase):
         st = os.path.join(self.tmp, "live.json")
         cmd = [SLUICED, "--pcap", pcap, "--port-map", "2055=v5", "--sink-delay-us", str(delay_us),
                "--stats-json", st, "--stats-json-interval", "0.2", "--output",
-               output_spec(self.mock, self.spool, "rdkafka.message.timeout.ms=%d" % int((OUTAGE_S + 60) * 1000))]
+               # librdkafka's reconnect backoff grows to 10 s by default: 1 s so the brokers' return is seen at once.
+               output_spec(self.mock, self.spool, "rdkafka.message.timeout.ms=%d,rdkafka.reconnect.backoff.max.ms=1000"
+                           % int((OUTAGE_S + 60) * 1000))]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             wait_stats(st, lambda s: kafka_stats(s)[1].get("delivered", 0) >= 1000, 30, "first deliveries")
