@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -17,8 +18,14 @@ namespace sluice::sinks {
 
 namespace {
 
-// Tags a replayed message's opaque: (ticket << 1) | 1. Live records carry nullptr.
-inline void* replay_opaque(uint32_t ticket) noexcept { return reinterpret_cast<void*>((uintptr_t(ticket) << 1) | 1); }
+// A message's opaque: its produce order (31 bits, compared modulo 2^31: librdkafka holds far fewer messages), the
+// spool ticket of a replayed entry, and bit 0 set for a replay:  order << 33 | ticket << 1 | replayed.
+static_assert(sizeof(uintptr_t) == 8);
+inline void* make_opaque(uint64_t order, uint32_t ticket, bool replayed) noexcept {
+    return reinterpret_cast<void*>(uintptr_t((order & 0x7fffffffu) << 33 | uint64_t(ticket) << 1 | (replayed ? 1 : 0)));
+}
+inline uint32_t opaque_order(uintptr_t tag) noexcept { return uint32_t(tag >> 33); }
+inline uint32_t opaque_ticket(uintptr_t tag) noexcept { return uint32_t(tag >> 1); }
 
 // librdkafka logs from its own threads (connection refused every retry while
 // brokers are down): at most k_log_burst lines per k_log_window_s, then a count.
@@ -111,8 +118,7 @@ kafka_writer::~kafka_writer() {
     if (_rkt) rd_kafka_topic_destroy(_rkt);
     if (_rk) {
         // Anything still queued (stop() was not called: a failed start-up) goes to the spool first.
-        rd_kafka_purge(_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(_rk, 0);
+        purge(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(_rk);
     }
     _spool.reset();
@@ -148,7 +154,9 @@ void kafka_writer::produce(std::string_view key, std::string_view payload) noexc
     // librdkafka per message; a zero-copy scheme would have to keep the ring
     // slot or the encoded bytes alive until the delivery report).
     if (rd_kafka_produce(_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(payload.data()),
-                         payload.size(), key.empty() ? nullptr : key.data(), key.size(), nullptr) == 0) [[likely]] {
+                         payload.size(), key.empty() ? nullptr : key.data(), key.size(),
+                         make_opaque(_order, 0, false)) == 0) [[likely]] {
+        ++_order;
         _c->add(kafka_counter::produced);
         return;
     }
@@ -176,7 +184,7 @@ void kafka_writer::on_delivery(rd_kafka_s* rk, const rd_kafka_message_s* m, void
         self->_c->add(kafka_counter::delivered);
         self->_c->add(kafka_counter::delivered_bytes, m->len);
         self->_down = false;
-        if (replayed) self->_spool->done(uint32_t(tag >> 1));
+        if (replayed) self->_spool->done(opaque_ticket(tag));
         return;
     }
     switch (m->err) {
@@ -187,14 +195,22 @@ void kafka_writer::on_delivery(rd_kafka_s* rk, const rd_kafka_message_s* m, void
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
         self->_c->add(kafka_counter::rejected_dr);
-        if (replayed) self->_spool->done(uint32_t(tag >> 1));
+        if (replayed) self->_spool->done(opaque_ticket(tag));
         return;
     default: self->_c->add(kafka_counter::failed_broker); break;
+    }
+    if (self->_collecting) {
+        // A purge: librdkafka reports its queues' messages queue by queue, not
+        // in the order they were produced. Gathered here, spooled in order by poll().
+        self->_purged.push_back({opaque_order(tag), replayed, opaque_ticket(tag),
+                                 std::string(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
+                                 std::string(static_cast<const char*>(m->payload), m->payload ? m->len : 0)});
+        return;
     }
     // At-least-once: back to the spool (at its tail), then the replayed entry is settled.
     self->to_spool(std::string_view(static_cast<const char*>(m->key), m->key ? m->key_len : 0),
                    std::string_view(static_cast<const char*>(m->payload), m->payload ? m->len : 0));
-    if (replayed) self->_spool->done(uint32_t(tag >> 1));
+    if (replayed) self->_spool->done(opaque_ticket(tag));
 }
 
 void kafka_writer::on_error(rd_kafka_s* rk, int err, const char* reason, void*) {
@@ -230,7 +246,8 @@ void kafka_writer::replay() noexcept {
     while (budget-- && rd_kafka_outq_len(_rk) < k_kafka_replay_queue_limit && _spool->next(e)) {
         if (rd_kafka_produce(_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(e.payload.data()),
                              e.payload.size(), e.key.empty() ? nullptr : e.key.data(), e.key.size(),
-                             replay_opaque(e.ticket)) == 0) {
+                             make_opaque(_order, e.ticket, true)) == 0) {
+            ++_order;
             _c->add(kafka_counter::replayed);
             continue;
         }
@@ -255,8 +272,7 @@ void kafka_writer::poll() noexcept {
         // comes back as ERR__PURGE_QUEUE delivery reports and goes to the spool
         // now, not after message.timeout.ms, and not lost by a kill -9.
         _purge_pending = false;
-        rd_kafka_purge(_rk, RD_KAFKA_PURGE_F_QUEUE);
-        rd_kafka_poll(_rk, 0);
+        purge(RD_KAFKA_PURGE_F_QUEUE);
     }
     if (!_spool->empty()) replay();
     _spool->flush();
@@ -273,9 +289,26 @@ void kafka_writer::stop() noexcept {
     }
     // Whatever is left goes to the spool (in flight too: it may also be
     // delivered, then replayed again after the restart: at-least-once).
-    rd_kafka_purge(_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(_rk, 0);
+    purge(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     _spool->flush();
+}
+
+void kafka_writer::purge(int flags) noexcept {
+    // Off the data path (an outage, a stop): the purged messages are copied
+    // out of their delivery reports, put back in produce order, then spooled.
+    _collecting = true;
+    rd_kafka_purge(_rk, flags);
+    rd_kafka_poll(_rk, 0);
+    _collecting = false;
+    std::sort(_purged.begin(), _purged.end(), [base = _order](const purged& a, const purged& b) {
+        // Distance back from the next order number, modulo 2^31: larger = older.
+        return ((uint32_t(base) - a.order) & 0x7fffffffu) > ((uint32_t(base) - b.order) & 0x7fffffffu);
+    });
+    for (const purged& p : _purged) {
+        to_spool(p.key, p.payload);
+        if (p.replayed) _spool->done(p.ticket);
+    }
+    _purged.clear();
 }
 
 }  // namespace sluice::sinks

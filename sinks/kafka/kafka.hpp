@@ -34,6 +34,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config.hpp"
 #include "counters.hpp"
@@ -81,6 +82,7 @@ private:
     static void on_error(rd_kafka_s* rk, int err, const char* reason, void* opaque);
     void to_spool(std::string_view key, std::string_view payload) noexcept;
     void replay() noexcept;
+    void purge(int flags) noexcept;  // rd_kafka_purge, then spool the purged messages in produce order
     uint64_t now_ms() const noexcept;
 
     kafka_config _cfg;
@@ -94,6 +96,15 @@ private:
     bool _purge_pending = false; // purge the queue into the spool after this poll
     bool _probe_in_flight = false; // one probe at a time (until its delivery report)
     uint64_t _last_probe_ms = 0;
+    uint64_t _order = 0;           // produce order of the next message (in its opaque)
+    struct purged {
+        uint32_t order;
+        bool replayed;
+        uint32_t ticket;
+        std::string key, payload;
+    };
+    bool _collecting = false;      // inside purge(): failed reports gather in _purged
+    std::vector<purged> _purged;
 };
 
 }  // namespace sluice::sinks
