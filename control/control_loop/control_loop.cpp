@@ -24,10 +24,13 @@ report_meta meta_of(const daemon& d) {
     // it rolls, so it is read only once the sinks joined; before, the
     // configured path.
     const bool any = !d.opt.discard && !d.sinks.empty() && !d.sinks[0]->outputs.empty();
-    m.json_out = d.opt.discard   ? "(discarded)"
-                 : !any          ? ""
-                 : d.sinks_joined ? d.sinks[0]->outputs[0]->writer->current_path()
-                                  : d.sinks[0]->outputs[0]->cfg->file.path;
+    // A Kafka output names its brokers and topic instead (kafka://BROKERS/TOPIC).
+    const sinks::output_slot* first = any ? d.sinks[0]->outputs[0].get() : nullptr;
+    m.json_out = d.opt.discard          ? "(discarded)"
+                 : !any                 ? ""
+                 : first->kafka         ? "kafka://" + first->cfg->kafka.brokers + "/" + first->cfg->kafka.topic
+                 : d.sinks_joined       ? first->writer->current_path()
+                                        : first->cfg->file.path;
     m.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
     return m;
 }

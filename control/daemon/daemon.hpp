@@ -12,7 +12,7 @@
 //     ├──owns──► mailboxes (in[w], out[w]) ◄── worker w polls in[w], posts log lines and acks to out[w]
 //     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
-//     ├──owns──► sink context[] (each owns its outputs and their file writers)
+//     ├──owns──► sink context[] (each owns its outputs: file writers, Kafka writers with their spools)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
@@ -24,7 +24,8 @@
 //   3. template state is written (--template-state): it needs only the
 //      workers' tables, so a sink stuck on a stalled output cannot lose it;
 //   4. sinks are told to stop, drain every ring and are joined (bounded);
-//   5. the JSON output is flushed;
+//   5. the outputs are flushed: each sink core, before it returns, writes its
+//      files and gives its Kafka producers up to 5 s, then spools the rest;
 //   6. final stats are printed and written (--stats-json);
 //   7. contexts, rings, ports, pool and EAL are released (RAII, reverse order).
 // A second SIGINT/SIGTERM during 1-6 saves the template state (if the workers

@@ -196,12 +196,23 @@ void register_counters(daemon& d) {
     const std::size_t g_out = r.add_group("sinks", std::string(groups::sink_output), sinks::output_counter_table);
     const std::size_t g_file = r.add_group("sinks", std::string(groups::sink_file), sinks::file_counter_table);
     const std::size_t g_agg = r.add_group("sinks", std::string(groups::sink_aggregate), sinks::aggregate_counter_table);
+    // Kafka outputs: the writer's table and its spool's, per (sink lcore, output).
+    bool any_kafka = false;
+    for (const auto& s : d.sinks)
+        for (const auto& o : s->outputs) any_kafka |= o->kafka != nullptr;
+    const std::size_t g_kafka = any_kafka ? r.add_group("sinks", "kafka", sinks::kafka_counter_table) : 0;
+    const std::size_t g_spool = any_kafka ? r.add_group("sinks", "spool", sinks::spool_counter_table) : 0;
     for (const auto& s : d.sinks) {
         r.add_block(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters);
         for (const auto& o : s->outputs) {
             const labels ol{num_label("sink", s->id), str_label("output", o->cfg->name)};
             r.add_block(g_out, ol, o->counters);
-            r.add_block(g_file, ol, o->file_counters);
+            if (o->kafka) {
+                r.add_block(g_kafka, ol, o->kafka_counters);
+                r.add_block(g_spool, ol, o->spool_counters);
+            } else {
+                r.add_block(g_file, ol, o->file_counters);
+            }
             if (o->agg) r.add_block(g_agg, ol, o->agg_counters);
         }
     }

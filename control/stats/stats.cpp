@@ -14,7 +14,7 @@ constexpr std::string_view k_sinks = "sinks";
 
 struct lookup {
     const snapshot& s;
-    std::size_t port, worker, cycles, exception, decode, table, retired, refused, sink, output, file, agg;
+    std::size_t port, worker, cycles, exception, decode, table, retired, refused, sink, output, file;
     explicit lookup(const snapshot& x)
         : s(x),
           port(x.find_group(k_dataplane, groups::port)),
@@ -27,8 +27,7 @@ struct lookup {
           refused(x.find_group(k_dataplane, groups::exporters_refused)),
           sink(x.find_group(k_sinks, groups::sink_stage)),
           output(x.find_group(k_sinks, groups::sink_output)),
-          file(x.find_group(k_sinks, groups::sink_file)),
-          agg(x.find_group(k_sinks, groups::sink_aggregate)) {}
+          file(x.find_group(k_sinks, groups::sink_file)) {}
 };
 
 std::string label_of(const series& x, std::string_view key) {
@@ -49,6 +48,20 @@ uint64_t written(const snapshot& s) {
     for (std::size_t g = 0; g < s.groups.size(); ++g)
         if (s.groups[g].stage == k_sinks && s.groups[g].component == groups::sink_stage) n += s.sum(g, "records");
     return n;
+}
+
+// Calls fn(group, series) for every sinks group other than stage/output/file
+// (a writer's own tables: kafka, spool) with a series of this (sink, output).
+template <typename F>
+void for_writer_groups(const snapshot& s, const std::string& sink, const std::string& output, F fn) {
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+        const group& gr = s.groups[g];
+        if (gr.stage != k_sinks || gr.component == groups::sink_stage || gr.component == groups::sink_output ||
+            gr.component == groups::sink_file)
+            continue;
+        for (const series& x : s.all)
+            if (x.group == g && label_of(x, "sink") == sink && label_of(x, "output") == output) fn(g, x);
+    }
 }
 
 uint64_t sum_row(const snapshot& s, std::size_t g, std::string_view row) { return g == SIZE_MAX ? 0 : s.sum(g, row); }
@@ -245,12 +258,13 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                         for (std::size_t i = 0; i < s.groups[n.file].rows.size(); ++i)
                             std::fprintf(f, " file_%s=%" PRIu64, s.groups[n.file].rows[i].name.data(), w.get(i));
                     });
-                if (n.agg != SIZE_MAX)
-                    s.each(n.agg, [&](const series& w) {
-                        if (label_of(w, "sink") != id || label_of(w, "output") != name) return;
-                        for (std::size_t i = 0; i < s.groups[n.agg].rows.size(); ++i)
-                            std::fprintf(f, " aggregate_%s=%" PRIu64, s.groups[n.agg].rows[i].name.data(), w.get(i));
-                    });
+                // Any other writer's groups of this output (kafka, spool): the non-zero rows.
+                for_writer_groups(s, id, name, [&](std::size_t g, const series& w) {
+                    for (std::size_t i = 0; i < s.groups[g].rows.size(); ++i)
+                        if (w.get(i))
+                            std::fprintf(f, " %s_%s=%" PRIu64, s.groups[g].component.c_str(),
+                                         s.groups[g].rows[i].name.data(), w.get(i));
+                });
                 std::fputc('\n', f);
             });
         });
@@ -365,15 +379,10 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
                         });
                     if (w) json_rows_obj(f, s.groups[n.file], w->values);
                     else std::fputs("{}", f);
-                    const series* a = nullptr;
-                    if (n.agg != SIZE_MAX)
-                        s.each(n.agg, [&](const series& x) {
-                            if (label_of(x, "sink") == id && label_of(x, "output") == name) a = &x;
-                        });
-                    if (a) {
-                        std::fputs(",\"aggregate\":", f);
-                        json_rows_obj(f, s.groups[n.agg], a->values);
-                    }
+                    for_writer_groups(s, id, name, [&](std::size_t g, const series& x) {
+                        std::fprintf(f, ",\"%s\":", s.groups[g].component.c_str());
+                        json_rows_obj(f, s.groups[g], x.values);
+                    });
                     std::fputc('}', f);
                 });
             std::fputs("}}", f);

@@ -8,6 +8,7 @@
 
 #include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/config.hpp"
+#include "sinks/kafka/config.hpp"
 
 namespace sluice::sinks {
 
@@ -20,8 +21,8 @@ namespace sluice::sinks {
 enum class format : uint8_t { json, protobuf, protobuf_delimited, ecs_json };
 constexpr uint8_t k_format_count = 4;
 
-// Writers, chosen once per flush by a switch. Kafka and HDFS come next.
-enum class writer_kind : uint8_t { file };
+// Writers, chosen once per batch by a switch. HDFS comes next.
+enum class writer_kind : uint8_t { file, kafka };
 
 struct output_config {
     std::string name;          // unique, [A-Za-z0-9_-]+; names the counters and log lines
@@ -40,6 +41,7 @@ struct output_config {
     agg_config agg{};
     // Closed windows of this output, shared by its sink cores and read by `top` queries.
     std::shared_ptr<window_history> agg_history;
+    kafka_config kafka{};  // writer == kafka (kafka=BROKERS in the spec)
 };
 
 }  // namespace sluice::sinks

@@ -217,7 +217,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
     for (char ch : o.name)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
-    bool have_path = false, seen_name = false, have_filter = false, agg_keys = false;
+    bool have_path = false, seen_name = false, have_filter = false, agg_keys = false, kafka_key_given = false;
     std::string filter;
     for (std::string_view kv : split(spec, ",")) {
         const auto eq = kv.find('=');
@@ -230,6 +230,59 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         if (k == "name") {
             if (seen_name) throw spec_error(who + ": key 'name' given twice");
             seen_name = true;
+        } else if (k == "kafka") {
+            if (v.empty()) throw bad("bootstrap brokers HOST:PORT[;HOST:PORT...] (';' between brokers)");
+            // ',' separates spec keys: brokers are listed with ';' and handed to librdkafka with ','.
+            o.kafka.brokers = std::string(v);
+            for (char& ch : o.kafka.brokers)
+                if (ch == ';') ch = ',';
+            o.writer = writer_kind::kafka;
+        } else if (k == "topic") {
+            if (v.empty() || v.size() > 249) throw bad("a Kafka topic name, 1..249 characters");
+            for (char ch : v)
+                if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'))
+                    throw bad("a Kafka topic name: letters, digits, '.', '_', '-'");
+            o.kafka.topic = std::string(v);
+        } else if (k == "key") {
+            if (v == "exporter") o.kafka.key = kafka_key::exporter;
+            else if (v == "src") o.kafka.key = kafka_key::src;
+            else if (v == "dst") o.kafka.key = kafka_key::dst;
+            else if (v == "none") o.kafka.key = kafka_key::none;
+            else if (v == "flow_id") o.kafka.key = kafka_key::flow_id;
+            else throw bad("exporter, src, dst, flow_id or none");
+            kafka_key_given = true;
+        } else if (k == "compression") {
+            if (v == "zstd") o.kafka.compression = kafka_compression::zstd;
+            else if (v == "lz4") o.kafka.compression = kafka_compression::lz4;
+            else if (v == "none") o.kafka.compression = kafka_compression::none;
+            else throw bad("zstd, lz4 or none");
+            kafka_key_given = true;
+        } else if (k == "linger_ms") {
+            if (!number(v, o.kafka.linger_ms) || o.kafka.linger_ms > 900000) throw bad("0..900000 ms");
+            kafka_key_given = true;
+        } else if (k == "batch") {
+            if (!number(v, o.kafka.batch) || o.kafka.batch == 0 || o.kafka.batch > 1000000)
+                throw bad("1..1000000 messages per batch");
+            kafka_key_given = true;
+        } else if (k.substr(0, 8) == "rdkafka.") {
+            if (k.size() == 8) throw bad("rdkafka.PROPERTY=VALUE");
+            o.kafka.props.emplace_back(std::string(k.substr(8)), std::string(v));
+            kafka_key_given = true;
+        } else if (k == "spool") {
+            if (v.empty()) throw bad("a directory");
+            o.kafka.spool_root = std::string(v);
+            kafka_key_given = true;
+        } else if (k == "spool_bytes") {
+            if (!number(v, o.kafka.spool.max_bytes) || o.kafka.spool.max_bytes < 4096) throw bad("bytes, >= 4096");
+            kafka_key_given = true;
+        } else if (k == "spool_segment_bytes") {
+            if (!number(v, o.kafka.spool.segment_bytes) || o.kafka.spool.segment_bytes < 4096)
+                throw bad("bytes, >= 4096");
+            kafka_key_given = true;
+        } else if (k == "spool_fsync_ms") {
+            if (!number(v, o.kafka.spool.fsync_ms) || o.kafka.spool.fsync_ms > 600000)
+                throw bad("0..600000 ms, 0 = every flush");
+            kafka_key_given = true;
         } else if (k == "path") {
             if (v.empty()) throw bad("a file path, or - for stdout");
             o.file.path = std::string(v);
@@ -263,7 +316,8 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
                              "' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, window, "
-                             "lateness, top, max_keys, history, max_age)");
+                             "lateness, top, max_keys, history, max_age, kafka, topic, key, compression, linger_ms, "
+                             "batch, rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms)");
         }
     }
     if (agg_keys && !o.aggregate)
@@ -274,12 +328,21 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         } catch (const std::invalid_argument& e) {
             throw spec_error(who + ": aggregate: " + e.what());
         }
+        if (o.writer != writer_kind::file)
+            throw spec_error(who + ": aggregate: rows are written to a file (path=); Kafka rows are not built yet");
         o.agg_history = std::make_shared<window_history>(o.agg.history);
     }
-    if (!have_path) throw spec_error(who + ": missing key 'path'");
-    if (o.fmt == format::protobuf && o.writer == writer_kind::file)
-        throw spec_error(who + ": key 'format': protobuf (one message per record, unframed) needs a writer that "
-                               "keeps message boundaries; a file takes protobuf_delimited");
+    if (o.writer == writer_kind::kafka) {
+        if (have_path) throw spec_error(who + ": 'path' and 'kafka' exclude each other (one writer per output)");
+        if (o.kafka.topic.empty()) throw spec_error(who + ": missing key 'topic' (kafka=BROKERS needs topic=T)");
+    } else {
+        if (kafka_key_given || !o.kafka.topic.empty())
+            throw spec_error(who + ": Kafka keys (topic, key, compression, ...) need kafka=BROKERS");
+        if (!have_path) throw spec_error(who + ": missing key 'path'");
+        if (o.fmt == format::protobuf)
+            throw spec_error(who + ": key 'format': protobuf (one message per record, unframed) needs a writer that "
+                                   "keeps message boundaries; a file takes protobuf_delimited");
+    }
     if (have_filter) {
         record_filter(filter, o.name);  // validates; throws naming the output
         o.filter = filter;
@@ -291,7 +354,8 @@ void check_outputs(const std::vector<output_config>& outs) {
     for (std::size_t i = 0; i < outs.size(); ++i)
         for (std::size_t j = 0; j < i; ++j) {
             if (outs[i].name == outs[j].name) throw spec_error("--output " + outs[i].name + ": key 'name': used twice");
-            if (outs[i].file.path == outs[j].file.path && outs[i].file.path != "/dev/null")
+            if (outs[i].writer == writer_kind::file && outs[j].writer == writer_kind::file &&
+                outs[i].file.path == outs[j].file.path && outs[i].file.path != "/dev/null")
                 throw spec_error("--output " + outs[i].name + ": key 'path': " + outs[i].file.path +
                                  " is also output " + outs[j].name + "'s");
         }

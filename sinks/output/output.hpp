@@ -3,6 +3,9 @@
 //
 // Spec (one `--output` per output, keys in any order, no spaces):
 //   name=NAME,path=PATH[,format=json|ecs_json|protobuf_delimited|protobuf][,filter=EXPR][,sample=N][,roll_bytes=N][,flush_ms=N]
+//   name=NAME,kafka=HOST:PORT[;HOST:PORT...],topic=T[,format=json|ecs_json|protobuf|protobuf_delimited][,filter=EXPR][,sample=N][,key=exporter|src|dst|none]
+//        [,compression=zstd|lz4|none][,linger_ms=N][,batch=N][,rdkafka.PROP=VALUE...]
+//        [,spool=DIR][,spool_bytes=N][,spool_segment_bytes=N][,spool_fsync_ms=N]     (sinks/kafka/README.md)
 // Filter (a conjunction of terms; a term matches when any of its values does):
 //   EXPR  := TERM ( '&&' TERM )*
 //   TERM  := FIELD OP VALUE ( '|' VALUE )*

@@ -15,7 +15,8 @@
 // Ownership and lifetime:
 //
 //   main ──owns──► sink_context[s] (one per sink lcore, on its socket)
-//                    ├──owns──► output_slot[o]: file_writer (its own file), counter blocks
+//                    ├──owns──► output_slot[o]: file_writer (its own file) or kafka_writer (its own
+//                    │          producer and spool directory), counter blocks
 //                    └──borrows──► rings[w][s] for every worker w (sink s is their single consumer),
 //                                  output_config and record_filter (immutable, owned by main)
 //   sink lcore s: the only writer of its context from launch to join; it
@@ -39,6 +40,7 @@
 #include "counters.hpp"
 #include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/file.hpp"
+#include "sinks/kafka/kafka.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::sinks {
@@ -47,13 +49,16 @@ namespace sluice::sinks {
 struct alignas(64) output_slot {
     const output_config* cfg = nullptr;
     record_filter filter;                   // empty: keep everything
-    std::unique_ptr<file_writer> writer;
+    std::unique_ptr<file_writer> writer;    // writer_kind::file (else null)
+    std::unique_ptr<kafka_writer> kafka;    // writer_kind::kafka (else null): polled every pass
     uint64_t flush_tsc = 0;                 // cfg->file.flush_ms in TSC cycles
     std::unique_ptr<aggregator> agg;        // aggregating outputs only (cfg->aggregate)
     uint64_t agg_last_tsc = 0;              // TSC of the last batch the aggregator took
     alignas(64) output_counter_block counters;
     alignas(64) file_counter_block file_counters;
     alignas(64) aggregate_counter_block agg_counters;
+    alignas(64) kafka_counter_block kafka_counters;
+    alignas(64) spool_counter_block spool_counters;
 };
 
 struct alignas(64) sink_context {

@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include <type_traits>
+
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "sinks/encode/ecs_json.hpp"
@@ -25,7 +27,12 @@ struct json_encoder {
         p[len++] = '\n';
         w.commit(len);
     }
+    // One Kafka message per record, encoded into the writer's scratch buffer.
+    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+        k.produce(r, decode::format_json(r, k.scratch(), decode::max_json_size));
+    }
 };
+static_assert(decode::max_json_size <= kafka_writer::k_scratch);
 
 // One ECS JSON line per kept record (sinks/encode/ecs_json.hpp).
 static_assert(encode::k_ecs_json_max + 1 <= file_writer::k_max_line);
@@ -36,6 +43,20 @@ struct ecs_json_encoder {
         p[len++] = '\n';
         w.commit(len);
     }
+    // One Kafka message per record.
+    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+        k.produce(r, encode::ecs_json_encode(r, k.scratch()));
+    }
+};
+static_assert(encode::k_ecs_json_max <= kafka_writer::k_scratch);
+
+// One unframed FlowMessage per Kafka message (what goflow2's consumers read). Refused for files.
+static_assert(encode::k_protobuf_max <= kafka_writer::k_scratch);
+struct protobuf_encoder {
+    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+        k.produce(r, encode::protobuf_encode(r, reinterpret_cast<uint8_t*>(k.scratch())));
+    }
+    static void put(file_writer&, const decode::flow_record&) noexcept {}  // parse_output_spec refuses it
 };
 
 // One varint-length-delimited FlowMessage per kept record (sinks/encode/protobuf.hpp); a file of them is what
@@ -45,6 +66,10 @@ struct protobuf_delimited_encoder {
     static void put(file_writer& w, const decode::flow_record& r) noexcept {
         auto* p = reinterpret_cast<uint8_t*>(w.line(encode::k_protobuf_delimited_max));
         w.commit(encode::protobuf_encode_delimited(r, p));
+    }
+    // Batched: many delimited messages per Kafka message (the throughput framing).
+    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+        k.batch_commit(encode::protobuf_encode_delimited(r, k.batch_tail(encode::k_protobuf_delimited_max)));
     }
 };
 
@@ -59,12 +84,11 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
     for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
 }
 
-template <typename Enc>
-void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+template <typename Enc, typename W>
+void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
-    file_writer& w = *o.writer;
     for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
@@ -80,6 +104,8 @@ void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
             }
             decode::flow_record k = r;  // the ring slot is shared by every output
             k.sampling_rate = scaled_rate(r.sampling_rate, sample);
+            k.extrapolated_bytes = r.extrapolated_bytes * sample;  // totals downstream stay right
+            k.extrapolated_packets = r.extrapolated_packets * sample;
             Enc::put(w, k);
         } else {
             Enc::put(w, r);
@@ -90,6 +116,20 @@ void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     if (filtered) o.counters.add(output_counter::filtered, filtered);
     if (downsampled) o.counters.add(output_counter::downsampled, downsampled);
     if (encoded) o.counters.add(output_counter::encoded, encoded);
+    // The Kafka writer owns every record it is handed (librdkafka's queue or
+    // the spool; its own counters say what became of each).
+    if constexpr (std::is_same_v<W, kafka_writer>) {
+        w.flush_batch();  // protobuf_delimited: one message per sink batch at most
+        if (encoded) o.counters.add(output_counter::written, encoded);
+    }
+}
+
+template <typename Enc>
+void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+    switch (o.cfg->writer) {  // once per batch
+    case writer_kind::file: run_one<Enc>(o, *o.writer, recs, n); break;
+    case writer_kind::kafka: run_one<Enc>(o, *o.kafka, recs, n); break;
+    }
 }
 
 // An aggregating output: the records it keeps are folded into its windows;
@@ -140,7 +180,10 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         auto o = std::make_unique<output_slot>();
         o->cfg = &c;
         if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
-        o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
+        if (c.writer == writer_kind::kafka)
+            o->kafka = std::make_unique<kafka_writer>(c.kafka, c.name, s.id, &o->kafka_counters, &o->spool_counters);
+        else
+            o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
         if (c.aggregate) {
             file_writer* w = o->writer.get();
@@ -167,16 +210,19 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
             continue;
         }
         switch (o->cfg->fmt) {  // once per batch, not per record
-        case format::json: run_one<json_encoder>(*o, recs, n); break;
-        case format::ecs_json: run_one<ecs_json_encoder>(*o, recs, n); break;
-        case format::protobuf_delimited: run_one<protobuf_delimited_encoder>(*o, recs, n); break;
-        case format::protobuf: break;  // refused for the file writer by parse_output_spec
+        case format::json: run_writer<json_encoder>(*o, recs, n); break;
+        case format::ecs_json: run_writer<ecs_json_encoder>(*o, recs, n); break;
+        case format::protobuf_delimited: run_writer<protobuf_delimited_encoder>(*o, recs, n); break;
+        case format::protobuf: run_writer<protobuf_encoder>(*o, recs, n); break;
         }
     }
 }
 
 void flush_outputs(sink_context& s) noexcept {
-    for (auto& o : s.outputs) o->writer->flush();
+    for (auto& o : s.outputs) {
+        if (o->writer) o->writer->flush();
+        if (o->kafka) o->kafka->stop();
+    }
 }
 
 void finish_outputs(sink_context& s) noexcept {
@@ -226,13 +272,17 @@ int sink_main(void* arg) {
         }
         {
             const uint64_t now = rte_rdtsc();
-            for (auto& o : s.outputs) o->writer->mark(now);
+            for (auto& o : s.outputs) {
+                if (o->writer) o->writer->mark(now);
+                else o->kafka->poll();  // delivery reports, spool writes, replay
+            }
             if (now >= next_check) [[unlikely]] {
                 const uint64_t cpu = thread_cpu_ns();
                 s.counters.add(stage_counter::cpu_ns, cpu - cpu_last);
                 cpu_last = cpu;
                 advance_aggregates(s, now, rte_get_tsc_hz());
                 for (auto& o : s.outputs) {
+                    if (!o->writer) continue;
                     const uint64_t t = o->writer->oldest_tsc();
                     if (t != 0 && now - t >= o->flush_tsc) {
                         o->file_counters.add(file_counter::deadline_flushes);

@@ -62,7 +62,8 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
     EXPECT_EQ(error_of("name=a"), "--output a: missing key 'path'");
     EXPECT_EQ(error_of("name=a,path=/x,colour=red"),
               "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, "
-            "window, lateness, top, max_keys, history, max_age)");
+              "window, lateness, top, max_keys, history, max_age, kafka, topic, key, compression, linger_ms, batch, "
+              "rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
     EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
               "--output a: key 'format': bad value 'avro' (json, ecs_json, protobuf or protobuf_delimited)");
