@@ -195,12 +195,21 @@ void register_counters(daemon& d) {
     const std::size_t g_sink = r.add_group("sinks", std::string(groups::sink_stage), sinks::stage_counter_table);
     const std::size_t g_out = r.add_group("sinks", std::string(groups::sink_output), sinks::output_counter_table);
     const std::size_t g_file = r.add_group("sinks", std::string(groups::sink_file), sinks::file_counter_table);
+    const std::size_t g_handoff = r.add_group("sinks", "hdfs_handoff", sinks::hdfs::handoff_counter_table);
+    const std::size_t g_hdfs = r.add_group("sinks", "hdfs", sinks::hdfs::writer_counter_table);
+    const std::size_t g_webhdfs = r.add_group("sinks", "webhdfs", sinks::hdfs::upload_counter_table);
     for (const auto& s : d.sinks) {
         r.add_block(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters);
         for (const auto& o : s->outputs) {
             const labels ol{num_label("sink", s->id), str_label("output", o->cfg->name)};
             r.add_block(g_out, ol, o->counters);
-            r.add_block(g_file, ol, o->file_counters);
+            if (o->hdfs) {  // the HDFS writer's three owners: sink lcore, writer thread, uploader
+                r.add_block(g_handoff, ol, o->handoff_counters);
+                r.add_block(g_hdfs, ol, o->hdfs->writer_counters);
+                if (o->cfg->hdfs.webhdfs) r.add_block(g_webhdfs, ol, o->hdfs->upload_counters);
+            } else {
+                r.add_block(g_file, ol, o->file_counters);
+            }
         }
     }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);

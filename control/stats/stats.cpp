@@ -358,6 +358,16 @@ void write_json(std::FILE* f, const snapshot& s, const report_meta& m) {
                         });
                     if (w) json_rows_obj(f, s.groups[n.file], w->values);
                     else std::fputs("{}", f);
+                    // Every other sinks group with a series of this (sink, output):
+                    // a writer's own tables (hdfs_handoff, hdfs, webhdfs), as "COMPONENT":{...}.
+                    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+                        if (s.groups[g].stage != k_sinks || g == n.sink || g == n.output || g == n.file) continue;
+                        s.each(g, [&](const series& x) {
+                            if (label_of(x, "sink") != id || label_of(x, "output") != name) return;
+                            std::fprintf(f, ",\"%s\":", s.groups[g].component.c_str());
+                            json_rows_obj(f, s.groups[g], x.values);
+                        });
+                    }
                     std::fputc('}', f);
                 });
             std::fputs("}}", f);

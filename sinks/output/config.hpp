@@ -6,15 +6,16 @@
 #include <string>
 
 #include "sinks/file/config.hpp"
+#include "sinks/hdfs/config.hpp"
 
 namespace sluice::sinks {
 
 // Encoders, chosen once per batch by a switch (no virtual call per record).
-// protobuf and Avro come with the sinks issue.
-enum class format : uint8_t { json };
+// protobuf comes with the sinks issue; avro goes with the hdfs writer (sinks/hdfs/).
+enum class format : uint8_t { json, avro };
 
-// Writers, chosen once per flush by a switch. Kafka and HDFS come next.
-enum class writer_kind : uint8_t { file };
+// Writers, chosen once per flush by a switch. Kafka comes next.
+enum class writer_kind : uint8_t { file, hdfs };
 
 struct output_config {
     std::string name;          // unique, [A-Za-z0-9_-]+; names the counters and log lines
@@ -26,6 +27,7 @@ struct output_config {
     // kept records' sampling_rate is multiplied by N. 1 = keep everything.
     uint32_t sample = 1;
     file_config file{};
+    hdfs::hdfs_config hdfs{};  // writer == hdfs (key hdfs=)
 };
 
 }  // namespace sluice::sinks

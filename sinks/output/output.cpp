@@ -198,8 +198,9 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
     for (char ch : o.name)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
-    bool have_path = false, seen_name = false, have_filter = false;
-    std::string filter;
+    bool have_path = false, seen_name = false, have_filter = false, hdfs_keys = false;
+    std::string filter, want;
+    hdfs::key_result hk{};
     for (std::string_view kv : split(spec, ",")) {
         const auto eq = kv.find('=');
         if (eq == std::string_view::npos || eq == 0)
@@ -216,8 +217,9 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             o.file.path = std::string(v);
             have_path = true;
         } else if (k == "format") {
-            if (v != "json") throw bad("json is the only format this build encodes");
-            o.fmt = format::json;
+            if (v == "json") o.fmt = format::json;
+            else if (v == "avro") o.fmt = format::avro;
+            else throw bad("json, or avro with hdfs=");
         } else if (k == "filter") {
             filter = std::string(v);
             have_filter = true;
@@ -225,15 +227,30 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             if (!number(v, o.sample) || o.sample == 0) throw bad("N >= 1: keep 1 record in N");
         } else if (k == "roll_bytes") {
             if (!number(v, o.file.roll_bytes)) throw bad("bytes, 0 = never roll");
+            o.hdfs.roll_bytes = o.file.roll_bytes;
         } else if (k == "flush_ms") {
             if (!number(v, o.file.flush_ms) || o.file.flush_ms == 0 || o.file.flush_ms > 60000)
                 throw bad("1..60000 ms");
+        } else if ((hk = hdfs::parse_key(o.hdfs, k, v, want)) != hdfs::key_result::unknown) {
+            if (hk == hdfs::key_result::bad) throw bad(want.c_str());
+            if (k == "hdfs") o.writer = writer_kind::hdfs;
+            hdfs_keys = true;
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
-                             "' (name, path, format, filter, sample, roll_bytes, flush_ms)");
+                             "' (name, path, format, filter, sample, roll_bytes, flush_ms; with hdfs=: table, "
+                             "roll_seconds, codec, spool, spool_bytes, user, token, drain_s, retry_max_ms, host)");
         }
     }
-    if (!have_path) throw spec_error(who + ": missing key 'path'");
+    if (o.writer == writer_kind::hdfs) {
+        if (have_path) throw spec_error(who + ": key 'path': an hdfs= output writes under its directory, not a path");
+        if (o.fmt != format::avro) throw spec_error(who + ": key 'format': hdfs= writes Avro (format=avro)");
+    } else if (hdfs_keys) {
+        throw spec_error(who + ": table, roll_seconds, codec, spool, ... need key 'hdfs'");
+    } else if (o.fmt == format::avro) {
+        throw spec_error(who + ": key 'format': avro needs hdfs=DIR|URL");
+    } else if (!have_path) {
+        throw spec_error(who + ": missing key 'path'");
+    }
     if (have_filter) {
         record_filter(filter, o.name);  // validates; throws naming the output
         o.filter = filter;
@@ -245,7 +262,8 @@ void check_outputs(const std::vector<output_config>& outs) {
     for (std::size_t i = 0; i < outs.size(); ++i)
         for (std::size_t j = 0; j < i; ++j) {
             if (outs[i].name == outs[j].name) throw spec_error("--output " + outs[i].name + ": key 'name': used twice");
-            if (outs[i].file.path == outs[j].file.path && outs[i].file.path != "/dev/null")
+            if (outs[i].writer == writer_kind::file && outs[j].writer == writer_kind::file &&
+                outs[i].file.path == outs[j].file.path && outs[i].file.path != "/dev/null")
                 throw spec_error("--output " + outs[i].name + ": key 'path': " + outs[i].file.path +
                                  " is also output " + outs[j].name + "'s");
         }

@@ -3,6 +3,8 @@
 //
 // Spec (one `--output` per output, keys in any order, no spaces):
 //   name=NAME,path=PATH[,format=json][,filter=EXPR][,sample=N][,roll_bytes=N][,flush_ms=N]
+//   name=NAME,format=avro,hdfs=DIR|http[s]://NN:PORT[/PATH][,table=flows][,roll_bytes=N][,roll_seconds=N]
+//        [,codec=deflate|snappy|null][,spool=DIR][,spool_bytes=N][,user=U|,token=T][,drain_s=N]  (sinks/hdfs/)
 // Filter (a conjunction of terms; a term matches when any of its values does):
 //   EXPR  := TERM ( '&&' TERM )*
 //   TERM  := FIELD OP VALUE ( '|' VALUE )*

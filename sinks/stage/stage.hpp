@@ -37,6 +37,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "sinks/file/file.hpp"
+#include "sinks/hdfs/hdfs.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::sinks {
@@ -45,10 +46,12 @@ namespace sluice::sinks {
 struct alignas(64) output_slot {
     const output_config* cfg = nullptr;
     record_filter filter;                   // empty: keep everything
-    std::unique_ptr<file_writer> writer;
+    std::unique_ptr<file_writer> writer;        // writer_kind::file
+    std::unique_ptr<hdfs::hdfs_writer> hdfs;    // writer_kind::hdfs (its threads' counter blocks inside)
     uint64_t flush_tsc = 0;                 // cfg->file.flush_ms in TSC cycles
     alignas(64) output_counter_block counters;
     alignas(64) file_counter_block file_counters;
+    alignas(64) hdfs::handoff_counter_block handoff_counters;  // hdfs: the sink lcore's side of the handoff
 };
 
 struct alignas(64) sink_context {
@@ -67,8 +70,12 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
 // Runs every output of `s` over n records (also used by the benchmarks).
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept;
 
-// Flushes every output of `s` (the sink lcore at stop; benchmarks).
+// Flushes every output of `s` (benchmarks; an hdfs output hands its batch to its writer thread).
 void flush_outputs(sink_context& s) noexcept;
+
+// The sink lcore at stop: flushes, and joins every hdfs output's threads
+// (files closed and renamed, the WebHDFS drain done). Idempotent.
+void finish_outputs(sink_context& s) noexcept;
 
 // The lcore entry point; arg is a sink_context*.
 int sink_main(void* arg);

@@ -36,12 +36,37 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
     for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
 }
 
+// One Avro datum per kept record, encoded straight into the HDFS writer's batch.
+struct avro_encoder {
+    static void put(hdfs::hdfs_writer& w, const decode::flow_record& r) noexcept {
+        w.commit(avro::encode_flow(r, w.reserve(r.time_received_ns)));
+    }
+};
+
+// The writer an encoder writes into.
+template <typename Enc> struct writer_of { using type = file_writer; };
+template <> struct writer_of<avro_encoder> { using type = hdfs::hdfs_writer; };
+template <typename Enc> typename writer_of<Enc>::type& writer_for(output_slot& o) noexcept;
+template <> file_writer& writer_for<json_encoder>(output_slot& o) noexcept { return *o.writer; }
+template <> hdfs::hdfs_writer& writer_for<avro_encoder>(output_slot& o) noexcept { return *o.hdfs; }
+
+// The deadline interface both writers share, chosen by writer kind (once per pass, not per record).
+inline void mark(output_slot& o, uint64_t now) noexcept {
+    if (o.writer) o.writer->mark(now);
+    else o.hdfs->mark(now);
+}
+inline uint64_t oldest_tsc(const output_slot& o) noexcept { return o.writer ? o.writer->oldest_tsc() : o.hdfs->oldest_tsc(); }
+inline void flush(output_slot& o) noexcept {
+    if (o.writer) o.writer->flush();
+    else o.hdfs->flush();
+}
+
 template <typename Enc>
 void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
-    file_writer& w = *o.writer;
+    auto& w = writer_for<Enc>(o);
     for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
@@ -83,7 +108,11 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         auto o = std::make_unique<output_slot>();
         o->cfg = &c;
         if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
-        o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
+        if (c.writer == writer_kind::hdfs)
+            o->hdfs = std::make_unique<hdfs::hdfs_writer>(c.hdfs, c.name, s.id, sinks, &o->counters,
+                                                          &o->handoff_counters);
+        else
+            o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
         s.outputs.push_back(std::move(o));
     }
@@ -93,12 +122,20 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
     for (auto& o : s.outputs) {
         switch (o->cfg->fmt) {  // once per batch, not per record
         case format::json: run_one<json_encoder>(*o, recs, n); break;
+        case format::avro: run_one<avro_encoder>(*o, recs, n); break;
         }
     }
 }
 
 void flush_outputs(sink_context& s) noexcept {
-    for (auto& o : s.outputs) o->writer->flush();
+    for (auto& o : s.outputs) flush(*o);
+}
+
+void finish_outputs(sink_context& s) noexcept {
+    for (auto& o : s.outputs) {
+        if (o->hdfs) o->hdfs->finish();
+        else o->writer->flush();
+    }
 }
 
 int sink_main(void* arg) {
@@ -136,16 +173,16 @@ int sink_main(void* arg) {
         }
         {
             const uint64_t now = rte_rdtsc();
-            for (auto& o : s.outputs) o->writer->mark(now);
+            for (auto& o : s.outputs) mark(*o, now);
             if (now >= next_check) [[unlikely]] {
                 const uint64_t cpu = thread_cpu_ns();
                 s.counters.add(stage_counter::cpu_ns, cpu - cpu_last);
                 cpu_last = cpu;
                 for (auto& o : s.outputs) {
-                    const uint64_t t = o->writer->oldest_tsc();
+                    const uint64_t t = oldest_tsc(*o);
                     if (t != 0 && now - t >= o->flush_tsc) {
                         o->file_counters.add(file_counter::deadline_flushes);
-                        o->writer->flush();
+                        flush(*o);
                     }
                 }
                 next_check = now + check_every;
@@ -161,7 +198,7 @@ int sink_main(void* arg) {
             idle = 0;
         }
     }
-    flush_outputs(s);
+    finish_outputs(s);  // hdfs: every file closed, the WebHDFS drain done
     s.counters.add(stage_counter::cpu_ns, thread_cpu_ns() - cpu_last);
     return 0;
 }

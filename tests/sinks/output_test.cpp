@@ -61,10 +61,11 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
     EXPECT_EQ(error_of("path=/x"), "--output #3: missing key 'name' (want name=NAME,path=PATH,...)");
     EXPECT_EQ(error_of("name=a"), "--output a: missing key 'path'");
     EXPECT_EQ(error_of("name=a,path=/x,colour=red"),
-              "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms)");
+              "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms; with hdfs=: "
+              "table, roll_seconds, codec, spool, spool_bytes, user, token, drain_s, retry_max_ms, host)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
-    EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
-              "--output a: key 'format': bad value 'avro' (json is the only format this build encodes)");
+    EXPECT_EQ(error_of("name=a,path=/x,format=avro"), "--output a: key 'format': avro needs hdfs=DIR|URL");
+    EXPECT_EQ(error_of("name=a,path=/x,format=xml"), "--output a: key 'format': bad value 'xml' (json, or avro with hdfs=)");
     EXPECT_EQ(error_of("name=a b,path=/x"), "--output a b: key 'name': only letters, digits, '_' and '-'");
     EXPECT_EQ(error_of("name=a,path=/x,filter="), "output a: filter: empty expression");
     EXPECT_EQ(error_of("name=a,path=/x,filter=type>v5"), "output a: filter: 'type' takes only == or !=");
