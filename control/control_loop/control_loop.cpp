@@ -26,6 +26,7 @@ report_meta meta_of(const daemon& d) {
     const bool any = !d.opt.discard && !d.sinks.empty() && !d.sinks[0]->outputs.empty();
     m.json_out = d.opt.discard   ? "(discarded)"
                  : !any          ? ""
+                 : !d.sinks[0]->outputs[0]->writer ? d.sinks[0]->outputs[0]->cfg->hdfs.dest  // an hdfs output
                  : d.sinks_joined ? d.sinks[0]->outputs[0]->writer->current_path()
                                   : d.sinks[0]->outputs[0]->cfg->file.path;
     m.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);
