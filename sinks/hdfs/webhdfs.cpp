@@ -66,8 +66,8 @@ reply request(CURL* h, const std::string& url, const char* method, FILE* body = 
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READDATA, body);  // default read function: fread
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(len));
-    } else if (std::string_view(method) == "PUT") {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    } else if (std::string_view(method) != "GET") {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
     }
@@ -254,6 +254,7 @@ uploader::step uploader::upload(const item& it) noexcept {
     const reply st = request(h, url(dst, "GETFILESTATUS"), "GET");
     if (st.rc == CURLE_OK && st.status == 200) {
         if (json_length(st.body) == int64_t(it.bytes)) return step::ok;  // an earlier attempt's rename
+        request(h, url(tmp, "DELETE"), "DELETE");  // best effort: leave no temporary file behind
         return step::conflict;
     }
     if (st.rc == CURLE_OK && st.status == 404) return failed("RENAME", rn, upload_counter::fail_rename);
