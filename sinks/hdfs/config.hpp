@@ -38,7 +38,11 @@ struct hdfs_config {
     // records reach Hive within minutes (300 s matches a 5-minute Hive
     // ingest cadence). 0 = never by time.
     uint32_t roll_seconds = 300;
-    avro::codec codec = avro::codec::deflate;
+    // snappy: avro-c 1.11 deflates at zlib level 9, hard-coded (its codec.c;
+    // seen in libavro.so.23's deflateInit2_ call), measured at ~125 k
+    // records/s per writer thread against snappy's ~7 M (perf/RESULTS.md):
+    // deflate suits only low-rate outputs. Hive and Hadoop read both.
+    avro::codec codec = avro::codec::snappy;
     // webhdfs: the local spool directory closed files wait in until they
     // are uploaded; it survives restarts. Default /var/spool/sluice/NAME.
     std::string spool;

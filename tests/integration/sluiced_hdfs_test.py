@@ -124,11 +124,11 @@ class Check(unittest.TestCase):
 class LocalAvro(Check):
     def test_fixtures_every_field_codecs_and_size_rolls(self):
         """Every record of every fixture, in one run with four outputs: JSON, Avro deflate, Avro snappy
-        rolled every 2 KiB of datum bytes, Avro null; the Avro ones equal the JSON record for record."""
+        (the default codec) rolled every 2 KiB of datum bytes, Avro null; the Avro ones equal the JSON record for record."""
         with tempfile.TemporaryDirectory() as tmp:
             js = os.path.join(tmp, "out.json")
             outs = ["--output", "name=json,path=" + js]
-            for name, extra in (("deflate", ""), ("snappy", ",codec=snappy,roll_bytes=2048"),
+            for name, extra in (("deflate", ",codec=deflate"), ("snappy", ",roll_bytes=2048"),
                                 ("null", ",codec=null")):
                 outs += ["--output", "name=%s,format=avro,hdfs=%s/%s,table=flows,host=testhost%s" %
                          (name, tmp, name, extra)]
@@ -201,6 +201,22 @@ class LocalAvro(Check):
             self.assertEqual(n, h["records"])
             self.assertGreater(n, 0)
             self.assertEqual(seen_tmp, {"." + name + ".tmp"})
+
+
+class HiveDDL(unittest.TestCase):
+    def test_ddl_columns_are_the_schema(self):
+        """sinks/hdfs/flows.hql lists flow.avsc's fields, in order, with the Avro types' Hive types."""
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sinks")
+        with open(os.path.join(src, "avro", "flow.avsc")) as fh:
+            fields = json.load(fh)["fields"]
+        with open(os.path.join(src, "hdfs", "flows.hql")) as fh:
+            ddl = fh.read()
+        body = ddl[ddl.index("CREATE EXTERNAL TABLE"):ddl.index("PARTITIONED BY")]
+        cols = re.findall(r"^  `(\w+)` (\w+),?$", body, re.M)
+        hive = {"string": "STRING", "long": "BIGINT", "int": "INT", "boolean": "BOOLEAN"}
+        want = [(f["name"], hive[f["type"][1] if isinstance(f["type"], list) else f["type"]]) for f in fields]
+        self.assertEqual(cols, want)
+        self.assertIn("PARTITIONED BY (dt STRING, `hour` STRING)\nSTORED AS AVRO", ddl)
 
 
 class WebHDFS(Check):

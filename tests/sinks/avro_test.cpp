@@ -132,7 +132,7 @@ TEST(hdfs_spec, keys_and_errors) {
     auto l = sinks::parse_output_spec("name=l,format=avro,hdfs=/mnt/x", 0);
     EXPECT_FALSE(l.hdfs.webhdfs);
     EXPECT_EQ(l.hdfs.root, "/mnt/x");
-    EXPECT_EQ(l.hdfs.codec, sinks::avro::codec::deflate);
+    EXPECT_EQ(l.hdfs.codec, sinks::avro::codec::snappy);
     for (const char* bad : {"name=a,format=avro,path=/x", "name=a,hdfs=/x", "name=a,hdfs=/x,format=avro,path=/y",
                             "name=a,path=/x,table=t", "name=a,format=avro,hdfs=/x,codec=lz4",
                             "name=a,format=avro,hdfs=/x,table=../up", "name=a,format=avro,hdfs=http://"})
