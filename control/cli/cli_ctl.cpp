@@ -52,6 +52,8 @@ const char* const usage_text =
     "  --output SPEC            an output (repeatable): name=NAME,path=PATH[,format=json][,filter=EXPR]\n"
     "                           [,sample=N][,roll_bytes=N][,flush_ms=N]; e.g. name=tcp,path=/x/tcp.json,\n"
     "                           filter=proto==6,sample=4 (docs/configuration.md; sinks/output/README.md)\n"
+    "                           or Avro files in Hive layout: name=NAME,format=avro,hdfs=DIR|http://NN:PORT/PATH\n"
+    "                           [,table=T][,roll_seconds=N][,codec=snappy|deflate|null][,user=U] (sinks/hdfs/)\n"
     "  --json-out PATH|-        shorthand for --output name=json,path=PATH (default -, stdout, when no --output);\n"
     "                           rolls to PATH.1, PATH.2, ...; with N > 1 sink cores each writes PATH.s<k>\n"
     "  --json-roll-bytes N      roll size of --json-out (default 1073741824; 0 = never)\n"
