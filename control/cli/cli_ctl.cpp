@@ -297,6 +297,10 @@ parsed parse(int argc, char** argv) {
         o.sink.outputs = o.outputs;
         try {
             sinks::check_outputs(o.sink.outputs);
+            for (const auto& out : o.sink.outputs)  // the sink joins within --shutdown-timeout, its drain included
+                if (out.writer == sinks::writer_kind::hdfs && out.hdfs.webhdfs && out.hdfs.drain_seconds >= o.shutdown_timeout)
+                    throw sinks::spec_error("--output " + out.name + ": key 'drain_s': must be shorter than "
+                                            "--shutdown-timeout (" + std::to_string(int(o.shutdown_timeout)) + " s)");
         } catch (const sinks::spec_error& e) {
             throw usage_error(usage_error::named_t{}, "--output", e.what());
         }

@@ -54,8 +54,9 @@ struct hdfs_config {
     std::string user;   // webhdfs: user.name= (simple authentication)
     std::string token;  // webhdfs: delegation= (instead of user.name)
     // webhdfs: at stop, keep uploading this long before leaving the rest in
-    // the spool for the next start.
-    uint32_t drain_seconds = 10;
+    // the spool for the next start. 5 s: within sluiced's default
+    // --shutdown-timeout (10 s), which bounds the sink's join (checked).
+    uint32_t drain_seconds = 5;
     // webhdfs: retry backoff: 100 ms doubling up to this.
     uint32_t retry_max_ms = 30000;
     std::string host;  // part-HOST-...: gethostname() when empty

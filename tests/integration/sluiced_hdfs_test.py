@@ -227,7 +227,7 @@ class WebHDFS(Check):
 
     def hdfs_out(self, s, tmp, extra=""):
         return ["--output", "name=w,format=avro,hdfs=%s/data,user=sluice,spool=%s/spool,host=testhost,"
-                "roll_bytes=4096,retry_max_ms=200,drain_s=20%s" % (s.base, tmp, extra)]
+                "roll_bytes=4096,retry_max_ms=200,drain_s=8%s" % (s.base, tmp, extra)]
 
     def test_each_failure_retried_then_delivered(self):
         """redirect refused, 403, 500, a datanode that drops the connection: each retried with backoff
