@@ -73,6 +73,7 @@ std::vector<std::pair<int64_t, std::string>> read_back(const std::string& path, 
     }
     avro_value_decref(&v);
     avro_value_iface_decref(iface);
+    avro_schema_decref(s);  // avro_file_reader_get_writer_schema returns a new reference
     avro_file_reader_close(rd);
     return out;
 }
