@@ -23,7 +23,7 @@ inline constexpr std::array<counters::info, std::size_t(handoff_counter::count_)
     {"batches", "Batches of encoded records handed to the writer thread.", counters::kind::volume},
     {"handoff_full_batches",
      "Times the sink found no free batch (the writer thread is behind): the records it then encoded were dropped.",
-     counters::kind::drop},
+     counters::kind::error},
     {"handoff_full_records",
      "Records dropped because the handoff to the writer thread was full (also in the output's failed).",
      counters::kind::drop},
@@ -47,7 +47,8 @@ inline constexpr std::array<counters::info, std::size_t(writer_counter::count_)>
     {"write_errors", "Files abandoned because a write, close or rename failed.", counters::kind::error},
     {"error_records", "Records lost with a file that could not be created or completed: non-zero means loss.",
      counters::kind::drop},
-    {"spool_full_files", "Closed files deleted because the spool was at spool_bytes.", counters::kind::drop},
+    {"spool_full_files", "Closed files deleted because the spool was at spool_bytes (their records: spool_full_records).",
+     counters::kind::error},
     {"spool_full_records", "Records in files deleted because the spool was full: non-zero means loss.",
      counters::kind::drop},
 }};
