@@ -237,7 +237,7 @@ uploader::step uploader::upload(const item& it) noexcept {
     if (!f) {  // the spool file vanished (removed by hand): nothing to deliver
         std::fprintf(stderr, "sluiced: output %s: sink %u: spool file %s is gone\n", _output.c_str(), _core,
                      it.rel.c_str());
-        return step::ok;
+        return step::gone;
     }
     const reply dn = request(h, nn.location, "PUT", f, it.bytes);
     std::fclose(f);
@@ -296,7 +296,9 @@ void uploader::main() noexcept {
         }
         std::error_code ec;
         const fs::path local = fs::path(_spool) / it.rel;
-        if (s == step::ok) {
+        if (s == step::gone) {
+            // Nothing to deliver and nothing left to count as uploaded.
+        } else if (s == step::ok) {
             fs::remove(local, ec);
             _c->add(upload_counter::uploaded_files);
             _c->add(upload_counter::uploaded_bytes, it.bytes);

@@ -61,7 +61,7 @@ private:
         std::string rel;
         uint64_t bytes;
     };
-    enum class step : uint8_t { ok, retry, conflict };
+    enum class step : uint8_t { ok, retry, conflict, gone };  // gone: the spool file was removed by hand
 
     void main() noexcept;
     void sync_spooled() noexcept;  // uploader thread: spooled_bytes += bytes add()ed since
