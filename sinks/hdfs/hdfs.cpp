@@ -2,6 +2,7 @@
 // The HDFS writer: the sink side of the batch handoff, the writer thread, rolling and Hive partition naming.
 #include "hdfs.hpp"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,7 @@ hdfs_writer::hdfs_writer(const hdfs_config& c, const std::string& output, unsign
         _up->start();  // recovers what a previous run left in the spool
     }
     _thread = std::thread([this] { writer_main(); });
+    pthread_setname_np(_thread.native_handle(), ("hdfs-w" + std::to_string(core)).substr(0, 15).c_str());
 }
 
 hdfs_writer::~hdfs_writer() { finish(); }

@@ -3,6 +3,7 @@
 #include "webhdfs.hpp"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -162,6 +163,7 @@ void uploader::start() {
         _c->add(upload_counter::spooled_bytes, it.bytes);
     }
     _thread = std::thread([this] { main(); });
+    pthread_setname_np(_thread.native_handle(), ("hdfs-up" + std::to_string(_core)).substr(0, 15).c_str());
 }
 
 void uploader::add(const std::string& rel, uint64_t bytes) {
