@@ -244,6 +244,15 @@ void write_text(std::FILE* f, const snapshot& s, const report_meta& m) {
                         for (std::size_t i = 0; i < s.groups[n.file].rows.size(); ++i)
                             std::fprintf(f, " file_%s=%" PRIu64, s.groups[n.file].rows[i].name.data(), w.get(i));
                     });
+                for (std::size_t g = 0; g < s.groups.size(); ++g) {  // a writer's own tables (hdfs_handoff, hdfs, webhdfs)
+                    if (s.groups[g].stage != k_sinks || g == n.sink || g == n.output || g == n.file) continue;
+                    s.each(g, [&](const series& w) {
+                        if (label_of(w, "sink") != id || label_of(w, "output") != name) return;
+                        for (std::size_t i = 0; i < s.groups[g].rows.size(); ++i)
+                            std::fprintf(f, " %s_%s=%" PRIu64, s.groups[g].component.c_str(),
+                                         s.groups[g].rows[i].name.data(), w.get(i));
+                    });
+                }
                 std::fputc('\n', f);
             });
         });
