@@ -52,9 +52,11 @@ const char* const usage_text =
     "  --output SPEC            an output (repeatable): name=NAME,path=PATH[,format=json][,filter=EXPR]\n"
     "                           [,sample=N][,roll_bytes=N][,flush_ms=N]; e.g. name=tcp,path=/x/tcp.json,\n"
     "                           filter=proto==6,sample=4 (docs/configuration.md; sinks/output/README.md)\n"
-    "                           Kafka: name=NAME,kafka=HOST:PORT[;HOST:PORT],topic=T[,key=exporter|src|dst]\n"
+    "                           Kafka: name=NAME,kafka=HOST:PORT[;HOST:PORT],topic=T[,key=exporter|src|dst|flow_id]\n"
     "                           [,compression=zstd|lz4|none][,linger_ms=N][,batch=N][,rdkafka.PROP=V][,spool=DIR]\n"
     "                           [,spool_bytes=N] (sinks/kafka/README.md)\n"
+    "                           or Avro files in Hive layout: name=NAME,format=avro,hdfs=DIR|http://NN:PORT/PATH\n"
+    "                           [,table=T][,roll_seconds=N][,codec=snappy|deflate|null][,user=U] (sinks/hdfs/)\n"
     "  --json-out PATH|-        shorthand for --output name=json,path=PATH (default -, stdout, when no --output);\n"
     "                           rolls to PATH.1, PATH.2, ...; with N > 1 sink cores each writes PATH.s<k>\n"
     "  --json-roll-bytes N      roll size of --json-out (default 1073741824; 0 = never)\n"
@@ -298,6 +300,10 @@ parsed parse(int argc, char** argv) {
         o.sink.outputs = o.outputs;
         try {
             sinks::check_outputs(o.sink.outputs);
+            for (const auto& out : o.sink.outputs)  // the sink joins within --shutdown-timeout, its drain included
+                if (out.writer == sinks::writer_kind::hdfs && out.hdfs.webhdfs && out.hdfs.drain_seconds >= o.shutdown_timeout)
+                    throw sinks::spec_error("--output " + out.name + ": key 'drain_s': must be shorter than "
+                                            "--shutdown-timeout (" + std::to_string(int(o.shutdown_timeout)) + " s)");
         } catch (const sinks::spec_error& e) {
             throw usage_error(usage_error::named_t{}, "--output", e.what());
         }

@@ -24,11 +24,12 @@ report_meta meta_of(const daemon& d) {
     // it rolls, so it is read only once the sinks joined; before, the
     // configured path.
     const bool any = !d.opt.discard && !d.sinks.empty() && !d.sinks[0]->outputs.empty();
-    // A Kafka output names its brokers and topic instead (kafka://BROKERS/TOPIC).
+    // A Kafka output names its brokers and topic instead (kafka://BROKERS/TOPIC), an hdfs output its destination.
     const sinks::output_slot* first = any ? d.sinks[0]->outputs[0].get() : nullptr;
     m.json_out = d.opt.discard          ? "(discarded)"
                  : !any                 ? ""
                  : first->kafka         ? "kafka://" + first->cfg->kafka.brokers + "/" + first->cfg->kafka.topic
+                 : first->hdfs          ? first->cfg->hdfs.dest
                  : d.sinks_joined       ? first->writer->current_path()
                                         : first->cfg->file.path;
     m.elapsed_s = double(rte_rdtsc() - d.start_tsc) / double(d.wcfg.tsc_hz);

@@ -202,6 +202,9 @@ void register_counters(daemon& d) {
         for (const auto& o : s->outputs) any_kafka |= o->kafka != nullptr;
     const std::size_t g_kafka = any_kafka ? r.add_group("sinks", "kafka", sinks::kafka_counter_table) : 0;
     const std::size_t g_spool = any_kafka ? r.add_group("sinks", "spool", sinks::spool_counter_table) : 0;
+    const std::size_t g_handoff = r.add_group("sinks", "hdfs_handoff", sinks::hdfs::handoff_counter_table);
+    const std::size_t g_hdfs = r.add_group("sinks", "hdfs", sinks::hdfs::writer_counter_table);
+    const std::size_t g_webhdfs = r.add_group("sinks", "webhdfs", sinks::hdfs::upload_counter_table);
     for (const auto& s : d.sinks) {
         r.add_block(g_sink, {num_label("sink", s->id), num_label("lcore", s->lcore)}, s->counters);
         for (const auto& o : s->outputs) {
@@ -210,6 +213,10 @@ void register_counters(daemon& d) {
             if (o->kafka) {
                 r.add_block(g_kafka, ol, o->kafka_counters);
                 r.add_block(g_spool, ol, o->spool_counters);
+            } else if (o->hdfs) {  // the HDFS writer's three owners: sink lcore, writer thread, uploader
+                r.add_block(g_handoff, ol, o->handoff_counters);
+                r.add_block(g_hdfs, ol, o->hdfs->writer_counters);
+                if (o->cfg->hdfs.webhdfs) r.add_block(g_webhdfs, ol, o->hdfs->upload_counters);
             } else {
                 r.add_block(g_file, ol, o->file_counters);
             }

@@ -8,6 +8,7 @@
 
 #include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/config.hpp"
+#include "sinks/hdfs/config.hpp"
 #include "sinks/kafka/config.hpp"
 
 namespace sluice::sinks {
@@ -17,12 +18,12 @@ namespace sluice::sinks {
 //   protobuf            sinks/proto/flow.proto, one message per record, unframed (message-framed writers only)
 //   protobuf_delimited  the same messages, each behind its varint length (files; batches per Kafka message)
 //   ecs_json            Elastic Common Schema JSON lines (sinks/encode/ecs_json.hpp)
-// Avro comes with the HDFS writer.
-enum class format : uint8_t { json, protobuf, protobuf_delimited, ecs_json };
-constexpr uint8_t k_format_count = 4;
+//   avro                Avro object-container files (sinks/avro/flow.avsc), the hdfs writer only
+enum class format : uint8_t { json, protobuf, protobuf_delimited, ecs_json, avro };
+constexpr uint8_t k_format_count = 5;
 
-// Writers, chosen once per batch by a switch. HDFS comes next.
-enum class writer_kind : uint8_t { file, kafka };
+// Writers, chosen once per batch by a switch.
+enum class writer_kind : uint8_t { file, kafka, hdfs };
 
 struct output_config {
     std::string name;          // unique, [A-Za-z0-9_-]+; names the counters and log lines
@@ -42,6 +43,7 @@ struct output_config {
     // Closed windows of this output, shared by its sink cores and read by `top` queries.
     std::shared_ptr<window_history> agg_history;
     kafka_config kafka{};  // writer == kafka (kafka=BROKERS in the spec)
+    hdfs::hdfs_config hdfs{};  // writer == hdfs (key hdfs=)
 };
 
 }  // namespace sluice::sinks

@@ -200,6 +200,7 @@ std::string_view format_name(format f) noexcept {
         case format::protobuf: return "protobuf";
         case format::protobuf_delimited: return "protobuf_delimited";
         case format::ecs_json: return "ecs_json";
+        case format::avro: return "avro";
     }
     return "?";
 }
@@ -218,7 +219,9 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-'))
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
     bool have_path = false, seen_name = false, have_filter = false, agg_keys = false, kafka_key_given = false;
-    std::string filter;
+    bool hdfs_keys = false, spool_keys = false;
+    std::string filter, want;
+    hdfs::key_result hk{};
     for (std::string_view kv : split(spec, ",")) {
         const auto eq = kv.find('=');
         if (eq == std::string_view::npos || eq == 0)
@@ -268,13 +271,15 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             if (k.size() == 8) throw bad("rdkafka.PROPERTY=VALUE");
             o.kafka.props.emplace_back(std::string(k.substr(8)), std::string(v));
             kafka_key_given = true;
-        } else if (k == "spool") {
+        } else if (k == "spool") {  // Kafka's and hdfs's alike
             if (v.empty()) throw bad("a directory");
             o.kafka.spool_root = std::string(v);
-            kafka_key_given = true;
-        } else if (k == "spool_bytes") {
+            if (hdfs::parse_key(o.hdfs, k, v, want) == hdfs::key_result::bad) throw bad(want.c_str());
+            spool_keys = true;
+        } else if (k == "spool_bytes") {  // Kafka's and hdfs's alike
             if (!number(v, o.kafka.spool.max_bytes) || o.kafka.spool.max_bytes < 4096) throw bad("bytes, >= 4096");
-            kafka_key_given = true;
+            if (hdfs::parse_key(o.hdfs, k, v, want) == hdfs::key_result::bad) throw bad(want.c_str());
+            spool_keys = true;
         } else if (k == "spool_segment_bytes") {
             if (!number(v, o.kafka.spool.segment_bytes) || o.kafka.spool.segment_bytes < 4096)
                 throw bad("bytes, >= 4096");
@@ -288,7 +293,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             o.file.path = std::string(v);
             have_path = true;
         } else if (k == "format") {
-            if (!parse_format(v, o.fmt)) throw bad("json, ecs_json, protobuf or protobuf_delimited");
+            if (!parse_format(v, o.fmt)) throw bad("json, ecs_json, protobuf, protobuf_delimited, or avro with hdfs=");
         } else if (k == "filter") {
             filter = std::string(v);
             have_filter = true;
@@ -296,6 +301,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             if (!number(v, o.sample) || o.sample == 0) throw bad("N >= 1: keep 1 record in N");
         } else if (k == "roll_bytes") {
             if (!number(v, o.file.roll_bytes)) throw bad("bytes, 0 = never roll");
+            o.hdfs.roll_bytes = o.file.roll_bytes;
         } else if (k == "flush_ms") {
             if (!number(v, o.file.flush_ms) || o.file.flush_ms == 0 || o.file.flush_ms > 60000)
                 throw bad("1..60000 ms");
@@ -313,11 +319,17 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             (k == "window" ? o.agg.window_s : k == "lateness" ? o.agg.lateness_s : k == "top" ? o.agg.top_k
              : k == "max_keys" ? o.agg.max_keys : k == "max_age" ? o.agg.max_age_s : o.agg.history) = n;
             agg_keys = true;
+        } else if ((hk = hdfs::parse_key(o.hdfs, k, v, want)) != hdfs::key_result::unknown) {
+            if (hk == hdfs::key_result::bad) throw bad(want.c_str());
+            if (k == "hdfs") o.writer = writer_kind::hdfs;
+            hdfs_keys = true;
         } else {
             throw spec_error(who + ": unknown key '" + std::string(k) +
                              "' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, window, "
-                             "lateness, top, max_keys, history, max_age, kafka, topic, key, compression, linger_ms, "
-                             "batch, rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms)");
+                             "lateness, top, max_keys, history, max_age; with kafka=: topic, key, compression, "
+                             "linger_ms, batch, rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms; "
+                             "with hdfs=: table, roll_seconds, codec, spool, spool_bytes, user, token, drain_s, "
+                             "retry_max_ms, host)");
         }
     }
     if (agg_keys && !o.aggregate)
@@ -328,16 +340,26 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         } catch (const std::invalid_argument& e) {
             throw spec_error(who + ": aggregate: " + e.what());
         }
-        if (o.writer != writer_kind::file)
-            throw spec_error(who + ": aggregate: rows are written to a file (path=); Kafka rows are not built yet");
+        if (o.writer != writer_kind::file || o.fmt != format::json)
+            throw spec_error(who + ": aggregate: rows are JSON lines written to a file (path=)");
         o.agg_history = std::make_shared<window_history>(o.agg.history);
     }
     if (o.writer == writer_kind::kafka) {
         if (have_path) throw spec_error(who + ": 'path' and 'kafka' exclude each other (one writer per output)");
+        if (hdfs_keys) throw spec_error(who + ": 'kafka' and 'hdfs' exclude each other (one writer per output)");
         if (o.kafka.topic.empty()) throw spec_error(who + ": missing key 'topic' (kafka=BROKERS needs topic=T)");
+        if (o.fmt == format::avro) throw spec_error(who + ": key 'format': avro needs hdfs=DIR|URL");
+    } else if (o.writer == writer_kind::hdfs) {
+        if (have_path) throw spec_error(who + ": key 'path': an hdfs= output writes under its directory, not a path");
+        if (kafka_key_given || !o.kafka.topic.empty())
+            throw spec_error(who + ": Kafka keys (topic, key, compression, ...) need kafka=BROKERS");
+        if (o.fmt != format::avro) throw spec_error(who + ": key 'format': hdfs= writes Avro (format=avro)");
     } else {
         if (kafka_key_given || !o.kafka.topic.empty())
             throw spec_error(who + ": Kafka keys (topic, key, compression, ...) need kafka=BROKERS");
+        if (hdfs_keys) throw spec_error(who + ": table, roll_seconds, codec, user, ... need key 'hdfs'");
+        if (spool_keys) throw spec_error(who + ": spool and spool_bytes need kafka=BROKERS or hdfs=DIR|URL");
+        if (o.fmt == format::avro) throw spec_error(who + ": key 'format': avro needs hdfs=DIR|URL");
         if (!have_path) throw spec_error(who + ": missing key 'path'");
         if (o.fmt == format::protobuf)
             throw spec_error(who + ": key 'format': protobuf (one message per record, unframed) needs a writer that "

@@ -6,6 +6,8 @@
 //   name=NAME,kafka=HOST:PORT[;HOST:PORT...],topic=T[,format=json|ecs_json|protobuf|protobuf_delimited][,filter=EXPR][,sample=N][,key=exporter|src|dst|none]
 //        [,compression=zstd|lz4|none][,linger_ms=N][,batch=N][,rdkafka.PROP=VALUE...]
 //        [,spool=DIR][,spool_bytes=N][,spool_segment_bytes=N][,spool_fsync_ms=N]     (sinks/kafka/README.md)
+//   name=NAME,format=avro,hdfs=DIR|http[s]://NN:PORT[/PATH][,table=flows][,roll_bytes=N][,roll_seconds=N]
+//        [,codec=deflate|snappy|null][,spool=DIR][,spool_bytes=N][,user=U|,token=T][,drain_s=N]  (sinks/hdfs/)
 // Filter (a conjunction of terms; a term matches when any of its values does):
 //   EXPR  := TERM ( '&&' TERM )*
 //   TERM  := FIELD OP VALUE ( '|' VALUE )*

@@ -41,6 +41,7 @@
 #include "sinks/aggregate/aggregate.hpp"
 #include "sinks/file/file.hpp"
 #include "sinks/kafka/kafka.hpp"
+#include "sinks/hdfs/hdfs.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::sinks {
@@ -51,6 +52,8 @@ struct alignas(64) output_slot {
     record_filter filter;                   // empty: keep everything
     std::unique_ptr<file_writer> writer;    // writer_kind::file (else null)
     std::unique_ptr<kafka_writer> kafka;    // writer_kind::kafka (else null): polled every pass
+    std::unique_ptr<file_writer> writer;        // writer_kind::file
+    std::unique_ptr<hdfs::hdfs_writer> hdfs;    // writer_kind::hdfs (its threads' counter blocks inside)
     uint64_t flush_tsc = 0;                 // cfg->file.flush_ms in TSC cycles
     std::unique_ptr<aggregator> agg;        // aggregating outputs only (cfg->aggregate)
     uint64_t agg_last_tsc = 0;              // TSC of the last batch the aggregator took
@@ -59,6 +62,7 @@ struct alignas(64) output_slot {
     alignas(64) aggregate_counter_block agg_counters;
     alignas(64) kafka_counter_block kafka_counters;
     alignas(64) spool_counter_block spool_counters;
+    alignas(64) hdfs::handoff_counter_block handoff_counters;  // hdfs: the sink lcore's side of the handoff
 };
 
 struct alignas(64) sink_context {
@@ -77,10 +81,11 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
 // Runs every output of `s` over n records (also used by the benchmarks).
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept;
 
-// Flushes every output of `s` (the sink lcore at stop; benchmarks).
+// Flushes every output of `s` (benchmarks; an hdfs output hands its batch to its writer thread).
 void flush_outputs(sink_context& s) noexcept;
 
-// Closes every aggregating output's open windows (their rows are written), then flushes (the sink lcore at stop).
+// Closes every aggregating output's open windows (their rows are written), flushes, and joins every hdfs
+// output's threads (files closed and renamed, the WebHDFS drain done): the sink lcore at stop. Idempotent.
 void finish_outputs(sink_context& s) noexcept;
 
 // The clock of every aggregating output moves on by the time since its last batch; closes due windows.

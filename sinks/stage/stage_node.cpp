@@ -56,7 +56,6 @@ struct protobuf_encoder {
     static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
         k.produce(r, encode::protobuf_encode(r, reinterpret_cast<uint8_t*>(k.scratch())));
     }
-    static void put(file_writer&, const decode::flow_record&) noexcept {}  // parse_output_spec refuses it
 };
 
 // One varint-length-delimited FlowMessage per kept record (sinks/encode/protobuf.hpp); a file of them is what
@@ -82,6 +81,28 @@ constexpr unsigned k_prefetch_records = 8;
 inline void prefetch_record(const decode::flow_record* r) noexcept {
     const char* p = reinterpret_cast<const char*>(r);
     for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
+}
+
+// One Avro datum per kept record, encoded straight into the HDFS writer's batch.
+struct avro_encoder {
+    static void put(hdfs::hdfs_writer& w, const decode::flow_record& r) noexcept {
+        w.commit(avro::encode_flow(r, w.reserve(r.time_received_ns)));
+    }
+};
+
+// The deadline interface of the writers, chosen by writer kind (once per pass, not per record). The Kafka writer
+// has no deadline of its own (librdkafka's linger.ms): each pass polls it instead.
+inline void mark(output_slot& o, uint64_t now) noexcept {
+    if (o.writer) o.writer->mark(now);
+    else if (o.hdfs) o.hdfs->mark(now);
+    else o.kafka->poll();  // delivery reports, spool writes, replay
+}
+inline uint64_t oldest_tsc(const output_slot& o) noexcept {
+    return o.writer ? o.writer->oldest_tsc() : o.hdfs ? o.hdfs->oldest_tsc() : 0;
+}
+inline void flush(output_slot& o) noexcept {
+    if (o.writer) o.writer->flush();
+    else if (o.hdfs) o.hdfs->flush();
 }
 
 template <typename Enc, typename W>
@@ -124,11 +145,22 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) 
     }
 }
 
+// Enc can write into a W (parse_output_spec refuses the other pairs: protobuf to a file, avro outside hdfs).
+template <typename Enc, typename W>
+concept encodes_to = requires(W& w, const decode::flow_record& r) { Enc::put(w, r); };
+
 template <typename Enc>
 void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
     switch (o.cfg->writer) {  // once per batch
-    case writer_kind::file: run_one<Enc>(o, *o.writer, recs, n); break;
-    case writer_kind::kafka: run_one<Enc>(o, *o.kafka, recs, n); break;
+    case writer_kind::file:
+        if constexpr (encodes_to<Enc, file_writer>) run_one<Enc>(o, *o.writer, recs, n);
+        break;
+    case writer_kind::kafka:
+        if constexpr (encodes_to<Enc, kafka_writer>) run_one<Enc>(o, *o.kafka, recs, n);
+        break;
+    case writer_kind::hdfs:
+        if constexpr (encodes_to<Enc, hdfs::hdfs_writer>) run_one<Enc>(o, *o.hdfs, recs, n);
+        break;
     }
 }
 
@@ -182,6 +214,9 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
         if (c.writer == writer_kind::kafka)
             o->kafka = std::make_unique<kafka_writer>(c.kafka, c.name, s.id, &o->kafka_counters, &o->spool_counters);
+        else if (c.writer == writer_kind::hdfs)
+            o->hdfs = std::make_unique<hdfs::hdfs_writer>(c.hdfs, c.name, s.id, sinks, &o->counters,
+                                                          &o->handoff_counters);
         else
             o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
@@ -214,13 +249,14 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
         case format::ecs_json: run_writer<ecs_json_encoder>(*o, recs, n); break;
         case format::protobuf_delimited: run_writer<protobuf_delimited_encoder>(*o, recs, n); break;
         case format::protobuf: run_writer<protobuf_encoder>(*o, recs, n); break;
+        case format::avro: run_writer<avro_encoder>(*o, recs, n); break;
         }
     }
 }
 
 void flush_outputs(sink_context& s) noexcept {
     for (auto& o : s.outputs) {
-        if (o->writer) o->writer->flush();
+        flush(*o);
         if (o->kafka) o->kafka->stop();
     }
 }
@@ -228,7 +264,11 @@ void flush_outputs(sink_context& s) noexcept {
 void finish_outputs(sink_context& s) noexcept {
     for (auto& o : s.outputs)
         if (o->agg) o->agg->close_all();
-    flush_outputs(s);
+    for (auto& o : s.outputs) {
+        if (o->hdfs) o->hdfs->finish();
+        else if (o->writer) o->writer->flush();
+        else if (o->kafka) o->kafka->stop();
+    }
 }
 
 void advance_aggregates(sink_context& s, uint64_t now_tsc, uint64_t tsc_hz) noexcept {
@@ -272,21 +312,17 @@ int sink_main(void* arg) {
         }
         {
             const uint64_t now = rte_rdtsc();
-            for (auto& o : s.outputs) {
-                if (o->writer) o->writer->mark(now);
-                else o->kafka->poll();  // delivery reports, spool writes, replay
-            }
+            for (auto& o : s.outputs) mark(*o, now);
             if (now >= next_check) [[unlikely]] {
                 const uint64_t cpu = thread_cpu_ns();
                 s.counters.add(stage_counter::cpu_ns, cpu - cpu_last);
                 cpu_last = cpu;
                 advance_aggregates(s, now, rte_get_tsc_hz());
                 for (auto& o : s.outputs) {
-                    if (!o->writer) continue;
-                    const uint64_t t = o->writer->oldest_tsc();
+                    const uint64_t t = oldest_tsc(*o);
                     if (t != 0 && now - t >= o->flush_tsc) {
                         o->file_counters.add(file_counter::deadline_flushes);
-                        o->writer->flush();
+                        flush(*o);
                     }
                 }
                 next_check = now + check_every;
@@ -302,7 +338,7 @@ int sink_main(void* arg) {
             idle = 0;
         }
     }
-    finish_outputs(s);
+    finish_outputs(s);  // hdfs: every file closed, the WebHDFS drain done
     s.counters.add(stage_counter::cpu_ns, thread_cpu_ns() - cpu_last);
     return 0;
 }

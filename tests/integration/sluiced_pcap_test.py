@@ -764,7 +764,7 @@ class Outputs(unittest.TestCase):
             (["--output", "path=/tmp/x"], "--output #1: missing key 'name'"),
             (["--output", "name=a,path=/tmp/x,smaple=4"], "--output a: unknown key 'smaple'"),
             (["--output", "name=a,path=/tmp/x,sample=0"], "--output a: key 'sample': bad value '0'"),
-            (["--output", "name=a,path=/tmp/x,format=avro"], "--output a: key 'format': bad value 'avro'"),
+            (["--output", "name=a,path=/tmp/x,format=avro"], "--output a: key 'format': avro needs hdfs=DIR|URL"),
             (["--output", "name=a,path=/tmp/x,filter=port==80"], "output a: filter: unknown field 'port'"),
             (["--output", "name=a,path=/tmp/x,filter=proto==999"], "output a: filter: bad value '999' for proto"),
             (["--output", "name=a"], "--output a: missing key 'path'"),

@@ -62,14 +62,19 @@ TEST(OutputSpec, ErrorsNameTheOutputAndTheKey) {
     EXPECT_EQ(error_of("name=a"), "--output a: missing key 'path'");
     EXPECT_EQ(error_of("name=a,path=/x,colour=red"),
               "--output a: unknown key 'colour' (name, path, format, filter, sample, roll_bytes, flush_ms, aggregate, "
-              "window, lateness, top, max_keys, history, max_age, kafka, topic, key, compression, linger_ms, batch, "
-              "rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms)");
+              "window, lateness, top, max_keys, history, max_age; with kafka=: topic, key, compression, linger_ms, "
+              "batch, rdkafka.PROP, spool, spool_bytes, spool_segment_bytes, spool_fsync_ms; with hdfs=: table, "
+              "roll_seconds, codec, spool, spool_bytes, user, token, drain_s, retry_max_ms, host)");
     EXPECT_EQ(error_of("name=a,path=/x,sample=x"), "--output a: key 'sample': bad value 'x' (N >= 1: keep 1 record in N)");
-    EXPECT_EQ(error_of("name=a,path=/x,format=avro"),
-              "--output a: key 'format': bad value 'avro' (json, ecs_json, protobuf or protobuf_delimited)");
+    EXPECT_EQ(error_of("name=a,path=/x,format=avro"), "--output a: key 'format': avro needs hdfs=DIR|URL");
+    EXPECT_EQ(error_of("name=a,path=/x,format=xml"),
+              "--output a: key 'format': bad value 'xml' (json, ecs_json, protobuf, protobuf_delimited, or avro with "
+              "hdfs=)");
     EXPECT_EQ(error_of("name=a,path=/x,format=protobuf"),
               "--output a: key 'format': protobuf (one message per record, unframed) needs a writer that keeps "
               "message boundaries; a file takes protobuf_delimited");
+    EXPECT_EQ(error_of("name=a,path=/x,spool=/tmp/s"),
+              "--output a: spool and spool_bytes need kafka=BROKERS or hdfs=DIR|URL");
     EXPECT_EQ(parse_output_spec("name=a,path=/x,format=ecs_json", 0).fmt, format::ecs_json);
     EXPECT_EQ(parse_output_spec("name=a,path=/x,format=protobuf_delimited", 0).fmt, format::protobuf_delimited);
     EXPECT_EQ(parse_output_spec("name=a,path=/x,format=json", 0).fmt, format::json);
