@@ -52,7 +52,6 @@ struct alignas(64) output_slot {
     record_filter filter;                   // empty: keep everything
     std::unique_ptr<file_writer> writer;    // writer_kind::file (else null)
     std::unique_ptr<kafka_writer> kafka;    // writer_kind::kafka (else null): polled every pass
-    std::unique_ptr<file_writer> writer;        // writer_kind::file
     std::unique_ptr<hdfs::hdfs_writer> hdfs;    // writer_kind::hdfs (its threads' counter blocks inside)
     uint64_t flush_tsc = 0;                 // cfg->file.flush_ms in TSC cycles
     std::unique_ptr<aggregator> agg;        // aggregating outputs only (cfg->aggregate)
