@@ -68,6 +68,9 @@ public:
     void produce(std::string_view key, std::string_view payload) noexcept;
     // Once per sink-loop pass: delivery reports (rd_kafka_poll(0)), spool writes, replay or probe.
     void poll() noexcept;
+    // After each batch of produce() calls: records diverted to the spool are written (one write(2), only when
+    // some were), so a kill -9 never loses a record the counters already show as spooled.
+    void end_batch() noexcept { _spool->flush(); }
     // At stop, on the sink core: flush (bounded), purge the rest into the spool, sync it.
     void stop() noexcept;
 

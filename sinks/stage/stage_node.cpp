@@ -75,8 +75,10 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) 
     if (encoded) o.counters.add(output_counter::encoded, encoded);
     // The Kafka writer owns every record it is handed (librdkafka's queue or
     // the spool; its own counters say what became of each).
-    if constexpr (std::is_same_v<W, kafka_writer>)
+    if constexpr (std::is_same_v<W, kafka_writer>) {
         if (encoded) o.counters.add(output_counter::written, encoded);
+        w.end_batch();
+    }
 }
 
 template <typename Enc>

@@ -261,6 +261,8 @@ class KafkaKill9(KafkaCase):
             before = wait_stats(st, settled, 60, "every record delivered or spooled")
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
+            # What the EAL leaves behind a kill -9 (its runtime directory, --file-prefix sluiced-<pid>).
+            shutil.rmtree("/var/run/dpdk/sluiced-%d" % p.pid, ignore_errors=True)
         finally:
             if p.poll() is None:
                 p.kill()
