@@ -99,7 +99,8 @@ private:
     bool _purge_pending = false; // purge the queue into the spool after this poll
     bool _probe_in_flight = false; // one probe at a time (until its delivery report)
     uint64_t _last_probe_ms = 0;
-    uint64_t _order = 0;           // produce order of the next message (in its opaque)
+    uint64_t _order = 0;
+    int _replay_limit = 50000;     // queue.buffering.max.messages / k_kafka_replay_queue_divisor           // produce order of the next message (in its opaque)
     struct purged {
         uint32_t order;
         bool replayed;
