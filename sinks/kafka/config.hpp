@@ -19,10 +19,10 @@ namespace sluice::sinks {
 enum class kafka_key : uint8_t { none, exporter, src, dst, flow_id };
 enum class kafka_compression : uint8_t { none, lz4, zstd };
 
-// Bound on librdkafka's queue fill before a replay pass stops reading the
-// spool: half of queue.buffering.max.messages' default (100000), so live
-// records still find room while the spool drains.
-constexpr int k_kafka_replay_queue_limit = 50000;
+// A replay pass stops reading the spool once librdkafka holds this share of
+// queue.buffering.max.messages (1/2: live records still find room while the
+// spool drains; 50,000 with librdkafka's default of 100,000).
+constexpr int k_kafka_replay_queue_divisor = 2;
 // Spool entries replayed per sink-loop pass at most (bounds the time a pass
 // spends replaying; 4096 x ~1 us of copy + produce = ~4 ms).
 constexpr unsigned k_kafka_replay_per_pass = 4096;

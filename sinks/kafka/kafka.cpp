@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -101,6 +102,12 @@ kafka_writer::kafka_writer(const kafka_config& cfg, std::string_view output, uns
     set(conf, who, "batch.num.messages", std::to_string(cfg.batch));
     set(conf, who, "message.timeout.ms", std::to_string(k_kafka_message_timeout_ms));
     for (const auto& [k, v] : cfg.props) set(conf, who, k, v);
+    {
+        char v[64];
+        std::size_t n = sizeof v;
+        if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", v, &n) == RD_KAFKA_CONF_OK)
+            _replay_limit = std::max(1, std::atoi(v) / k_kafka_replay_queue_divisor);
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, reinterpret_cast<void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*)>(
                                           &kafka_writer::on_delivery));
     rd_kafka_conf_set_error_cb(conf, reinterpret_cast<void (*)(rd_kafka_t*, int, const char*, void*)>(
@@ -252,7 +259,7 @@ void kafka_writer::replay() noexcept {
         budget = 1;
     }
     spool::entry e;
-    while (budget-- && rd_kafka_outq_len(_rk) < k_kafka_replay_queue_limit && _spool->next(e)) {
+    while (budget-- && rd_kafka_outq_len(_rk) < _replay_limit && _spool->next(e)) {
         if (rd_kafka_produce(_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<char*>(e.payload.data()),
                              e.payload.size(), e.key.empty() ? nullptr : e.key.data(), e.key.size(),
                              make_opaque(_order, e.ticket, true)) == 0) {

@@ -82,6 +82,9 @@ public:
     }
     // Once per sink-loop pass: delivery reports (rd_kafka_poll(0)), spool writes, replay or probe.
     void poll() noexcept;
+    // After each batch of produce() calls: records diverted to the spool are written (one write(2), only when
+    // some were), so a kill -9 never loses a record the counters already show as spooled.
+    void end_batch() noexcept { _spool->flush(); }
     // At stop, on the sink core: flush (bounded), purge the rest into the spool, sync it.
     void stop() noexcept;
 
@@ -111,7 +114,8 @@ private:
     bool _purge_pending = false; // purge the queue into the spool after this poll
     bool _probe_in_flight = false; // one probe at a time (until its delivery report)
     uint64_t _last_probe_ms = 0;
-    uint64_t _order = 0;           // produce order of the next message (in its opaque)
+    uint64_t _order = 0;
+    int _replay_limit = 50000;     // queue.buffering.max.messages / k_kafka_replay_queue_divisor           // produce order of the next message (in its opaque)
     struct purged {
         uint32_t order;
         bool replayed;

@@ -13,8 +13,8 @@ namespace sluice::sinks {
 constexpr std::size_t k_spool_max_entry = 1u << 20;
 // Appends are gathered in a buffer of this size and written with one
 // write(2) when it fills and at every flush() (the Kafka writer flushes once
-// per sink-loop pass): few syscalls during an outage, and nothing older than
-// one pass is only in memory.
+// per sink batch and pass): few syscalls during an outage, and nothing older
+// than one batch is only in memory.
 constexpr std::size_t k_spool_write_buffer = 256 * 1024;
 // Bytes read from a segment per read(2) while replaying.
 constexpr std::size_t k_spool_read_buffer = 256 * 1024;

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -119,6 +120,14 @@ spool::spool(const spool_config& cfg, spool_counter_block* counters)
     const std::string cpath = _cfg.dir + "/cursor";
     _cfd = ::open(cpath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (_cfd < 0) throw std::runtime_error("spool " + cpath + ": " + std::strerror(errno));
+    // One owner per directory: a second sluiced (or output) on it would interleave segments.
+    if (::flock(_cfd, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        ::close(_cfd);
+        _cfd = -1;
+        throw std::runtime_error("spool " + _cfg.dir + ": " +
+                                 (e == EWOULDBLOCK ? std::string("in use by another process") : std::strerror(e)));
+    }
     recover();
 }
 

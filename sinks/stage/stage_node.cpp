@@ -142,6 +142,7 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) 
     if constexpr (std::is_same_v<W, kafka_writer>) {
         w.flush_batch();  // protobuf_delimited: one message per sink batch at most
         if (encoded) o.counters.add(output_counter::written, encoded);
+        w.end_batch();
     }
 }
 

@@ -142,6 +142,25 @@ class KafkaCase(unittest.TestCase):
         return sorted(v for _, v in msgs)
 
 
+class MockCluster(KafkaCase):
+    """sluice-mock-kafka itself: brokers and topics as kcat sees them, every fault command answered."""
+
+    def test_commands_and_metadata(self):
+        self.assertEqual(len(self.mock.bootstraps.split(",")), 3)
+        for c in ("rtt all 5", "rtt 2 0", "errors 0 19 1", "clear 0", "topic extra 2", "down 3", "up 3"):
+            self.mock.command(c)
+        for bad in ("down 4", "rtt all", "errors 0 19 0", "bogus"):
+            self.mock.p.stdin.write(bad + "\n")
+            self.mock.p.stdin.flush()
+            self.assertTrue(self.mock.p.stdout.readline().startswith("error"), bad)
+        p = subprocess.run([KCAT, "-L", "-J", "-b", self.mock.bootstraps], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        md = json.loads(p.stdout)
+        self.assertEqual(sorted(b["id"] for b in md["brokers"]), [1, 2, 3])
+        parts = {t["topic"]: len(t["partitions"]) for t in md["topics"]}
+        self.assertEqual((parts.get("flows"), parts.get("extra")), (4, 2))
+
+
 class KafkaContents(KafkaCase):
     """Exact records: what kcat reads back equals sluice-decode's records, one message per record, keyed."""
 
@@ -261,6 +280,8 @@ class KafkaKill9(KafkaCase):
             before = wait_stats(st, settled, 60, "every record delivered or spooled")
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
+            # What the EAL leaves behind a kill -9 (its runtime directory, --file-prefix sluiced-<pid>).
+            shutil.rmtree("/var/run/dpdk/sluiced-%d" % p.pid, ignore_errors=True)
         finally:
             if p.poll() is None:
                 p.kill()
@@ -309,6 +330,29 @@ class KafkaProduceErrors(KafkaCase):
         self.assertEqual(kafka["spooled"], kafka["failed_broker"])
         self.assertEqual(kafka["replayed"], kafka["spooled"])
         self.assertEqual(kafka["delivered"], len(want))
+        self.assertEqual(spool["committed"], spool["appended"])
+
+
+class KafkaQueueFull(KafkaCase):
+    """librdkafka's queue full (a 200-message queue, brokers 50 ms away): refused records are spooled and replayed,
+    every record delivered exactly once."""
+
+    def test_queue_full_spooled(self):
+        pcap = os.path.join(self.tmp, "v5.pcap")
+        v5_capture(pcap, "10.7.0.1", 100)  # 3,000 records
+        want = sorted(offline(pcap, extra=["--port-map", "2055=v5"]))
+        self.mock.command("rtt all 50")
+        stats, _ = run_sluiced(self.tmp, ["--pcap", pcap, "--port-map", "2055=v5", "--output",
+                                          output_spec(self.mock, self.spool,
+                                                      "rdkafka.queue.buffering.max.messages=200,batch=100")])
+        self.assertEqual(self.values(self.mock.consume()), want)
+        _, kafka, spool = kafka_stats(stats)
+        self.assertGreater(kafka["failed_queue_full"], 0)
+        self.assertEqual(kafka["spooled"], kafka["failed_queue_full"] + kafka["diverted"])
+        # Every message librdkafka took was delivered (no failed delivery report here), once.
+        self.assertEqual(kafka["produced"] + kafka["replayed"], kafka["delivered"])
+        self.assertEqual(kafka["delivered"], len(want))
+        self.assertEqual(kafka["failed_timeout"] + kafka["failed_broker"] + kafka["failed_purged"], 0)
         self.assertEqual(spool["committed"], spool["appended"])
 
 

@@ -304,3 +304,15 @@ TEST(Spool, FsyncPolicy) {
     s2.flush();
     EXPECT_EQ(c2.get(spool_counter::fsyncs), 0u);  // within the interval
 }
+
+TEST(Spool, OneOwnerPerDirectory) {
+    tmpdir d;
+    spool_counter_block c{};
+    spool s(cfg(d), &c);
+    try {
+        spool t(cfg(d), &c);
+        FAIL() << "a second spool on the same directory opened";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("in use by another process"), std::string::npos) << e.what();
+    }
+}
