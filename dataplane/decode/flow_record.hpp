@@ -155,9 +155,10 @@ struct flow_record {
     // Set by the enrichment stage: bit i = signature rule i of the live
     // classifier matched the record's sampled header (enrich/). 0 = none.
     uint32_t signature_tags;
-    // Set by the decoders: the record's 0-based index in its datagram (with
-    // the exporter, observation domain and sequence number it names the
-    // record for the flow id, sinks issue). Saturates at 0xffff.
+    // Set by the decoders: the record's 0-based index among the records its
+    // datagram yielded, in datagram order (number_records(), decoder.hpp).
+    // With the exporter, observation domain and sequence number it names the
+    // record for the flow id (sinks/encode/flow_id.hpp). Saturates at 0xffff.
     uint16_t record_index;
     uint16_t reserved1;             // always zero
 };
