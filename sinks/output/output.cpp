@@ -220,6 +220,7 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             throw spec_error(who + ": key 'name': only letters, digits, '_' and '-'");
     bool have_path = false, seen_name = false, have_filter = false, agg_keys = false, kafka_key_given = false;
     bool hdfs_keys = false, spool_keys = false;
+    std::string spool_bytes_text;
     std::string filter, want;
     hdfs::key_result hk{};
     for (std::string_view kv : split(spec, ",")) {
@@ -277,8 +278,9 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
             if (hdfs::parse_key(o.hdfs, k, v, want) == hdfs::key_result::bad) throw bad(want.c_str());
             spool_keys = true;
         } else if (k == "spool_bytes") {  // Kafka's and hdfs's alike
-            if (!number(v, o.kafka.spool.max_bytes) || o.kafka.spool.max_bytes < 4096) throw bad("bytes, >= 4096");
             if (hdfs::parse_key(o.hdfs, k, v, want) == hdfs::key_result::bad) throw bad(want.c_str());
+            if (!number(v, o.kafka.spool.max_bytes)) throw bad("bytes");
+            spool_bytes_text = std::string(v);  // Kafka's bound (>= 4096) is checked once the writer is known
             spool_keys = true;
         } else if (k == "spool_segment_bytes") {
             if (!number(v, o.kafka.spool.segment_bytes) || o.kafka.spool.segment_bytes < 4096)
@@ -349,6 +351,8 @@ output_config parse_output_spec(std::string_view spec, unsigned index) {
         if (hdfs_keys) throw spec_error(who + ": 'kafka' and 'hdfs' exclude each other (one writer per output)");
         if (o.kafka.topic.empty()) throw spec_error(who + ": missing key 'topic' (kafka=BROKERS needs topic=T)");
         if (o.fmt == format::avro) throw spec_error(who + ": key 'format': avro needs hdfs=DIR|URL");
+        if (!spool_bytes_text.empty() && o.kafka.spool.max_bytes < 4096)
+            throw spec_error(who + ": key 'spool_bytes': bad value '" + spool_bytes_text + "' (bytes, >= 4096)");
     } else if (o.writer == writer_kind::hdfs) {
         if (have_path) throw spec_error(who + ": key 'path': an hdfs= output writes under its directory, not a path");
         if (kafka_key_given || !o.kafka.topic.empty())
