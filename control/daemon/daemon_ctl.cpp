@@ -44,12 +44,19 @@ extern "C" void on_signal(int) {
     f.stop.store(true, std::memory_order_relaxed);
 }
 
+// SIGHUP: only sets the flag; the control loop reloads the config file.
+extern "C" void on_hup(int) { flags().reload.store(true, std::memory_order_relaxed); }
+
 void install_signal_handlers() {
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup{};
+    hup.sa_handler = on_hup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -244,6 +251,7 @@ void setup(daemon& d) {
 
     d.eal = std::make_unique<eal::eal_session>(eal::build_args(req));
     install_signal_handlers();
+    if (!o.log_level.empty()) rte_log_set_global_level(cli::log_level_value(o.log_level));
 
     if (rte_lcore_count() < 1 + want_workers + o.sinks)
         throw std::runtime_error("EAL: " + std::to_string(rte_lcore_count()) + " lcores, need " +

@@ -39,14 +39,16 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
 template <typename Enc>
 void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
-    const bool filter = !o.filter.empty();
-    const uint32_t sample = o.cfg->sample;
+    // Once per batch: a reload may publish a new block; this batch keeps the one it loaded.
+    const output_params& p = *o.params.load(std::memory_order_seq_cst);
+    const bool filter = !p.filter.empty();
+    const uint32_t sample = p.sample;
     file_writer& w = *o.writer;
     for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
         const decode::flow_record& r = recs[i];
-        if (filter && !o.filter.match(r)) {
+        if (filter && !p.filter.match(r)) {
             ++filtered;
             continue;
         }
@@ -82,11 +84,24 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
     for (const output_config& c : outs) {
         auto o = std::make_unique<output_slot>();
         o->cfg = &c;
-        if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
+        auto p = std::make_unique<output_params>();
+        p->sample = c.sample;
+        p->filter_text = c.filter;
+        if (!c.filter.empty()) p->filter = record_filter(c.filter, c.name);
+        o->params.store(p.get(), std::memory_order_relaxed);
+        o->owned = std::move(p);
         o->writer = std::make_unique<file_writer>(c.file, c.name, s.id, sinks, &o->counters, &o->file_counters);
         o->flush_tsc = tsc_hz / 1000 * c.file.flush_ms;
         s.outputs.push_back(std::move(o));
     }
+}
+
+std::unique_ptr<const output_params> publish_params(output_slot& o, std::unique_ptr<const output_params> next) noexcept {
+    // seq_cst, as the sink's load and its passes store: the control core's
+    // later read of `passes` cannot be ordered before this store.
+    o.params.store(next.get(), std::memory_order_seq_cst);
+    std::swap(o.owned, next);
+    return next;
 }
 
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
@@ -151,6 +166,8 @@ int sink_main(void* arg) {
                 next_check = now + check_every;
             }
         }
+        // The quiescent point: no output_params is held past here.
+        s.passes.store(s.passes.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
         if (total == 0) {
             if (stopping) break;
             if (++idle >= k_idle_passes_before_yield) {
