@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -16,6 +17,8 @@
 #include <toml++/toml.h>
 
 #include "dataplane/decode/decoder.hpp"
+#include "dataplane/decode/flow_record.hpp"
+#include "dataplane/decode/record_format.hpp"
 #include "keys.hpp"
 
 namespace sluice::control::config {
@@ -123,10 +126,15 @@ std::string strip_flag(const std::string& msg, const std::string& flag) {
     return msg.rfind(pre, 0) == 0 ? msg.substr(pre.size()) : msg;
 }
 
+// Every key and section name (under `under`, when given): what a typo may have meant.
 std::vector<std::string> concrete_keys(std::string_view under = {}) {
     std::vector<std::string> v;
-    for (const key_info& k : key_table())
-        if (!k.key.ends_with(".*") && (under.empty() || k.key.starts_with(under))) v.emplace_back(k.key);
+    for (const key_info& k : key_table()) {
+        if (!under.empty() && !k.key.starts_with(under)) continue;
+        if (!k.key.ends_with(".*")) v.emplace_back(k.key);
+        for (std::size_t d = k.key.find('.'); d != std::string_view::npos; d = k.key.find('.', d + 1))
+            if (d > under.size()) v.emplace_back(k.key.substr(0, d));
+    }
     return v;
 }
 
@@ -240,7 +248,10 @@ struct walker {
             std::string text;
             if (!to_text(v, entry->type == value_type::any ? value_type::integer_or_auto : entry->type, text) ||
                 v.is_boolean()) {
-                err(line_of(k), sub + " = " + show(v) + ": " + std::string(want(entry->type)));
+                err(line_of(k), sub + " = " + show(v) + ": " +
+                                    (entry->flag == "decoder-limit"
+                                         ? std::string("want an integer (or, for _ns limits, a string with a unit: \"30s\")")
+                                         : std::string(want(entry->type))));
                 continue;
             }
             if (entry->flag == "port-map") {
@@ -324,11 +335,14 @@ struct walker {
         exporter_entry e;
         e.address = a->as_string()->get();
         e.line = line_of(*a);
-        uint8_t b[16];
-        char canon[INET6_ADDRSTRLEN] = {};
-        if (inet_pton(AF_INET, e.address.c_str(), b) == 1) inet_ntop(AF_INET, b, canon, sizeof canon);
-        else if (inet_pton(AF_INET6, e.address.c_str(), b) == 1) inet_ntop(AF_INET6, b, canon, sizeof canon);
+        // Canonical text of the 16-byte form the exporter tables key (IPv4-mapped
+        // for IPv4), so 10.0.0.1 and ::ffff:10.0.0.1 are the same exporter.
+        uint8_t b[16], k16[16];
+        if (inet_pton(AF_INET, e.address.c_str(), b) == 1) decode::set_ipv4(k16, b);
+        else if (inet_pton(AF_INET6, e.address.c_str(), b) == 1) decode::set_ipv6(k16, b);
         else return err(e.line, at + ".address = " + show(*a) + ": not an IPv4 or IPv6 address");
+        char canon[48] = {};
+        decode::format_address(k16, canon);
         const std::string key = "exporter." + std::string(canon);
         if (const auto l = r.cfg.lines.find(key + ".address"); l != r.cfg.lines.end())
             return err(e.line, at + ".address = " + show(*a) + ": exporter " + canon + " is also the one on line " +
@@ -534,9 +548,17 @@ std::string explain(const loaded& cfg, const cli::usage_error& e, const std::vec
         return e.what();
     }
     for (const auto& [canon, r] : cfg.rows)
-        if (r == row->key)
+        if (r == row->key) {
+            // The flags the message names become the keys a file sets.
+            std::string why = strip_flag(e.what(), "--" + flag);
+            for (std::size_t p = why.find("--"); p != std::string::npos; p = why.find("--", p + 2)) {
+                std::size_t q = p + 2;
+                while (q < why.size() && (std::isalnum(static_cast<unsigned char>(why[q])) || why[q] == '-')) ++q;
+                if (const key_info* k = find_flag(why.substr(p + 2, q - p - 2))) why.replace(p, q - p, k->key);
+            }
             return cfg.file + ":" + std::to_string(cfg.lines.at(canon)) + ": " + canon + " = " + cfg.values.at(canon) +
-                   ": " + strip_flag(e.what(), "--" + flag);
+                   ": " + why;
+        }
     return e.what();
 }
 
