@@ -37,7 +37,7 @@ constexpr key_info k_keys[] = {
     {"collector.udp_ports", "", T::map, "2055, 9995, 9996 = `auto`; 4739 = `ipfix`; 6343 = `sflow`", R,
      "table of UDP port = protocol; adds to (or overrides) the defaults"},
     {"collector.udp_ports.*", "port-map", T::string, "see above", R,
-     "`PORT = \"v5\"|\"v9\"|\"ipfix\"|\"sflow\"|\"auto\"|\"off\"` (`off` drops the port)"},
+     "`PORT = PROTO`, PROTO one of `v5`, `v9`, `ipfix`, `sflow`, `auto`, `off` (`off` drops the port)"},
     {"collector.verify_udp_checksum", "verify-udp-checksum", T::boolean, "false", R,
      "verify UDP checksums in software when the NIC gives no verdict"},
     {"decoder.max_exporters", "max-exporters", T::integer, "4096", R, "exporters per worker, >= 1"},
