@@ -134,7 +134,7 @@ reload_result reload_config(daemon& d) {
             auto old = sinks::publish_params(*s->outputs[i], std::move(p));
             st.retired.push_back({std::move(old), s.get(), s->passes.load(std::memory_order_seq_cst)});
         }
-        RTE_LOG(INFO, USER1, "reload: output %s: sample %u, filter '%s' (from the next batch on)\n", cur.name.c_str(),
+        RTE_LOG(NOTICE, USER1, "reload: output %s: sample %u, filter '%s' (from the next batch on)\n", cur.name.c_str(),
                 n->sample, n->filter.c_str());
     }
     const override_map was = overrides_of(d.opt), now = overrides_of(eff);
@@ -168,7 +168,7 @@ reload_result reload_config(daemon& d) {
     }
     res.ok = res.errors.empty();
     if (!res.ok) ++st.failed;
-    RTE_LOG(INFO, USER1, "%s\n", describe(res).c_str());
+    RTE_LOG(NOTICE, USER1, "%s\n", describe(res).c_str());
     return res;
 }
 
