@@ -133,6 +133,7 @@ reload_result reload_config(daemon& d) {
             if (!n->filter.empty()) p->filter = sinks::record_filter(n->filter, n->name);
             auto old = sinks::publish_params(*s->outputs[i], std::move(p));
             st.retired.push_back({std::move(old), s.get(), s->passes.load(std::memory_order_seq_cst)});
+            ++st.retired_total;
         }
         RTE_LOG(NOTICE, USER1, "reload: output %s: sample %u, filter '%s' (from the next batch on)\n", cur.name.c_str(),
                 n->sample, n->filter.c_str());
@@ -174,11 +175,13 @@ reload_result reload_config(daemon& d) {
 
 void reclaim(daemon& d) {
     auto& r = d.config.retired;
+    const std::size_t before = r.size();
     r.erase(std::remove_if(r.begin(), r.end(),
                            [&](const config_state::retired_params& p) {
                                return d.sinks_joined || p.sink->passes.load(std::memory_order_seq_cst) > p.mark;
                            }),
             r.end());
+    d.config.freed_total += before - r.size();
 }
 
 }  // namespace sluice::control

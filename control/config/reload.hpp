@@ -46,7 +46,7 @@ struct config_state {
         uint64_t mark;  // sink->passes when retired; freed once it is beyond
     };
     std::vector<retired_params> retired;
-    uint64_t reloads = 0, failed = 0;
+    uint64_t reloads = 0, failed = 0, retired_total = 0, freed_total = 0;  // control/config/counters.hpp
 };
 
 // Control core only. Logs one line (and one per error) and returns what happened.

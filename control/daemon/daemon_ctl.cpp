@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "control/control_loop/control_loop.hpp"
+#include "control/config/counters.hpp"
 #include "control/log/counters.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/stats/stats.hpp"
@@ -217,6 +218,13 @@ void register_counters(daemon& d) {
         out[size_t(log::counter::stderr_dropped_bytes)] = log::dropped_bytes();
         out[size_t(log::counter::stderr_dropped_writes)] = log::dropped_writes();
         out[size_t(log::counter::worker_lines)] = d.worker_log_lines;
+    });
+    const std::size_t g_config = r.add_group("control", "config", config::counter_table);
+    r.add_reader(g_config, {}, [&d](std::span<uint64_t> out) {
+        out[size_t(config::counter::reloads)] = d.config.reloads;
+        out[size_t(config::counter::reload_failures)] = d.config.failed;
+        out[size_t(config::counter::params_retired)] = d.config.retired_total;
+        out[size_t(config::counter::params_freed)] = d.config.freed_total;
     });
 }
 
@@ -509,6 +517,7 @@ int run(daemon& d) {
             exit_now(d, j, "sink", s->id);
         }
     d.sinks_joined = true;
+    reclaim(d);  // the blocks a reload retired: no sink core can hold one now
     // 5. flush: each sink core flushed its own outputs before it returned.
     // 6. final stats
     write_final_stats(d);

@@ -268,6 +268,9 @@ class Reload(unittest.TestCase):
             with open(os.path.join(tmp, "stats.json")) as fh:
                 st = json.load(fh)
             sink = st["sinks"][0]
+            # Three reloads, one refused; one parameter block replaced (1 sink core x 1 output), and freed.
+            self.assertEqual(st["control"]["config"], {"reloads": 3, "reload_failures": 1, "params_retired": 1,
+                                                       "params_freed": 1})
             allv = read_lines(os.path.join(tmp, "all.json"))
             s = read_lines(os.path.join(tmp, "s.json"))
             # Nothing lost: every record reached every output, and each output wrote what its counters say.
