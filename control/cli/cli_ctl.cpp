@@ -222,97 +222,121 @@ void clear_list(options& o, int id) {
     }
 }
 
-void apply_id(options& o, int id, const std::string& val) {
-    const std::string flag = flag_name(id);
-    auto num = [&](uint64_t min, uint64_t max) { return parse_unsigned(flag, val, min, max); };
-    switch (id) {
-    case o_pcap:
-        if (val.find(',') != std::string::npos) throw usage_error(flag, "file names with ',' cannot be passed to net_pcap");
-        o.pcaps.push_back(val);
-        break;
-    case o_port: o.ports.push_back(val); break;
-    case o_queues: o.queues = unsigned(num(1, 64)); break;
-    case o_sink_cores: o.sinks = unsigned(num(1, worker::k_max_sinks)); break;
-    case o_ring_size:
-        o.ring_size = unsigned(num(64, 1u << 30));
-        if (o.ring_size & (o.ring_size - 1)) throw usage_error(flag, "'" + val + "' is not a power of two >= 64");
-        break;
-    case o_ring_full:
-        if (val != "drop" && val != "wait") throw usage_error(flag, "'" + val + "': want drop or wait");
-        o.ring_full_wait = val == "wait";
-        break;
-    case o_eal: o.eal = val; break;
-    case o_port_map: {
-        const auto eq = val.find('=');
-        if (eq == std::string::npos) throw usage_error(flag, "want PORT=PROTO, got '" + val + "'");
-        o.port_map.emplace_back(uint16_t(parse_unsigned(flag, val.substr(0, eq), 0, 65535)),
-                                parse_proto(flag, std::string_view(val).substr(eq + 1)));
-        break;
-    }
-    case o_max_exporters: o.max_exporters = uint32_t(num(1, UINT32_MAX)); break;
-    case o_decoder_limit: {
-        std::string e;
-        if (!decode::parse_decoder_limit(val, o.limits, &e)) throw usage_error(flag, e);
-        o.max_exporters = o.limits.max_exporters;
-        break;
-    }
-    case o_verify_udp: o.verify_udp = true; break;
-    case o_frag_timeout: o.frag.timeout_ms = uint32_t(num(1, UINT32_MAX)); break;
-    case o_frag_max_flows: o.frag.max_flows = uint32_t(num(1, reassembly::k_max_max_flows)); break;
-    case o_frag_max_per_source: o.frag.max_per_source = uint32_t(num(1, UINT32_MAX)); break;
-    case o_frag_max_bytes:
-        o.frag.max_bytes = uint32_t(num(reassembly::k_min_max_bytes, reassembly::k_max_max_bytes));
-        break;
-    case o_address: o.addresses.push_back(val); break;
-    case o_sampling_override: {
-        const auto eq = val.find('=');
-        if (eq == std::string::npos) throw usage_error(flag, "want ADDR=RATE, got '" + val + "'");
-        options::sampling_override so;
-        uint8_t b[16];
-        const std::string a = val.substr(0, eq);
-        if (inet_pton(AF_INET, a.c_str(), b) == 1) decode::set_ipv4(so.addr.data(), b);
-        else if (inet_pton(AF_INET6, a.c_str(), b) == 1) decode::set_ipv6(so.addr.data(), b);
-        else throw usage_error(flag, "'" + a + "' is not an IPv4 or IPv6 address");
-        so.rate = uint32_t(parse_unsigned(flag, val.substr(eq + 1), 0, UINT32_MAX));
-        o.sampling_overrides.push_back(so);
-        break;
-    }
-    case o_template_state: o.template_state = val; break;
-    case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
-    case o_output:
-        try {
-            o.outputs.push_back(sinks::parse_output_spec(val, unsigned(o.outputs.size())));
-        } catch (const sinks::spec_error& e) {
-            throw usage_error(usage_error::named_t{}, flag, e.what());
+// argv's flags over r.opt, without the checks after the last one. With
+// `replace_lists`, the first use of a repeatable flag clears the list r.opt held.
+void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
+    options& o = r.opt;
+    std::vector<int> seen;  // repeatable flags met so far
+    opterr = 0;  // our own messages
+    optind = 0;  // glibc: 0 re-initialises getopt completely (parse may run more than once)
+    int id;
+    int index = -1;
+    // Leading ':' reports a missing value as ':' instead of '?'.
+    while ((id = getopt_long(argc, argv, ":h", k_options, &index)) != -1) {
+        const std::string flag = flag_name(id);
+        const std::string val = optarg ? optarg : "";
+        auto num = [&](uint64_t min, uint64_t max) { return parse_unsigned(flag, val, min, max); };
+        if (replace_lists && repeatable(id) && std::find(seen.begin(), seen.end(), id) == seen.end()) {
+            seen.push_back(id);
+            clear_list(o, id);
         }
-        break;
-    case o_json_out: o.json_out = val; break;
-    case o_json_roll_bytes: o.json_roll_bytes = num(0, UINT64_MAX); break;
-    case o_sink_discard: o.discard = true; break;
-    case o_sink_delay_us: o.sink.delay_us = uint32_t(num(0, 10'000'000)); break;
-    case o_stats_interval:
-        o.stats_interval = parse_seconds(flag, val);
-        if (o.stats_interval <= 0) throw usage_error(flag, "must be > 0");
-        break;
-    case o_stats_json: o.stats_json = val; break;
-    case o_stats_json_interval: o.stats_json_interval = parse_seconds(flag, val); break;
-    case o_duration: o.duration = parse_seconds(flag, val); break;
-    case o_shutdown_timeout:
-        o.shutdown_timeout = parse_seconds(flag, val);
-        if (o.shutdown_timeout <= 0) throw usage_error(flag, "must be > 0");
-        break;
-    case o_log_level:
-        if (log_level_value(val) == 0)
-            throw usage_error(flag, "'" + val + "': want emerg, alert, crit, err, warning, notice, info or debug");
-        o.log_level = val;
-        break;
-    case o_config: o.config_file = val; break;
-    case o_check_config:
-        o.config_file = val;
-        o.check_config = true;
-        break;
-    default: throw usage_error(flag, "unknown option");
+        switch (id) {
+        case 'h': r.help = true; return;
+        case ':': throw usage_error(argv[optind - 1], "needs a value");
+        case '?': {
+            const std::string bad = optopt ? flag_name(optopt) : std::string(argv[optind - 1]);
+            if (optopt && bad != "?") throw usage_error(bad, "takes no value");
+            throw usage_error(argv[optind - 1], "unknown option");
+        }
+        case o_pcap:
+            if (val.find(',') != std::string::npos) throw usage_error(flag, "file names with ',' cannot be passed to net_pcap");
+            o.pcaps.push_back(val);
+            break;
+        case o_port: o.ports.push_back(val); break;
+        case o_queues: o.queues = unsigned(num(1, 64)); break;
+        case o_sink_cores: o.sinks = unsigned(num(1, worker::k_max_sinks)); break;
+        case o_ring_size:
+            o.ring_size = unsigned(num(64, 1u << 30));
+            if (o.ring_size & (o.ring_size - 1)) throw usage_error(flag, "'" + val + "' is not a power of two >= 64");
+            break;
+        case o_ring_full:
+            if (val != "drop" && val != "wait") throw usage_error(flag, "'" + val + "': want drop or wait");
+            o.ring_full_wait = val == "wait";
+            break;
+        case o_eal: o.eal = val; break;
+        case o_port_map: {
+            const auto eq = val.find('=');
+            if (eq == std::string::npos) throw usage_error(flag, "want PORT=PROTO, got '" + val + "'");
+            o.port_map.emplace_back(uint16_t(parse_unsigned(flag, val.substr(0, eq), 0, 65535)),
+                                    parse_proto(flag, std::string_view(val).substr(eq + 1)));
+            break;
+        }
+        case o_max_exporters: o.max_exporters = uint32_t(num(1, UINT32_MAX)); break;
+        case o_decoder_limit: {
+            std::string e;
+            if (!decode::parse_decoder_limit(val, o.limits, &e)) throw usage_error(flag, e);
+            o.max_exporters = o.limits.max_exporters;
+            break;
+        }
+        case o_verify_udp: o.verify_udp = true; break;
+        case o_frag_timeout: o.frag.timeout_ms = uint32_t(num(1, UINT32_MAX)); break;
+        case o_frag_max_flows: o.frag.max_flows = uint32_t(num(1, reassembly::k_max_max_flows)); break;
+        case o_frag_max_per_source: o.frag.max_per_source = uint32_t(num(1, UINT32_MAX)); break;
+        case o_frag_max_bytes:
+            o.frag.max_bytes = uint32_t(num(reassembly::k_min_max_bytes, reassembly::k_max_max_bytes));
+            break;
+        case o_address: o.addresses.push_back(val); break;
+        case o_sampling_override: {
+            const auto eq = val.find('=');
+            if (eq == std::string::npos) throw usage_error(flag, "want ADDR=RATE, got '" + val + "'");
+            options::sampling_override so;
+            uint8_t b[16];
+            const std::string a = val.substr(0, eq);
+            if (inet_pton(AF_INET, a.c_str(), b) == 1) decode::set_ipv4(so.addr.data(), b);
+            else if (inet_pton(AF_INET6, a.c_str(), b) == 1) decode::set_ipv6(so.addr.data(), b);
+            else throw usage_error(flag, "'" + a + "' is not an IPv4 or IPv6 address");
+            so.rate = uint32_t(parse_unsigned(flag, val.substr(eq + 1), 0, UINT32_MAX));
+            o.sampling_overrides.push_back(so);
+            break;
+        }
+        case o_template_state: o.template_state = val; break;
+        case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
+        case o_output:
+            try {
+                o.outputs.push_back(sinks::parse_output_spec(val, unsigned(o.outputs.size())));
+            } catch (const sinks::spec_error& e) {
+                throw usage_error(usage_error::named_t{}, flag, e.what());
+            }
+            break;
+        case o_json_out: o.json_out = val; break;
+        case o_json_roll_bytes: o.json_roll_bytes = num(0, UINT64_MAX); break;
+        case o_sink_discard: o.discard = true; break;
+        case o_sink_delay_us: o.sink.delay_us = uint32_t(num(0, 10'000'000)); break;
+        case o_stats_interval:
+            o.stats_interval = parse_seconds(flag, val);
+            if (o.stats_interval <= 0) throw usage_error(flag, "must be > 0");
+            break;
+        case o_stats_json: o.stats_json = val; break;
+        case o_stats_json_interval: o.stats_json_interval = parse_seconds(flag, val); break;
+        case o_duration: o.duration = parse_seconds(flag, val); break;
+        case o_shutdown_timeout:
+            o.shutdown_timeout = parse_seconds(flag, val);
+            if (o.shutdown_timeout <= 0) throw usage_error(flag, "must be > 0");
+            break;
+        case o_log_level:
+            if (log_level_value(val) == 0)
+                throw usage_error(flag, "'" + val + "': want emerg, alert, crit, err, warning, notice, info or debug");
+            o.log_level = val;
+            break;
+        case o_config: o.config_file = val; break;
+        case o_check_config:
+            o.config_file = val;
+            o.check_config = true;
+            break;
+        default: throw usage_error(argv[optind - 1], "unknown option");
+        }
     }
+    if (optind < argc) throw usage_error(argv[optind], "unexpected argument");
 }
 
 }  // namespace
@@ -324,12 +348,6 @@ std::vector<option_info> option_table() {
     return t;
 }
 
-void apply_option(options& o, const std::string& name, const std::string& value) {
-    for (const option& k : k_options)
-        if (k.name != nullptr && name == k.name && k.val != 'h') return apply_id(o, k.val, value);
-    throw usage_error("--" + name, "unknown option");
-}
-
 unsigned log_level_value(const std::string& name) {
     static constexpr const char* levels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
     for (unsigned i = 0; i < std::size(levels); ++i)
@@ -339,36 +357,29 @@ unsigned log_level_value(const std::string& name) {
 
 parsed parse(int argc, char** argv, const options* base) {
     parsed r;
-    options& o = r.opt;
-    if (base != nullptr) o = *base;
-    std::vector<int> seen;  // repeatable flags met on this command line
-    opterr = 0;  // our own messages
-    optind = 0;  // glibc: 0 re-initialises getopt completely (parse may run more than once)
-    int id;
-    int index = -1;
-    // Leading ':' reports a missing value as ':' instead of '?'.
-    while ((id = getopt_long(argc, argv, ":h", k_options, &index)) != -1) {
-        const std::string val = optarg ? optarg : "";
-        switch (id) {
-        case 'h': r.help = true; return r;
-        case ':': throw usage_error(argv[optind - 1], "needs a value");
-        case '?': {
-            const std::string bad = optopt ? flag_name(optopt) : std::string(argv[optind - 1]);
-            if (optopt && bad != "?") throw usage_error(bad, "takes no value");
-            throw usage_error(argv[optind - 1], "unknown option");
-        }
-        default:
-            if (flag_name(id) == "?") throw usage_error(argv[optind - 1], "unknown option");
-            if (base != nullptr && repeatable(id) && std::find(seen.begin(), seen.end(), id) == seen.end()) {
-                seen.push_back(id);
-                clear_list(o, id);
-            }
-            apply_id(o, id, val);
-        }
-    }
-    if (optind < argc) throw usage_error(argv[optind], "unexpected argument");
-    finish(o);
+    if (base != nullptr) r.opt = *base;
+    parse_flags(r, argc, argv, base != nullptr);
+    if (!r.help) finish(r.opt);
     return r;
+}
+
+// One flag through parse_flags (the very same switch): "--name=value" as its own command line.
+void apply_option(options& o, const std::string& name, const std::string& value) {
+    const option* k = nullptr;
+    for (const option& x : k_options)
+        if (x.name != nullptr && name == x.name && x.val != 'h') k = &x;
+    if (k == nullptr) throw usage_error("--" + name, "unknown option");
+    std::string a0 = "sluiced", a1 = "--" + name + (k->has_arg != no_argument ? "=" + value : "");
+    char* argv[] = {a0.data(), a1.data(), nullptr};
+    parsed r;
+    r.opt = std::move(o);
+    try {
+        parse_flags(r, 2, argv, false);
+    } catch (...) {
+        o = std::move(r.opt);
+        throw;
+    }
+    o = std::move(r.opt);
 }
 
 void finish(options& o) {
