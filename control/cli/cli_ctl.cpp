@@ -198,6 +198,7 @@ double parse_seconds(const std::string& flag, const std::string& s) {
 namespace {
 
 // Whether option `id` adds to a list (a later source replaces the whole list).
+// A new repeatable flag goes in both functions below.
 bool repeatable(int id) {
     switch (id) {
     case o_pcap:

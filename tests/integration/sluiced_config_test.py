@@ -173,7 +173,7 @@ path = "{tmp}/s.json"
 [stats]
 json = "{tmp}/stats.json"
 json_interval = 0.1
-interval = 0.2
+interval = {interval}
 
 {log}
 """
@@ -213,11 +213,11 @@ class Reload(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             pcap, total = self.capture(tmp)
             cfg = os.path.join(tmp, "sluiced.toml")
-            fmt = dict(pcap=pcap, tmp=tmp, cores=1, override="", s_extra="", log="")
+            fmt = dict(pcap=pcap, tmp=tmp, cores=1, override="", s_extra="", log="", interval=0.2)
             write(cfg, CONFIG.format(**fmt))
             errpath = os.path.join(tmp, "stderr")
             with open(errpath, "w") as err:
-                proc = subprocess.Popen([SLUICED, "--config", cfg], stdout=subprocess.DEVNULL, stderr=err)
+                proc = subprocess.Popen([SLUICED, "--config", cfg, "--stats-interval", "0.2"], stdout=subprocess.DEVNULL, stderr=err)
             try:
                 # Started (the control loop writes the live stats) and some records through.
                 deadline = time.time() + 30
@@ -235,13 +235,16 @@ class Reload(unittest.TestCase):
                 at = self.wait_for(proc, errpath, "reload failed, nothing changed: %s:21: output[1].sample = 0: "
                                    "bad value '0' (N >= 1: keep 1 record in N)\n" % cfg)
 
-                # 2. A restart-only key: reported, not applied.
-                write(cfg, CONFIG.format(**dict(fmt, cores=2)))
+                # 2. A restart-only key: reported, not applied; a key the command line sets: the flag wins.
+                fmt.update(cores=2, interval=0.3)
+                write(cfg, CONFIG.format(**fmt))
                 proc.send_signal(signal.SIGHUP)
-                at = self.wait_for(proc, errpath, "reload: 0 applied live, 1 need a restart (sink.cores: 1 -> 2)\n", at)
+                ignored = ", 1 set on the command line (stats.interval: 0.2 -> 0.3)\n"
+                at = self.wait_for(proc, errpath, "reload: 0 applied live, 1 need a restart (sink.cores: 1 -> 2)" +
+                                   ignored, at)
 
                 # 3. Live keys: the output's filter and rate, an exporter override, the log level.
-                write(cfg, CONFIG.format(**dict(fmt, cores=2, override="sampling_override = 50",
+                write(cfg, CONFIG.format(**dict(fmt, override="sampling_override = 50",
                                                 s_extra='filter = "proto==tcp"\nsample = 4',
                                                 log='[log]\nlevel = "notice"')))
                 st = self.live_stats(tmp)
@@ -250,7 +253,8 @@ class Reload(unittest.TestCase):
                 at = self.wait_for(proc, errpath,
                                    "reload: 4 applied live (exporter.10.9.21.1.sampling_override: (unset) -> 50; "
                                    "log.level: (unset) -> notice; output.s.filter: (unset) -> proto==tcp; "
-                                   "output.s.sample: (unset) -> 4), 1 need a restart (sink.cores: 1 -> 2)\n", at)
+                                   "output.s.sample: (unset) -> 4), 1 need a restart (sink.cores: 1 -> 2)" + ignored,
+                                   at)
                 self.assertLess(before, total, "the replay ended before the reload: the test proves nothing")
                 rc = proc.wait(timeout=120)
             finally:
