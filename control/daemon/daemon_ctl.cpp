@@ -48,16 +48,20 @@ extern "C" void on_signal(int) {
 // SIGHUP: only sets the flag; the control loop reloads the config file.
 extern "C" void on_hup(int) { flags().reload.store(true, std::memory_order_relaxed); }
 
+// From the start of set-up: a SIGHUP while EAL starts is kept for the control loop, not fatal.
+void install_hup_handler() {
+    struct sigaction hup{};
+    hup.sa_handler = on_hup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
+}
+
 void install_signal_handlers() {
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
-    struct sigaction hup{};
-    hup.sa_handler = on_hup;
-    sigemptyset(&hup.sa_mask);
-    sigaction(SIGHUP, &hup, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -235,6 +239,7 @@ void setup(daemon& d) {
     // Logs go to stderr (stdout may carry the JSON records), through a stream
     // that never blocks (control/log/log_stream.hpp). First: everything below logs.
     rte_openlog_stream(log::stream());
+    install_hup_handler();
 
     // Inputs: pcap files become net_pcap vdevs.
     std::vector<port::config> pcfg;
