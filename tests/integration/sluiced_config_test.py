@@ -308,6 +308,51 @@ class Reload(unittest.TestCase):
             self.assertTrue(all(r["sampling_rate"] != 50 for r in recs if r["sampler_address"] == "10.9.20.1"))
 
 
+    def test_sighup_with_two_sink_cores(self):
+        # Each sink core has its own parameter block per output: both are replaced, and both freed.
+        with tempfile.TemporaryDirectory() as tmp:
+            pcap, total = self.capture(tmp, datagrams=600)
+            cfg = os.path.join(tmp, "sluiced.toml")
+            fmt = dict(pcap=pcap, tmp=tmp, cores=2, override="", s_extra="", log="", interval=0.2)
+            write(cfg, CONFIG.format(**fmt))
+            errpath = os.path.join(tmp, "stderr")
+            with open(errpath, "w") as err:
+                proc = subprocess.Popen([SLUICED, "--config", cfg], stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                deadline = time.time() + 30
+                while True:
+                    st = self.live_stats(tmp)
+                    if st and sum(k["records"] for k in st["sinks"]) >= 500:
+                        break
+                    self.assertLess(time.time(), deadline, "no progress")
+                    self.assertIsNone(proc.poll())
+                    time.sleep(0.05)
+                write(cfg, CONFIG.format(**dict(fmt, s_extra="sample = 2")))
+                proc.send_signal(signal.SIGHUP)
+                self.wait_for(proc, errpath, "reload: 1 applied live (output.s.sample: (unset) -> 2), 0 need a restart\n")
+                rc = proc.wait(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            self.assertEqual(rc, 0)
+            with open(os.path.join(tmp, "stats.json")) as fh:
+                st = json.load(fh)
+            self.assertEqual(st["control"]["config"], {"reloads": 1, "reload_failures": 0, "params_retired": 2,
+                                                       "params_freed": 2})
+            self.assertEqual(len(st["sinks"]), 2)
+            for name in ("all", "s"):
+                outs = [k["outputs"][name] for k in st["sinks"]]
+                self.assertEqual(sum(o["in"] for o in outs), total, name)
+                for o in outs:
+                    self.assertEqual(o["in"], o["filtered"] + o["downsampled"] + o["encoded"], name)
+                    self.assertEqual(o["written"], o["encoded"], name)
+                self.assertEqual(len(read_lines(os.path.join(tmp, name + ".json"))), sum(o["encoded"] for o in outs))
+            s = st["sinks"]
+            self.assertGreater(sum(k["outputs"]["s"]["downsampled"] for k in s), 0)
+            self.assertLess(sum(k["outputs"]["s"]["encoded"] for k in s), total)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 5:
         sys.exit(__doc__)
