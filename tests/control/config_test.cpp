@@ -122,7 +122,7 @@ TEST(Config, ExamplesAreValid) {
     EXPECT_EQ(p.cfg.values.at("output.sampled.sample"), "16");
     EXPECT_EQ(p.cfg.values.at("exporter.198.51.100.1.sampling_override"), "1000");
     EXPECT_EQ(p.cfg.values.at("collector.udp_ports.9995"), "off");
-    EXPECT_EQ(p.cfg.lines.at("output.sampled.sample"), 80u);
+    EXPECT_EQ(p.cfg.lines.at("output.sampled.sample"), 81u);
 }
 
 TEST(Config, QueuesAuto) {
