@@ -289,7 +289,7 @@ struct walker {
     // [[port]], [[exporter]], [[output]].
     void table_array(const key_info& row, const std::string& path, const toml::node& n, uint32_t line) {
         const auto* a = n.as_array();
-        if (a == nullptr || !a->is_array_of_tables())
+        if (a == nullptr || (!a->empty() && !a->is_array_of_tables()))  // "output = []": none
             return err(line, path + " = " + show(n) + ": want an array of tables [[" + path + "]]");
         for (std::size_t i = 0; i < a->size(); ++i) {
             const toml::table& t = *a->get(i)->as_table();
