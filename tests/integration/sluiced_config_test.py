@@ -243,7 +243,9 @@ class Reload(unittest.TestCase):
                 at = self.wait_for(proc, errpath, "reload: 0 applied live, 1 need a restart (sink.cores: 1 -> 2)" +
                                    ignored, at)
 
-                # 3. Live keys: the output's filter and rate, an exporter override, the log level.
+                # 3. Live keys: the output's filter and rate, an exporter override, the log level
+                # (after a summary line, INFO, which the new level then silences).
+                self.wait_for(proc, errpath, "USER1: stats:")
                 write(cfg, CONFIG.format(**dict(fmt, override="sampling_override = 50",
                                                 s_extra='filter = "proto==tcp"\nsample = 4',
                                                 log='[log]\nlevel = "notice"')))
