@@ -145,7 +145,7 @@ bool is_section(std::string_view path) {
     return false;
 }
 
-// Where a row's list/append flag is remembered for canonical values.
+// One walk over a parsed file: applies each key to r.cfg.opt, notes its canonical value, collects errors.
 struct walker {
     load_result& r;
     const std::string& file;
@@ -197,8 +197,8 @@ struct walker {
             return unknown(path, path, show(n), line);
         }
         switch (row->type) {
-        case value_type::table_array: return table_array(*row, path, n, line);
-        case value_type::map: return map(*row, path, n, line);
+        case value_type::table_array: return table_array(path, n, line);
+        case value_type::map: return map(path, n, line);
         case value_type::string_list: {
             const auto* a = n.as_array();
             if (a == nullptr) return err(line, path + " = " + show(n) + ": " + std::string(want(row->type)));
@@ -223,10 +223,11 @@ struct walker {
     void scalar(const key_info& row, const std::string& path, const toml::node& n, uint32_t line) {
         std::string v;
         if (!to_text(n, row.type, v)) return err(line, path + " = " + show(n) + ": " + std::string(want(row.type)));
-        if (row.key == "control.socket") {  // reserved: checked, kept, not applied
-            r.cfg.control_socket = v;
+        if (row.flag.empty()) {  // a reserved key (no flag yet): checked, kept, not applied
+            if (row.key == "control.socket") r.cfg.control_socket = v;
             return note(path, v, line, row.key);
         }
+        // ports.queues is the only integer_or_auto key; resolve() computes its value.
         if (row.type == value_type::integer_or_auto && n.is_string()) {
             if (v != "auto") return err(line, path + " = " + show(n) + ": want an integer or \"auto\"");
             r.cfg.queues_auto = true;
@@ -239,7 +240,7 @@ struct walker {
         if (apply(row.flag, v, path, show(n), line)) note(path, v, line, row.key);
     }
 
-    void map(const key_info& row, const std::string& path, const toml::node& n, uint32_t line) {
+    void map(const std::string& path, const toml::node& n, uint32_t line) {
         const auto* t = n.as_table();
         if (t == nullptr) return err(line, path + " = " + show(n) + ": want a table [" + path + "]");
         const key_info* entry = find_key(path + ".x");
@@ -256,7 +257,6 @@ struct walker {
             }
             if (entry->flag == "port-map") {
                 // Duplicates: "2055" and "02055" are different TOML keys and the same port.
-                const std::size_t before = r.cfg.opt.port_map.size();
                 if (!apply(entry->flag, name + "=" + text, sub, show(v), line_of(k))) continue;
                 const uint16_t port = r.cfg.opt.port_map.back().first;
                 if (const auto l = r.cfg.lines.find(path + "." + std::to_string(port)); l != r.cfg.lines.end()) {
@@ -265,7 +265,6 @@ struct walker {
                                         " is also set on line " + std::to_string(l->second));
                     continue;
                 }
-                (void)before;
                 note(path + "." + std::to_string(port), text, line_of(k), entry->key);
                 continue;
             }
@@ -282,12 +281,10 @@ struct walker {
             }
             if (apply(entry->flag, name + "=" + text, sub, show(v), line_of(k))) note(sub, text, line_of(k), entry->key);
         }
-        (void)row;
-        (void)line;
     }
 
     // [[port]], [[exporter]], [[output]].
-    void table_array(const key_info& row, const std::string& path, const toml::node& n, uint32_t line) {
+    void table_array(const std::string& path, const toml::node& n, uint32_t line) {
         const auto* a = n.as_array();
         if (a == nullptr || (!a->empty() && !a->is_array_of_tables()))  // "output = []": none
             return err(line, path + " = " + show(n) + ": want an array of tables [[" + path + "]]");
@@ -298,7 +295,6 @@ struct walker {
             else if (path == "exporter") exporter(t, at);
             else output(t, at, i);
         }
-        (void)row;
     }
 
     // Checks t's keys against the rows under `path.`; false (reported) on an unknown or mistyped one.
@@ -402,13 +398,11 @@ struct walker {
         } catch (const cli::usage_error& e) {
             return output_error(e.what(), at, line_of(t), where);
         }
-        const sinks::output_config& oc = r.cfg.opt.outputs.back();
         for (const auto& [k, w] : where) {
             std::string text;
             to_text(*t.get(k), value_type::any, text);
             note("output." + name + "." + k, text, w.first, "output.*");
         }
-        (void)oc;
     }
 
     void output_error(const std::string& msg, const std::string& at, uint32_t table_line,
