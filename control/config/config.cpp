@@ -444,6 +444,84 @@ struct walker {
     }
 };
 
+// Adds "a" or "a-b" to `ids`; false when it is neither.
+bool add_range(std::string_view s, std::vector<unsigned>& ids) {
+    const auto dash = s.find('-');
+    unsigned a = 0, b = 0;
+    auto num = [](std::string_view x, unsigned& v) {
+        const auto [p, ec] = std::from_chars(x.data(), x.data() + x.size(), v);
+        return !x.empty() && ec == std::errc{} && p == x.data() + x.size() && v < 4096;
+    };
+    if (dash == std::string_view::npos) {
+        if (!num(s, a)) return false;
+        b = a;
+    } else if (!num(s.substr(0, dash), a) || !num(s.substr(dash + 1), b) || b < a) {
+        return false;
+    }
+    for (unsigned i = a; i <= b; ++i)
+        if (std::find(ids.begin(), ids.end(), i) == ids.end()) ids.push_back(i);
+    return true;
+}
+
+// The lcores an EAL -l LIST or --lcores MAP names (DPDK's syntax: "0-3,5"; "0@0,1@2", "(0-3)@1,4");
+// -1 when there is no such option or it does not parse (EAL then decides, and says why).
+int count_lcores(const std::string& eal) {
+    std::vector<std::string> args;
+    std::istringstream in(eal);
+    for (std::string a; in >> a;) args.push_back(a);
+    std::string list, map;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if ((args[i] == "-l" || args[i] == "--lcores") && i + 1 < args.size()) (args[i] == "-l" ? list : map) = args[i + 1];
+        else if (args[i].rfind("--lcores=", 0) == 0) map = args[i].substr(9);
+        else if (args[i].rfind("-l", 0) == 0 && args[i].size() > 2 && args[i] != "-l") list = args[i].substr(2);
+        else if (args[i] == "-c" || args[i].rfind("-c", 0) == 0) return -1;  // a hex mask: not counted here
+    }
+    std::vector<unsigned> ids;
+    if (!map.empty()) {
+        // Top-level elements split at commas outside parentheses; the lcores are left of '@'.
+        int depth = 0;
+        std::size_t from = 0;
+        std::vector<std::string> elems;
+        for (std::size_t i = 0; i <= map.size(); ++i) {
+            if (i == map.size() || (map[i] == ',' && depth == 0)) {
+                elems.push_back(map.substr(from, i - from));
+                from = i + 1;
+            } else if (map[i] == '(') {
+                ++depth;
+            } else if (map[i] == ')') {
+                --depth;
+            }
+        }
+        for (const std::string& e : elems) {
+            std::string_view lhs = std::string_view(e).substr(0, e.find('@'));
+            if (lhs.size() >= 2 && lhs.front() == '(' && lhs.back() == ')') {
+                lhs = lhs.substr(1, lhs.size() - 2);
+                for (std::size_t p = 0; p <= lhs.size();) {
+                    const auto c = lhs.find(',', p);
+                    if (!add_range(lhs.substr(p, c == std::string_view::npos ? std::string_view::npos : c - p), ids))
+                        return -1;
+                    if (c == std::string_view::npos) break;
+                    p = c + 1;
+                }
+            } else if (!add_range(lhs, ids)) {
+                return -1;
+            }
+        }
+        return int(ids.size());
+    }
+    if (!list.empty()) {
+        for (std::size_t p = 0; p <= list.size();) {
+            const auto c = list.find(',', p);
+            if (!add_range(std::string_view(list).substr(p, c == std::string::npos ? std::string::npos : c - p), ids))
+                return -1;
+            if (c == std::string::npos) break;
+            p = c + 1;
+        }
+        return int(ids.size());
+    }
+    return -1;
+}
+
 void resolve(load_result& r) {
     cli::options& o = r.cfg.opt;
     auto line = [&](const std::string& k) { return r.cfg.lines.count(k) ? r.cfg.lines.at(k) : 0u; };
@@ -452,6 +530,16 @@ void resolve(load_result& r) {
         const unsigned ports = std::max<std::size_t>(1, o.ports.size());
         const unsigned spare = cpus > 1 + o.sinks ? cpus - 1 - o.sinks : 0;
         o.queues = std::clamp(spare / ports, 1u, 64u);
+    }
+    // An lcore list in eal.args must hold main + one worker per queue + the sink cores (setup's order).
+    if (const int n = count_lcores(o.eal); n >= 0 && r.cfg.lines.count("eal.args") != 0) {
+        const unsigned workers = unsigned(o.pcaps.size()) + unsigned(o.ports.size()) * o.queues;
+        const unsigned need = 1 + workers + o.sinks;
+        if (unsigned(n) < need)
+            r.errors.push_back(r.cfg.file + ":" + std::to_string(line("eal.args")) + ": eal.args = \"" + o.eal +
+                               "\": its lcore list has " + std::to_string(n) + " lcore(s), the config needs " +
+                               std::to_string(need) + " (1 control + " + std::to_string(workers) +
+                               " worker(s): one per queue of each port + " + std::to_string(o.sinks) + " sink core(s))");
     }
     if (o.discard && (!o.outputs.empty() || !o.json_out.empty())) {
         const std::string other = !o.outputs.empty() ? "[[output]] " + o.outputs[0].name : "json_out.path";
