@@ -63,6 +63,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluiced: %s\n(see sluiced --help)\n", e.what());
         return 2;
     }
+    if (!file.empty()) {
+        const std::vector<std::string> errors = config::complete(cfg.cfg, d.opt, config::flags_in(argc, argv));
+        for (const std::string& e : errors) std::fprintf(stderr, "sluiced: %s\n", e.c_str());
+        if (!errors.empty()) {
+            std::fprintf(stderr, "sluiced: %s: %zu error(s) (keys: docs/config.md)\n", file.c_str(), errors.size());
+            return 2;
+        }
+    }
     if (d.opt.check_config) {
         std::printf("%s\n", config::summary(cfg.cfg, d.opt).c_str());
         return 0;

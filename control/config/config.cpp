@@ -522,34 +522,37 @@ int count_lcores(const std::string& eal) {
     return -1;
 }
 
-void resolve(load_result& r) {
-    cli::options& o = r.cfg.opt;
-    auto line = [&](const std::string& k) { return r.cfg.lines.count(k) ? r.cfg.lines.at(k) : 0u; };
-    if (r.cfg.queues_auto) {
+}  // namespace
+
+std::vector<std::string> complete(const loaded& cfg, cli::options& o, const std::vector<std::string>& argv_flags) {
+    std::vector<std::string> errors;
+    auto line = [&](const std::string& k) { return cfg.lines.count(k) ? cfg.lines.at(k) : 0u; };
+    auto given = [&](const char* f) { return std::find(argv_flags.begin(), argv_flags.end(), f) != argv_flags.end(); };
+    if (cfg.queues_auto && !given("queues")) {
         const unsigned cpus = available_cpus();
         const unsigned ports = std::max<std::size_t>(1, o.ports.size());
         const unsigned spare = cpus > 1 + o.sinks ? cpus - 1 - o.sinks : 0;
         o.queues = std::clamp(spare / ports, 1u, 64u);
     }
     // An lcore list in eal.args must hold main + one worker per queue + the sink cores (setup's order).
-    if (const int n = count_lcores(o.eal); n >= 0 && r.cfg.lines.count("eal.args") != 0) {
+    if (const int n = count_lcores(o.eal); n >= 0 && cfg.lines.count("eal.args") != 0 && !given("eal")) {
         const unsigned workers = unsigned(o.pcaps.size()) + unsigned(o.ports.size()) * o.queues;
         const unsigned need = 1 + workers + o.sinks;
         if (unsigned(n) < need)
-            r.errors.push_back(r.cfg.file + ":" + std::to_string(line("eal.args")) + ": eal.args = \"" + o.eal +
+            errors.push_back(cfg.file + ":" + std::to_string(line("eal.args")) + ": eal.args = \"" + o.eal +
                                "\": its lcore list has " + std::to_string(n) + " lcore(s), the config needs " +
                                std::to_string(need) + " (1 control + " + std::to_string(workers) +
                                " worker(s): one per queue of each port + " + std::to_string(o.sinks) + " sink core(s))");
     }
-    if (o.discard && (!o.outputs.empty() || !o.json_out.empty())) {
+    if (o.discard && cfg.lines.count("sink.discard") != 0 && !given("sink-discard") &&
+        (!o.outputs.empty() || !o.json_out.empty())) {
         const std::string other = !o.outputs.empty() ? "[[output]] " + o.outputs[0].name : "json_out.path";
-        r.errors.push_back(r.cfg.file + ":" + std::to_string(line("sink.discard")) +
+        errors.push_back(cfg.file + ":" + std::to_string(line("sink.discard")) +
                            ": sink.discard = true: conflicts with " + other +
                            " (discarding sinks write no output; remove one of them)");
     }
+    return errors;
 }
-
-}  // namespace
 
 load_result load_string(std::string_view text, const std::string& name) {
     load_result r;
@@ -563,7 +566,6 @@ load_result load_string(std::string_view text, const std::string& name) {
     }
     walker w{r, name};
     w.table(t, "");
-    resolve(r);
     // By line (a TOML table iterates its keys in name order).
     auto line = [&](const std::string& e) {
         unsigned long v = 0;

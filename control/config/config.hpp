@@ -43,7 +43,7 @@ struct loaded {
     std::map<std::string, std::string> rows; // canonical name -> its key_table key ("output.*")
     std::vector<exporter_entry> exporters;
     std::string control_socket;  // control.socket (reserved)
-    bool queues_auto = false;    // ports.queues = "auto" (opt.queues holds what it resolved to)
+    bool queues_auto = false;    // ports.queues = "auto" (complete() resolves it)
 };
 
 struct load_result {
@@ -60,6 +60,13 @@ load_result load_string(std::string_view text, const std::string& name);
 
 // CPUs this process may run on (sched_getaffinity), for ports.queues = "auto".
 unsigned available_cpus();
+
+// The checks across keys, over the options the file and the command line
+// (`argv_flags`, long names without "--") gave together, after cli::parse:
+// resolves ports.queues = "auto" (unless --queues is given), checks an lcore
+// list in eal.args against the lcores needed, and sink.discard against the
+// outputs. Returns the errors (empty = valid), each naming the key and line.
+std::vector<std::string> complete(const loaded& cfg, cli::options& merged, const std::vector<std::string>& argv_flags);
 
 // A usage_error from cli::finish() or cli::parse() over a loaded file: the
 // message names the file's key and line when the flag at fault came from it

@@ -82,6 +82,7 @@ reload_result reload_config(daemon& d) {
         return fail({config::explain(next.cfg, e, config::flags_in(int(args.size()), argv.data()))});
     }
     const std::vector<std::string> cmdline = config::flags_in(int(args.size()), argv.data());
+    if (std::vector<std::string> e = config::complete(next.cfg, eff, cmdline); !e.empty()) return fail(std::move(e));
 
     // The diff over the file's canonical keys.
     std::set<std::string> keys;

@@ -38,7 +38,7 @@ std::vector<std::string> check(const std::string& text, const std::string& name)
     } catch (const cli::usage_error& e) {
         return {config::explain(r.cfg, e, {})};
     }
-    return {};
+    return config::complete(r.cfg, o, {});
 }
 
 cli::options parse_over(const cli::options& base, std::initializer_list<const char*> args) {
@@ -97,6 +97,7 @@ TEST(Config, ExamplesAreValid) {
         EXPECT_EQ(r.errors, std::vector<std::string>{}) << f;
         cli::options o = r.cfg.opt;
         EXPECT_NO_THROW(cli::finish(o)) << f;
+        EXPECT_EQ(config::complete(r.cfg, o, {}), std::vector<std::string>{}) << f;
     }
     const config::load_result p = config::load_file(k_root + "/examples/production.toml");
     cli::options o = p.cfg.opt;
@@ -130,8 +131,25 @@ TEST(Config, QueuesAuto) {
         "[ports]\nqueues = \"auto\"\n[sink]\ncores = 1\n[[port]]\ndevargs = \"net_ring0\"\n", "auto.toml");
     ASSERT_TRUE(r.ok());
     const unsigned cpus = config::available_cpus();
-    EXPECT_EQ(r.cfg.opt.queues, std::clamp(cpus > 2 ? cpus - 2 : 0u, 1u, 64u));
+    cli::options o = r.cfg.opt;
+    EXPECT_EQ(config::complete(r.cfg, o, {}), std::vector<std::string>{});
+    EXPECT_EQ(o.queues, std::clamp(cpus > 2 ? cpus - 2 : 0u, 1u, 64u));
     EXPECT_TRUE(r.cfg.queues_auto);
+    // --queues wins over auto.
+    o = r.cfg.opt;
+    o.queues = 5;
+    config::complete(r.cfg, o, {"queues"});
+    EXPECT_EQ(o.queues, 5u);
+    // The cross-key checks see the command line: a too-small lcore list the flags replace is no error.
+    const config::load_result l = config::load_string(
+        "[eal]\nargs = \"-l 0-1\"\n[[port]]\ndevargs = \"net_ring0\"\n[sink]\ncores = 2\n", "l.toml");
+    ASSERT_TRUE(l.ok());
+    o = l.cfg.opt;
+    EXPECT_EQ(config::complete(l.cfg, o, {}),
+              std::vector<std::string>{"l.toml:2: eal.args = \"-l 0-1\": its lcore list has 2 lcore(s), the config needs 4 "
+                                       "(1 control + 1 worker(s): one per queue of each port + 2 sink core(s))"});
+    o.eal = "-l 0-3";
+    EXPECT_EQ(config::complete(l.cfg, o, {"eal"}), std::vector<std::string>{});
 }
 
 TEST(Config, FlagsOverrideTheFile) {

@@ -83,11 +83,17 @@ class CheckConfig(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual((p.returncode, p.stderr), (2, "sluiced: --queues: '0' out of range 1..64\n"))
         # Flags are checked with the file: --check-config sees the command line's override.
-        p = subprocess.run([SLUICED, "--check-config", os.path.join(ROOT, "examples", "production.toml"),
-                            "--sink-cores", "3", "--output", "name=x,path=/tmp/sluiced-config-x.json"],
-                           capture_output=True, text=True)
+        prod = os.path.join(ROOT, "examples", "production.toml")
+        p = subprocess.run([SLUICED, "--check-config", prod, "--sink-cores", "1", "--output",
+                            "name=x,path=/tmp/sluiced-config-x.json"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("3 sink core(s), 1 output(s) (x)", p.stdout)
+        self.assertIn("1 sink core(s), 1 output(s) (x)", p.stdout)
+        # ... and the checks across keys too: one more sink core than the file's lcore map holds.
+        p = subprocess.run([SLUICED, "--check-config", prod, "--sink-cores", "3"], capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr), (2,
+            "sluiced: %s:10: eal.args = \"-m 2048 --file-prefix sluiced --lcores 0@0,1@2,2@3,3@4,4@5,5@6,6@7\": "
+            "its lcore list has 7 lcore(s), the config needs 8 (1 control + 4 worker(s): one per queue of each "
+            "port + 3 sink core(s))\nsluiced: %s: 1 error(s) (keys: docs/config.md)\n" % (prod, prod)))
 
 
 class RunWithConfig(unittest.TestCase):
