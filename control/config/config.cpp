@@ -208,11 +208,9 @@ struct walker {
                     err(line_of(e), path + " = " + show(e) + ": " + std::string(want(row->type)));
                     continue;
                 }
-                if (row->key == "input.pcap" && ::access(s->get().c_str(), R_OK) != 0) {
-                    err(line_of(e), path + " = " + show(e) + ": cannot read: " + std::strerror(errno));
-                    continue;
-                }
-                if (apply(row->flag, s->get(), path, show(e), line_of(e))) note(path, s->get(), line_of(e), row->key);
+                if (!apply(row->flag, s->get(), path, show(e), line_of(e))) continue;
+                note(path, s->get(), line_of(e), row->key);
+                if (row->key == "input.pcap") r.cfg.pcap_lines.push_back(line_of(e));
             }
             return;
         }
@@ -528,6 +526,12 @@ std::vector<std::string> complete(const loaded& cfg, cli::options& o, const std:
     std::vector<std::string> errors;
     auto line = [&](const std::string& k) { return cfg.lines.count(k) ? cfg.lines.at(k) : 0u; };
     auto given = [&](const char* f) { return std::find(argv_flags.begin(), argv_flags.end(), f) != argv_flags.end(); };
+    // The file's captures exist (flags' are checked when set-up opens them).
+    if (!given("pcap"))
+        for (std::size_t i = 0; i < o.pcaps.size() && i < cfg.pcap_lines.size(); ++i)
+            if (::access(o.pcaps[i].c_str(), R_OK) != 0)
+                errors.push_back(cfg.file + ":" + std::to_string(cfg.pcap_lines[i]) + ": input.pcap = \"" + o.pcaps[i] +
+                                 "\": cannot read: " + std::strerror(errno));
     if (cfg.queues_auto && !given("queues")) {
         const unsigned cpus = available_cpus();
         const unsigned ports = std::max<std::size_t>(1, o.ports.size());

@@ -43,6 +43,7 @@ struct loaded {
     std::map<std::string, std::string> rows; // canonical name -> its key_table key ("output.*")
     std::vector<exporter_entry> exporters;
     std::string control_socket;  // control.socket (reserved)
+    std::vector<uint32_t> pcap_lines;  // the line of each input.pcap element
     bool queues_auto = false;    // ports.queues = "auto" (complete() resolves it)
 };
 
