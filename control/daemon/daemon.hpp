@@ -14,6 +14,8 @@
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[] (each owns its outputs and their file writers)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
+//     ├──owns──► config_state: the loaded --config file, output parameter blocks a reload retired
+//     │          (freed once their sink core passed; control core only)
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
 // Shutdown order (the signal handler only sets flags):
