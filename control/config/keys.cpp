@@ -65,9 +65,12 @@ constexpr key_info k_keys[] = {
      "seconds between periodic saves; 0 = only at stop"},
     {"output", "", T::table_array, "none", R,
      "`[[output]]`: one table per output; adding or removing one needs a restart"},
-    {"output.*", "output", T::any, "see below", R,
-     "every key of the `--output` spec (`name`, `path`, `format`, `filter`, `sample`, `roll_bytes`, `flush_ms`); "
-     "`filter` and `sample` are live"},
+    {"output.*", "output", T::any, "per key", R,
+     "every key of the `--output` spec (`name`, `path`, `format`, `filter`, `sample`, `roll_bytes`, `flush_ms`), "
+     "passed through to its parser (docs/configuration.md, \"Outputs\")"},
+    {"output.filter", "output", T::string, "every record", L,
+     "the output's filter expression; a reload swaps it from the sink's next batch on"},
+    {"output.sample", "output", T::integer, "1", L, "keep 1 record in N; a reload swaps it from the sink's next batch on"},
     {"json_out.path", "json-out", T::string, "`-` (stdout) when no `[[output]]`", R,
      "shorthand for an unfiltered JSON output named `json`"},
     {"json_out.roll_bytes", "json-roll-bytes", T::integer, "1073741824", R, "roll size of `json_out.path`; 0 = never"},
