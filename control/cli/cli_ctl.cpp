@@ -276,7 +276,8 @@ void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
         case o_decoder_limit: {
             std::string e;
             if (!decode::parse_decoder_limit(val, o.limits, &e)) throw usage_error(flag, e);
-            o.max_exporters = o.limits.max_exporters;
+            // Only a max_exporters limit replaces --max-exporters (or the file's decoder.max_exporters).
+            if (val.rfind("max_exporters=", 0) == 0) o.max_exporters = o.limits.max_exporters;
             break;
         }
         case o_verify_udp: o.verify_udp = true; break;

@@ -167,6 +167,15 @@ TEST(Config, FlagsOverrideTheFile) {
     o = parse_over(r.cfg.opt, {"--output", "name=c,path=/tmp/c.json"});
     ASSERT_EQ(o.sink.outputs.size(), 1u);
     EXPECT_EQ(o.sink.outputs[0].name, "c");
+    // A decoder limit overrides that limit only.
+    const config::load_result d = config::load_string(
+        "[input]\npcap = [\"/dev/null\"]\n[decoder]\nmax_exporters = 10\n[decoder.limits]\nrecords_per_datagram = 7\n"
+        "max_templates_per_domain = 9\n", "d.toml");
+    ASSERT_TRUE(d.ok());
+    o = parse_over(d.cfg.opt, {"--decoder-limit", "records_per_datagram=8"});
+    EXPECT_EQ(o.limits.records_per_datagram, 8u);
+    EXPECT_EQ(o.limits.max_templates_per_domain, 9u);
+    EXPECT_EQ(o.max_exporters, 10u);
     o = parse_over(r.cfg.opt, {"--pcap", "x.pcap", "--pcap", "y.pcap"});
     EXPECT_EQ(o.pcaps, (std::vector<std::string>{"x.pcap", "y.pcap"}));
     // An error a flag caused is the flag's; one the file caused names the key.
