@@ -59,6 +59,12 @@ struct options {
     // Upper bound on each shutdown join (sinks stuck in write(2), a worker
     // that does not leave its loop): past it sluiced says so and exits.
     double shutdown_timeout = 10.0;
+    // --log-level: DPDK's global log level (emerg..debug); "" = DPDK's default. Live on reload.
+    std::string log_level;
+    // --config FILE: the TOML file the options were loaded from (control/config/); flags override it.
+    std::string config_file;
+    // --check-config FILE: validate FILE (and the flags) and exit without starting EAL.
+    bool check_config = false;
 };
 
 // A bad command line: `flag` is the option at fault (empty for a missing input).
@@ -83,7 +89,31 @@ struct parsed {
 extern const char* const usage_text;
 
 // argv[0] is skipped. Throws usage_error. Not reentrant (getopt_long's globals).
-parsed parse(int argc, char** argv);
+// With `base` (the options a config file gave, before finish()), the flags
+// apply on top of it: a scalar flag replaces the file's value, and the first
+// use of a repeatable flag replaces the file's whole list.
+parsed parse(int argc, char** argv, const options* base = nullptr);
+
+// One long option sluiced takes (the config key table is checked against these).
+struct option_info {
+    const char* name;  // without "--"
+    bool has_value;    // false: a switch
+    bool repeatable;   // each use adds to a list
+};
+// Every long option, -h/--help included.
+std::vector<option_info> option_table();
+
+// Applies one long option (name without "--"; value "" for a switch) to `o`,
+// exactly as parse() does. Throws usage_error naming the flag.
+void apply_option(options& o, const std::string& name, const std::string& value);
+
+// parse()'s checks and resolutions after the last flag: an input is given,
+// --stats-json-interval has --stats-json, the outputs (--json-out first) are
+// resolved into o.sink.outputs and checked together. Throws usage_error.
+void finish(options& o);
+
+// "emerg".."debug" -> RTE_LOG_EMERG (1) .. RTE_LOG_DEBUG (8); 0 = not a level.
+unsigned log_level_value(const std::string& name);
 
 // The number parsers parse() uses, exposed for the tests. `flag` names the
 // option in the error.

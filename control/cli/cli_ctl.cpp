@@ -6,6 +6,7 @@
 #include <getopt.h>
 
 #include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -67,9 +68,16 @@ const char* const usage_text =
     "  --stats-json-interval S  also rewrite FILE every S seconds while running (atomic rename; default 0 = off)\n"
     "  --duration S             stop after S seconds (benchmarks)\n"
     "  --shutdown-timeout S     give up on a shutdown join after S seconds, say so and exit 1 (default 10)\n"
+    "  --log-level LEVEL        emerg|alert|crit|err|warning|notice|info|debug (default: DPDK's)\n"
+    "Configuration file (docs/config.md):\n"
+    "  --config FILE            load the options from a TOML file; flags given here override it (a repeatable\n"
+    "                           flag replaces the file's whole list); SIGHUP reloads what can change live\n"
+    "  --check-config FILE      validate FILE (with the other flags) without starting; exit 0 (one-line OK\n"
+    "                           summary) or 2 (every error, with its key, value and line)\n"
     "  -h, --help               this text\n"
     "\n"
-    "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1).\n"
+    "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1);\n"
+    "SIGHUP reloads --config FILE.\n"
     "Exit status: 0 after a clean stop (SIGINT/SIGTERM or end of replay), 1 on a start-up error or a forced exit,\n"
     "2 on bad usage.\n";
 
@@ -105,6 +113,9 @@ enum opt_id : int {
     o_duration,
     o_shutdown_timeout,
     o_sampling_override,
+    o_log_level,
+    o_config,
+    o_check_config,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -138,6 +149,9 @@ constexpr option k_options[] = {
     {"duration", required_argument, nullptr, o_duration},
     {"shutdown-timeout", required_argument, nullptr, o_shutdown_timeout},
     {"sampling-override", required_argument, nullptr, o_sampling_override},
+    {"log-level", required_argument, nullptr, o_log_level},
+    {"config", required_argument, nullptr, o_config},
+    {"check-config", required_argument, nullptr, o_check_config},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -186,9 +200,39 @@ double parse_seconds(const std::string& flag, const std::string& s) {
     return v;
 }
 
-parsed parse(int argc, char** argv) {
-    parsed r;
+namespace {
+
+// Whether option `id` adds to a list (a later source replaces the whole list).
+// A new repeatable flag goes in both functions below.
+bool repeatable(int id) {
+    switch (id) {
+    case o_pcap:
+    case o_port:
+    case o_port_map:
+    case o_address:
+    case o_sampling_override:
+    case o_output: return true;
+    default: return false;
+    }
+}
+
+void clear_list(options& o, int id) {
+    switch (id) {
+    case o_pcap: o.pcaps.clear(); break;
+    case o_port: o.ports.clear(); break;
+    case o_port_map: o.port_map.clear(); break;
+    case o_address: o.addresses.clear(); break;
+    case o_sampling_override: o.sampling_overrides.clear(); break;
+    case o_output: o.outputs.clear(); break;
+    default: break;
+    }
+}
+
+// argv's flags over r.opt, without the checks after the last one. With
+// `replace_lists`, the first use of a repeatable flag clears the list r.opt held.
+void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
     options& o = r.opt;
+    std::vector<int> seen;  // repeatable flags met so far
     opterr = 0;  // our own messages
     optind = 0;  // glibc: 0 re-initialises getopt completely (parse may run more than once)
     int id;
@@ -198,8 +242,12 @@ parsed parse(int argc, char** argv) {
         const std::string flag = flag_name(id);
         const std::string val = optarg ? optarg : "";
         auto num = [&](uint64_t min, uint64_t max) { return parse_unsigned(flag, val, min, max); };
+        if (replace_lists && repeatable(id) && std::find(seen.begin(), seen.end(), id) == seen.end()) {
+            seen.push_back(id);
+            clear_list(o, id);
+        }
         switch (id) {
-        case 'h': r.help = true; return r;
+        case 'h': r.help = true; return;
         case ':': throw usage_error(argv[optind - 1], "needs a value");
         case '?': {
             const std::string bad = optopt ? flag_name(optopt) : std::string(argv[optind - 1]);
@@ -233,7 +281,8 @@ parsed parse(int argc, char** argv) {
         case o_decoder_limit: {
             std::string e;
             if (!decode::parse_decoder_limit(val, o.limits, &e)) throw usage_error(flag, e);
-            o.max_exporters = o.limits.max_exporters;
+            // Only a max_exporters limit replaces --max-exporters (or the file's decoder.max_exporters).
+            if (val.rfind("max_exporters=", 0) == 0) o.max_exporters = o.limits.max_exporters;
             break;
         }
         case o_verify_udp: o.verify_udp = true; break;
@@ -281,10 +330,66 @@ parsed parse(int argc, char** argv) {
             o.shutdown_timeout = parse_seconds(flag, val);
             if (o.shutdown_timeout <= 0) throw usage_error(flag, "must be > 0");
             break;
+        case o_log_level:
+            if (log_level_value(val) == 0)
+                throw usage_error(flag, "'" + val + "': want emerg, alert, crit, err, warning, notice, info or debug");
+            o.log_level = val;
+            break;
+        case o_config: o.config_file = val; break;
+        case o_check_config:
+            o.config_file = val;
+            o.check_config = true;
+            break;
         default: throw usage_error(argv[optind - 1], "unknown option");
         }
     }
     if (optind < argc) throw usage_error(argv[optind], "unexpected argument");
+}
+
+}  // namespace
+
+std::vector<option_info> option_table() {
+    std::vector<option_info> t;
+    for (const option& o : k_options)
+        if (o.name != nullptr) t.push_back({o.name, o.has_arg != no_argument, repeatable(o.val)});
+    return t;
+}
+
+unsigned log_level_value(const std::string& name) {
+    static constexpr const char* levels[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+    for (unsigned i = 0; i < std::size(levels); ++i)
+        if (name == levels[i]) return i + 1;
+    return 0;
+}
+
+parsed parse(int argc, char** argv, const options* base) {
+    parsed r;
+    if (base != nullptr) r.opt = *base;
+    parse_flags(r, argc, argv, base != nullptr);
+    if (!r.help) finish(r.opt);
+    return r;
+}
+
+// One flag through parse_flags (the very same switch): "--name=value" as its own command line.
+void apply_option(options& o, const std::string& name, const std::string& value) {
+    const option* k = nullptr;
+    for (const option& x : k_options)
+        if (x.name != nullptr && name == x.name && x.val != 'h') k = &x;
+    if (k == nullptr) throw usage_error("--" + name, "unknown option");
+    std::string a0 = "sluiced", a1 = "--" + name + (k->has_arg != no_argument ? "=" + value : "");
+    char* argv[] = {a0.data(), a1.data(), nullptr};
+    parsed r;
+    r.opt = std::move(o);
+    try {
+        parse_flags(r, 2, argv, false);
+    } catch (...) {
+        o = std::move(r.opt);
+        throw;
+    }
+    o = std::move(r.opt);
+}
+
+void finish(options& o) {
     if (o.pcaps.empty() && o.ports.empty()) throw usage_error("", "no input: give --pcap FILE or --port DEVARGS");
     if (o.stats_json_interval > 0 && o.stats_json.empty())
         throw usage_error("--stats-json-interval", "needs --stats-json FILE");
@@ -308,7 +413,6 @@ parsed parse(int argc, char** argv) {
             throw usage_error(usage_error::named_t{}, "--output", e.what());
         }
     }
-    return r;
 }
 
 }  // namespace sluice::control::cli

@@ -105,6 +105,8 @@ void control_loop(daemon& d) {
         d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
         d.qsbr->tick(now);
         saver.tick(now);
+        if (flags().reload.exchange(false, std::memory_order_relaxed)) reload_config(d);
+        reclaim(d);
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

@@ -2,7 +2,9 @@
 // The control loop on the main lcore: summary line, periodic stats JSON, periodic saves, end-of-replay detection.
 //
 // Each iteration also drains the workers' mailboxes (log lines printed,
-// acks to the template saver) and ticks the RCU domain (control/rcu/).
+// acks to the template saver) and ticks the RCU domain (control/rcu/);
+// after a SIGHUP it reloads --config FILE (control/config/reload.hpp), and it
+// frees the output parameter blocks a reload retired once the sinks passed.
 // Runs from launch until a signal, the end of a replay or --duration, every
 // 20 ms: template_saver::tick, replay progress, the summary line each
 // --stats-interval and the periodic stats JSON each --stats-json-interval

@@ -14,6 +14,8 @@
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[] (each owns its outputs: file writers, Kafka writers with their spools)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
+//     ├──owns──► config_state: the loaded --config file, output parameter blocks a reload retired
+//     │          (freed once their sink core passed; control core only)
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
 // Shutdown order (the signal handler only sets flags):
@@ -40,6 +42,7 @@
 #include <vector>
 
 #include "control/cli/cli.hpp"
+#include "control/config/reload.hpp"
 #include "control/mailbox/mailbox.hpp"
 #include "control/rcu/qsbr.hpp"
 #include "control/registry/registry.hpp"
@@ -58,6 +61,7 @@ struct stop_flags {
     std::atomic<unsigned> signals{0};         // signals received; a second one means "exit now"
     std::atomic<bool> workers_stop{false};    // the workers leave their loop
     std::atomic<bool> sinks_stop{false};      // the sinks drain and leave
+    std::atomic<bool> reload{false};          // SIGHUP: the control loop reloads --config FILE
 };
 
 // The process-wide flags (a signal handler needs a static).
@@ -98,6 +102,7 @@ struct daemon {
     bool workers_joined = false;
     bool sinks_joined = false;
     uint64_t worker_log_lines = 0;  // printed by the control core (control/log counters)
+    config_state config;            // --config FILE and the reload's state (control/config/reload.hpp)
     // Last: it borrows every counter block above (see registry.hpp).
     registry counters;
 };

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "control/control_loop/control_loop.hpp"
+#include "control/config/counters.hpp"
 #include "control/log/counters.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/stats/stats.hpp"
@@ -42,6 +43,17 @@ extern "C" void on_signal(int) {
     stop_flags& f = flags();
     f.signals.fetch_add(1, std::memory_order_relaxed);
     f.stop.store(true, std::memory_order_relaxed);
+}
+
+// SIGHUP: only sets the flag; the control loop reloads the config file.
+extern "C" void on_hup(int) { flags().reload.store(true, std::memory_order_relaxed); }
+
+// From the start of set-up: a SIGHUP while EAL starts is kept for the control loop, not fatal.
+void install_hup_handler() {
+    struct sigaction hup{};
+    hup.sa_handler = on_hup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
 }
 
 void install_signal_handlers() {
@@ -231,6 +243,13 @@ void register_counters(daemon& d) {
         out[size_t(log::counter::stderr_dropped_writes)] = log::dropped_writes();
         out[size_t(log::counter::worker_lines)] = d.worker_log_lines;
     });
+    const std::size_t g_config = r.add_group("control", "config", config::counter_table);
+    r.add_reader(g_config, {}, [&d](std::span<uint64_t> out) {
+        out[size_t(config::counter::reloads)] = d.config.reloads;
+        out[size_t(config::counter::reload_failures)] = d.config.failed;
+        out[size_t(config::counter::params_retired)] = d.config.retired_total;
+        out[size_t(config::counter::params_freed)] = d.config.freed_total;
+    });
 }
 
 }  // namespace
@@ -240,6 +259,7 @@ void setup(daemon& d) {
     // Logs go to stderr (stdout may carry the JSON records), through a stream
     // that never blocks (control/log/log_stream.hpp). First: everything below logs.
     rte_openlog_stream(log::stream());
+    install_hup_handler();
 
     // Inputs: pcap files become net_pcap vdevs.
     std::vector<port::config> pcfg;
@@ -264,6 +284,7 @@ void setup(daemon& d) {
 
     d.eal = std::make_unique<eal::eal_session>(eal::build_args(req));
     install_signal_handlers();
+    if (!o.log_level.empty()) rte_log_set_global_level(cli::log_level_value(o.log_level));
 
     if (rte_lcore_count() < 1 + want_workers + o.sinks)
         throw std::runtime_error("EAL: " + std::to_string(rte_lcore_count()) + " lcores, need " +
@@ -521,6 +542,7 @@ int run(daemon& d) {
             exit_now(d, j, "sink", s->id);
         }
     d.sinks_joined = true;
+    reclaim(d);  // the blocks a reload retired: no sink core can hold one now
     // 5. flush: each sink core flushed its own outputs before it returned.
     // 6. final stats
     write_final_stats(d);

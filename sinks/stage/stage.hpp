@@ -18,10 +18,23 @@
 //                    ├──owns──► output_slot[o]: file_writer (its own file) or kafka_writer (its own
 //                    │          producer and spool directory), counter blocks
 //                    └──borrows──► rings[w][s] for every worker w (sink s is their single consumer),
-//                                  output_config and record_filter (immutable, owned by main)
+//                                  output_config (immutable, owned by main)
+//                    └──reads──► output_params (filter, sample): an immutable block a reload
+//                                replaces (below)
 //   sink lcore s: the only writer of its context from launch to join; it
 //                 flushes its writers itself before it returns.
 //   control core: reads the counter blocks (relaxed) while it runs.
+//
+// Live parameters (a config reload, control/config/reload.hpp):
+//
+//   control core: next = new output_params; old = publish_params(slot, next)
+//                 mark = sink.passes; free old once sink.passes > mark
+//   sink core:    p = slot.params.load() once per batch ... passes += 1 after each pass over its rings
+//
+// A batch runs with the block it loaded at its start; the pass counter is
+// the sink core's quiescent point (it holds no block between passes), so a
+// retired block is freed only after every batch that could hold it ended.
+// No lock and one atomic load per batch and output on the sink's path.
 //
 // No lock anywhere: sink cores share nothing (each writes its own files).
 // The sink lcore stops when the stop flag is set AND every ring it drains is
@@ -46,10 +59,19 @@
 
 namespace sluice::sinks {
 
+// The part of an output a reload may change live: immutable once published.
+struct output_params {
+    uint32_t sample = 1;    // keep 1 in N (output_config::sample)
+    record_filter filter;   // empty: keep everything
+    std::string filter_text;
+};
+
 // One output on one sink core.
 struct alignas(64) output_slot {
     const output_config* cfg = nullptr;
-    record_filter filter;                   // empty: keep everything
+    // Read once per batch by the sink core; swapped by the control core (publish_params).
+    std::atomic<const output_params*> params{nullptr};
+    std::unique_ptr<const output_params> owned;  // the block `params` points at (control core)
     std::unique_ptr<file_writer> writer;    // writer_kind::file (else null)
     std::unique_ptr<kafka_writer> kafka;    // writer_kind::kafka (else null): polled every pass
     std::unique_ptr<hdfs::hdfs_writer> hdfs;    // writer_kind::hdfs (its threads' counter blocks inside)
@@ -72,7 +94,14 @@ struct alignas(64) sink_context {
     const std::atomic<bool>* stop = nullptr;
     uint32_t delay_us = 0;
     alignas(64) stage_counter_block counters;
+    // Passes over the rings completed (the sink core's quiescent points; written by it only).
+    alignas(64) std::atomic<uint64_t> passes{0};
 };
+
+// Control core: makes `next` the block output `o` reads from its next batch
+// on; returns the previous one, which the caller frees once the sink core's
+// `passes` is beyond the value read after this call.
+std::unique_ptr<const output_params> publish_params(output_slot& o, std::unique_ptr<const output_params> next) noexcept;
 
 // Builds sink core `id`'s output slots (opens its files). Throws naming the output.
 void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsigned sinks, uint64_t tsc_hz);

@@ -108,13 +108,15 @@ inline void flush(output_slot& o) noexcept {
 template <typename Enc, typename W>
 void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
-    const bool filter = !o.filter.empty();
-    const uint32_t sample = o.cfg->sample;
+    // Once per batch: a reload may publish a new block; this batch keeps the one it loaded.
+    const output_params& p = *o.params.load(std::memory_order_seq_cst);
+    const bool filter = !p.filter.empty();
+    const uint32_t sample = p.sample;
     for (unsigned i = 0; i < k_prefetch_records && i < n; ++i) prefetch_record(recs + i);
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_prefetch_records < n) prefetch_record(recs + i + k_prefetch_records);
         const decode::flow_record& r = recs[i];
-        if (filter && !o.filter.match(r)) {
+        if (filter && !p.filter.match(r)) {
             ++filtered;
             continue;
         }
@@ -169,8 +171,9 @@ void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n) noe
 // rows are written when a window closes (sinks/aggregate/aggregate.hpp).
 void run_agg(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
-    const bool filter = !o.filter.empty();
-    const uint32_t sample = o.cfg->sample;
+    const output_params& p = *o.params.load(std::memory_order_seq_cst);  // once per batch (reloads swap it)
+    const bool filter = !p.filter.empty();
+    const uint32_t sample = p.sample;
     aggregator& a = *o.agg;
     if (!filter && sample == 1) {  // every record: the prefetching burst path
         a.add_burst(recs, n);
@@ -181,7 +184,7 @@ void run_agg(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     }
     for (unsigned i = 0; i < n; ++i) {
         const decode::flow_record& r = recs[i];
-        if (filter && !o.filter.match(r)) {
+        if (filter && !p.filter.match(r)) {
             ++filtered;
             continue;
         }
@@ -212,7 +215,12 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
     for (const output_config& c : outs) {
         auto o = std::make_unique<output_slot>();
         o->cfg = &c;
-        if (!c.filter.empty()) o->filter = record_filter(c.filter, c.name);
+        auto p = std::make_unique<output_params>();
+        p->sample = c.sample;
+        p->filter_text = c.filter;
+        if (!c.filter.empty()) p->filter = record_filter(c.filter, c.name);
+        o->params.store(p.get(), std::memory_order_relaxed);
+        o->owned = std::move(p);
         if (c.writer == writer_kind::kafka)
             o->kafka = std::make_unique<kafka_writer>(c.kafka, c.name, s.id, &o->kafka_counters, &o->spool_counters);
         else if (c.writer == writer_kind::hdfs)
@@ -237,6 +245,14 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
         }
         s.outputs.push_back(std::move(o));
     }
+}
+
+std::unique_ptr<const output_params> publish_params(output_slot& o, std::unique_ptr<const output_params> next) noexcept {
+    // seq_cst, as the sink's load and its passes store: the control core's
+    // later read of `passes` cannot be ordered before this store.
+    o.params.store(next.get(), std::memory_order_seq_cst);
+    std::swap(o.owned, next);
+    return next;
 }
 
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
@@ -329,6 +345,8 @@ int sink_main(void* arg) {
                 next_check = now + check_every;
             }
         }
+        // The quiescent point: no output_params is held past here.
+        s.passes.store(s.passes.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
         if (total == 0) {
             if (stopping) break;
             if (++idle >= k_idle_passes_before_yield) {
