@@ -12,6 +12,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
+#include "enrich/extrapolate/extrapolate.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::control::cli {
@@ -45,6 +46,11 @@ const char* const usage_text =
     "  --frag-max-bytes N       fragment storage per worker in bytes (default 8388608, at least 262144)\n"
     "  --sampling-override ADDR=RATE  force 1-in-RATE sampling for exporter ADDR (repeatable; RATE 0 = none)\n"
     "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
+    "  --extrapolate            give flow records extrapolated_bytes/packets: x sampling rate, then x the\n"
+    "                           interface's counter-based factor (docs/record.md, Extrapolated volumes)\n"
+    "  --extrapolate-window S   seconds of counter readings per factor window (default 30)\n"
+    "  --extrapolate-min-factor X, --extrapolate-max-factor X  factor bounds (default 0.5, 2)\n"
+    "  --extrapolate-interfaces N  (exporter, ifIndex) pairs tracked per worker (default 8192)\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
@@ -100,6 +106,11 @@ enum opt_id : int {
     o_duration,
     o_shutdown_timeout,
     o_sampling_override,
+    o_extrapolate,
+    o_extrapolate_window,
+    o_extrapolate_min_factor,
+    o_extrapolate_max_factor,
+    o_extrapolate_interfaces,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -133,6 +144,11 @@ constexpr option k_options[] = {
     {"duration", required_argument, nullptr, o_duration},
     {"shutdown-timeout", required_argument, nullptr, o_shutdown_timeout},
     {"sampling-override", required_argument, nullptr, o_sampling_override},
+    {"extrapolate", no_argument, nullptr, o_extrapolate},
+    {"extrapolate-window", required_argument, nullptr, o_extrapolate_window},
+    {"extrapolate-min-factor", required_argument, nullptr, o_extrapolate_min_factor},
+    {"extrapolate-max-factor", required_argument, nullptr, o_extrapolate_max_factor},
+    {"extrapolate-interfaces", required_argument, nullptr, o_extrapolate_interfaces},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -252,6 +268,16 @@ parsed parse(int argc, char** argv) {
             o.sampling_overrides.push_back(so);
             break;
         }
+        case o_extrapolate: o.extrapolate.enabled = true; break;
+        case o_extrapolate_window: {
+            const double w = parse_seconds(flag, val);
+            if (w <= 0) throw usage_error(flag, "must be > 0");
+            o.extrapolate.window_ns = uint64_t(w * 1e9);
+            break;
+        }
+        case o_extrapolate_min_factor: o.extrapolate.min_factor = parse_seconds(flag, val); break;
+        case o_extrapolate_max_factor: o.extrapolate.max_factor = parse_seconds(flag, val); break;
+        case o_extrapolate_interfaces: o.extrapolate.max_interfaces = uint32_t(num(enrich::extrapolate::k_ways, 1u << 24)); break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:
@@ -281,6 +307,8 @@ parsed parse(int argc, char** argv) {
     }
     if (optind < argc) throw usage_error(argv[optind], "unexpected argument");
     if (o.pcaps.empty() && o.ports.empty()) throw usage_error("", "no input: give --pcap FILE or --port DEVARGS");
+    if (!(o.extrapolate.min_factor > 0 && o.extrapolate.min_factor <= 1 && o.extrapolate.max_factor >= 1))
+        throw usage_error("--extrapolate-min-factor", "want 0 < min <= 1 <= max");
     if (o.stats_json_interval > 0 && o.stats_json.empty())
         throw usage_error("--stats-json-interval", "needs --stats-json FILE");
     if (!o.discard) {

@@ -203,6 +203,10 @@ void register_counters(daemon& d) {
             r.add_block(g_file, ol, o->file_counters);
         }
     }
+    if (d.opt.extrapolate.enabled) {
+        const std::size_t g_ex = r.add_group("enrich", "extrapolate", enrich::extrapolate::counter_table);
+        for (const auto& w : d.workers) r.add_block(g_ex, {num_label("worker", w->id)}, w->extrapolator->counters);
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
@@ -346,6 +350,7 @@ void setup(daemon& d) {
             c->frag_capture_clock = d.expected[pi] != 0 && c->pcap_timestamps;
             c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
                                                                  c->counters.frag_counters());
+            if (o.extrapolate.enabled) c->extrapolator = std::make_unique<enrich::extrapolate::table>(o.extrapolate);
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;

@@ -35,6 +35,7 @@
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
 #include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
+#include "enrich/extrapolate/extrapolate.hpp"    // pure: records in place
 
 namespace sluice::worker {
 
@@ -82,6 +83,9 @@ struct alignas(64) context {
     // decode::max_records_per_datagram records, copied into the ring after.
     std::unique_ptr<decode::flow_record[]> record_storage;
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
+    // --extrapolate: this worker's (exporter, ifIndex) factors; null = off.
+    // Applied to each datagram's records right after decode, in the ring slot.
+    std::unique_ptr<enrich::extrapolate::table> extrapolator;
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
 
     // ---- counters (control core reads these while running) ----

@@ -12,7 +12,8 @@
 //     pass 2 (decode into the rings): one zero-copy reservation per sink
 //       ring and burst; each datagram's records are decoded straight into
 //       the ring slots of the exporter's sink (or staged and copied across
-//       the ring's wrap), one commit per ring at the end of the burst; what
+//       the ring's wrap) and extrapolated there (--extrapolate,
+//       enrich/extrapolate/), one commit per ring at the end of the burst; what
 //       does not fit is counted ring_full (live: dropped; --ring-full wait:
 //       the worker publishes what it has and waits for room).
 //     pass 3: free the burst's mbufs in bulk.
@@ -316,6 +317,9 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
                 c.counters.add(counter::decode_dropped);
             }
         }
+        // Extrapolation (counted in the decode stage's cycles): the records
+        // are still where decode wrote them, before any is published.
+        if (c.extrapolator != nullptr && out.size != 0) c.extrapolator->process(out.data, out.size);
         const uint64_t t2 = rte_rdtsc();
         dec += t2 - t;
         t = t2;
