@@ -17,6 +17,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/reassembly/config.hpp"
 #include "enrich/extrapolate/config.hpp"
+#include "enrich/snmp/config.hpp"
 #include "sinks/file/config.hpp"
 #include "sinks/output/config.hpp"
 #include "sinks/stage/config.hpp"
@@ -45,6 +46,7 @@ struct options {
     };
     std::vector<sampling_override> sampling_overrides;
     enrich::extrapolate::config extrapolate{};  // --extrapolate, --extrapolate-*
+    enrich::snmp::config snmp{};                // --snmp-exporter, in order
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
     std::vector<sinks::output_config> outputs;  // --output, in order

@@ -51,6 +51,9 @@ const char* const usage_text =
     "  --extrapolate-window S   seconds of counter readings per factor window (default 30)\n"
     "  --extrapolate-min-factor X, --extrapolate-max-factor X  factor bounds (default 0.5, 2)\n"
     "  --extrapolate-interfaces N  (exporter, ifIndex) pairs tracked per worker (default 8192)\n"
+    "  --snmp-exporter SPEC     poll an exporter's IF-MIB (repeatable): ADDR[,community=C][,port=N][,interval=S]\n"
+    "                           [,timeout=S][,retries=N][,exporter=ADDR] (SNMPv2c; defaults public, 161, 60, 1, 1);\n"
+    "                           with --extrapolate its ifHC*Octets feed the interface factors\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
@@ -111,6 +114,7 @@ enum opt_id : int {
     o_extrapolate_min_factor,
     o_extrapolate_max_factor,
     o_extrapolate_interfaces,
+    o_snmp_exporter,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -149,6 +153,7 @@ constexpr option k_options[] = {
     {"extrapolate-min-factor", required_argument, nullptr, o_extrapolate_min_factor},
     {"extrapolate-max-factor", required_argument, nullptr, o_extrapolate_max_factor},
     {"extrapolate-interfaces", required_argument, nullptr, o_extrapolate_interfaces},
+    {"snmp-exporter", required_argument, nullptr, o_snmp_exporter},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -278,6 +283,13 @@ parsed parse(int argc, char** argv) {
         case o_extrapolate_min_factor: o.extrapolate.min_factor = parse_seconds(flag, val); break;
         case o_extrapolate_max_factor: o.extrapolate.max_factor = parse_seconds(flag, val); break;
         case o_extrapolate_interfaces: o.extrapolate.max_interfaces = uint32_t(num(enrich::extrapolate::k_ways, 1u << 24)); break;
+        case o_snmp_exporter:
+            try {
+                o.snmp.agents.push_back(enrich::snmp::parse_agent_spec(val));
+            } catch (const enrich::snmp::spec_error& e) {
+                throw usage_error(flag, e.what());
+            }
+            break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:

@@ -5,6 +5,7 @@
 #include <rte_cycles.h>
 #include <rte_log.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "control/daemon/daemon.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/template_saver/template_saver.hpp"
+#include "enrich/extrapolate/reading.hpp"
 
 namespace sluice::control {
 
@@ -80,6 +82,32 @@ bool replay_done(const daemon& d, const snapshot& s) {
 
 }  // namespace
 
+// Rows of a new SNMP snapshot that a poll has just read, to every worker's
+// reading ring (enrich/extrapolate/reading.hpp). Never blocks: a full ring
+// drops the reading, counted.
+static void feed_snmp(daemon& d) {
+    const std::shared_ptr<const enrich::snmp::snapshot> s = d.snmp->current();
+    if (s->generation == d.feed.generation) return;
+    d.feed.generation = s->generation;
+    uint64_t newest = d.feed.polled_at_ns;
+    for (const enrich::snmp::interface_info& i : s->interfaces) {
+        constexpr uint8_t both = enrich::snmp::have::in_octets | enrich::snmp::have::out_octets;
+        if ((i.have & both) != both || i.polled_at_ns <= d.feed.polled_at_ns) continue;
+        newest = std::max(newest, i.polled_at_ns);
+        enrich::extrapolate::reading r{};
+        std::memcpy(r.exporter, i.exporter.data(), 16);
+        r.ifindex = i.ifindex;
+        r.in_octets = i.in_octets;
+        r.out_octets = i.out_octets;
+        r.t_ns = i.polled_at_ns;
+        for (const auto& ring : d.reading_rings)
+            d.feed.counters.add(rte_ring_sp_enqueue_elem(ring.get(), &r, sizeof r) == 0
+                                    ? enrich::snmp::feed_counter::readings_sent
+                                    : enrich::snmp::feed_counter::readings_dropped);
+    }
+    d.feed.polled_at_ns = newest;
+}
+
 void control_loop(daemon& d) {
     using clock = std::chrono::steady_clock;
     const bool replay = d.opt.ports.empty();
@@ -101,6 +129,7 @@ void control_loop(daemon& d) {
         d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
         d.qsbr->tick(now);
         saver.tick(now);
+        if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

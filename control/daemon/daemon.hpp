@@ -13,6 +13,7 @@
 //     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[] (each owns its outputs and their file writers)
+//     ├──owns──► snmp poller (its thread) and reading_rings[w] ──► worker w's extrapolator
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
@@ -47,6 +48,7 @@
 #include "dataplane/port/port.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
+#include "enrich/snmp/snmp.hpp"
 #include "sinks/stage/stage.hpp"
 
 namespace sluice::control {
@@ -70,6 +72,18 @@ struct worker_deleter {
 };
 using worker_ptr = std::unique_ptr<worker::context, worker_deleter>;
 
+struct ring_deleter {
+    void operator()(rte_ring* r) const noexcept { rte_ring_free(r); }
+};
+using ring_ptr = std::unique_ptr<rte_ring, ring_deleter>;
+
+// SNMP readings to the workers' extrapolation tables (control loop side).
+struct snmp_feed {
+    uint64_t generation = 0;    // of the last snapshot fed
+    uint64_t polled_at_ns = 0;  // the newest row fed: older rows (agents not re-polled) are not sent again
+    enrich::snmp::feed_counter_block counters;  // written by the control core only
+};
+
 struct sink_deleter {
     void operator()(sinks::sink_context* s) const noexcept {
         s->~sink_context();
@@ -91,12 +105,16 @@ struct daemon {
     std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
     mailboxes mail;                      // one command + one event ring per worker
     std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
+    std::vector<ring_ptr> reading_rings;  // per worker, with --snmp-exporter and --extrapolate
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     uint64_t start_tsc = 0;
     bool workers_joined = false;
     bool sinks_joined = false;
     uint64_t worker_log_lines = 0;  // printed by the control core (control/log counters)
+    // --snmp-exporter: its own thread, started with the workers, stopped after the control loop.
+    std::unique_ptr<enrich::snmp::poller> snmp;
+    snmp_feed feed;
     // Last: it borrows every counter block above (see registry.hpp).
     registry counters;
 };

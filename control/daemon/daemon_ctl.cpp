@@ -27,6 +27,7 @@
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/decode/template/template_state_file.hpp"
 #include "dataplane/port/counters.hpp"
+#include "enrich/extrapolate/reading.hpp"
 
 namespace sluice::control {
 
@@ -207,6 +208,12 @@ void register_counters(daemon& d) {
         const std::size_t g_ex = r.add_group("enrich", "extrapolate", enrich::extrapolate::counter_table);
         for (const auto& w : d.workers) r.add_block(g_ex, {num_label("worker", w->id)}, w->extrapolator->counters);
     }
+    if (d.snmp) {
+        const std::size_t g_snmp = r.add_group("enrich", "snmp", enrich::snmp::counter_table);
+        r.add_block(g_snmp, {}, d.snmp->counters());
+        const std::size_t g_feed = r.add_group("enrich", "snmp_feed", enrich::snmp::feed_counter_table);
+        r.add_block(g_feed, {}, d.feed.counters);
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
@@ -351,6 +358,15 @@ void setup(daemon& d) {
             c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
                                                                  c->counters.frag_counters());
             if (o.extrapolate.enabled) c->extrapolator = std::make_unique<enrich::extrapolate::table>(o.extrapolate);
+            if (o.extrapolate.enabled && !o.snmp.agents.empty()) {
+                const std::string rn = "snmp_rd_w" + std::to_string(wid);
+                rte_ring* rr = rte_ring_create_elem(rn.c_str(), sizeof(enrich::extrapolate::reading),
+                                                    enrich::extrapolate::k_reading_ring,
+                                                    int(rte_lcore_to_socket_id(lcore)), RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (rr == nullptr) throw std::runtime_error(rn + ": rte_ring_create_elem: " + rte_strerror(rte_errno));
+                d.reading_rings.emplace_back(rr);
+                c->readings = rr;
+            }
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;
@@ -394,6 +410,9 @@ void setup(daemon& d) {
         if (!d.mail.send_all(cmd)) throw std::runtime_error("--sampling-override: more overrides than a worker mailbox holds (" +
                                                              std::to_string(worker::k_command_ring - 1) + ")");
     }
+
+    // SNMP: the poller is built here (net-snmp initialised once), its thread started with the workers.
+    if (!o.snmp.agents.empty()) d.snmp = std::make_unique<enrich::snmp::poller>(o.snmp);
 
     create_sinks(d, lcore);
     register_counters(d);
@@ -466,7 +485,9 @@ int run(daemon& d) {
                                                std::to_string(s->lcore) + " failed: " + rte_strerror(-ret));
     }
 
+    if (d.snmp) d.snmp->start();
     control_loop(d);
+    if (d.snmp) d.snmp->stop();  // joins the polling thread (at most one request's timeout)
 
     using clock = std::chrono::steady_clock;
     const auto bound = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(d.opt.shutdown_timeout));

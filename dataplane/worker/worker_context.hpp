@@ -102,6 +102,9 @@ struct alignas(64) context {
     rte_ring* mailbox_in = nullptr;
     rte_ring* mailbox_out = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
+    // SNMP counter readings for `extrapolator` (enrich/extrapolate/reading.hpp):
+    // SPSC, filled by the control core, drained at the loop top; null = none.
+    rte_ring* readings = nullptr;
 
     // ---- template-state snapshot for the periodic save ----
     // Filled by the worker on a snapshot_template_state command, published by

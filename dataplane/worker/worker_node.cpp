@@ -46,6 +46,7 @@
 #include "dataplane/exception/exception.hpp"
 #include "dataplane/parse/packet_parse.hpp"
 #include "dataplane/ring/record_ring.hpp"
+#include "enrich/extrapolate/reading.hpp"
 #include "worker_context.hpp"
 
 namespace sluice::worker {
@@ -437,6 +438,15 @@ void poll_mailbox(context& c) noexcept {
     if (n) c.counters.add(counter::mailbox_commands, n);
 }
 
+// SNMP counter readings into the extrapolation table (a timer-rate event, not per packet).
+void take_readings(context& c) noexcept {
+    enrich::extrapolate::reading r[enrich::extrapolate::k_reading_burst];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(c.readings, r, sizeof r[0], enrich::extrapolate::k_reading_burst,
+                                                      nullptr);
+    for (unsigned i = 0; i < n; ++i)
+        c.extrapolator->reading(r[i].exporter, r[i].ifindex, r[i].in_octets, r[i].out_octets, r[i].t_ns);
+}
+
 void log_exporter_errors(context& c) {
     // Indexed by slot, with the slot's generation: an exporter that expired
     // and whose slot was reused starts from zero, not from its predecessor's
@@ -539,6 +549,8 @@ int worker_main(void* arg) {
         if (c.qsbr != nullptr) rte_rcu_qsbr_quiescent(c.qsbr, c.id);
         if (!rte_ring_empty(c.mailbox_in)) [[unlikely]]
             poll_mailbox(c);
+        if (c.readings != nullptr && !rte_ring_empty(c.readings)) [[unlikely]]
+            take_readings(c);
         // 2. rx
         const uint16_t n = rte_eth_rx_burst(c.port_id, c.queue_id, pkts, k_burst);
         if (n == 0) {

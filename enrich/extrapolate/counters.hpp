@@ -40,9 +40,9 @@ inline constexpr std::array<counters::info, counter_count> counter_table{{
      K::volume},
     {"windows_closed", "Per-interface, per-direction windows closed with a new factor.", K::volume},
     {"windows_unsampled",
-     "Windows closed with octets on the interface but no sampled record for it: no factor could be computed (the "
-     "previous one stays). Non-zero: flows of the interface are not reaching this worker, or the exporter samples "
-     "nothing on it.", K::deviation},
+     "Windows closed with octets on an interface that had sampled records before, but none in this window: no "
+     "factor could be computed (the previous one stays). Non-zero: the exporter stopped sampling the interface, or "
+     "its flows stopped reaching this worker.", K::deviation},
     {"factor_clamped",
      "Factors outside --extrapolate-min/max-factor, clamped to the bound. Non-zero: the sampling rate the exporter "
      "reports, or its counters, are probably wrong (see --sampling-override).", K::deviation},

@@ -12,7 +12,7 @@ struct table::entry {
     uint32_t ifindex = 0;
     uint8_t has_base = 0;
     uint8_t has_factor[2]{};
-    uint8_t pad0 = 0;
+    uint8_t ever_sampled = 0;  // a record of this interface was seen (any direction)
     uint64_t last_reading_ns = 0;  // LRU within the set
     uint64_t window_start_ns = 0;
     uint64_t base[2]{};     // counter values at the window's start
@@ -151,7 +151,9 @@ void table::reading(const uint8_t exporter[16], uint32_t ifindex, uint64_t in_oc
         const uint64_t delta = now[d] - e->base[d];
         const uint64_t s = e->sampled[d];
         if (s == 0) {
-            if (delta != 0) counters.add(counter::windows_unsampled);
+            // Only an interface that had sampled records before counts: a worker
+            // that never sees the exporter's flows (SNMP readings reach every worker) stays quiet.
+            if (delta != 0 && e->ever_sampled) counters.add(counter::windows_unsampled);
             continue;
         }
         double f = double(delta) / double(s);
@@ -188,6 +190,7 @@ void table::process(decode::flow_record* r, unsigned n) noexcept {
         bool have = false;
         if (in != nullptr) {
             if (in->has_base) in->sampled[0] = sat_add(in->sampled[0], sb);
+            in->ever_sampled = 1;
             if (in->has_factor[0]) {
                 f = in->factor[0];
                 have = true;
@@ -195,6 +198,7 @@ void table::process(decode::flow_record* r, unsigned n) noexcept {
         }
         if (out != nullptr) {
             if (out->has_base) out->sampled[1] = sat_add(out->sampled[1], sb);
+            out->ever_sampled = 1;
             if (!have && out->has_factor[1]) {
                 f = out->factor[1];
                 have = true;

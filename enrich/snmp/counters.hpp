@@ -47,4 +47,16 @@ static_assert(counters::table_complete(counter_table));
 
 using counter_block = counters::block<counter, counter_count>;
 
+// The control core's side of SNMP readings to the workers' extrapolation
+// tables (enrich/extrapolate/reading.hpp): `sluice_enrich_snmp_feed_<name>_total`.
+enum class feed_counter : uint8_t { readings_sent, readings_dropped, count_ };
+constexpr std::size_t feed_counter_count = static_cast<std::size_t>(feed_counter::count_);
+inline constexpr std::array<counters::info, feed_counter_count> feed_counter_table{{
+    {"readings_sent", "Interface counter readings (rows with ifHCIn/OutOctets) enqueued to a worker, summed over "
+                      "workers (every worker gets every reading).", K::volume},
+    {"readings_dropped", "Readings a worker's full reading ring refused: that interface's window stays open until "
+                         "the next poll. Non-zero: the worker is not reaching its loop top.", K::drop},
+}};
+using feed_counter_block = counters::block<feed_counter, feed_counter_count>;
+
 }  // namespace sluice::enrich::snmp
