@@ -47,6 +47,7 @@ struct options {
     std::vector<sampling_override> sampling_overrides;
     enrich::extrapolate::config extrapolate{};  // --extrapolate, --extrapolate-*
     enrich::snmp::config snmp{};                // --snmp-exporter, in order
+    std::string rules;                          // --rules FILE (enrich/classify/)
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
     std::vector<sinks::output_config> outputs;  // --output, in order

@@ -54,6 +54,8 @@ const char* const usage_text =
     "  --snmp-exporter SPEC     poll an exporter's IF-MIB (repeatable): ADDR[,community=C][,port=N][,interval=S]\n"
     "                           [,timeout=S][,retries=N][,exporter=ADDR] (SNMPv2c; defaults public, 161, 60, 1, 1);\n"
     "                           with --extrapolate its ifHC*Octets feed the interface factors\n"
+    "  --rules FILE             classification rules (enrich/classify/README.md): payload rules tag records\n"
+    "                           (signature_tags); reloaded when FILE changes, a bad file keeps the old rules\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
@@ -115,6 +117,7 @@ enum opt_id : int {
     o_extrapolate_max_factor,
     o_extrapolate_interfaces,
     o_snmp_exporter,
+    o_rules,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -154,6 +157,7 @@ constexpr option k_options[] = {
     {"extrapolate-max-factor", required_argument, nullptr, o_extrapolate_max_factor},
     {"extrapolate-interfaces", required_argument, nullptr, o_extrapolate_interfaces},
     {"snmp-exporter", required_argument, nullptr, o_snmp_exporter},
+    {"rules", required_argument, nullptr, o_rules},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -290,6 +294,7 @@ parsed parse(int argc, char** argv) {
                 throw usage_error(flag, e.what());
             }
             break;
+        case o_rules: o.rules = val; break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:

@@ -108,6 +108,20 @@ static void feed_snmp(daemon& d) {
     d.feed.polled_at_ns = newest;
 }
 
+// --rules changed on disk: compile and publish (here, off the workers); a
+// file that fails keeps the current rules, logged with file, line and rule.
+static void reload_rules_if_changed(daemon& d) {
+    const int64_t m = file_mtime_ns(d.opt.rules);
+    if (m == d.rules_mtime_ns) return;
+    d.rules_mtime_ns = m;
+    std::string err;
+    if (d.classifier->reload(d.opt.rules, &err))
+        RTE_LOG(INFO, USER1, "rules %s reloaded: generation %lu\n", d.opt.rules.c_str(),
+                (unsigned long)d.classifier->acquire()->generation);
+    else
+        RTE_LOG(ERR, USER1, "rules not reloaded, the previous ones stay: %s\n", err.c_str());
+}
+
 void control_loop(daemon& d) {
     using clock = std::chrono::steady_clock;
     const bool replay = d.opt.ports.empty();
@@ -122,6 +136,7 @@ void control_loop(daemon& d) {
     // file count says more should come (a truncated capture): stop anyway.
     constexpr auto k_replay_stall = std::chrono::seconds(5);
     template_saver saver(d);
+    auto last_rules_check = last;
 
     while (!flags().stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -130,6 +145,13 @@ void control_loop(daemon& d) {
         d.qsbr->tick(now);
         saver.tick(now);
         if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);
+        if (d.classifier) {
+            d.classifier->reclaim();
+            if (now - last_rules_check >= std::chrono::seconds(1)) {
+                last_rules_check = now;
+                reload_rules_if_changed(d);
+            }
+        }
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

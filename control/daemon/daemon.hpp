@@ -14,6 +14,7 @@
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[] (each owns its outputs and their file writers)
 //     ├──owns──► snmp poller (its thread) and reading_rings[w] ──► worker w's extrapolator
+//     ├──owns──► classifier (rule database versions) ◄── every worker (RCU: qsbr_domain)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
@@ -115,6 +116,9 @@ struct daemon {
     // --snmp-exporter: its own thread, started with the workers, stopped after the control loop.
     std::unique_ptr<enrich::snmp::poller> snmp;
     snmp_feed feed;
+    // --rules: compiled on the control core, versions freed after a qsbr grace period.
+    std::unique_ptr<enrich::classify::live> classifier;
+    int64_t rules_mtime_ns = 0;  // of --rules at the last (attempted) load
     // Last: it borrows every counter block above (see registry.hpp).
     registry counters;
 };
@@ -124,6 +128,9 @@ void setup(daemon& d);
 
 // Launch, control loop, shutdown (see the order above). Returns the exit status.
 int run(daemon& d);
+
+// The file's modification time in ns (0 when it cannot be read): --rules reloads when it changes.
+int64_t file_mtime_ns(const std::string& path) noexcept;
 
 // Writes every worker's templates into --template-state. Only after the workers joined.
 bool save_templates(const daemon& d);

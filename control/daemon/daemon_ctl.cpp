@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -90,6 +91,16 @@ std::string preloaded_pcap(const std::string& devargs) {
     const auto e = devargs.find(',', k);
     return devargs.substr(k + 8, e == std::string::npos ? std::string::npos : e - k - 8);
 }
+
+}  // namespace
+
+int64_t file_mtime_ns(const std::string& path) noexcept {
+    std::error_code ec;
+    const auto t = std::filesystem::last_write_time(path, ec);
+    return ec ? 0 : int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+namespace {
 
 template <typename T, typename D>
 std::unique_ptr<T, D> make_on_socket(const char* what, int socket) {
@@ -208,6 +219,12 @@ void register_counters(daemon& d) {
         const std::size_t g_ex = r.add_group("enrich", "extrapolate", enrich::extrapolate::counter_table);
         for (const auto& w : d.workers) r.add_block(g_ex, {num_label("worker", w->id)}, w->extrapolator->counters);
     }
+    if (d.classifier) {
+        const std::size_t g_cl = r.add_group("enrich", "classify", enrich::classify::counter_table);
+        r.add_block(g_cl, {}, d.classifier->counters());
+        const std::size_t g_scan = r.add_group("enrich", "classify_scan", enrich::classify::scan_counter_table);
+        for (const auto& w : d.workers) r.add_block(g_scan, {num_label("worker", w->id)}, w->classify_counters);
+    }
     if (d.snmp) {
         const std::size_t g_snmp = r.add_group("enrich", "snmp", enrich::snmp::counter_table);
         r.add_block(g_snmp, {}, d.snmp->counters());
@@ -318,6 +335,18 @@ void setup(daemon& d) {
     d.start_tsc = w.tsc_base;
 
     d.qsbr = std::make_unique<qsbr_domain>(want_workers);
+    if (!o.rules.empty()) {
+        rte_rcu_qsbr* q = d.qsbr->get();
+        d.classifier = std::make_unique<enrich::classify::live>(
+            want_workers, enrich::classify::grace_period{
+                              [q] { return rte_rcu_qsbr_start(q); },
+                              [q](uint64_t t) { return rte_rcu_qsbr_check(q, t, false) == 1; }});
+        d.rules_mtime_ns = file_mtime_ns(o.rules);
+        std::string err;
+        if (!d.classifier->reload(o.rules, &err)) throw std::runtime_error("--rules: " + err);
+        RTE_LOG(INFO, USER1, "rules %s: %zu rules, %zu payload rules\n", o.rules.c_str(),
+                d.classifier->acquire()->db->rules().rules.size(), d.classifier->acquire()->db->payload_rules().size());
+    }
 
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
@@ -368,6 +397,11 @@ void setup(daemon& d) {
                 c->readings = rr;
             }
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
+            if (d.classifier) {
+                c->classifier = d.classifier.get();
+                c->header_spans.reset(new decode::header_span[std::max<std::size_t>(
+                    decode::max_records_per_datagram, std::size_t(o.ring_size) + ring::k_ring_slack)]);
+            }
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;
             for (unsigned s = 0; s < o.sinks; ++s) {

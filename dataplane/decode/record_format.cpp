@@ -307,6 +307,10 @@ std::size_t json_unchecked(const flow_record& r, char* buf) noexcept {
         w.lit(",\"extrapolated_packets\":");
         w.num(r.extrapolated_packets);
     }
+    if (r.signature_tags != 0) [[unlikely]] {  // --rules payload rules (enrich/classify/)
+        w.lit(",\"signature_tags\":");
+        w.num(r.signature_tags);
+    }
     w.lit(",\"export_version\":");
     w.num(r.export_version);
     w.lit("}");

@@ -35,6 +35,7 @@
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
 #include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
+#include "enrich/classify/classify.hpp"          // pure: Hyperscan, caller-supplied RCU
 #include "enrich/extrapolate/extrapolate.hpp"    // pure: records in place
 
 namespace sluice::worker {
@@ -86,6 +87,13 @@ struct alignas(64) context {
     // --extrapolate: this worker's (exporter, ifIndex) factors; null = off.
     // Applied to each datagram's records right after decode, in the ring slot.
     std::unique_ptr<enrich::extrapolate::table> extrapolator;
+    // --rules: the live classifier (borrowed; its versions are RCU-protected
+    // by `qsbr`) and the per-record sampled-header spans decode fills for it,
+    // as many as the largest record_buffer (a ring reservation or the staging
+    // buffer); null = off.
+    const enrich::classify::live* classifier = nullptr;
+    std::unique_ptr<decode::header_span[]> header_spans;
+    alignas(64) enrich::classify::scan_counter_block classify_counters;
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
 
     // ---- counters (control core reads these while running) ----

@@ -13,7 +13,8 @@
 //       ring and burst; each datagram's records are decoded straight into
 //       the ring slots of the exporter's sink (or staged and copied across
 //       the ring's wrap) and extrapolated there (--extrapolate,
-//       enrich/extrapolate/), one commit per ring at the end of the burst; what
+//       enrich/extrapolate/) and scanned for signatures (--rules,
+//       enrich/classify/), one commit per ring at the end of the burst; what
 //       does not fit is counted ring_full (live: dropped; --ring-full wait:
 //       the worker publishes what it has and waits for room).
 //     pass 3: free the burst's mbufs in bulk.
@@ -250,6 +251,31 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
     }
 }
 
+// --rules: the payload rules over each record's sampled header (sFlow raw
+// packet headers), bit i of signature_tags = payload rule i. The version is
+// read once per datagram; the worker's next quiescent state (loop top) is
+// after this burst, so it cannot be freed under us.
+void scan_headers(context& c, const decode::record_buffer& out) noexcept {
+    const enrich::classify::version* v = c.classifier->acquire();
+    if (v == nullptr || !v->db->has_payload_rules()) return;
+    hs_scratch* s = v->scratch[c.id];
+    uint64_t scanned = 0, bytes = 0, tagged = 0;
+    for (uint32_t i = 0; i < out.size; ++i) {
+        const decode::header_span h = out.headers[i];
+        if (h.size == 0) continue;
+        const uint32_t tags = v->db->scan(h.data, h.size, s);
+        out.data[i].signature_tags = tags;
+        ++scanned;
+        bytes += h.size;
+        tagged += tags != 0;
+    }
+    if (scanned) {
+        c.classify_counters.add(enrich::classify::scan_counter::headers_scanned, scanned);
+        c.classify_counters.add(enrich::classify::scan_counter::header_bytes, bytes);
+        if (tagged) c.classify_counters.add(enrich::classify::scan_counter::records_tagged, tagged);
+    }
+}
+
 // The most records a datagram can yield, from its bytes alone: NetFlow v5
 // records are 48 bytes after a 24-byte header; any other format spends at
 // least one byte of the datagram per record, two records per byte for RFC
@@ -306,6 +332,8 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         decode::record_buffer out = in_place
                                         ? decode::record_buffer{z.cursor(), room, 0}
                                         : decode::record_buffer{c.record_storage.get(), decode::max_records_per_datagram, 0};
+        if (c.classifier != nullptr) [[unlikely]]
+            out.headers = c.header_spans.get();
         const uint64_t rejected_before = c.exporters->rejected_table_full;
         const decode::decode_status st =
             decode::decode_datagram(std::span<const uint8_t>(d.payload, d.len), d.meta, d.proto, *c.exporters, out);
@@ -321,6 +349,8 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         // Extrapolation (counted in the decode stage's cycles): the records
         // are still where decode wrote them, before any is published.
         if (c.extrapolator != nullptr && out.size != 0) c.extrapolator->process(out.data, out.size);
+        if (c.classifier != nullptr && out.size != 0) [[unlikely]]
+            scan_headers(c, out);
         const uint64_t t2 = rte_rdtsc();
         dec += t2 - t;
         t = t2;
