@@ -145,8 +145,9 @@ struct record_buffer {
     // err_records_per_datagram while decode_datagram() caps the capacity.
     counter full_cause = counter::err_output_full;
     // Optional, `capacity` entries: headers[i] = the sampled header of
-    // data[i] (sFlow raw packet header records; empty for every other
-    // record). nullptr (the default) = not wanted: one predictable branch per record.
+    // data[i] (sFlow raw packet header records, IPFIX/v9
+    // dataLinkFrameSection; empty for every other record). nullptr (the
+    // default) = not wanted: one predictable branch per record.
     header_span* headers = nullptr;
 
     // A zeroed record to fill, or nullptr when full (the caller of next()
