@@ -15,7 +15,15 @@ struct agent_config {
     std::array<uint8_t, 16> exporter{};  // the records' sampler_address this agent's interfaces belong to
                                          // (IPv4-mapped for IPv4); default: host's address
     uint16_t port = 161;
+    unsigned version = 2;              // 2 = SNMPv2c (community), 3 = SNMPv3 (USM user)
     std::string community = "public";  // SNMPv2c
+    // SNMPv3 (RFC 3414 USM): the security level follows from what is given:
+    // no passphrase = noAuthNoPriv, auth_pass = authNoPriv, both = authPriv.
+    std::string user;
+    std::string auth = "SHA";          // SHA (HMAC-SHA-96) or MD5
+    std::string auth_pass;             // >= 8 characters (RFC 3414)
+    std::string priv = "AES";          // AES (128, RFC 3826) or DES
+    std::string priv_pass;
     // Seconds between polls. 60: ifHC*Octets deltas over a minute are well
     // inside the default 30 s extrapolation window's counter resolution, and
     // one poll (5 GETBULK walks) per minute per device is what NMSes do.
@@ -38,7 +46,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// "ADDR[,community=C][,port=N][,interval=S][,timeout=S][,retries=N][,exporter=ADDR]". Throws spec_error.
+// "ADDR[,community=C][,port=N][,interval=S][,timeout=S][,retries=N][,exporter=ADDR]" for v2c, plus
+// "version=3,user=U[,auth=SHA|MD5,auth_pass=P[,priv=AES|DES,priv_pass=P]]" for v3. Throws spec_error.
 agent_config parse_agent_spec(const std::string& spec);
 
 }  // namespace sluice::enrich::snmp

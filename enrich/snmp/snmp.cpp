@@ -67,12 +67,41 @@ struct poller::agent_state {
         if (session != nullptr) return true;
         netsnmp_session s;
         snmp_sess_init(&s);
-        s.version = SNMP_VERSION_2c;
         const std::string peer = (cfg.host.find(':') != std::string::npos ? "udp6:[" + cfg.host + "]" : "udp:" + cfg.host) +
                                  ":" + std::to_string(cfg.port);
         s.peername = const_cast<char*>(peer.c_str());
-        s.community = reinterpret_cast<u_char*>(const_cast<char*>(cfg.community.data()));
-        s.community_len = cfg.community.size();
+        if (cfg.version == 3) {
+            s.version = SNMP_VERSION_3;
+            s.securityName = const_cast<char*>(cfg.user.c_str());
+            s.securityNameLen = cfg.user.size();
+            s.securityLevel = cfg.auth_pass.empty()   ? SNMP_SEC_LEVEL_NOAUTH
+                              : cfg.priv_pass.empty() ? SNMP_SEC_LEVEL_AUTHNOPRIV
+                                                      : SNMP_SEC_LEVEL_AUTHPRIV;
+            if (!cfg.auth_pass.empty()) {
+                const bool sha = cfg.auth == "SHA";
+                s.securityAuthProto = sha ? usmHMACSHA1AuthProtocol : usmHMACMD5AuthProtocol;
+                s.securityAuthProtoLen = sha ? USM_AUTH_PROTO_SHA_LEN : USM_AUTH_PROTO_MD5_LEN;
+                s.securityAuthKeyLen = USM_AUTH_KU_LEN;
+                if (generate_Ku(s.securityAuthProto, u_int(s.securityAuthProtoLen),
+                                reinterpret_cast<const u_char*>(cfg.auth_pass.data()), cfg.auth_pass.size(),
+                                s.securityAuthKey, &s.securityAuthKeyLen) != SNMPERR_SUCCESS)
+                    return false;
+            }
+            if (!cfg.priv_pass.empty()) {
+                const bool aes = cfg.priv == "AES";
+                s.securityPrivProto = aes ? usmAESPrivProtocol : usmDESPrivProtocol;
+                s.securityPrivProtoLen = aes ? USM_PRIV_PROTO_AES_LEN : USM_PRIV_PROTO_DES_LEN;
+                s.securityPrivKeyLen = USM_PRIV_KU_LEN;
+                if (generate_Ku(s.securityAuthProto, u_int(s.securityAuthProtoLen),
+                                reinterpret_cast<const u_char*>(cfg.priv_pass.data()), cfg.priv_pass.size(),
+                                s.securityPrivKey, &s.securityPrivKeyLen) != SNMPERR_SUCCESS)
+                    return false;
+            }
+        } else {
+            s.version = SNMP_VERSION_2c;
+            s.community = reinterpret_cast<u_char*>(const_cast<char*>(cfg.community.data()));
+            s.community_len = cfg.community.size();
+        }
         s.timeout = long(cfg.timeout_s * 1e6);
         s.retries = int(cfg.retries);
         session = snmp_sess_open(&s);  // copies what it needs

@@ -74,12 +74,38 @@ agent_config parse_agent_spec(const std::string& spec) {
             a.timeout_s = seconds(key, v);
         } else if (key == "retries") {
             a.retries = unsigned(number(key, v, 0, 10));
+        } else if (key == "version") {
+            if (v == "2c" || v == "2") a.version = 2;
+            else if (v == "3") a.version = 3;
+            else throw spec_error("version=" + std::string(v) + ": want 2c or 3");
+        } else if (key == "user") {
+            a.user = std::string(v);
+        } else if (key == "auth") {
+            if (v != "SHA" && v != "MD5") throw spec_error("auth=" + std::string(v) + ": want SHA or MD5");
+            a.auth = std::string(v);
+        } else if (key == "priv") {
+            if (v != "AES" && v != "DES") throw spec_error("priv=" + std::string(v) + ": want AES or DES");
+            a.priv = std::string(v);
+        } else if (key == "auth_pass") {
+            a.auth_pass = std::string(v);
+        } else if (key == "priv_pass") {
+            a.priv_pass = std::string(v);
         } else if (key == "exporter") {
             if (!parse_addr(std::string(v), a.exporter)) throw spec_error("exporter=" + std::string(v) + ": not an address");
             exporter_set = true;
         } else {
-            throw spec_error("unknown key '" + key + "' (community, port, interval, timeout, retries, exporter)");
+            throw spec_error("unknown key '" + key +
+                             "' (community, port, interval, timeout, retries, exporter, version, user, auth, auth_pass, "
+                             "priv, priv_pass)");
         }
+    }
+    if (a.version == 3) {
+        if (a.user.empty()) throw spec_error("version=3 needs user=");
+        if (!a.priv_pass.empty() && a.auth_pass.empty()) throw spec_error("priv_pass= needs auth_pass= (authPriv)");
+        if ((!a.auth_pass.empty() && a.auth_pass.size() < 8) || (!a.priv_pass.empty() && a.priv_pass.size() < 8))
+            throw spec_error("SNMPv3 passphrases have at least 8 characters (RFC 3414)");
+    } else if (!a.user.empty() || !a.auth_pass.empty() || !a.priv_pass.empty()) {
+        throw spec_error("user=, auth_pass=, priv_pass= need version=3");
     }
     if (!exporter_set && !parse_addr(a.host, a.exporter))
         throw spec_error(a.host + ": not an IPv4/IPv6 address; give exporter=ADDR for a host name");
