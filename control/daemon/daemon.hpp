@@ -19,6 +19,7 @@
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
 // Shutdown order (the signal handler only sets flags):
+//   0. the SNMP poller's thread is joined (a poll in flight ends within its timeout x (retries + 1));
 //   1. workers leave their loop after the burst in hand and are joined
 //      (bounded by --shutdown-timeout; past it a worker's ring-full wait is
 //      ended as a signal would, then one more second);

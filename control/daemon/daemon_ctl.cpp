@@ -521,7 +521,7 @@ int run(daemon& d) {
 
     if (d.snmp) d.snmp->start();
     control_loop(d);
-    if (d.snmp) d.snmp->stop();  // joins the polling thread (at most one request's timeout)
+    if (d.snmp) d.snmp->stop();  // joins the polling thread: at most timeout x (retries + 1) of a poll in flight
 
     using clock = std::chrono::steady_clock;
     const auto bound = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(d.opt.shutdown_timeout));

@@ -13,7 +13,7 @@
 // readers hold it by shared_ptr for as long as they use it, so a new
 // snapshot never frees one that is being read. Never touched by a worker:
 // SNMP readings reach the workers' extrapolation tables by a reading ring
-// (extrapolate/reading_ring.hpp) the control core fills from snapshots.
+// (enrich/extrapolate/reading.hpp) the control core fills from snapshots.
 // `counters` is written by the polling thread only (relaxed), read anywhere.
 #pragma once
 
