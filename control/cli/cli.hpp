@@ -16,6 +16,8 @@
 
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/reassembly/config.hpp"
+#include "enrich/extrapolate/config.hpp"
+#include "enrich/snmp/config.hpp"
 #include "sinks/file/config.hpp"
 #include "sinks/output/config.hpp"
 #include "sinks/stage/config.hpp"
@@ -43,6 +45,9 @@ struct options {
         uint32_t rate = 0;
     };
     std::vector<sampling_override> sampling_overrides;
+    enrich::extrapolate::config extrapolate{};  // --extrapolate, --extrapolate-*
+    enrich::snmp::config snmp{};                // --snmp-exporter, in order
+    std::string rules;                          // --rules FILE (enrich/classify/)
     std::string template_state;
     double template_state_interval = 60.0;  // s between periodic saves; 0 = only at stop
     std::vector<sinks::output_config> outputs;  // --output, in order

@@ -13,6 +13,7 @@
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
+#include "enrich/extrapolate/extrapolate.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::control::cli {
@@ -46,6 +47,17 @@ const char* const usage_text =
     "  --frag-max-bytes N       fragment storage per worker in bytes (default 8388608, at least 262144)\n"
     "  --sampling-override ADDR=RATE  force 1-in-RATE sampling for exporter ADDR (repeatable; RATE 0 = none)\n"
     "  --address IP[/MAC]       a collector address answered by the exception path (ARP, ping, ND) (repeatable)\n"
+    "  --extrapolate            give flow records extrapolated_bytes/packets: x sampling rate, then x the\n"
+    "                           interface's counter-based factor (docs/record.md, Extrapolated volumes)\n"
+    "  --extrapolate-window S   seconds of counter readings per factor window (default 30)\n"
+    "  --extrapolate-min-factor X, --extrapolate-max-factor X  factor bounds (default 0.5, 2)\n"
+    "  --extrapolate-interfaces N  (exporter, ifIndex) pairs tracked per worker (default 8192)\n"
+    "  --snmp-exporter SPEC     poll an exporter's IF-MIB (repeatable): ADDR[,community=C][,port=N][,interval=S]\n"
+    "                           [,timeout=S][,retries=N][,exporter=ADDR] (SNMPv2c; defaults public, 161, 60, 1, 1;\n"
+    "                           v3: version=3,user=U[,auth=SHA|MD5,auth_pass=P[,priv=AES|DES,priv_pass=P]]);\n"
+    "                           with --extrapolate its ifHC*Octets feed the interface factors\n"
+    "  --rules FILE             classification rules (enrich/classify/README.md): payload rules tag records\n"
+    "                           (signature_tags); reloaded when FILE changes, a bad file keeps the old rules\n"
     "  --template-state FILE    load v9/IPFIX templates and sampling rates from FILE at start; save them there\n"
     "                           periodically and at a stop (also on a second SIGINT/SIGTERM)\n"
     "  --template-state-interval S  seconds between periodic saves (default 60; 0 = only at stop)\n"
@@ -116,6 +128,13 @@ enum opt_id : int {
     o_log_level,
     o_config,
     o_check_config,
+    o_extrapolate,
+    o_extrapolate_window,
+    o_extrapolate_min_factor,
+    o_extrapolate_max_factor,
+    o_extrapolate_interfaces,
+    o_snmp_exporter,
+    o_rules,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -152,6 +171,13 @@ constexpr option k_options[] = {
     {"log-level", required_argument, nullptr, o_log_level},
     {"config", required_argument, nullptr, o_config},
     {"check-config", required_argument, nullptr, o_check_config},
+    {"extrapolate", no_argument, nullptr, o_extrapolate},
+    {"extrapolate-window", required_argument, nullptr, o_extrapolate_window},
+    {"extrapolate-min-factor", required_argument, nullptr, o_extrapolate_min_factor},
+    {"extrapolate-max-factor", required_argument, nullptr, o_extrapolate_max_factor},
+    {"extrapolate-interfaces", required_argument, nullptr, o_extrapolate_interfaces},
+    {"snmp-exporter", required_argument, nullptr, o_snmp_exporter},
+    {"rules", required_argument, nullptr, o_rules},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -306,6 +332,24 @@ void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
             o.sampling_overrides.push_back(so);
             break;
         }
+        case o_extrapolate: o.extrapolate.enabled = true; break;
+        case o_extrapolate_window: {
+            const double w = parse_seconds(flag, val);
+            if (w <= 0) throw usage_error(flag, "must be > 0");
+            o.extrapolate.window_ns = uint64_t(w * 1e9);
+            break;
+        }
+        case o_extrapolate_min_factor: o.extrapolate.min_factor = parse_seconds(flag, val); break;
+        case o_extrapolate_max_factor: o.extrapolate.max_factor = parse_seconds(flag, val); break;
+        case o_extrapolate_interfaces: o.extrapolate.max_interfaces = uint32_t(num(enrich::extrapolate::k_ways, 1u << 24)); break;
+        case o_snmp_exporter:
+            try {
+                o.snmp.agents.push_back(enrich::snmp::parse_agent_spec(val));
+            } catch (const enrich::snmp::spec_error& e) {
+                throw usage_error(flag, e.what());
+            }
+            break;
+        case o_rules: o.rules = val; break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:
@@ -391,6 +435,8 @@ void apply_option(options& o, const std::string& name, const std::string& value)
 
 void finish(options& o) {
     if (o.pcaps.empty() && o.ports.empty()) throw usage_error("", "no input: give --pcap FILE or --port DEVARGS");
+    if (!(o.extrapolate.min_factor > 0 && o.extrapolate.min_factor <= 1 && o.extrapolate.max_factor >= 1))
+        throw usage_error("--extrapolate-min-factor", "want 0 < min <= 1 <= max");
     if (o.stats_json_interval > 0 && o.stats_json.empty())
         throw usage_error("--stats-json-interval", "needs --stats-json FILE");
     if (!o.discard) {

@@ -5,6 +5,7 @@
 #include <rte_cycles.h>
 #include <rte_log.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "control/daemon/daemon.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/template_saver/template_saver.hpp"
+#include "enrich/extrapolate/reading.hpp"
 
 namespace sluice::control {
 
@@ -84,6 +86,46 @@ bool replay_done(const daemon& d, const snapshot& s) {
 
 }  // namespace
 
+// Rows of a new SNMP snapshot that a poll has just read, to every worker's
+// reading ring (enrich/extrapolate/reading.hpp). Never blocks: a full ring
+// drops the reading, counted.
+static void feed_snmp(daemon& d) {
+    const std::shared_ptr<const enrich::snmp::snapshot> s = d.snmp->current();
+    if (s->generation == d.feed.generation) return;
+    d.feed.generation = s->generation;
+    uint64_t newest = d.feed.polled_at_ns;
+    for (const enrich::snmp::interface_info& i : s->interfaces) {
+        constexpr uint8_t both = enrich::snmp::have::in_octets | enrich::snmp::have::out_octets;
+        if ((i.have & both) != both || i.polled_at_ns <= d.feed.polled_at_ns) continue;
+        newest = std::max(newest, i.polled_at_ns);
+        enrich::extrapolate::reading r{};
+        std::memcpy(r.exporter, i.exporter.data(), 16);
+        r.ifindex = i.ifindex;
+        r.in_octets = i.in_octets;
+        r.out_octets = i.out_octets;
+        r.t_ns = i.polled_at_ns;
+        for (const auto& ring : d.reading_rings)
+            d.feed.counters.add(rte_ring_sp_enqueue_elem(ring.get(), &r, sizeof r) == 0
+                                    ? enrich::snmp::feed_counter::readings_sent
+                                    : enrich::snmp::feed_counter::readings_dropped);
+    }
+    d.feed.polled_at_ns = newest;
+}
+
+// --rules changed on disk: compile and publish (here, off the workers); a
+// file that fails keeps the current rules, logged with file, line and rule.
+static void reload_rules_if_changed(daemon& d) {
+    const int64_t m = file_mtime_ns(d.opt.rules);
+    if (m == d.rules_mtime_ns) return;
+    d.rules_mtime_ns = m;
+    std::string err;
+    if (d.classifier->reload(d.opt.rules, &err))
+        RTE_LOG(INFO, USER1, "rules %s reloaded: generation %lu\n", d.opt.rules.c_str(),
+                (unsigned long)d.classifier->acquire()->generation);
+    else
+        RTE_LOG(ERR, USER1, "rules not reloaded, the previous ones stay: %s\n", err.c_str());
+}
+
 void control_loop(daemon& d) {
     using clock = std::chrono::steady_clock;
     const bool replay = d.opt.ports.empty();
@@ -98,6 +140,7 @@ void control_loop(daemon& d) {
     // file count says more should come (a truncated capture): stop anyway.
     constexpr auto k_replay_stall = std::chrono::seconds(5);
     template_saver saver(d);
+    auto last_rules_check = last;
 
     while (!flags().stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -107,6 +150,14 @@ void control_loop(daemon& d) {
         saver.tick(now);
         if (flags().reload.exchange(false, std::memory_order_relaxed)) reload_config(d);
         reclaim(d);
+        if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);
+        if (d.classifier) {
+            d.classifier->reclaim();
+            if (now - last_rules_check >= std::chrono::seconds(1)) {
+                last_rules_check = now;
+                reload_rules_if_changed(d);
+            }
+        }
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

@@ -13,12 +13,15 @@
 //     ├──owns──► qsbr_domain ◄─────────── every worker reports its quiescent state
 //     ├──owns──► worker context[] (on the worker's socket) ── exporter tables, counters
 //     ├──owns──► sink context[] (each owns its outputs: file writers, Kafka writers with their spools)
+//     ├──owns──► snmp poller (its thread) and reading_rings[w] ──► worker w's extrapolator
+//     ├──owns──► classifier (rule database versions) ◄── every worker (RCU: qsbr_domain)
 //     ├──owns──► stop flags (below) ◄─── signal handler, control loop, workers, sinks
 //     ├──owns──► config_state: the loaded --config file, output parameter blocks a reload retired
 //     │          (freed once their sink core passed; control core only)
 //     └──owns──► counter registry ──borrows──► every block above (registered at the end of setup)
 //
 // Shutdown order (the signal handler only sets flags):
+//   0. the SNMP poller's thread is joined (a poll in flight ends within its timeout x (retries + 1));
 //   1. workers leave their loop after the burst in hand and are joined
 //      (bounded by --shutdown-timeout; past it a worker's ring-full wait is
 //      ended as a signal would, then one more second);
@@ -51,6 +54,7 @@
 #include "dataplane/port/port.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
+#include "enrich/snmp/snmp.hpp"
 #include "sinks/stage/stage.hpp"
 
 namespace sluice::control {
@@ -75,6 +79,18 @@ struct worker_deleter {
 };
 using worker_ptr = std::unique_ptr<worker::context, worker_deleter>;
 
+struct ring_deleter {
+    void operator()(rte_ring* r) const noexcept { rte_ring_free(r); }
+};
+using ring_ptr = std::unique_ptr<rte_ring, ring_deleter>;
+
+// SNMP readings to the workers' extrapolation tables (control loop side).
+struct snmp_feed {
+    uint64_t generation = 0;    // of the last snapshot fed
+    uint64_t polled_at_ns = 0;  // the newest row fed: older rows (agents not re-polled) are not sent again
+    enrich::snmp::feed_counter_block counters;  // written by the control core only
+};
+
 struct sink_deleter {
     void operator()(sinks::sink_context* s) const noexcept {
         s->~sink_context();
@@ -96,6 +112,7 @@ struct daemon {
     std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
     mailboxes mail;                      // one command + one event ring per worker
     std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
+    std::vector<ring_ptr> reading_rings;  // per worker, with --snmp-exporter and --extrapolate
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     uint64_t start_tsc = 0;
@@ -103,6 +120,12 @@ struct daemon {
     bool sinks_joined = false;
     uint64_t worker_log_lines = 0;  // printed by the control core (control/log counters)
     config_state config;            // --config FILE and the reload's state (control/config/reload.hpp)
+    // --snmp-exporter: its own thread, started with the workers, stopped after the control loop.
+    std::unique_ptr<enrich::snmp::poller> snmp;
+    snmp_feed feed;
+    // --rules: compiled on the control core, versions freed after a qsbr grace period.
+    std::unique_ptr<enrich::classify::live> classifier;
+    int64_t rules_mtime_ns = 0;  // of --rules at the last (attempted) load
     // Last: it borrows every counter block above (see registry.hpp).
     registry counters;
 };
@@ -112,6 +135,9 @@ void setup(daemon& d);
 
 // Launch, control loop, shutdown (see the order above). Returns the exit status.
 int run(daemon& d);
+
+// The file's modification time in ns (0 when it cannot be read): --rules reloads when it changes.
+int64_t file_mtime_ns(const std::string& path) noexcept;
 
 // Writes every worker's templates into --template-state. Only after the workers joined.
 bool save_templates(const daemon& d);

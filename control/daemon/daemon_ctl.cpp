@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -28,6 +29,7 @@
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/decode/template/template_state_file.hpp"
 #include "dataplane/port/counters.hpp"
+#include "enrich/extrapolate/reading.hpp"
 
 namespace sluice::control {
 
@@ -101,6 +103,16 @@ std::string preloaded_pcap(const std::string& devargs) {
     const auto e = devargs.find(',', k);
     return devargs.substr(k + 8, e == std::string::npos ? std::string::npos : e - k - 8);
 }
+
+}  // namespace
+
+int64_t file_mtime_ns(const std::string& path) noexcept {
+    std::error_code ec;
+    const auto t = std::filesystem::last_write_time(path, ec);
+    return ec ? 0 : int64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+namespace {
 
 template <typename T, typename D>
 std::unique_ptr<T, D> make_on_socket(const char* what, int socket) {
@@ -235,6 +247,22 @@ void register_counters(daemon& d) {
             if (o->agg) r.add_block(g_agg, ol, o->agg_counters);
         }
     }
+    if (d.opt.extrapolate.enabled) {
+        const std::size_t g_ex = r.add_group("enrich", "extrapolate", enrich::extrapolate::counter_table);
+        for (const auto& w : d.workers) r.add_block(g_ex, {num_label("worker", w->id)}, w->extrapolator->counters);
+    }
+    if (d.classifier) {
+        const std::size_t g_cl = r.add_group("enrich", "classify", enrich::classify::counter_table);
+        r.add_block(g_cl, {}, d.classifier->counters());
+        const std::size_t g_scan = r.add_group("enrich", "classify_scan", enrich::classify::scan_counter_table);
+        for (const auto& w : d.workers) r.add_block(g_scan, {num_label("worker", w->id)}, w->classify_counters);
+    }
+    if (d.snmp) {
+        const std::size_t g_snmp = r.add_group("enrich", "snmp", enrich::snmp::counter_table);
+        r.add_block(g_snmp, {}, d.snmp->counters());
+        const std::size_t g_feed = r.add_group("enrich", "snmp_feed", enrich::snmp::feed_counter_table);
+        r.add_block(g_feed, {}, d.feed.counters);
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
@@ -348,6 +376,18 @@ void setup(daemon& d) {
     d.start_tsc = w.tsc_base;
 
     d.qsbr = std::make_unique<qsbr_domain>(want_workers);
+    if (!o.rules.empty()) {
+        rte_rcu_qsbr* q = d.qsbr->get();
+        d.classifier = std::make_unique<enrich::classify::live>(
+            want_workers, enrich::classify::grace_period{
+                              [q] { return rte_rcu_qsbr_start(q); },
+                              [q](uint64_t t) { return rte_rcu_qsbr_check(q, t, false) == 1; }});
+        d.rules_mtime_ns = file_mtime_ns(o.rules);
+        std::string err;
+        if (!d.classifier->reload(o.rules, &err)) throw std::runtime_error("--rules: " + err);
+        RTE_LOG(INFO, USER1, "rules %s: %zu rules, %zu payload rules\n", o.rules.c_str(),
+                d.classifier->acquire()->db->rules().rules.size(), d.classifier->acquire()->db->payload_rules().size());
+    }
 
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
@@ -387,7 +427,22 @@ void setup(daemon& d) {
             c->frag_capture_clock = d.expected[pi] != 0 && c->pcap_timestamps;
             c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
                                                                  c->counters.frag_counters());
+            if (o.extrapolate.enabled) c->extrapolator = std::make_unique<enrich::extrapolate::table>(o.extrapolate);
+            if (o.extrapolate.enabled && !o.snmp.agents.empty()) {
+                const std::string rn = "snmp_rd_w" + std::to_string(wid);
+                rte_ring* rr = rte_ring_create_elem(rn.c_str(), sizeof(enrich::extrapolate::reading),
+                                                    enrich::extrapolate::k_reading_ring,
+                                                    int(rte_lcore_to_socket_id(lcore)), RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (rr == nullptr) throw std::runtime_error(rn + ": rte_ring_create_elem: " + rte_strerror(rte_errno));
+                d.reading_rings.emplace_back(rr);
+                c->readings = rr;
+            }
             c->record_storage.reset(new decode::flow_record[decode::max_records_per_datagram]);
+            if (d.classifier) {
+                c->classifier = d.classifier.get();
+                c->header_spans.reset(new decode::header_span[std::max<std::size_t>(
+                    decode::max_records_per_datagram, std::size_t(o.ring_size) + ring::k_ring_slack)]);
+            }
             c->scratch.reset(new uint8_t[std::size_t(worker::k_scratch_slots) * worker::k_scratch_slot]);
             std::vector<ring::record_ring> rs;
             for (unsigned s = 0; s < o.sinks; ++s) {
@@ -430,6 +485,9 @@ void setup(daemon& d) {
         if (!d.mail.send_all(cmd)) throw std::runtime_error("--sampling-override: more overrides than a worker mailbox holds (" +
                                                              std::to_string(worker::k_command_ring - 1) + ")");
     }
+
+    // SNMP: the poller is built here (net-snmp initialised once), its thread started with the workers.
+    if (!o.snmp.agents.empty()) d.snmp = std::make_unique<enrich::snmp::poller>(o.snmp);
 
     create_sinks(d, lcore);
     register_counters(d);
@@ -502,7 +560,9 @@ int run(daemon& d) {
                                                std::to_string(s->lcore) + " failed: " + rte_strerror(-ret));
     }
 
+    if (d.snmp) d.snmp->start();
     control_loop(d);
+    if (d.snmp) d.snmp->stop();  // joins the polling thread: at most timeout x (retries + 1) of a poll in flight
 
     using clock = std::chrono::steady_clock;
     const auto bound = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(d.opt.shutdown_timeout));

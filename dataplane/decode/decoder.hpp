@@ -130,6 +130,13 @@ enum class decode_status : uint8_t {
 };
 
 // Caller-provided output. Decoders append; they never allocate.
+// The sampled packet header a record was decoded from: a slice of the
+// datagram's payload (valid as long as the payload is), empty when none.
+struct header_span {
+    const uint8_t* data = nullptr;
+    uint32_t size = 0;
+};
+
 struct record_buffer {
     flow_record* data = nullptr;
     uint32_t capacity = 0;
@@ -137,12 +144,19 @@ struct record_buffer {
     // What a record refused for lack of room counts: err_output_full, or
     // err_records_per_datagram while decode_datagram() caps the capacity.
     counter full_cause = counter::err_output_full;
+    // Optional, `capacity` entries: headers[i] = the sampled header of
+    // data[i] (sFlow raw packet header records, IPFIX/v9
+    // dataLinkFrameSection; empty for every other record). nullptr (the
+    // default) = not wanted: one predictable branch per record.
+    header_span* headers = nullptr;
 
     // A zeroed record to fill, or nullptr when full (the caller of next()
     // counts full_cause for every record it could not emit).
     flow_record* next() noexcept {
         if (size == capacity) [[unlikely]]
             return nullptr;
+        if (headers != nullptr) [[unlikely]]
+            headers[size] = header_span{};
         flow_record* r = &data[size++];
         *r = flow_record{};
         return r;
@@ -152,6 +166,8 @@ struct record_buffer {
     flow_record* next_uninitialized() noexcept {
         if (size == capacity) [[unlikely]]
             return nullptr;
+        if (headers != nullptr) [[unlikely]]
+            headers[size] = header_span{};
         return &data[size++];
     }
     void clear() noexcept { size = 0; }

@@ -301,6 +301,16 @@ std::size_t json_unchecked(const flow_record& r, char* buf) noexcept {
     w.boolean((r.flags & record_flags::biflow_reverse) != 0);
     w.lit(",\"sampling_overridden\":");
     w.boolean((r.flags & record_flags::sampling_overridden) != 0);
+    if ((r.extrapolated_bytes | r.extrapolated_packets) != 0) [[unlikely]] {  // --extrapolate (enrich/extrapolate/)
+        w.lit(",\"extrapolated_bytes\":");
+        w.num(r.extrapolated_bytes);
+        w.lit(",\"extrapolated_packets\":");
+        w.num(r.extrapolated_packets);
+    }
+    if (r.signature_tags != 0) [[unlikely]] {  // --rules payload rules (enrich/classify/)
+        w.lit(",\"signature_tags\":");
+        w.num(r.signature_tags);
+    }
     w.lit(",\"export_version\":");
     w.num(r.export_version);
     w.lit("}");

@@ -35,6 +35,8 @@
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
 #include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
+#include "enrich/classify/classify.hpp"          // pure: Hyperscan, caller-supplied RCU
+#include "enrich/extrapolate/extrapolate.hpp"    // pure: records in place
 
 namespace sluice::worker {
 
@@ -82,6 +84,16 @@ struct alignas(64) context {
     // decode::max_records_per_datagram records, copied into the ring after.
     std::unique_ptr<decode::flow_record[]> record_storage;
     std::unique_ptr<uint8_t[]> scratch;                     // k_scratch_slots slots of k_scratch_slot
+    // --extrapolate: this worker's (exporter, ifIndex) factors; null = off.
+    // Applied to each datagram's records right after decode, in the ring slot.
+    std::unique_ptr<enrich::extrapolate::table> extrapolator;
+    // --rules: the live classifier (borrowed; its versions are RCU-protected
+    // by `qsbr`) and the per-record sampled-header spans decode fills for it,
+    // as many as the largest record_buffer (a ring reservation or the staging
+    // buffer); null = off.
+    const enrich::classify::live* classifier = nullptr;
+    std::unique_ptr<decode::header_span[]> header_spans;
+    alignas(64) enrich::classify::scan_counter_block classify_counters;
     uint64_t replay_index = 0;                              // packets seen, for the replay clock
 
     // ---- counters (control core reads these while running) ----
@@ -98,6 +110,9 @@ struct alignas(64) context {
     rte_ring* mailbox_in = nullptr;
     rte_ring* mailbox_out = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
+    // SNMP counter readings for `extrapolator` (enrich/extrapolate/reading.hpp):
+    // SPSC, filled by the control core, drained at the loop top; null = none.
+    rte_ring* readings = nullptr;
 
     // ---- template-state snapshot for the periodic save ----
     // Filled by the worker on a snapshot_template_state command, published by

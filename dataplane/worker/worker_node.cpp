@@ -12,7 +12,9 @@
 //     pass 2 (decode into the rings): one zero-copy reservation per sink
 //       ring and burst; each datagram's records are decoded straight into
 //       the ring slots of the exporter's sink (or staged and copied across
-//       the ring's wrap), one commit per ring at the end of the burst; what
+//       the ring's wrap) and extrapolated there (--extrapolate,
+//       enrich/extrapolate/) and scanned for signatures (--rules,
+//       enrich/classify/), one commit per ring at the end of the burst; what
 //       does not fit is counted ring_full (live: dropped; --ring-full wait:
 //       the worker publishes what it has and waits for room).
 //     pass 3: free the burst's mbufs in bulk.
@@ -45,6 +47,7 @@
 #include "dataplane/exception/exception.hpp"
 #include "dataplane/parse/packet_parse.hpp"
 #include "dataplane/ring/record_ring.hpp"
+#include "enrich/extrapolate/reading.hpp"
 #include "worker_context.hpp"
 
 namespace sluice::worker {
@@ -248,6 +251,31 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
     }
 }
 
+// --rules: the payload rules over each record's sampled header (sFlow raw
+// packet headers), bit i of signature_tags = payload rule i. The version is
+// read once per datagram; the worker's next quiescent state (loop top) is
+// after this burst, so it cannot be freed under us.
+void scan_headers(context& c, const decode::record_buffer& out) noexcept {
+    const enrich::classify::version* v = c.classifier->acquire();
+    if (v == nullptr || !v->db->has_payload_rules()) return;
+    hs_scratch* s = v->scratch[c.id];
+    uint64_t scanned = 0, bytes = 0, tagged = 0;
+    for (uint32_t i = 0; i < out.size; ++i) {
+        const decode::header_span h = out.headers[i];
+        if (h.size == 0) continue;
+        const uint32_t tags = v->db->scan(h.data, h.size, s);
+        out.data[i].signature_tags = tags;
+        ++scanned;
+        bytes += h.size;
+        tagged += tags != 0;
+    }
+    if (scanned) {
+        c.classify_counters.add(enrich::classify::scan_counter::headers_scanned, scanned);
+        c.classify_counters.add(enrich::classify::scan_counter::header_bytes, bytes);
+        if (tagged) c.classify_counters.add(enrich::classify::scan_counter::records_tagged, tagged);
+    }
+}
+
 // The most records a datagram can yield, from its bytes alone: NetFlow v5
 // records are 48 bytes after a 24-byte header; any other format spends at
 // least one byte of the datagram per record, two records per byte for RFC
@@ -304,6 +332,8 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         decode::record_buffer out = in_place
                                         ? decode::record_buffer{z.cursor(), room, 0}
                                         : decode::record_buffer{c.record_storage.get(), decode::max_records_per_datagram, 0};
+        if (c.classifier != nullptr) [[unlikely]]
+            out.headers = c.header_spans.get();
         const uint64_t rejected_before = c.exporters->rejected_table_full;
         const decode::decode_status st =
             decode::decode_datagram(std::span<const uint8_t>(d.payload, d.len), d.meta, d.proto, *c.exporters, out);
@@ -316,6 +346,11 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
                 c.counters.add(counter::decode_dropped);
             }
         }
+        // Extrapolation (counted in the decode stage's cycles): the records
+        // are still where decode wrote them, before any is published.
+        if (c.extrapolator != nullptr && out.size != 0) c.extrapolator->process(out.data, out.size);
+        if (c.classifier != nullptr && out.size != 0) [[unlikely]]
+            scan_headers(c, out);
         const uint64_t t2 = rte_rdtsc();
         dec += t2 - t;
         t = t2;
@@ -433,6 +468,15 @@ void poll_mailbox(context& c) noexcept {
     if (n) c.counters.add(counter::mailbox_commands, n);
 }
 
+// SNMP counter readings into the extrapolation table (a timer-rate event, not per packet).
+void take_readings(context& c) noexcept {
+    enrich::extrapolate::reading r[enrich::extrapolate::k_reading_burst];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(c.readings, r, sizeof r[0], enrich::extrapolate::k_reading_burst,
+                                                      nullptr);
+    for (unsigned i = 0; i < n; ++i)
+        c.extrapolator->reading(r[i].exporter, r[i].ifindex, r[i].in_octets, r[i].out_octets, r[i].t_ns);
+}
+
 void log_exporter_errors(context& c) {
     // Indexed by slot, with the slot's generation: an exporter that expired
     // and whose slot was reused starts from zero, not from its predecessor's
@@ -535,6 +579,8 @@ int worker_main(void* arg) {
         if (c.qsbr != nullptr) rte_rcu_qsbr_quiescent(c.qsbr, c.id);
         if (!rte_ring_empty(c.mailbox_in)) [[unlikely]]
             poll_mailbox(c);
+        if (c.readings != nullptr && !rte_ring_empty(c.readings)) [[unlikely]]
+            take_readings(c);
         // 2. rx
         const uint16_t n = rte_eth_rx_burst(c.port_id, c.queue_id, pkts, k_burst);
         if (n == 0) {

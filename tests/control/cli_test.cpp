@@ -178,3 +178,34 @@ TEST(Cli, NumberParsers) {
     EXPECT_THROW(parse_seconds("--x", "1e3"), usage_error);  // plain decimal only
     EXPECT_THROW(parse_seconds("--x", " 1"), usage_error);
 }
+
+// Enrichment flags (enrich/extrapolate, enrich/snmp, enrich/classify).
+TEST(Cli, EnrichmentFlags) {
+    const parsed p = run({"--pcap", "a", "--extrapolate", "--extrapolate-window", "12.5", "--extrapolate-min-factor",
+                          "0.8", "--extrapolate-max-factor", "1.25", "--extrapolate-interfaces", "1024",
+                          "--snmp-exporter", "192.0.2.1,community=c,interval=30", "--snmp-exporter",
+                          "2001:db8::1,version=3,user=u,auth_pass=12345678", "--rules", "r.conf"});
+    EXPECT_TRUE(p.opt.extrapolate.enabled);
+    EXPECT_EQ(p.opt.extrapolate.window_ns, 12'500'000'000ull);
+    EXPECT_EQ(p.opt.extrapolate.min_factor, 0.8);
+    EXPECT_EQ(p.opt.extrapolate.max_factor, 1.25);
+    EXPECT_EQ(p.opt.extrapolate.max_interfaces, 1024u);
+    ASSERT_EQ(p.opt.snmp.agents.size(), 2u);
+    EXPECT_EQ(p.opt.snmp.agents[0].community, "c");
+    EXPECT_EQ(p.opt.snmp.agents[0].interval_s, 30.0);
+    EXPECT_EQ(p.opt.snmp.agents[1].version, 3u);
+    EXPECT_EQ(p.opt.rules, "r.conf");
+    const parsed d = run({"--pcap", "a"});
+    EXPECT_FALSE(d.opt.extrapolate.enabled);
+    EXPECT_TRUE(d.opt.snmp.agents.empty());
+    EXPECT_TRUE(d.opt.rules.empty());
+
+    EXPECT_EQ(fails({"--pcap", "a", "--extrapolate-window", "0"}).first, "--extrapolate-window");
+    EXPECT_EQ(fails({"--pcap", "a", "--extrapolate-min-factor", "1.5"}).first, "--extrapolate-min-factor");
+    EXPECT_EQ(fails({"--pcap", "a", "--extrapolate-max-factor", "0.5"}).first, "--extrapolate-min-factor");
+    EXPECT_EQ(fails({"--pcap", "a", "--extrapolate-min-factor", "0"}).first, "--extrapolate-min-factor");
+    EXPECT_EQ(fails({"--pcap", "a", "--extrapolate-interfaces", "7"}).first, "--extrapolate-interfaces");
+    const auto bad = fails({"--pcap", "a", "--snmp-exporter", "192.0.2.1,port=99999"});
+    EXPECT_EQ(bad.first, "--snmp-exporter");
+    EXPECT_NE(bad.second.find("port=99999"), std::string::npos) << bad.second;
+}

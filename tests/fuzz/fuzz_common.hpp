@@ -35,10 +35,15 @@ inline void run_one(decode_fn fn, const uint8_t* data, std::size_t size) {
     meta.exporter_addr[15] = 1;
     meta.time_received_ns = 1700000000ull * 1000000000ull;
     decode::exporter_state* e = table.find_or_create(meta.exporter_addr, meta.time_received_ns);
+    static std::vector<decode::header_span> spans(4096);
     for (int pass = 0; pass < 2; ++pass) {
         decode::record_buffer out{buffer.data(), static_cast<uint32_t>(buffer.size()), 0};
+        if (pass == 1) out.headers = spans.data();  // the second pass also fills the sampled-header spans
         fn({data, size}, meta, *e, out);
         if (out.size > out.capacity) std::abort();
+        // Every span lies inside the input.
+        for (uint32_t i = 0; pass == 1 && i < out.size; ++i)
+            if (spans[i].size != 0 && (spans[i].data < data || spans[i].data + spans[i].size > data + size)) std::abort();
     }
 }
 

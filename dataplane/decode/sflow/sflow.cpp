@@ -167,6 +167,8 @@ walk flow_record_raw_header(datagram_ctx& x, const uint8_t* d, uint32_t len, flo
     parts.have_header = true;
     // frame_length: the sampled frame's original length, L2 header (and FCS) included.
     f.bytes = wire::be32(d + 4);
+    if (x.out.headers != nullptr) [[unlikely]]  // f is the slot x.out.next() gave
+        x.out.headers[&f - x.out.data] = {d + raw_header_fixed, header_len};
     switch (parse_sampled_header(wire::be32(d), {d + raw_header_fixed, header_len}, f)) {
         case header_status::ok: break;
         case header_status::truncated:

@@ -1162,7 +1162,12 @@ data_set_result decode_data_set(const compiled_template& t, template_domain& dom
             } else if (!has_end) [[unlikely]] {
                 r.time_flow_end_ns = r.time_flow_start_ns;
             }
-            if ((t.flags & tflag::frame_section) && s.section.ie != 0) apply_section(t, s.section, r, c);
+            if ((t.flags & tflag::frame_section) && s.section.ie != 0) {
+                apply_section(t, s.section, r, c);
+                // dataLinkFrameSection is a sampled frame like sFlow's raw header (313 starts at IP: not offered).
+                if (out.headers != nullptr && !spilled && s.section.ie == 315) [[unlikely]]
+                    out.headers[f - out.data] = {s.section.data, s.section.length};
+            }
             if (t.etypes == etype_mode::by_address) [[unlikely]] {
                 const uint8_t* a = is_zero_address(r.src_addr) ? r.dst_addr : r.src_addr;
                 r.etype = is_zero_address(a) ? 0 : is_ipv4_mapped(a) ? 0x0800 : 0x86dd;

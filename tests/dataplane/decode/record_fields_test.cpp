@@ -267,6 +267,24 @@ TEST_F(fx, frame_section_qinq_ipv4_tcp) {
     expect_counters(ex->counters, {{counter::datagrams, 1}, {counter::templates_learned, 1}, {counter::flow_records, 1}});
 }
 
+// The optional per-record header spans (record_buffer::headers) point at the record's dataLinkFrameSection.
+TEST_F(fx, frame_section_header_span) {
+    const bytes frame = cat({eth(0x0800), ipv4(17, 64, 0), udp(53, 33000)});
+    std::vector<header_span> spans(16, header_span{reinterpret_cast<const uint8_t*>(1), 99});  // stale values
+    out.headers = spans.data();
+    ASSERT_EQ(ipfix(frame_template, cat({frame_record(frame, 1514), frame_record(frame, 60)}), 2), decode_status::ok);
+    ASSERT_EQ(out.size, 2u);
+    for (unsigned i = 0; i < 2; ++i) {
+        ASSERT_EQ(spans[i].size, frame.size());
+        EXPECT_EQ(std::memcmp(spans[i].data, frame.data(), frame.size()), 0);
+    }
+    // A template without a section: the spans are reset, not left stale.
+    ASSERT_EQ(ipfix({{10, 4}, {2, 4}}, cat({be32(7), be32(1)}), 1), decode_status::ok);
+    ASSERT_EQ(out.size, 1u);
+    EXPECT_EQ(spans[0].size, 0u);
+    EXPECT_EQ(spans[0].data, nullptr);
+}
+
 TEST_F(fx, frame_section_mpls_ipv6_udp_three_byte_length) {
     bytes frame = cat({eth(0x8847), mpls(16004, false), mpls(299776, true), ipv6(17, 250, 0x12345, 0xb8),
                        udp(53, 33000)});

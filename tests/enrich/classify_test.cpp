@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+// enrich/classify: rules file errors, captures at build time, a bad rule keeping the old database, a reload under
+// a grace period, and payload signatures on sFlow sampled headers (a datagram built here, and the pmacct fixture).
+#include "enrich/classify/classify.hpp"
+
+#include <gtest/gtest.h>
+#include <hs/hs.h>
+
+#include <cstring>
+#include <map>
+
+#include "dataplane/decode/decoder.hpp"
+#include "dataplane/offline/offline_reader.hpp"
+
+namespace sluice::enrich::classify {
+namespace {
+
+const std::string k_rules = std::string(SLUICE_SOURCE_DIR) + "/enrich/classify/testdata/rules.conf";
+const std::string k_fixture = std::string(SLUICE_SOURCE_DIR) + "/tests/fixtures/pmacct-sfprobe-sflow.pcap";
+
+std::unique_ptr<database> load(std::string* err = nullptr) {
+    rule_set rs;
+    std::string e;
+    if (!load_rules(k_rules, rs, &e)) {
+        if (err) *err = e;
+        return nullptr;
+    }
+    return database::build(std::move(rs), err ? err : &e);
+}
+
+std::map<std::string, std::string> as_map(const std::vector<attribute>& v) {
+    std::map<std::string, std::string> m;
+    for (const attribute& a : v) m[a.key] = a.value;
+    return m;
+}
+
+using attrs = std::map<std::string, std::string>;
+
+TEST(ClassifyRules, ErrorsNameFileLineAndRule) {
+    struct tc {
+        const char* text;
+        const char* want;
+    } cases[] = {
+        {"pattern = x\n", "f.conf:1: a key before the first"},
+        {"[attribute a]\nreads = hostname\nset = k=v\n", "f.conf:1: rule a: no pattern"},
+        {"[attribute a]\npattern = x\nset = k=v\n", "f.conf:1: rule a: an attribute rule needs 'reads"},
+        {"[attribute a]\npattern = x\nreads = hostname\n", "f.conf:1: rule a: an attribute rule needs at least one"},
+        {"[payload p]\npattern = x\nreads = hostname\n", "f.conf:1: rule p: a payload rule has no"},
+        {"[payload p]\npattern = x\nflags = loud\n", "f.conf:3: rule p: unknown flag 'loud'"},
+        {"[payload p]\npattern = x\ncolour = red\n", "f.conf:3: rule p: unknown key 'colour'"},
+        {"[payload p]\npattern = x\n[payload p]\npattern = y\n", "f.conf:3: rule p: rule p defined twice"},
+        {"[thing t]\n", "f.conf:1: unknown block 'thing'"},
+        {"[payload]\n", "f.conf:1: a rule needs a name"},
+    };
+    for (const tc& c : cases) {
+        rule_set rs;
+        std::string err;
+        EXPECT_FALSE(parse_rules(c.text, "f.conf", rs, &err)) << c.text;
+        EXPECT_EQ(err.rfind(c.want, 0), 0u) << "got: " << err;
+    }
+    std::string many;
+    for (int i = 0; i <= 32; ++i) many += "[payload p" + std::to_string(i) + "]\npattern = x\n";
+    rule_set rs;
+    std::string err;
+    EXPECT_FALSE(parse_rules(many, "f.conf", rs, &err));
+    EXPECT_NE(err.find("f.conf:65: "), std::string::npos) << err;
+    EXPECT_NE(err.find("more than 32 payload rules"), std::string::npos) << err;
+}
+
+TEST(ClassifyDerive, CapturesBecomeValues) {
+    std::string err;
+    auto db = load(&err);
+    ASSERT_NE(db, nullptr) << err;
+    hs_scratch* s = db->alloc_scratch();
+    struct tc {
+        const char* attribute;
+        const char* value;
+        attrs want;
+    } cases[] = {
+        {"interface_description", "Transit: Cogent",
+         {{"connectivity", "transit"}, {"boundary", "external"}, {"provider", "Cogent"}}},
+        {"interface_description", "TRANSIT: Lumen 100G #4412",
+         {{"connectivity", "transit"}, {"boundary", "external"}, {"provider", "Lumen 100G #4412"}}},
+        // if_peering_ix comes first in the file: it wins over the generic peering rule for every key.
+        {"interface_description", "Peering: AMS-IX", {{"connectivity", "ix"}, {"boundary", "external"}, {"provider", "AMS-IX"}}},
+        {"interface_description", "Peering: Netflix",
+         {{"connectivity", "peering"}, {"boundary", "external"}, {"provider", "Netflix"}}},
+        {"interface_description", "PNI: Google", {{"connectivity", "pni"}, {"boundary", "external"}, {"provider", "Google"}}},
+        {"interface_description", "Core: to fra2", {{"boundary", "internal"}}},
+        {"interface_description", "unused", {}},
+        {"hostname", "web-042.ams1.example.net", {{"service", "web"}, {"site", "ams1"}}},
+        {"hostname", "pg-007.fra2.example.net",
+         {{"service", "pg"}, {"site", "fra2"}, {"team", "databases"}, {"role", "database"}}},
+        {"exporter_name", "edge1.fra2.example.net", {{"role", "edge"}, {"site", "fra2"}, {"group", "fra2-edge"}}},
+        // A rule matches only the attribute it reads.
+        {"hostname", "Transit: Cogent", {}},
+        {"exporter_name", "web-042.ams1.example.net", {}},
+    };
+    for (const tc& c : cases) EXPECT_EQ(as_map(db->derive(c.attribute, c.value, s)), c.want) << c.value;
+    const auto v = db->derive("interface_description", "Transit: Cogent", s);
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[0].rule, "if_transit");
+    hs_free_scratch(s);
+}
+
+struct fake_grace {
+    uint64_t started = 0, done_upto = 0;
+    grace_period hooks() {
+        return {[this] { return ++started; }, [this](uint64_t t) { return t <= done_upto; }};
+    }
+};
+
+TEST(ClassifyLive, BadRuleKeepsTheOldDatabaseAndReloadWaitsForTheGracePeriod) {
+    fake_grace g;
+    live l(2, g.hooks());
+    EXPECT_EQ(l.acquire(), nullptr);
+    std::string err;
+    ASSERT_TRUE(l.reload(k_rules, &err)) << err;
+    const version* v1 = l.acquire();
+    ASSERT_NE(v1, nullptr);
+    EXPECT_EQ(v1->generation, 1u);
+    EXPECT_EQ(v1->scratch.size(), 2u);
+    EXPECT_EQ(v1->db->payload_rules().size(), 3u);
+
+    // An invalid pattern: the error names the file, line and rule; the old version stays.
+    rule_set bad;
+    ASSERT_TRUE(parse_rules("[payload fine]\npattern = abc\n\n[payload broken]\npattern = (unclosed\n", "bad.conf", bad,
+                            &err));
+    EXPECT_FALSE(l.reload(bad, &err));
+    EXPECT_EQ(err.rfind("bad.conf:4: rule broken: Hyperscan: ", 0), 0u) << err;
+    // Hyperscan accepts it, std::regex (captures) does not: also named.
+    rule_set bad2;
+    ASSERT_TRUE(parse_rules("[attribute bad_range]\nreads = hostname\npattern = a{2,1}\nset = k=v\n", "bad2.conf",
+                            bad2, &err));
+    EXPECT_FALSE(l.reload(bad2, &err));
+    EXPECT_EQ(err.rfind("bad2.conf:1: rule bad_range: ", 0), 0u) << err;
+    EXPECT_FALSE(l.reload(std::string("/nonexistent/rules.conf"), &err));
+    EXPECT_EQ(err, "/nonexistent/rules.conf: cannot open");
+    EXPECT_EQ(l.acquire(), v1);
+    EXPECT_EQ(l.counters().get(counter::reload_errors), 3u);
+
+    // A good reload: published at once; the old version is freed only after its grace period.
+    rule_set next;
+    ASSERT_TRUE(parse_rules("[payload only]\npattern = hello\n", "next.conf", next, &err));
+    ASSERT_TRUE(l.reload(next, &err)) << err;
+    const version* v2 = l.acquire();
+    EXPECT_NE(v2, v1);
+    EXPECT_EQ(v2->generation, 2u);
+    EXPECT_EQ(v2->db->payload_rules().size(), 1u);
+    const uint8_t hello[] = {'x', 'h', 'e', 'l', 'l', 'o'};
+    EXPECT_EQ(v2->db->scan(hello, sizeof hello, v2->scratch[1]), 1u);
+    EXPECT_EQ(v1->db->payload_rules().size(), 3u);  // still readable: not freed yet
+    EXPECT_EQ(l.reclaim(), 1u);
+    EXPECT_EQ(l.counters().get(counter::versions_freed), 0u);
+    g.done_upto = g.started;  // every reader passed a quiescent state
+    EXPECT_EQ(l.reclaim(), 0u);
+    EXPECT_EQ(l.counters().get(counter::versions_retired), 1u);
+    EXPECT_EQ(l.counters().get(counter::versions_freed), 1u);
+    EXPECT_EQ(l.counters().get(counter::reloads), 2u);
+}
+
+// ---- payload signatures on sampled headers ----
+
+struct xdr {
+    std::vector<uint8_t> b;
+    void u32(uint32_t v) {
+        for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
+    }
+    void raw(const std::vector<uint8_t>& d) {
+        b.insert(b.end(), d.begin(), d.end());
+        while (b.size() % 4) b.push_back(0);
+    }
+};
+
+// Ethernet / IPv4 / UDP from sport with `payload`.
+std::vector<uint8_t> frame(uint16_t sport, const std::string& payload) {
+    std::vector<uint8_t> f = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00};
+    const uint16_t tl = uint16_t(20 + 8 + payload.size());
+    const uint8_t ip[20] = {0x45, 0, uint8_t(tl >> 8), uint8_t(tl), 0, 1, 0, 0, 64, 17, 0, 0, 198, 51, 100, 7, 192, 0, 2, 10};
+    f.insert(f.end(), ip, ip + 20);
+    const uint16_t ul = uint16_t(8 + payload.size());
+    const uint8_t udp[8] = {uint8_t(sport >> 8), uint8_t(sport), 0x9c, 0x40, uint8_t(ul >> 8), uint8_t(ul), 0, 0};
+    f.insert(f.end(), udp, udp + 8);
+    f.insert(f.end(), payload.begin(), payload.end());
+    return f;
+}
+
+// One sFlow v5 datagram with one flow sample per frame, each with one raw packet header record.
+std::vector<uint8_t> sflow_datagram(const std::vector<std::vector<uint8_t>>& frames) {
+    xdr d;
+    d.u32(5);
+    d.u32(1);
+    d.raw({203, 0, 113, 9});
+    d.u32(0);
+    d.u32(1);
+    d.u32(1000);
+    d.u32(uint32_t(frames.size()));
+    uint32_t seq = 0;
+    for (const auto& f : frames) {
+        xdr rec;
+        rec.u32(1);  // header_protocol: Ethernet
+        rec.u32(uint32_t(f.size() + 4));
+        rec.u32(4);
+        rec.u32(uint32_t(f.size()));
+        rec.raw(f);
+        xdr s;
+        s.u32(++seq);
+        s.u32(3);      // source id: ifIndex 3
+        s.u32(100);    // sampling rate
+        s.u32(seq * 100);
+        s.u32(0);
+        s.u32(3);
+        s.u32(4);
+        s.u32(1);      // one record
+        s.u32(1);      // raw packet header
+        s.u32(uint32_t(rec.b.size()));
+        s.raw(rec.b);
+        d.u32(1);  // flow_sample
+        d.u32(uint32_t(s.b.size()));
+        d.raw(s.b);
+    }
+    return d.b;
+}
+
+struct decoded {
+    std::vector<decode::flow_record> rec;
+    std::vector<decode::header_span> hdr;
+};
+
+decoded decode_with_headers(std::span<const uint8_t> payload, decode::exporter_table& t) {
+    decoded out;
+    out.rec.resize(256);
+    out.hdr.resize(256);
+    decode::record_buffer b{out.rec.data(), 256, 0};
+    b.headers = out.hdr.data();
+    decode::datagram_meta m{};
+    m.exporter_addr[10] = m.exporter_addr[11] = 0xff;
+    m.exporter_addr[15] = 1;
+    m.ip_version = 4;
+    decode::decode_datagram(payload, m, decode::protocol::sflow_5, t, b);
+    out.rec.resize(b.size);
+    out.hdr.resize(b.size);
+    return out;
+}
+
+TEST(ClassifyPayload, SignaturesOnBuiltSampledHeaders) {
+    auto db = load();
+    ASSERT_NE(db, nullptr);
+    hs_scratch* s = db->alloc_scratch();
+    const std::string memcached = std::string("\x00\x01\x00\x00\x00\x01\x00\x00", 8) + "VALUE k 0 5\r\nhello\r\nEND\r\n";
+    const std::string stats = std::string("\x00\x02\x00\x00\x00\x01\x00\x00", 8) + "STAT pid 4242\r\n";
+    const std::string dns = std::string("\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 12);
+    const auto dg = sflow_datagram({frame(11211, memcached), frame(11211, stats), frame(53, dns),
+                                    frame(40000, memcached), frame(11211, "VALUE without the frame header")});
+    decode::exporter_table t(decode::decoder_limits{});
+    const decoded d = decode_with_headers(dg, t);
+    ASSERT_EQ(d.rec.size(), 5u);
+    const uint32_t want[] = {1u << 0, 1u << 0, 1u << 1, 0, 0};
+    for (std::size_t i = 0; i < 5; ++i) {
+        ASSERT_GT(d.hdr[i].size, 0u) << i;
+        EXPECT_EQ(d.hdr[i].data[12], 0x08);  // the span starts at the frame's first byte
+        EXPECT_EQ(db->scan(d.hdr[i].data, d.hdr[i].size, s), want[i]) << i;
+    }
+    EXPECT_EQ(d.rec[0].src_port, 11211);
+    hs_free_scratch(s);
+}
+
+TEST(ClassifyPayload, DnsResponsesOnTheSflowFixture) {
+    auto db = load();
+    ASSERT_NE(db, nullptr);
+    hs_scratch* s = db->alloc_scratch();
+    std::vector<std::vector<uint8_t>> payloads;
+    offline::offline_reader r(offline::reader_options{});
+    std::string err;
+    ASSERT_TRUE(r.read_file(k_fixture, [](std::span<const decode::flow_record>) {}, &err,
+                            [&](std::span<const uint8_t> p) { payloads.emplace_back(p.begin(), p.end()); }))
+        << err;
+    decode::exporter_table t(decode::decoder_limits{});
+    unsigned flows = 0, with_header = 0, dns4 = 0, dns6 = 0;
+    for (const auto& p : payloads) {
+        const decoded d = decode_with_headers(p, t);
+        for (std::size_t i = 0; i < d.rec.size(); ++i) {
+            const decode::flow_record& f = d.rec[i];
+            if (f.kind != decode::record_kind::flow) {
+                EXPECT_EQ(d.hdr[i].size, 0u);  // counter samples carry no header
+                continue;
+            }
+            ++flows;
+            with_header += d.hdr[i].size != 0;
+            // Independently of the patterns: what the decoder read from the same header.
+            const bool dns = f.proto == 17 && f.src_port == 53 && f.vlan_id == 0;
+            const uint32_t want = !dns ? 0 : f.etype == 0x0800 ? 1u << 1 : 1u << 2;
+            dns4 += want == (1u << 1);
+            dns6 += want == (1u << 2);
+            EXPECT_EQ(db->scan(d.hdr[i].data, d.hdr[i].size, s), want) << "record " << i << " sport " << f.src_port;
+        }
+    }
+    EXPECT_EQ(flows, 46u);
+    EXPECT_EQ(with_header, 46u);
+    EXPECT_GT(dns4 + dns6, 0u);  // pmacct sampled 1 in 4 at random when the fixture was recorded
+    hs_free_scratch(s);
+}
+
+}  // namespace
+}  // namespace sluice::enrich::classify
