@@ -62,6 +62,14 @@ const char* const usage_text =
     "  --stats-json-interval S  also rewrite FILE every S seconds while running (atomic rename; default 0 = off)\n"
     "  --duration S             stop after S seconds (benchmarks)\n"
     "  --shutdown-timeout S     give up on a shutdown join after S seconds, say so and exit 1 (default 10)\n"
+    "Control:\n"
+    "  --control-socket PATH    the control socket (default /run/sluice/sluiced.sock; \"none\" = off);\n"
+    "                           an explicit path that cannot be created is a start-up error (docs/control-api.md)\n"
+    "  --control-group GROUP    the socket's group: its members may run read-only commands\n"
+    "  --control-admin-group GROUP  members may also run state-changing commands (default: root only)\n"
+    "  --metrics-listen [ADDR:]PORT  serve GET /metrics over HTTP on the control core (default off;\n"
+    "                           a bare PORT listens on 127.0.0.1)\n"
+    "  --metrics-max-exporters N  exporters with their own metrics series (default 256; the rest \"_other\")\n"
     "  -h, --help               this text\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1).\n"
@@ -100,6 +108,11 @@ enum opt_id : int {
     o_duration,
     o_shutdown_timeout,
     o_sampling_override,
+    o_control_socket,
+    o_control_group,
+    o_control_admin_group,
+    o_metrics_listen,
+    o_metrics_max_exporters,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -133,6 +146,11 @@ constexpr option k_options[] = {
     {"duration", required_argument, nullptr, o_duration},
     {"shutdown-timeout", required_argument, nullptr, o_shutdown_timeout},
     {"sampling-override", required_argument, nullptr, o_sampling_override},
+    {"control-socket", required_argument, nullptr, o_control_socket},
+    {"control-group", required_argument, nullptr, o_control_group},
+    {"control-admin-group", required_argument, nullptr, o_control_admin_group},
+    {"metrics-listen", required_argument, nullptr, o_metrics_listen},
+    {"metrics-max-exporters", required_argument, nullptr, o_metrics_max_exporters},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -252,6 +270,15 @@ parsed parse(int argc, char** argv) {
             o.sampling_overrides.push_back(so);
             break;
         }
+        case o_control_socket:
+            if (val.empty() || val.size() > 107) throw usage_error(flag, "a path of 1 to 107 bytes, or none");
+            o.control_socket = val;
+            o.control_socket_given = true;
+            break;
+        case o_control_group: o.control_group = val; break;
+        case o_control_admin_group: o.control_admin_group = val; break;
+        case o_metrics_listen: o.metrics_listen = val; break;
+        case o_metrics_max_exporters: o.metrics_max_exporters = uint32_t(num(0, 1000000)); break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:

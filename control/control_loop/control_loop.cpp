@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "control/commands/commands_ctl.hpp"
 #include "control/daemon/daemon.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/template_saver/template_saver.hpp"
@@ -101,6 +102,7 @@ void control_loop(daemon& d) {
         d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
         d.qsbr->tick(now);
         saver.tick(now);
+        control_api_tick(d);
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "control/commands/commands_ctl.hpp"
 #include "control/control_loop/control_loop.hpp"
 #include "control/log/counters.hpp"
 #include "control/log/log_stream.hpp"
@@ -392,6 +393,7 @@ void setup(daemon& d) {
 
     create_sinks(d, lcore);
     register_counters(d);
+    setup_control_api(d);
 }
 
 bool save_templates(const daemon& d) {
