@@ -202,10 +202,10 @@ void server::on_readable(client& c, clock::time_point now) {
             const std::size_t nl = c.in.find('\n', start);
             if (nl == std::string::npos) break;
             std::string_view line(c.in.data() + start, nl - start);
+            if (line.size() > _cfg.max_request) break;  // left in `in`: handled below as oversized
             if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
             start = nl + 1;
             if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines are ignored
-            if (line.size() > _cfg.max_request) break;  // handled below as oversized
             _counters.add(counter::requests);
             c.out += _handler(line, c.who);
             c.out.push_back('\n');
