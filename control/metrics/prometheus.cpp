@@ -76,6 +76,13 @@ std::string value_text(uint64_t v, const rename* r) {
     return b;
 }
 
+// series::find without registry.cpp: this library is linked where the registry is not (sluicectl, unit tests).
+const label* find(const series& x, std::string_view key) {
+    for (const label& l : x.l)
+        if (l.key == key) return &l;
+    return nullptr;
+}
+
 }  // namespace
 
 std::string exposition(const snapshot& s, exporter_labels& ex) {
@@ -85,10 +92,10 @@ std::string exposition(const snapshot& s, exporter_labels& ex) {
     // admitted in snapshot order (each table's slot order) while there is room.
     std::set<std::string> present;
     for (const series& x : s.all)
-        if (const label* e = x.find("exporter")) present.insert(e->value);
+        if (const label* e = find(x, "exporter")) present.insert(e->value);
     std::erase_if(ex.admitted, [&](const std::string& a) { return !present.contains(a); });
     for (const series& x : s.all)
-        if (const label* e = x.find("exporter"); e != nullptr && ex.admitted.size() < ex.max) ex.admitted.insert(e->value);
+        if (const label* e = find(x, "exporter"); e != nullptr && ex.admitted.size() < ex.max) ex.admitted.insert(e->value);
 
     for (std::size_t g = 0; g < s.groups.size(); ++g) {
         const group& gr = s.groups[g];
@@ -97,7 +104,7 @@ std::string exposition(const snapshot& s, exporter_labels& ex) {
         std::map<std::string, std::vector<uint64_t>> sums;
         for (const series& x : s.all) {
             if (x.group != g) continue;
-            const bool per_exporter = x.find("exporter") != nullptr;
+            const bool per_exporter = find(x, "exporter") != nullptr;
             std::string ls;
             for (const label& l : x.l) {
                 if (info_label(gr.component, l.key)) continue;
@@ -128,7 +135,7 @@ std::string exposition(const snapshot& s, exporter_labels& ex) {
     // Port identity, once per port.
     bool head = false;
     for (const series& x : s.all) {
-        if (x.group >= s.groups.size() || s.groups[x.group].component != "port" || x.find("port") == nullptr) continue;
+        if (x.group >= s.groups.size() || s.groups[x.group].component != "port" || find(x, "port") == nullptr) continue;
         if (!head) {
             out += "# HELP sluice_port_info A port's name, driver and rx queue count (value always 1).\n";
             out += "# TYPE sluice_port_info gauge\n";

@@ -21,10 +21,21 @@ std::string scaled(double v, const char* const* units, std::size_t n, double ste
     return b;
 }
 
+// "12", "-3", "1.2M", "98705", "1/4" and coloured numbers; not "127.0.0.1" or "w0->s0".
 bool numeric(const std::string& s) {
     if (s.empty()) return false;
-    const char c = s[0];
-    return (c >= '0' && c <= '9') || (c == '-' && s.size() > 1) || c == '\x1b';
+    if (s[0] == '\x1b') return true;
+    std::size_t i = s[0] == '-' ? 1 : 0, dots = 0, digits = 0;
+    for (; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c >= '0' && c <= '9') ++digits;
+        else if (c == '.' || c == '/') ++dots;
+        else break;
+    }
+    if (digits == 0 || dots > 1) return false;
+    const std::string rest = s.substr(i);
+    return rest.empty() || rest == "k" || rest == "M" || rest == "G" || rest == "T" || rest == "P" || rest == "E" ||
+           rest[0] == ' ';  // "1.2 Mpps"
 }
 
 }  // namespace
