@@ -90,12 +90,18 @@ std::string exposition(const snapshot& s, exporter_labels& ex) {
     out.reserve(64 * 1024);
     // Exporters gone from every table give their place up; newcomers are
     // admitted in snapshot order (each table's slot order) while there is room.
+    // The refused list is bounded on its own (32 per worker) and must not
+    // take places from accepted exporters: it is left out of admission.
+    auto refused = [&](const series& x) {
+        return x.group < s.groups.size() && s.groups[x.group].component == "exporters_refused";
+    };
     std::set<std::string> present;
     for (const series& x : s.all)
-        if (const label* e = find(x, "exporter")) present.insert(e->value);
+        if (const label* e = find(x, "exporter"); e != nullptr && !refused(x)) present.insert(e->value);
     std::erase_if(ex.admitted, [&](const std::string& a) { return !present.contains(a); });
     for (const series& x : s.all)
-        if (const label* e = find(x, "exporter"); e != nullptr && ex.admitted.size() < ex.max) ex.admitted.insert(e->value);
+        if (const label* e = find(x, "exporter"); e != nullptr && !refused(x) && ex.admitted.size() < ex.max)
+            ex.admitted.insert(e->value);
 
     for (std::size_t g = 0; g < s.groups.size(); ++g) {
         const group& gr = s.groups[g];
@@ -110,7 +116,7 @@ std::string exposition(const snapshot& s, exporter_labels& ex) {
                 if (info_label(gr.component, l.key)) continue;
                 if (per_exporter && l.key == "worker") continue;
                 std::string v = l.value;
-                if (l.key == "exporter" && !ex.admitted.contains(v)) v = "_other";
+                if (l.key == "exporter" && !refused(x) && !ex.admitted.contains(v)) v = "_other";
                 if (!ls.empty()) ls.push_back(',');
                 ls += label_name(l.key) + "=\"" + escape_label(v) + "\"";
             }
