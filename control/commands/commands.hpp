@@ -84,7 +84,8 @@ inline constexpr std::array<command_info, command_count> table{{
      {}, privilege::read},
     {command::templates, "templates", "templates each exporter uses (a worker snapshot)",
      "Asks every worker for a snapshot of its template state through its mailbox (the periodic template save's "
-     "command) and lists the templates per exporter and observation domain.",
+     "command) and lists, per NetFlow v9 / IPFIX exporter and observation domain, the version, sampling rate and "
+     "every template with its fields.",
      detail::templates_args, privilege::read},
     {command::outputs, "outputs", "each output: kind, destination, records queued, delivered, failed",
      "Per output (summed over the sink cores): records queued, delivered (written), failed or dropped, bytes.",

@@ -16,6 +16,8 @@
 #include <map>
 
 #include "control/commands/json.hpp"
+#include "control/commands/templates.hpp"
+#include "control/template_saver/template_saver.hpp"
 #include "control/control_loop/control_loop.hpp"
 #include "control/daemon/daemon.hpp"
 #include "control/log/log_stream.hpp"
@@ -433,9 +435,9 @@ void setup_control_api(daemon& d) {
     disp.bind(command::top, [&ctx](const request& rq, const sock::peer&) {
         return call_hook(ctx.top, rq, "top needs the sinks' aggregation windows, which this daemon does not run");
     });
-    disp.bind(command::templates, [](const request&, const sock::peer&) {
-        return outcome::error(error_code::not_configured,
-                              "not configured: templates (the worker-snapshot listing is not implemented yet)");
+    disp.bind(command::templates, [&ctx](const request& rq, const sock::peer&) {
+        ctx.templates.waiting.emplace_back(ctx.server->current_client(), std::string(rq.arg("exporter")));
+        return outcome::later();  // answered by control_api_tick once every worker acked
     });
 
     const std::string& path = d.opt.control_socket;
@@ -476,9 +478,83 @@ void setup_control_api(daemon& d) {
                                "Counters of one group summed over its instances. Parameters: <stage>_<component>");
 }
 
-void control_api_tick(daemon& d) {
+namespace {
+
+void answer_templates(command_context& c, const std::function<std::string(const std::string& filter)>& make) {
+    for (const auto& [client, filter] : c.templates.waiting) {
+        const std::string line = make(filter);
+        const bool ok = line.find("\"ok\":true") != std::string::npos;
+        c.server->counters().add(ok ? sock::counter::replies_ok : sock::counter::replies_error);
+        c.server->reply(client, line);
+    }
+    c.templates.waiting.clear();
+    c.templates.pending = false;
+}
+
+// The `templates` round: ask when neither it nor the saver's is out, answer when every worker acked.
+void templates_tick(daemon& d, command_context& c, bool saver_pending) {
+    auto& t = c.templates;
+    if (!c.server || (t.waiting.empty() && !t.pending)) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!t.pending) {
+        if (saver_pending) return;
+        ++t.round;
+        t.answered.assign(d.workers.size(), false);
+        t.answers = 0;
+        const worker::command cmd{.kind = worker::command_kind::snapshot_template_state, .rate = 0,
+                                  .seq = command_context::k_templates_seq | t.round, .addr = {}};
+        if (!d.mail.send_all(cmd)) {
+            answer_templates(c, [](const std::string&) {
+                return commands::error_reply(error_code::busy, "a worker mailbox is full; try again");
+            });
+            return;
+        }
+        t.pending = true;
+        t.asked = now;
+        return;
+    }
+    if (t.answers == d.workers.size()) {
+        // Every worker wrote its snapshot before its ack, and no other
+        // snapshot command is out (the saver waits while this round is
+        // pending; the mailbox is FIFO): the buffers are stable.
+        std::vector<std::span<const uint8_t>> snaps;
+        bool empty = false;
+        for (const auto& w : d.workers) {
+            empty |= w->snapshot.empty();
+            snaps.emplace_back(w->snapshot.data(), w->snapshot.size());
+        }
+        answer_templates(c, [&](const std::string& filter) {
+            if (empty) return commands::error_reply(error_code::failed, "a worker could not serialize (out of memory)");
+            std::string out, err;
+            if (!commands::templates_json(snaps, filter, out, err)) return commands::error_reply(error_code::failed, err);
+            return commands::ok_reply(out);
+        });
+    } else if (now - t.asked >= template_saver::k_answer_timeout) {
+        answer_templates(c, [](const std::string&) {
+            return commands::error_reply(error_code::failed, "a worker did not answer within 5 s (stuck on a full ring?)");
+        });
+    }
+}
+
+}  // namespace
+
+void control_api_on_event(daemon& d, const worker::event& e) {
+    command_context* c = d.api.get();
+    if (c == nullptr || !c->templates.pending || e.acked != worker::command_kind::snapshot_template_state ||
+        e.seq != (command_context::k_templates_seq | c->templates.round))
+        return;
+    if (e.worker < c->templates.answered.size() && !c->templates.answered[e.worker]) {
+        c->templates.answered[e.worker] = true;
+        ++c->templates.answers;
+    }
+}
+
+bool control_api_snapshot_pending(const daemon& d) noexcept { return d.api && d.api->templates.pending; }
+
+void control_api_tick(daemon& d, bool saver_pending) {
     command_context* c = d.api.get();
     if (c == nullptr) return;
+    templates_tick(d, *c, saver_pending);
     for (std::size_t wi = 0; wi < d.rings.size(); ++wi)
         for (std::size_t si = 0; si < d.rings[wi].size(); ++si)
             c->ring_hwm[wi][si] = std::max(c->ring_hwm[wi][si], rte_ring_count(d.rings[wi][si].get()));

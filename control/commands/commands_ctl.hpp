@@ -31,6 +31,7 @@
 #include "control/metrics/http.hpp"
 #include "control/metrics/prometheus.hpp"
 #include "control/socket/socket.hpp"
+#include "dataplane/worker/mailbox.hpp"
 
 namespace sluice::control {
 
@@ -46,6 +47,18 @@ struct command_context {
     std::unique_ptr<metrics::http_listener> http;
     metrics::exporter_labels exporters;
     sock::counter_block fallback_counters{};  // registered when there is no socket
+
+    // `templates`: the clients waiting, and the snapshot round asked for them
+    // (mailbox seq = k_templates_seq | round: the saver's rounds never match).
+    static constexpr uint64_t k_templates_seq = 1ull << 63;
+    struct template_round {
+        std::vector<std::pair<uint64_t, std::string>> waiting;  // client id, exporter filter
+        bool pending = false;
+        uint64_t round = 0;
+        std::vector<bool> answered;
+        std::size_t answers = 0;
+        std::chrono::steady_clock::time_point asked{};
+    } templates;
 
     // Ring depth high-water marks, [worker][sink], sampled every tick.
     std::vector<std::vector<unsigned>> ring_hwm;
@@ -64,6 +77,13 @@ struct command_context {
 void setup_control_api(daemon& d);
 
 // One non-blocking round; the control loop calls it every tick.
-void control_api_tick(daemon& d);
+// `saver_pending`: the template saver has a snapshot round out (templates waits).
+void control_api_tick(daemon& d, bool saver_pending);
+
+// A worker event (the control loop's mailbox drain): acks of `templates` rounds.
+void control_api_on_event(daemon& d, const worker::event& e);
+
+// A `templates` snapshot round is out (the template saver waits).
+bool control_api_snapshot_pending(const daemon& d) noexcept;
 
 }  // namespace sluice::control

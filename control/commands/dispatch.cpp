@@ -62,6 +62,7 @@ std::string dispatcher::handle(std::string_view line, const sock::peer& p) {
                                                            " has no handler in this daemon");
     }
     outcome o = h(r.req, p);
+    if (o.deferred) return sock::server::k_deferred;  // counted when answered
     if (!o.ok) {
         if (o.code == error_code::bad_args) count(sock::counter::bad_args);
         count(sock::counter::replies_error);

@@ -37,8 +37,11 @@ struct outcome {
     error_code code = error_code::failed;
     std::string message;
 
-    static outcome success(std::string json) { return {true, std::move(json), error_code::failed, {}}; }
-    static outcome error(error_code c, std::string m) { return {false, {}, c, std::move(m)}; }
+    bool deferred = false;        // the handler answers later through sock::server::reply()
+
+    static outcome success(std::string json) { return {true, std::move(json), error_code::failed, {}, false}; }
+    static outcome error(error_code c, std::string m) { return {false, {}, c, std::move(m), false}; }
+    static outcome later() { return {true, {}, error_code::failed, {}, true}; }
 };
 
 class dispatcher {

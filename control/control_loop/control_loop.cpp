@@ -99,10 +99,15 @@ void control_loop(daemon& d) {
     while (!flags().stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = clock::now();
-        d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
+        d.worker_log_lines += d.mail.drain([&](const worker::event& e) {
+            saver.on_ack(e);
+            control_api_on_event(d, e);
+        });
         d.qsbr->tick(now);
-        saver.tick(now);
-        control_api_tick(d);
+        // The template saver and the control API's `templates` share the
+        // workers' snapshot buffers: one round at a time.
+        if (!control_api_snapshot_pending(d)) saver.tick(now);
+        control_api_tick(d, saver.pending());
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

@@ -442,12 +442,30 @@ void render_outputs(element r, const ctl::style& st) {
     else std::printf("%s", t.render(st).c_str());
 }
 
+void render_templates(element r, const ctl::style& st) {
+    ctl::table t({"EXPORTER", "VERSION", "DOMAIN", "SAMPLING", "TEMPLATE", "KIND", "FIELDS", "LENGTH"});
+    for (element e : r.get_array())
+        for (element d : e["domains"].get_array())
+            for (element x : d["templates"].get_array()) {
+                bool options = false;
+                if (x["options"].get(options)) options = false;
+                const uint64_t ver = u(d, "version");
+                t.row({s(e, "exporter"), ver == 10 ? "IPFIX" : "v" + std::to_string(ver), s(d, "domain"),
+                       u(d, "sampling_rate") ? "1/" + s(d, "sampling_rate") : "-", s(x, "id"),
+                       options ? "options" : "data", std::to_string(x["fields"].get_array().size()),
+                       s(x, "record_length")});
+            }
+    if (t.empty()) std::printf("no NetFlow v9 / IPFIX template known\n");
+    else std::printf("%s", t.render(st).c_str());
+}
+
 void render(cmds::command id, element r, const std::string& raw, const ctl::style& st) {
     switch (id) {
     case cmds::command::status: render_status(r, st); return;
     case cmds::command::stats: render_stats(r, st, nullptr); return;
     case cmds::command::exporters: render_exporters(r, st); return;
     case cmds::command::outputs: render_outputs(r, st); return;
+    case cmds::command::templates: render_templates(r, st); return;
     case cmds::command::log_level: std::printf("log level: %s\n", s(r, "level").c_str()); return;
     case cmds::command::shutdown: std::printf("sluiced is stopping\n"); return;
     case cmds::command::metrics: std::fputs(s(r, "text").c_str(), stdout); return;

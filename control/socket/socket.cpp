@@ -163,6 +163,7 @@ void server::accept_all(clock::time_point now) {
         }
         client c;
         c.fd = fd;
+        c.id = _next_id++;
         c.who = credentials(fd);
         c.deadline = now + _cfg.idle_timeout;
         epoll_event ev{};
@@ -185,7 +186,7 @@ void server::on_readable(client& c, clock::time_point now) {
         const ssize_t n = recv(c.fd, buf, sizeof buf, 0);
         if (n == 0) {
             // The peer closed its side; replies still pending are written if it reads them.
-            if (c.out.size() == c.out_off) close_client(c, counter::closed);
+            if (c.out.size() == c.out_off && !c.deferred) close_client(c, counter::closed);
             else c.closing = true;
             return;
         }
@@ -197,37 +198,70 @@ void server::on_readable(client& c, clock::time_point now) {
         const bool was_empty = c.in.empty();
         c.in.append(buf, std::size_t(n));
         if (was_empty) c.deadline = now + _cfg.read_timeout;
-        std::size_t start = 0;
-        for (;;) {
-            const std::size_t nl = c.in.find('\n', start);
-            if (nl == std::string::npos) break;
-            std::string_view line(c.in.data() + start, nl - start);
-            if (line.size() > _cfg.max_request) break;  // left in `in`: handled below as oversized
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            start = nl + 1;
-            if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines are ignored
-            _counters.add(counter::requests);
-            c.out += _handler(line, c.who);
-            c.out.push_back('\n');
-            if (c.out.size() - c.out_off > _cfg.max_reply_buffer) {
-                close_client(c, counter::reply_overflow);
-                return;
-            }
-        }
-        c.in.erase(0, start);
-        if (start > 0) c.deadline = now + (c.in.empty() ? _cfg.idle_timeout : _cfg.read_timeout);
-        if (c.in.size() > _cfg.max_request) {
-            _counters.add(counter::requests);
-            _counters.add(counter::oversized);
-            c.out += commands::error_reply(commands::error_code::too_large,
-                                           "request longer than " + std::to_string(_cfg.max_request) +
-                                               " bytes; closing") + "\n";
-            c.in.clear();
-            c.closing = true;
-        }
+        handle_lines(c, now);
+        if (c.dead) return;
         if (c.out.size() > c.out_off) on_writable(c);
         if (c.dead) return;
     }
+}
+
+void server::handle_lines(client& c, clock::time_point now) {
+    std::size_t start = 0;
+    while (!c.deferred) {
+        const std::size_t nl = c.in.find('\n', start);
+        if (nl == std::string::npos) break;
+        std::string_view line(c.in.data() + start, nl - start);
+        if (line.size() > _cfg.max_request) break;  // left in `in`: handled below as oversized
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        start = nl + 1;
+        if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines are ignored
+        _counters.add(counter::requests);
+        _current = c.id;
+        std::string r = _handler(line, c.who);
+        _current = 0;
+        if (r == k_deferred) {
+            c.deferred = true;
+            break;
+        }
+        c.out += r;
+        c.out.push_back('\n');
+        if (c.out.size() - c.out_off > _cfg.max_reply_buffer) {
+            close_client(c, counter::reply_overflow);
+            return;
+        }
+    }
+    c.in.erase(0, start);
+    if (start > 0) c.deadline = now + (c.in.empty() ? _cfg.idle_timeout : _cfg.read_timeout);
+    // Oversized: no newline within the limit (lines waiting behind a
+    // deferred reply are not judged until they are reached).
+    const std::size_t first_nl = c.in.find('\n');
+    const std::size_t pending_line = first_nl == std::string::npos ? c.in.size() : first_nl;
+    // A client with a deferred reply may pipeline at most one request's worth.
+    if ((pending_line > _cfg.max_request || (c.deferred && c.in.size() > _cfg.max_request)) && !c.closing) {
+        _counters.add(counter::requests);
+        _counters.add(counter::oversized);
+        c.out += commands::error_reply(commands::error_code::too_large,
+                                       "request longer than " + std::to_string(_cfg.max_request) + " bytes; closing") +
+                 "\n";
+        c.in.clear();
+        c.closing = true;
+        c.deferred = false;
+    }
+    if (c.out.size() > c.out_off) on_writable(c);
+}
+
+bool server::reply(uint64_t id, const std::string& line) {
+    for (client& c : _clients) {
+        if (c.id != id || c.dead) continue;
+        c.deferred = false;
+        c.out += line;
+        c.out.push_back('\n');
+        const auto now = clock::now();
+        c.deadline = now + (c.in.empty() ? _cfg.idle_timeout : _cfg.read_timeout);
+        handle_lines(c, now);  // what was pipelined behind it
+        return true;
+    }
+    return false;
 }
 
 void server::on_writable(client& c) {
@@ -278,7 +312,7 @@ void server::poll(clock::time_point now) {
         // stalled. An idle connection between requests waits as long as it likes.
         // Part of a line past the read timeout (a slow-loris client), or
         // nothing at all past the idle timeout: the slot is freed.
-        if (now >= c.deadline) close_client(c, counter::timeouts);
+        if (!c.deferred && now >= c.deadline) close_client(c, counter::timeouts);
     }
     std::erase_if(_clients, [](const client& c) { return c.dead; });
 }

@@ -62,8 +62,12 @@ class server {
 public:
     using clock = std::chrono::steady_clock;
     // One request line (without its newline) from `p`; returns the reply line
-    // (without newline). Runs on the polling thread.
+    // (without newline), or k_deferred: the reply comes later through
+    // reply(current_client(), ...). Runs on the polling thread. A client with
+    // a deferred reply gets no other line handled (replies stay in order)
+    // and no read timeout until it is answered.
     using handler = std::function<std::string(std::string_view line, const peer& p)>;
+    static inline const std::string k_deferred{"\x01" "deferred"};
 
     // Creates the socket. A live socket at `path` (another daemon answers
     // connect) is an error; a stale one (connect refused) is replaced.
@@ -78,6 +82,11 @@ public:
     // Tries to write every pending reply once more (before a shutdown).
     void flush();
 
+    // The client whose line the handler is running for (0 outside a handler).
+    uint64_t current_client() const noexcept { return _current; }
+    // A deferred reply; false when that client has gone (the reply is dropped).
+    bool reply(uint64_t client, const std::string& line);
+
     std::size_t clients() const noexcept { return _clients.size(); }
     const counter_block& counters() const noexcept { return _counters; }
     counter_block& counters() noexcept { return _counters; }
@@ -86,6 +95,8 @@ public:
 private:
     struct client {
         int fd = -1;
+        uint64_t id = 0;             // never reused (deferred replies name it)
+        bool deferred = false;       // a reply is owed: no other line is handled
         peer who;
         std::string in, out;
         std::size_t out_off = 0;
@@ -97,10 +108,13 @@ private:
     void on_readable(client& c, clock::time_point now);
     void on_writable(client& c);
     void close_client(client& c, counter why);
+    void handle_lines(client& c, clock::time_point now);
     client* find(int fd) noexcept;
 
     config _cfg;
     handler _handler;
+    uint64_t _next_id = 1;
+    uint64_t _current = 0;
     int _listen = -1;
     int _epoll = -1;
     dev_t _dev = 0;

@@ -186,6 +186,34 @@ class Commands(unittest.TestCase):
         t = self.d.ctl("exporters").stdout
         self.assertRegex(t, r"\n127\.0\.0\.1\s+6\s+%d\s+4\s+1\s+0\s+0\s+\d{4}-" % e["flow_records"])
 
+    def test_templates(self):
+        t = self.d.json("templates")
+        self.assertEqual([e["exporter"] for e in t], ["127.0.0.1"])
+        doms = t[0]["domains"]
+        self.assertEqual([(d["version"], d["domain"], d["sampling_rate"]) for d in doms], [(10, 0, 1)])
+        tpl = doms[0]["templates"]
+        self.assertEqual([(x["id"], x["options"], len(x["fields"])) for x in tpl],
+                         [(256, True, 6), (1024, False, 18), (1025, False, 16), (2048, False, 18), (2049, False, 16)])
+        self.assertEqual(tpl[1]["record_length"], 46)
+        self.assertEqual(tpl[1]["fields"][0], [8, 4])  # sourceIPv4Address, 4 bytes
+        self.assertEqual(self.d.json("templates", "127.0.0.1"), t)
+        self.assertEqual(self.d.json("templates", "192.0.2.1"), [])
+        txt = self.d.ctl("templates").stdout
+        self.assertRegex(txt, r"\n127\.0\.0\.1\s+IPFIX\s+0\s+1/1\s+1024\s+data\s+18\s+46\n")
+        self.assertRegex(txt, r"\n127\.0\.0\.1\s+IPFIX\s+0\s+1/1\s+256\s+options\s+6\s+38\n")
+        # Pipelined behind a deferred reply: answers stay in order.
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.d.sock)
+        s.sendall(b'{"v":1,"cmd":"templates"}\n{"v":1,"cmd":"log-level"}\n')
+        buf = b""
+        while buf.count(b"\n") < 2:
+            buf += s.recv(65536)
+        s.close()
+        a, b = [json.loads(x) for x in buf.splitlines()]
+        self.assertEqual(a["result"], t)
+        self.assertEqual(b["result"], {"level": self.d.json("log-level")["level"]})
+
     def test_outputs(self):
         o = self.d.json("outputs")
         self.assertEqual(o[0]["output"], "json")
@@ -211,7 +239,7 @@ class Commands(unittest.TestCase):
         self.assertEqual(st["totals"]["records"], self.records)
 
     def test_hooks_not_configured(self):
-        for args in (["reload"], ["reload", "tables"], ["lookup", "10.0.0.1"], ["top", "--by", "src"], ["templates"]):
+        for args in (["reload"], ["reload", "tables"], ["lookup", "10.0.0.1"], ["top", "--by", "src"]):
             p = self.d.ctl(*args, check=False)
             self.assertEqual(p.returncode, 1, args)
             self.assertIn("not configured: ", p.stderr)
