@@ -37,8 +37,12 @@ struct reader {
         off += n;
         return p;
     }
-    // A count whose entries are at least `min_each` bytes: refused when they cannot fit.
-    bool count_fits(uint64_t n, std::size_t min_each) const { return ok && n <= (b.size() - off) / min_each; }
+    // A count whose entries are at least `min_each` bytes: refused (and the
+    // reader failed) when they cannot fit in what is left.
+    bool count_fits(uint64_t n, std::size_t min_each) {
+        if (ok && n > (b.size() - off) / min_each) ok = false;
+        return ok;
+    }
 };
 
 std::string addr_text(const uint8_t a[16]) {

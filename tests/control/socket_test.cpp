@@ -14,6 +14,7 @@
 
 #include "control/commands/dispatch.hpp"
 #include "control/commands/protocol.hpp"
+#include "control/commands/templates.hpp"
 #include "control/socket/socket.hpp"
 
 namespace sluice::control {
@@ -210,6 +211,88 @@ TEST_F(SocketTest, APeerThatDoesNotReadIsDropped) {
     EXPECT_EQ(s.clients(), 0u);
     EXPECT_EQ(s.counters().get(sock::counter::reply_overflow), 1u);
     close(fd);
+}
+
+}  // namespace
+}  // namespace sluice::control
+
+namespace sluice::control {
+namespace {
+
+// A format-2 snapshot with one IPFIX exporter, one domain, one two-field template.
+std::vector<uint8_t> tiny_snapshot() {
+    std::vector<uint8_t> b;
+    b.reserve(256);
+    auto put = [&](auto v) {
+        const std::size_t at = b.size();
+        b.resize(at + sizeof v);
+        std::memcpy(b.data() + at, &v, sizeof v);
+    };
+    for (const char c : std::string_view("SLUICETS")) put(uint8_t(c));
+    put(uint32_t(2));
+    put(uint32_t(0));
+    put(uint64_t(0));  // body length, patched
+    const std::size_t body = b.size();
+    put(uint32_t(1));  // exporters
+    for (const uint8_t x : {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3}) put(x);
+    put(uint64_t(100));
+    put(uint64_t(200));
+    put(uint32_t(1));  // domains
+    put(uint8_t(10));
+    put(uint16_t(4739));
+    put(uint32_t(7));
+    put(uint32_t(64));  // sampling rate
+    put(uint8_t(0));
+    put(uint64_t(0));
+    put(uint32_t(1));  // samplers
+    put(uint64_t(3));
+    put(uint32_t(128));
+    put(uint32_t(1));  // templates
+    put(uint16_t(256));
+    put(uint8_t(0));
+    put(uint16_t(0));
+    put(uint64_t(150));
+    put(uint16_t(2));
+    put(uint16_t(8));
+    put(uint16_t(4));
+    put(uint32_t(0));
+    put(uint16_t(100));
+    put(uint16_t(0xffff));
+    put(uint32_t(9));
+    const uint64_t len = b.size() - body;
+    std::memcpy(b.data() + 16, &len, 8);
+    return b;
+}
+
+TEST(Templates, ListsASnapshot) {
+    const auto snap = tiny_snapshot();
+    std::string out, err;
+    ASSERT_TRUE(commands::templates_json({snap}, "", out, err)) << err;
+    EXPECT_EQ(out, R"([{"exporter":"10.1.2.3","first_seen_ns":100,"last_seen_ns":200,"domains":[{"version":10,)"
+                   R"("domain":7,"source_port":4739,"sampling_rate":64,"samplers":[{"id":3,"rate":128}],"templates":[)"
+                   R"({"id":256,"options":false,"scope_fields":0,"last_seen_ns":150,"fields":[[8,4],[100,65535,9]],)"
+                   R"("record_length":4}]}]}])");
+    ASSERT_TRUE(commands::templates_json({snap}, "10.9.9.9", out, err));
+    EXPECT_EQ(out, "[]");
+}
+
+TEST(Templates, EveryTruncationIsAnErrorNotACrash) {
+    const auto snap = tiny_snapshot();
+    for (std::size_t n = 0; n < snap.size(); ++n) {
+        std::vector<uint8_t> cut(snap.begin(), snap.begin() + std::ptrdiff_t(n));
+        if (n >= 24) {  // keep the body length consistent so the parser walks into the cut
+            const uint64_t len = n - 24;
+            std::memcpy(cut.data() + 16, &len, 8);
+        }
+        std::string out, err;
+        EXPECT_FALSE(commands::templates_json({cut}, "", out, err)) << n;
+    }
+    // A count far past the end.
+    auto bad = snap;
+    const uint32_t huge = 0x7fffffff;
+    std::memcpy(bad.data() + 24, &huge, 4);
+    std::string out, err;
+    EXPECT_FALSE(commands::templates_json({bad}, "", out, err));
 }
 
 }  // namespace
