@@ -336,8 +336,26 @@ outcome do_shutdown() {
     return outcome::success("{\"stopping\":true}");
 }
 
+// The registry's counters plus the ring gauges (depth, sampled high-water mark), which are not counters.
+std::string metrics_text(daemon& d, command_context& c) {
+    std::string t = metrics::exposition(d.counters.read(phase::live), c.exporters);
+    t += "# HELP sluice_dataplane_ring_depth Records in a worker-to-sink ring now.\n"
+         "# TYPE sluice_dataplane_ring_depth gauge\n";
+    for (std::size_t w = 0; w < d.rings.size(); ++w)
+        for (std::size_t s = 0; s < d.rings[w].size(); ++s)
+            t += "sluice_dataplane_ring_depth{worker=\"" + std::to_string(w) + "\",sink=\"" + std::to_string(s) + "\"} " +
+                 std::to_string(rte_ring_count(d.rings[w][s].get())) + "\n";
+    t += "# HELP sluice_dataplane_ring_high_water Highest ring depth the control core saw (sampled every 20 ms tick).\n"
+         "# TYPE sluice_dataplane_ring_high_water gauge\n";
+    for (std::size_t w = 0; w < d.rings.size(); ++w)
+        for (std::size_t s = 0; s < d.rings[w].size(); ++s)
+            t += "sluice_dataplane_ring_high_water{worker=\"" + std::to_string(w) + "\",sink=\"" + std::to_string(s) +
+                 "\"} " + std::to_string(c.ring_hwm[w][s]) + "\n";
+    return t;
+}
+
 outcome do_metrics(daemon& d, command_context& c) {
-    const std::string text = metrics::exposition(d.counters.read(phase::live), c.exporters);
+    const std::string text = metrics_text(d, c);
     json::writer w;
     w.begin_object().key("format").str("prometheus-text-0.0.4").key("text").str(text).end_object();
     return outcome::success(w.take());
@@ -468,7 +486,7 @@ void setup_control_api(daemon& d) {
             throw std::runtime_error("--metrics-listen " + d.opt.metrics_listen + ": " + e.what());
         }
         ctx.http = std::make_unique<metrics::http_listener>(
-            a, [&d, &ctx] { return metrics::exposition(d.counters.read(phase::live), ctx.exporters); });
+            a, [&d, &ctx] { return metrics_text(d, ctx); });
         RTE_LOG(INFO, USER1, "metrics on http://%s:%u/metrics\n", a.host.c_str(), ctx.http->port());
     }
 

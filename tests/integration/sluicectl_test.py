@@ -372,6 +372,8 @@ class Commands(unittest.TestCase):
         self.assertRegex(text, r'\nsluice_dataplane_decode_datagrams_total\{exporter="127.0.0.1"\} 6\n')
         self.assertRegex(text, r'\nsluice_sinks_output_written_total\{sink="0",output="json"\} %d\n' % self.records)
         self.assertIn('sluice_port_info{port="0",name="net_pcap0",driver="net_pcap",queues="1"} 1', text)
+        self.assertIn('\nsluice_dataplane_ring_depth{worker="0",sink="0"} 0\n', text)
+        self.assertRegex(text, r'\nsluice_dataplane_ring_high_water\{worker="0",sink="0"\} \d+\n')
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.d.metrics_port, timeout=10) as r:
             self.assertEqual(r.status, 200)
             self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
