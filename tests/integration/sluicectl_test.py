@@ -63,7 +63,8 @@ class Daemon:
         self.metrics_port = int(m.group(1))
 
     def log(self):
-        self.err.flush()
+        if not self.err.closed:
+            self.err.flush()
         with open(self.err.name) as f:
             return f.read()
 
@@ -439,6 +440,33 @@ class Commands(unittest.TestCase):
         self.assertIn("control_socket", groups)
         w = [r["/sluice/counters"] for r in replies if "/sluice/counters" in r][0]
         self.assertEqual((w["rx_packets"], w["datagrams"], w["records"]), (6, 6, self.records))
+
+
+class TemplatesWithSaver(unittest.TestCase):
+    """`templates` rounds interleaved with the periodic template save (every 50 ms): every reply right, saves go on."""
+
+    def test_rounds_and_saves_interleave(self):
+        tmp = tempfile.mkdtemp(prefix="sluicectl-tpl-")
+        try:
+            state = os.path.join(tmp, "templates.state")
+            d = Daemon(tmp, os.path.join(FIXTURES, FIXTURE), "--port-map", "24739=ipfix", "--sink-discard",
+                       "--template-state", state, "--template-state-interval", "0.05", name="tpl")
+            d.wait_for(lambda s: s["workers"][0]["records"] == 15, "the fixture decoded")
+            first = d.json("templates")
+            self.assertEqual(len(first[0]["domains"][0]["templates"]), 5)
+            for _ in range(40):
+                self.assertEqual(d.json("templates"), first)
+            self.assertTrue(os.path.exists(state))
+            self.assertEqual(d.stop(), 0)
+            self.assertNotIn("did not answer", d.log())
+            # The saved file holds the same templates: a restart lists them before any datagram.
+            d2 = Daemon(tmp, os.path.join(FIXTURES, "softflowd-v5-ipv4.pcap"), "--sink-discard",
+                        "--template-state", state, "--template-state-interval", "0", name="tpl2")
+            self.assertEqual([t["id"] for t in d2.json("templates")[0]["domains"][0]["templates"]],
+                             [t["id"] for t in first[0]["domains"][0]["templates"]])
+            self.assertEqual(d2.stop(), 0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class Permissions(unittest.TestCase):
