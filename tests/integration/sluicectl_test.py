@@ -174,6 +174,16 @@ class Commands(unittest.TestCase):
         self.assertEqual(p.stdout.count("sluicectl stats"), 3)
         self.assertEqual(p.stdout.count("PKT/s"), 3)
         self.assertIn("0 pps", p.stdout)  # the replay is over: rates are 0 after the first round
+        # On a terminal (script(1) gives it one): redrawn in place, with colour.
+        if shutil.which("script"):
+            cmd = "%s -s %s stats --watch --interval 0.2 --count 2" % (SLUICECTL, self.d.sock)
+            t = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=30).stdout
+            self.assertEqual(t.count("\x1b[H\x1b[2J"), 2)
+            self.assertIn("\x1b[1m", t)  # bold headers
+            env = dict(os.environ, NO_COLOR="1")
+            t = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=30,
+                               env=env).stdout
+            self.assertNotIn("\x1b[1m", t)
 
     def test_exporters(self):
         e = self.d.json("exporters")
