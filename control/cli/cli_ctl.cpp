@@ -9,6 +9,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "control/metrics/http.hpp"
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
@@ -278,7 +279,14 @@ parsed parse(int argc, char** argv) {
             break;
         case o_control_group: o.control_group = val; break;
         case o_control_admin_group: o.control_admin_group = val; break;
-        case o_metrics_listen: o.metrics_listen = val; break;
+        case o_metrics_listen:
+            try {
+                (void)metrics::parse_listen(val);
+            } catch (const std::invalid_argument& e) {
+                throw usage_error(flag, e.what());
+            }
+            o.metrics_listen = val;
+            break;
         case o_metrics_max_exporters: o.metrics_max_exporters = uint32_t(num(0, 1000000)); break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;

@@ -256,6 +256,26 @@ class Commands(unittest.TestCase):
             self.assertIn("not configured: ", p.stderr)
             self.assertIn("(not_configured)", p.stderr)
 
+    def test_daemon_flags(self):
+        for flags, msg in ((["--metrics-listen", "host:80"], "--metrics-listen: \"host\" is not an IPv4 or IPv6 address"),
+                           (["--metrics-listen", "99999"], "--metrics-listen: bad port"),
+                           (["--control-socket", ""], "--control-socket: a path")):
+            p = subprocess.run([SLUICED, "--pcap", os.path.join(FIXTURES, FIXTURE), *flags], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, flags)
+            self.assertIn(msg, p.stderr)
+        # An explicit socket path that cannot be created is a start-up error.
+        p = subprocess.run([SLUICED, "--pcap", os.path.join(FIXTURES, FIXTURE), "--control-socket", self.d.sock,
+                            "--eal", "--no-huge -m 512 --no-pci --file-prefix sluicectl-dup-%d" % os.getpid()],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("another daemon is listening on it", p.stderr)
+        p = subprocess.run([SLUICED, "--pcap", os.path.join(FIXTURES, FIXTURE), "--control-group", "sluicectl_nosuch",
+                            "--eal", "--no-huge -m 512 --no-pci --file-prefix sluicectl-grp-%d" % os.getpid()],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--control-group sluicectl_nosuch: no such group", p.stderr)
+
     def test_usage_errors(self):
         p = self.d.ctl("lookup", check=False)
         self.assertEqual(p.returncode, 2)
