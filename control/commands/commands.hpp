@@ -75,7 +75,7 @@ inline constexpr std::array<command_info, command_count> table{{
      {}, privilege::read},
     {command::stats, "stats", "counters per port and queue, worker, ring and output",
      "Per port: rx packets, missed, mbuf allocation failures. Per worker: packets, records, drops by cause, cycles per "
-     "packet. Per ring: depth now and its high-water mark (sampled by the control core every tick). Per output: "
+     "packet. Per ring: depth now and its high-water mark (kept by the worker at each commit). Per output: "
      "records queued, delivered, failed. `sluicectl stats --watch` refreshes it in place with rates.",
      {}, privilege::read},
     {command::exporters, "exporters", "per exporter: datagrams, records, sequence loss, templates, last seen",

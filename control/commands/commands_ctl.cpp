@@ -112,7 +112,7 @@ outcome do_status(daemon& d, command_context& c) {
     return outcome::success(w.take());
 }
 
-outcome do_stats(daemon& d, command_context& c) {
+outcome do_stats(daemon& d) {
     const snapshot s = d.counters.read(phase::live);
     json::writer w;
     w.begin_object();
@@ -171,7 +171,7 @@ outcome do_stats(daemon& d, command_context& c) {
             rte_ring* r = d.rings[wi][si].get();
             w.begin_object().key("worker").num(wi).key("sink").num(si);
             w.key("depth").num(rte_ring_count(r)).key("capacity").num(rte_ring_get_capacity(r));
-            w.key("high_water").num(c.ring_hwm[wi][si]);
+            w.key("high_water").num(ring::high_water(r));
             w.end_object();
         }
     w.end_array();
@@ -345,12 +345,13 @@ std::string metrics_text(daemon& d, command_context& c) {
         for (std::size_t s = 0; s < d.rings[w].size(); ++s)
             t += "sluice_dataplane_ring_depth{worker=\"" + std::to_string(w) + "\",sink=\"" + std::to_string(s) + "\"} " +
                  std::to_string(rte_ring_count(d.rings[w][s].get())) + "\n";
-    t += "# HELP sluice_dataplane_ring_high_water Highest ring depth the control core saw (sampled every 20 ms tick).\n"
+    t += "# HELP sluice_dataplane_ring_high_water Highest ring depth after a worker's commit (an upper bound: the "
+         "sink's progress during the burst is not subtracted).\n"
          "# TYPE sluice_dataplane_ring_high_water gauge\n";
     for (std::size_t w = 0; w < d.rings.size(); ++w)
         for (std::size_t s = 0; s < d.rings[w].size(); ++s)
             t += "sluice_dataplane_ring_high_water{worker=\"" + std::to_string(w) + "\",sink=\"" + std::to_string(s) +
-                 "\"} " + std::to_string(c.ring_hwm[w][s]) + "\n";
+                 "\"} " + std::to_string(ring::high_water(d.rings[w][s].get())) + "\n";
     return t;
 }
 
@@ -426,7 +427,6 @@ void setup_control_api(daemon& d) {
     auto c = std::make_shared<command_context>();
     command_context& ctx = *c;
     d.api = c;
-    for (const auto& rs : d.rings) ctx.ring_hwm.emplace_back(rs.size(), 0u);
     ctx.exporters.max = d.opt.metrics_max_exporters;
 
     commands::access_policy pol;
@@ -437,7 +437,7 @@ void setup_control_api(daemon& d) {
         pol, [](const std::string& m) { RTE_LOG(WARNING, USER1, "%s\n", m.c_str()); });
     commands::dispatcher& disp = *ctx.dispatch;
     disp.bind(command::status, [&d, &ctx](const request&, const sock::peer&) { return do_status(d, ctx); });
-    disp.bind(command::stats, [&d, &ctx](const request&, const sock::peer&) { return do_stats(d, ctx); });
+    disp.bind(command::stats, [&d](const request&, const sock::peer&) { return do_stats(d); });
     disp.bind(command::exporters, [&d](const request&, const sock::peer&) { return do_exporters(d); });
     disp.bind(command::outputs, [&d](const request&, const sock::peer&) { return do_outputs(d); });
     disp.bind(command::log_level, [](const request& rq, const sock::peer&) { return do_log_level(rq); });
@@ -573,9 +573,6 @@ void control_api_tick(daemon& d, bool saver_pending) {
     command_context* c = d.api.get();
     if (c == nullptr) return;
     templates_tick(d, *c, saver_pending);
-    for (std::size_t wi = 0; wi < d.rings.size(); ++wi)
-        for (std::size_t si = 0; si < d.rings[wi].size(); ++si)
-            c->ring_hwm[wi][si] = std::max(c->ring_hwm[wi][si], rte_ring_count(d.rings[wi][si].get()));
     const auto now = std::chrono::steady_clock::now();
     if (c->server) c->server->poll(now);
     if (c->http) c->http->poll(now);

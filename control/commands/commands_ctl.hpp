@@ -6,7 +6,7 @@
 //             ├──owns──► sock::server (--control-socket)   ──counters──► registry group control/socket
 //             ├──owns──► metrics::http_listener (--metrics-listen)
 //             └──registers──► rte_telemetry /sluice/groups, /sluice/counters,<group>
-//   control loop tick ──control_api_tick(d)──► ring depth sampling, socket poll, HTTP poll, telemetry cache
+//   control loop tick ──control_api_tick(d)──► templates round, socket poll, HTTP poll, telemetry cache
 //
 // Every handler runs on the control core inside control_api_tick() and only
 // reads: registry snapshots, read_live() of the exporter tables,
@@ -60,8 +60,6 @@ struct command_context {
         std::chrono::steady_clock::time_point asked{};
     } templates;
 
-    // Ring depth high-water marks, [worker][sink], sampled every tick.
-    std::vector<std::vector<unsigned>> ring_hwm;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     // DPDK telemetry's copy (its thread reads it; kept outside the context).

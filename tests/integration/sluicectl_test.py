@@ -159,6 +159,7 @@ class Commands(unittest.TestCase):
         self.assertEqual(len(s["rings"]), 1)
         self.assertEqual(s["rings"][0]["depth"], 0)
         self.assertEqual(s["rings"][0]["capacity"], 4095)
+        self.assertGreaterEqual(s["rings"][0]["high_water"], 1)  # kept by the worker at each commit
         self.assertLessEqual(s["rings"][0]["high_water"], self.records)
         o = s["outputs"][0]
         self.assertEqual((o["output"], o["offered"], o["delivered"], o["failed"], o["queued"]), ("json", self.records, self.records, 0, 0))
@@ -627,6 +628,7 @@ class Load(unittest.TestCase):
             self.assertEqual((w["datagrams"], w["records"], w["records_enqueued"], w["drops"]),
                              (datagrams, datagrams * per, datagrams * per, {}))
             self.assertEqual(s["ports"][0]["missed"], 0)
+            self.assertEqual(s["rings"][0]["high_water"], 4095)  # the slowed sink let the ring fill (lossless wait)
             m = d.ctl("metrics").stdout
             c = {k: int(v) for k, v in re.findall(r"^sluice_control_socket_(\w+)_total (\d+)$", m, re.M)}
             self.assertEqual(c["malformed"], 300)
