@@ -195,6 +195,34 @@ TEST_F(SocketTest, OversizedSlowAndTooManyClients) {
     for (int fd : {slow, c2, c3}) close(fd);
 }
 
+TEST_F(SocketTest, DeferredRepliesKeepTheOrder) {
+    sock::config cfg{.path = path, .read_timeout = std::chrono::milliseconds(50)};
+    uint64_t later = 0;
+    sock::server* sp = nullptr;
+    sock::server s(cfg, [&](std::string_view line, const sock::peer&) {
+        if (line == "later") {
+            later = sp->current_client();
+            return sock::server::k_deferred;
+        }
+        return "now " + std::string(line);
+    });
+    sp = &s;
+    const int fd = dial(path);
+    ASSERT_EQ(send(fd, "later\nx\n", 8, 0), 8);
+    for (int i = 0; i < 20; ++i) s.poll();
+    ASSERT_NE(later, 0u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+    s.poll();
+    EXPECT_EQ(s.clients(), 1u);  // no read timeout while a reply is owed
+    char b[64];
+    EXPECT_LT(recv(fd, b, sizeof b, MSG_DONTWAIT), 0);  // nothing yet: "x" waits behind "later"
+    EXPECT_TRUE(s.reply(later, "done"));
+    EXPECT_EQ(read_line(s, fd) + read_line(s, fd, 20), "done\nnow x\n");
+    close(fd);
+    for (int i = 0; i < 20 && s.clients() > 0; ++i) s.poll();
+    EXPECT_FALSE(s.reply(later, "gone"));
+}
+
 TEST_F(SocketTest, APeerThatDoesNotReadIsDropped) {
     sock::config cfg{.path = path, .max_reply_buffer = 1 << 20};
     const std::string huge(300000, 'r');
