@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -85,7 +86,24 @@ peer credentials(int fd) {
 
 server::server(config cfg, handler h) : _cfg(std::move(cfg)), _handler(std::move(h)) {
     const sockaddr_un a = address_of(_cfg.path);
-    clear_stale(_cfg.path, a);
+    // PATH.lock, held for the server's life: two daemons starting at once
+    // cannot both judge the other's socket stale (bind and listen are two steps).
+    const std::string lock = _cfg.path + ".lock";
+    _lock = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (_lock < 0) fail(lock, "open", errno);
+    if (flock(_lock, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        close(_lock);
+        _lock = -1;
+        if (e == EWOULDBLOCK) throw std::runtime_error("control socket " + _cfg.path + ": another daemon is listening on it");
+        fail(lock, "flock", e);
+    }
+    try {
+        clear_stale(_cfg.path, a);
+    } catch (...) {
+        close(_lock);
+        throw;
+    }
     _listen = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (_listen < 0) fail(_cfg.path, "socket", errno);
     // The inode is created by bind() with the umask applied: no moment where
@@ -96,11 +114,13 @@ server::server(config cfg, handler h) : _cfg(std::move(cfg)), _handler(std::move
     umask(old);
     if (rc != 0) {
         close(_listen);
+        close(_lock);
         fail(_cfg.path, "bind", err);
     }
     auto undo = [&](const char* what, int e) {
         close(_listen);
         unlink(_cfg.path.c_str());
+        close(_lock);
         fail(_cfg.path, what, e);
     };
     if (_cfg.group != gid_t(-1) && chown(_cfg.path.c_str(), uid_t(-1), _cfg.group) != 0) undo("chown to the group", errno);
@@ -130,6 +150,9 @@ server::~server() {
     // Only our own inode: a successor daemon may already have replaced it.
     struct stat st{};
     if (stat(_cfg.path.c_str(), &st) == 0 && st.st_dev == _dev && st.st_ino == _ino) unlink(_cfg.path.c_str());
+    // The lock file stays (unlinking it would let a third daemon lock a new
+    // inode while a second still holds the old one); only the lock is released.
+    if (_lock >= 0) close(_lock);
 }
 
 server::client* server::find(int fd) noexcept {

@@ -11,6 +11,10 @@
 // and never another client's turn. Limits (config below) bound memory:
 // max_clients * (max_request + max_reply_buffer).
 //
+// Start-up: PATH.lock is flocked first (held for the server's life), so a
+// second daemon is refused even in the instant between bind and listen;
+// then a stale socket (connect refused) is replaced.
+//
 // Ownership: the server owns the listening socket (created mode 0660,
 // chowned to `group`), every client fd and the path (unlinked at
 // destruction only when it is still the inode this server bound). Pure code
@@ -115,6 +119,7 @@ private:
     handler _handler;
     uint64_t _next_id = 1;
     uint64_t _current = 0;
+    int _lock = -1;  // flock on PATH.lock
     int _listen = -1;
     int _epoll = -1;
     dev_t _dev = 0;

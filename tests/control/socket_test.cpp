@@ -129,7 +129,10 @@ std::string read_line(sock::server& s, int fd, int max = 200) {
 
 struct SocketTest : ::testing::Test {
     std::string path = "/tmp/sluice-socket-test-" + std::to_string(getpid()) + ".sock";
-    void TearDown() override { unlink(path.c_str()); }
+    void TearDown() override {
+        unlink(path.c_str());
+        unlink((path + ".lock").c_str());
+    }
 };
 
 TEST_F(SocketTest, ServesLinesAndCleansUp) {
