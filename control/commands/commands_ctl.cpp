@@ -81,7 +81,7 @@ outcome do_status(daemon& d, command_context& c) {
     w.key("config_file").null();
     w.key("mode").str(d.opt.ports.empty() ? "replay" : "live");
     w.key("control_socket").str(c.server ? c.server->path() : "");
-    w.key("metrics_listen").str(c.http ? "port " + std::to_string(c.http->port()) : "");
+    w.key("metrics_listen").str(c.metrics_url);
     w.key("cores").begin_array();
     w.begin_object().key("lcore").num(rte_get_main_lcore()).key("role").str("control").end_object();
     for (const auto& wk : d.workers)
@@ -487,7 +487,9 @@ void setup_control_api(daemon& d) {
         }
         ctx.http = std::make_unique<metrics::http_listener>(
             a, [&d, &ctx] { return metrics_text(d, ctx); });
-        RTE_LOG(INFO, USER1, "metrics on http://%s:%u/metrics\n", a.host.c_str(), ctx.http->port());
+        const bool v6 = a.host.find(':') != std::string::npos;
+        ctx.metrics_url = "http://" + (v6 ? "[" + a.host + "]" : a.host) + ":" + std::to_string(ctx.http->port()) + "/metrics";
+        RTE_LOG(INFO, USER1, "metrics on %s\n", ctx.metrics_url.c_str());
     }
 
     refresh_telemetry(d);

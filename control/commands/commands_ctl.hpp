@@ -45,6 +45,7 @@ struct command_context {
     std::unique_ptr<commands::dispatcher> dispatch;
     std::unique_ptr<sock::server> server;
     std::unique_ptr<metrics::http_listener> http;
+    std::string metrics_url;  // "" = no listener
     metrics::exporter_labels exporters;
     sock::counter_block fallback_counters{};  // registered when there is no socket
 

@@ -140,6 +140,7 @@ class Commands(unittest.TestCase):
         self.assertEqual(s["ports"][0]["name"], "net_pcap0")
         self.assertEqual(s["ports"][0]["link"], "up")
         self.assertEqual(s["control_socket"], self.d.sock)
+        self.assertEqual(s["metrics_listen"], "http://127.0.0.1:%d/metrics" % self.d.metrics_port)
         t = self.d.ctl("status").stdout
         self.assertRegex(t, r"sluiced 0\.1\.0\s+pid %d" % self.d.p.pid)
         self.assertRegex(t, r"\n\s+1\s+worker\s+worker 0: port 0 queue 0\n")
