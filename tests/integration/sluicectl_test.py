@@ -128,8 +128,12 @@ class Commands(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        try:
+            cls.d.stop()
+        finally:
+            if cls.d.p.poll() is None:
+                cls.d.p.kill()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_status(self):
         s = self.d.json("status")
@@ -483,6 +487,7 @@ class TemplatesWithSaver(unittest.TestCase):
             state = os.path.join(tmp, "templates.state")
             d = Daemon(tmp, os.path.join(FIXTURES, FIXTURE), "--port-map", "24739=ipfix", "--sink-discard",
                        "--template-state", state, "--template-state-interval", "0.05", name="tpl")
+            self.addCleanup(lambda: d.p.poll() is None and d.p.kill())
             d.wait_for(lambda s: s["workers"][0]["records"] == 15, "the fixture decoded")
             first = d.json("templates")
             self.assertEqual(len(first[0]["domains"][0]["templates"]), 5)
@@ -494,6 +499,7 @@ class TemplatesWithSaver(unittest.TestCase):
             # The saved file holds the same templates: a restart lists them before any datagram.
             d2 = Daemon(tmp, os.path.join(FIXTURES, "softflowd-v5-ipv4.pcap"), "--sink-discard",
                         "--template-state", state, "--template-state-interval", "0", name="tpl2")
+            self.addCleanup(lambda: d2.p.poll() is None and d2.p.kill())
             self.assertEqual([t["id"] for t in d2.json("templates")[0]["domains"][0]["templates"]],
                              [t["id"] for t in first[0]["domains"][0]["templates"]])
             self.assertEqual(d2.stop(), 0)
@@ -535,6 +541,8 @@ class Permissions(unittest.TestCase):
         try:
             cls.d.stop()
         finally:
+            if cls.d.p.poll() is None:
+                cls.d.p.kill()
             cls.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -589,6 +597,7 @@ class Load(unittest.TestCase):
             # A slowed sink with lossless rings paces the replay over a few
             # seconds, so the clients run while the worker decodes.
             d = Daemon(tmp, pcap, "--sink-discard", "--ring-full", "wait", "--sink-delay-us", "200", name="load")
+            self.addCleanup(lambda: d.p.poll() is None and d.p.kill())  # a failed assertion leaves no daemon behind
             errors = []
 
             def client(i):
