@@ -594,9 +594,10 @@ class Load(unittest.TestCase):
             frames = [g.ipv4_udp_frame("10.9.7.1", "10.9.0.254", 40000, 2055, g.netflow_v5(per, i * per), ident=i)
                       for i in range(datagrams)]
             g.write_pcap(pcap, frames)
-            # A slowed sink with lossless rings paces the replay over a few
-            # seconds, so the clients run while the worker decodes.
-            d = Daemon(tmp, pcap, "--sink-discard", "--ring-full", "wait", "--sink-delay-us", "200", name="load")
+            # A slowed sink (1 ms after each burst of at most 256 records) with
+            # lossless rings paces the replay over a few seconds, so the
+            # clients run while the worker decodes.
+            d = Daemon(tmp, pcap, "--json-out", "/dev/null", "--ring-full", "wait", "--sink-delay-us", "1000", name="load")
             self.addCleanup(lambda: d.p.poll() is None and d.p.kill())  # a failed assertion leaves no daemon behind
             errors = []
 
@@ -623,7 +624,7 @@ class Load(unittest.TestCase):
                 except Exception as e:  # noqa: BLE001 (collected and asserted below)
                     errors.append("client %d: %r" % (i, e))
 
-            seen_running = False
+            seen_running = d.json("stats")["workers"][0]["packets"] < datagrams
             for _ in range(3):
                 threads = [threading.Thread(target=client, args=(i,)) for i in range(100)]
                 for t in threads:
