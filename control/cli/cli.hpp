@@ -70,6 +70,14 @@ struct options {
     std::string config_file;
     // --check-config FILE: validate FILE (and the flags) and exit without starting EAL.
     bool check_config = false;
+    // The control API (control/socket/, control/metrics/). The default path
+    // degrades to "off" with a warning when it cannot be created (not root,
+    // another daemon on it); a path given with the flag is required.
+    std::string control_socket = "/run/sluice/sluiced.sock";  // "none" = off
+    bool control_socket_given = false;
+    std::string control_group, control_admin_group;  // group names; "" = none
+    std::string metrics_listen;                      // "" = off; PORT or ADDR:PORT
+    uint32_t metrics_max_exporters = 256;
 };
 
 // A bad command line: `flag` is the option at fault (empty for a missing input).

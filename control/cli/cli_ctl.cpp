@@ -10,6 +10,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "control/metrics/http.hpp"
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
@@ -86,6 +87,15 @@ const char* const usage_text =
     "                           flag replaces the file's whole list); SIGHUP reloads what can change live\n"
     "  --check-config FILE      validate FILE (with the other flags) without starting; exit 0 (one-line OK\n"
     "                           summary) or 2 (every error, with its key, value and line)\n"
+    "Control:\n"
+    "  --control-socket PATH    the control socket (default /run/sluice/sluiced.sock; \"none\" = off);\n"
+    "                           an explicit path that cannot be created is a start-up error (docs/control-api.md)\n"
+    "  --control-group GROUP    the socket's group: its members may run read-only commands\n"
+    "  --control-admin-group GROUP  members may also run state-changing commands (default: root only);\n"
+    "                           they connect through the socket's group, so make them members of both\n"
+    "  --metrics-listen [ADDR:]PORT  serve GET /metrics over HTTP on the control core (default off;\n"
+    "                           a bare PORT listens on 127.0.0.1)\n"
+    "  --metrics-max-exporters N  exporters with their own metrics series (default 256; the rest \"_other\")\n"
     "  -h, --help               this text\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1);\n"
@@ -135,6 +145,11 @@ enum opt_id : int {
     o_extrapolate_interfaces,
     o_snmp_exporter,
     o_rules,
+    o_control_socket,
+    o_control_group,
+    o_control_admin_group,
+    o_metrics_listen,
+    o_metrics_max_exporters,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -178,6 +193,11 @@ constexpr option k_options[] = {
     {"extrapolate-interfaces", required_argument, nullptr, o_extrapolate_interfaces},
     {"snmp-exporter", required_argument, nullptr, o_snmp_exporter},
     {"rules", required_argument, nullptr, o_rules},
+    {"control-socket", required_argument, nullptr, o_control_socket},
+    {"control-group", required_argument, nullptr, o_control_group},
+    {"control-admin-group", required_argument, nullptr, o_control_admin_group},
+    {"metrics-listen", required_argument, nullptr, o_metrics_listen},
+    {"metrics-max-exporters", required_argument, nullptr, o_metrics_max_exporters},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -350,6 +370,22 @@ void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
             }
             break;
         case o_rules: o.rules = val; break;
+        case o_control_socket:
+            if (val.empty() || val.size() > 107) throw usage_error(flag, "a path of 1 to 107 bytes, or none");
+            o.control_socket = val;
+            o.control_socket_given = true;
+            break;
+        case o_control_group: o.control_group = val; break;
+        case o_control_admin_group: o.control_admin_group = val; break;
+        case o_metrics_listen:
+            try {
+                (void)metrics::parse_listen(val);
+            } catch (const std::invalid_argument& e) {
+                throw usage_error(flag, e.what());
+            }
+            o.metrics_listen = val;
+            break;
+        case o_metrics_max_exporters: o.metrics_max_exporters = uint32_t(num(0, 1000000)); break;
         case o_template_state: o.template_state = val; break;
         case o_template_state_interval: o.template_state_interval = parse_seconds(flag, val); break;
         case o_output:

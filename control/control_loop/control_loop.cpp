@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "control/commands/commands_ctl.hpp"
 #include "control/daemon/daemon.hpp"
 #include "control/log/log_stream.hpp"
 #include "control/template_saver/template_saver.hpp"
@@ -145,9 +146,15 @@ void control_loop(daemon& d) {
     while (!flags().stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         const auto now = clock::now();
-        d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
+        d.worker_log_lines += d.mail.drain([&](const worker::event& e) {
+            saver.on_ack(e);
+            control_api_on_event(d, e);
+        });
         d.qsbr->tick(now);
-        saver.tick(now);
+        // The template saver and the control API's `templates` share the
+        // workers' snapshot buffers: one round at a time.
+        if (!control_api_snapshot_pending(d)) saver.tick(now);
+        control_api_tick(d, saver.pending());
         if (flags().reload.exchange(false, std::memory_order_relaxed)) reload_config(d);
         reclaim(d);
         if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);

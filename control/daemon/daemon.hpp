@@ -60,6 +60,8 @@
 namespace sluice::control {
 
 // Set by the signal handler and the control loop; read everywhere.
+struct command_context;  // control/commands/commands_ctl.hpp
+
 struct stop_flags {
     std::atomic<bool> stop{false};            // SIGINT/SIGTERM (first): the control loop ends
     std::atomic<unsigned> signals{0};         // signals received; a second one means "exit now"
@@ -128,6 +130,8 @@ struct daemon {
     int64_t rules_mtime_ns = 0;  // of --rules at the last (attempted) load
     // Last: it borrows every counter block above (see registry.hpp).
     registry counters;
+    // The control API (socket, metrics listener); borrows the above, so it goes first.
+    std::shared_ptr<command_context> api;
 };
 
 // EAL, ports, pool, workers, template state, sinks, counter registration. Throws on any failure.

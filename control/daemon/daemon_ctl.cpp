@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "control/commands/commands_ctl.hpp"
 #include "control/control_loop/control_loop.hpp"
 #include "control/config/counters.hpp"
 #include "control/log/counters.hpp"
@@ -491,6 +492,7 @@ void setup(daemon& d) {
 
     create_sinks(d, lcore);
     register_counters(d);
+    setup_control_api(d);
 }
 
 bool save_templates(const daemon& d) {

@@ -7,7 +7,7 @@
 //   control core ──read(phase)──► snapshot: one series per instance {group, labels, values[]}
 //                     ├─► summary line each --stats-interval  (stats.hpp)
 //                     ├─► periodic JSON (--stats-json-interval) and the final JSON/text stats
-//                     └─► (control-plane issue) Prometheus, DPDK telemetry
+//                     └─► Prometheus text, DPDK telemetry, the control socket's stats (control/metrics/, control/commands/)
 //
 // Names: a row `r` of group (stage, component) is exported as
 // `sluice_<stage>_<component>_<r>_total` (metric_name()). Kinds come from the

@@ -34,6 +34,8 @@ public:
     void tick(clock::time_point now);
     // An ack from a worker's mailbox (the control loop drains them).
     void on_ack(const worker::event& e);
+    // A round is out: the workers may be writing their snapshots.
+    bool pending() const noexcept { return _pending; }
 
 private:
     void write();

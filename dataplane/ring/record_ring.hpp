@@ -46,6 +46,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -64,8 +66,22 @@ static_assert(k_record_esize % 4 == 0, "rte_ring_elem needs a multiple of 4 byte
 // a 1500-byte MTU; larger datagrams near the wrap take the staging path.
 constexpr unsigned k_ring_slack = 2 * 1536;
 
+// The producer's statistics of one ring, in their own cache line after the
+// slack (so the sink's polling never shares it): written by the worker at
+// each commit (relaxed stores), read by the control core.
+struct alignas(64) ring_stats {
+    // The highest depth after a commit, counting the records the sink had
+    // not taken when the worker reserved: an upper bound of the true depth at
+    // that instant, exact when the sink took nothing in between; the ring's
+    // capacity when a reservation found it full.
+    uint64_t high_water = 0;
+};
+
+inline ring_stats* stats_of(rte_ring* r) noexcept;
+
 // RAII owner of one rte_ring of records, in its own memzone with k_ring_slack
-// records of slack after the storage (rte_ring_create_elem has no slack).
+// records of slack after the storage (rte_ring_create_elem has no slack) and
+// a ring_stats line after that.
 class record_ring {
 public:
     record_ring() = default;
@@ -75,7 +91,8 @@ public:
         if (sz < 0)
             throw std::runtime_error("ring " + name + ": bad count " + std::to_string(count) + ": " +
                                      rte_strerror(int(-sz)));
-        _mz = rte_memzone_reserve_aligned(name.c_str(), std::size_t(sz) + std::size_t(k_ring_slack) * k_record_esize,
+        _mz = rte_memzone_reserve_aligned(name.c_str(),
+                                          std::size_t(sz) + std::size_t(k_ring_slack) * k_record_esize + 2 * sizeof(ring_stats),
                                           socket, 0, RTE_CACHE_LINE_SIZE);
         if (_mz == nullptr)
             throw std::runtime_error("ring " + name + ": rte_memzone_reserve(" + std::to_string(sz) +
@@ -88,6 +105,7 @@ public:
             throw std::runtime_error("ring " + name + ": rte_ring_init(count " + std::to_string(count) +
                                      ") failed: " + rte_strerror(-rc));
         }
+        *stats_of(_r) = ring_stats{};
     }
     ~record_ring() {
         if (_mz) rte_memzone_free(_mz);
@@ -117,6 +135,27 @@ private:
 inline decode::flow_record* storage_end(rte_ring* r) noexcept {
     return reinterpret_cast<decode::flow_record*>(r + 1) + r->size;
 }
+
+// The ring's producer statistics (after the slack, cache-line aligned; the
+// memzone reserves two lines so the alignment always fits).
+inline ring_stats* stats_of(rte_ring* r) noexcept {
+    const auto end = reinterpret_cast<uintptr_t>(storage_end(r) + k_ring_slack);
+    return reinterpret_cast<ring_stats*>((end + alignof(ring_stats) - 1) & ~uintptr_t(alignof(ring_stats) - 1));
+}
+
+// The high-water mark (any core; relaxed).
+inline uint64_t high_water(rte_ring* r) noexcept {
+    return std::atomic_ref<uint64_t>(stats_of(r)->high_water).load(std::memory_order_relaxed);
+}
+
+namespace detail {
+// Producer only: raise the high-water mark to `depth`.
+inline void note_depth(rte_ring* r, uint64_t depth) noexcept {
+    std::atomic_ref<uint64_t> h(stats_of(r)->high_water);
+    if (depth > h.load(std::memory_order_relaxed)) [[unlikely]]
+        h.store(depth, std::memory_order_relaxed);
+}
+}  // namespace detail
 
 // ---- producer side: one open reservation per (worker, sink) during a burst ----
 //
@@ -174,6 +213,9 @@ inline unsigned reserve(rte_ring* r, unsigned want, reservation& z) noexcept {
 // finished, so a worker facing a full ring never writes the producer's cache
 // line that the sink polls.
 inline void commit(reservation& z) noexcept {
+    // The worker reserves every free slot (want = capacity), so capacity - n
+    // were queued at reserve time; with a smaller `want` this overstates.
+    if (z.r != nullptr) detail::note_depth(z.r, uint64_t(rte_ring_get_capacity(z.r)) - z.n + z.used);
     if (z.n != 0) rte_ring_enqueue_zc_elem_finish(z.r, z.used);
     z.open = false;
     z.n = z.n1 = z.used = 0;
@@ -203,7 +245,10 @@ inline void release(rte_ring* r, const batch& b) noexcept { rte_ring_dequeue_zc_
 
 // Copying helpers, kept for the baseline benchmark and tests.
 inline unsigned enqueue_records(rte_ring* r, const decode::flow_record* recs, unsigned n) noexcept {
-    return rte_ring_enqueue_burst_elem(r, recs, k_record_esize, n, nullptr);
+    unsigned free_after = 0;
+    const unsigned done = rte_ring_enqueue_burst_elem(r, recs, k_record_esize, n, &free_after);
+    detail::note_depth(r, uint64_t(rte_ring_get_capacity(r)) - free_after);
+    return done;
 }
 inline unsigned dequeue_records(rte_ring* r, decode::flow_record* out, unsigned n) noexcept {
     return rte_ring_dequeue_burst_elem(r, out, k_record_esize, n, nullptr);
