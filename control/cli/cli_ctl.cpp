@@ -257,6 +257,7 @@ bool repeatable(int id) {
     case o_port_map:
     case o_address:
     case o_sampling_override:
+    case o_snmp_exporter:
     case o_output: return true;
     default: return false;
     }
@@ -270,6 +271,7 @@ void clear_list(options& o, int id) {
     case o_address: o.addresses.clear(); break;
     case o_sampling_override: o.sampling_overrides.clear(); break;
     case o_output: o.outputs.clear(); break;
+    case o_snmp_exporter: o.snmp.agents.clear(); break;
     default: break;
     }
 }

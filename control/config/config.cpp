@@ -221,10 +221,8 @@ struct walker {
     void scalar(const key_info& row, const std::string& path, const toml::node& n, uint32_t line) {
         std::string v;
         if (!to_text(n, row.type, v)) return err(line, path + " = " + show(n) + ": " + std::string(want(row.type)));
-        if (row.flag.empty()) {  // a reserved key (no flag yet): checked, kept, not applied
-            if (row.key == "control.socket") r.cfg.control_socket = v;
-            return note(path, v, line, row.key);
-        }
+        if (row.key == "control.socket") r.cfg.control_socket = v;
+        if (row.flag.empty()) return note(path, v, line, row.key);  // checked, kept, applied by the loader
         // ports.queues is the only integer_or_auto key; resolve() computes its value.
         if (row.type == value_type::integer_or_auto && n.is_string()) {
             if (v != "auto") return err(line, path + " = " + show(n) + ": want an integer or \"auto\"");

@@ -83,8 +83,33 @@ constexpr key_info k_keys[] = {
      "bound on each shutdown join; past it sluiced says so and exits 1"},
     {"log.level", "log-level", T::string, "DPDK's default", L,
      "`emerg`, `alert`, `crit`, `err`, `warning`, `notice`, `info` or `debug` (rte_log's global level)"},
-    {"control.socket", "", T::string, "none", R,
-     "RESERVED for the control socket (issue 9's socket part): accepted and checked as a string, not used yet"},
+    {"control.socket", "control-socket", T::string, "`/run/sluice/sluiced.sock`", R,
+     "the control socket (docs/control-api.md); `none` = off. The default degrades to off with a warning when it "
+     "cannot be created; a path given here must work"},
+    {"control.group", "control-group", T::string, "none", R,
+     "the socket's group: its members may run read-only commands (mode 0660)"},
+    {"control.admin_group", "control-admin-group", T::string, "none (root only)", R,
+     "members may also run state-changing commands (reload, log-level, flush, shutdown)"},
+    {"metrics.listen", "metrics-listen", T::string, "off", R,
+     "`[ADDR:]PORT`: serve GET /metrics (Prometheus text) on the control core; a bare port listens on 127.0.0.1"},
+    {"metrics.max_exporters", "metrics-max-exporters", T::integer, "256", R,
+     "exporters with metrics series of their own; the rest are summed into `exporter=\"_other\"`"},
+    {"enrich.extrapolate", "extrapolate", T::boolean, "false", R,
+     "give flow records extrapolated bytes/packets: x sampling rate, then x the interface's counter-based factor"},
+    {"enrich.extrapolate_window", "extrapolate-window", T::seconds, "30", R,
+     "seconds of counter readings per factor window, > 0"},
+    {"enrich.extrapolate_min_factor", "extrapolate-min-factor", T::seconds, "0.5", R,
+     "lower bound of the interface factor (0 < min <= 1); outside it is clamped and counted"},
+    {"enrich.extrapolate_max_factor", "extrapolate-max-factor", T::seconds, "2", R,
+     "upper bound of the interface factor (>= 1)"},
+    {"enrich.extrapolate_interfaces", "extrapolate-interfaces", T::integer, "8192", R,
+     "(exporter, ifIndex) pairs tracked per worker, preallocated (8..16777216)"},
+    {"enrich.snmp_exporters", "snmp-exporter", T::string_list, "`[]`", R,
+     "IF-MIB pollers: `ADDR[,community=C][,port=N][,interval=S][,timeout=S][,retries=N][,exporter=ADDR]` or v3 "
+     "(`version=3,user=U,...`), docs/configuration.md"},
+    {"enrich.rules", "rules", T::string, "none", L,
+     "classification rules file (enrich/classify/README.md); reloaded whenever the file changes, a bad file keeps "
+     "the old rules"},
 };
 
 }  // namespace

@@ -143,6 +143,9 @@ int run(daemon& d);
 // The file's modification time in ns (0 when it cannot be read): --rules reloads when it changes.
 int64_t file_mtime_ns(const std::string& path) noexcept;
 
+// The control socket's reload and top hooks (control/daemon/hooks_ctl.cpp). After setup_control_api.
+void wire_control_hooks(daemon& d);
+
 // Writes every worker's templates into --template-state. Only after the workers joined.
 bool save_templates(const daemon& d);
 

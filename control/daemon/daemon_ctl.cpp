@@ -493,6 +493,7 @@ void setup(daemon& d) {
     create_sinks(d, lcore);
     register_counters(d);
     setup_control_api(d);
+    wire_control_hooks(d);  // reload, top (control/daemon/hooks_ctl.cpp)
 }
 
 bool save_templates(const daemon& d) {

@@ -262,6 +262,59 @@ class Commands(unittest.TestCase):
             self.assertIn("not configured: ", p.stderr)
             self.assertIn("(not_configured)", p.stderr)
 
+    def test_hooks_wired(self):
+        """With --config and an aggregating output, reload and top answer for real."""
+        tmp = tempfile.mkdtemp(prefix="sluicectl-hooks-")
+        try:
+            cfg = os.path.join(tmp, "s.toml")
+            with open(cfg, "w") as f:
+                f.write('[log]\nlevel = "info"\n')
+            agg = os.path.join(tmp, "agg.json")
+            d = Daemon(tmp, os.path.join(FIXTURES, FIXTURE), "--port-map", "24739=ipfix", "--config", cfg, "--output",
+                       "name=agg,path=%s,aggregate=proto+dst_port,window=1,lateness=0,max_age=60" % agg, name="h")
+            try:
+                deadline = time.time() + 30
+                top = {"found": False}
+                while not top["found"] and time.time() < deadline:
+                    top = d.json("top", "--limit", "100")
+                    time.sleep(0.2)
+                self.assertTrue(top["found"], top)
+                self.assertEqual(top["output"], "agg")
+                self.assertEqual(top["by"], ["proto", "dst_port"])
+                self.assertEqual(top["window_seconds"], 1)
+                # The newest closed window's rows: the fixture's TCP, UDP and ICMP flows (its IPFIX options
+                # records are not flow records).
+                rows = top["rows"]
+                self.assertGreater(len(rows), 0)
+                self.assertTrue(all(r["proto"] in (1, 6, 17) for r in rows), rows)
+                self.assertEqual(top["other"]["keys"], 0)
+                by = d.json("top", "--by", "proto")
+                self.assertEqual(sum(r["records"] for r in by["rows"]) + by["other"]["records"],
+                                 sum(r["records"] for r in rows) + top["other"]["records"])
+                p = d.ctl("top", "--window", "5m", check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("no aggregating output has a 300 s window", p.stderr)
+                p = d.ctl("top", "--by", "src_as", check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("the output does not aggregate by 'src_as'", p.stderr)
+                r = d.json("reload")
+                self.assertEqual((r["what"], r["ok"], r["restart"], r["errors"]), ("config", True, [], []))
+                with open(cfg, "w") as f:
+                    f.write('[log]\nlevl = "info"\n')
+                p = d.ctl("reload", check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertIn("did you mean log.level?", p.stderr)
+                p = d.ctl("reload", "rules", check=False)
+                self.assertIn("(not_configured)", p.stderr)
+            finally:
+                self.assertEqual(d.stop(), 0)
+            # Over every window the aggregator wrote: the fixture's 15 flow records, exactly.
+            with open(agg) as f:
+                written = [json.loads(ln) for ln in f]
+            self.assertEqual(sum(r["records"] for r in written), 15)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_daemon_flags(self):
         for flags, msg in ((["--metrics-listen", "host:80"], "--metrics-listen: \"host\" is not an IPv4 or IPv6 address"),
                            (["--metrics-listen", "99999"], "--metrics-listen: bad port"),
