@@ -53,6 +53,9 @@ void usage(FILE* f) {
         "  --rate-pps R | --rate-gbps G   target rate, TSC-paced (default: as fast as the port takes)\n"
         "  --duration S             stop after S seconds\n"
         "  --loops N                passes over the capture (default 1; 0 = until --duration or a signal)\n"
+        "  --tx-drop                drop (and count) frames the port does not take at once, as a wire would;\n"
+        "                           default: retry (memif and net_ring push back on the sender)\n"
+        "  --wait-link S            wait up to S seconds for the link / memif peer (default 10)\n"
         "  --tx-json FILE           write what was sent (frames, bytes, records, seconds) as JSON\n"
         "  -h, --help               this text\n\n"
         "Exit status: 0 on success, 1 on an I/O or DPDK error, 2 on bad usage.\n",
@@ -124,9 +127,11 @@ int main(int argc, char** argv) {
             else if (a == "--rate-gbps") tc.rate_gbps = std::stod(val());
             else if (a == "--duration") tc.duration_s = std::stod(val());
             else if (a == "--loops") tc.loops = u64();
+            else if (a == "--tx-drop") tc.drop_on_full = true;
+            else if (a == "--wait-link") tc.wait_link_s = std::stod(val());
 #else
             else if (a == "--tx" || a == "--eal" || a == "--tx-port" || a == "--rate-pps" || a == "--rate-gbps" ||
-                     a == "--duration" || a == "--loops")
+                     a == "--duration" || a == "--loops" || a == "--tx-drop" || a == "--wait-link")
                 throw std::invalid_argument(a + ": this sluice-gen was built without DPDK");
 #endif
             else throw std::invalid_argument("unknown option " + a);
@@ -160,12 +165,14 @@ int main(int argc, char** argv) {
         tx_result r;
         std::string err;
         if (!transmit(cap, tc, g_stop, r, err)) { std::fprintf(stderr, "sluice-gen: %s\n", err.c_str()); return 1; }
-        char j[512];
+        char j[768];
         std::snprintf(j, sizeof j,
                       "{\"frames_sent\":%llu,\"bytes_sent\":%llu,\"records_sent\":%llu,\"loops_done\":%llu,"
-                      "\"tx_full_retries\":%llu,\"seconds\":%.6f,\"tsc_hz\":%llu,\"capture_frames\":%zu}\n",
+                      "\"tx_full_retries\":%llu,\"frames_dropped\":%llu,\"records_dropped\":%llu,"
+                      "\"seconds\":%.6f,\"tsc_hz\":%llu,\"capture_frames\":%zu}\n",
                       (unsigned long long)r.frames_sent, (unsigned long long)r.bytes_sent, (unsigned long long)r.records_sent,
-                      (unsigned long long)r.loops_done, (unsigned long long)r.tx_full_retries, r.seconds,
+                      (unsigned long long)r.loops_done, (unsigned long long)r.tx_full_retries,
+                      (unsigned long long)r.frames_dropped, (unsigned long long)r.records_dropped, r.seconds,
                       (unsigned long long)r.tsc_hz, cap.frames.size());
         std::fputs(j, stderr);
         if (!tx_json.empty()) { std::ofstream f(tx_json); f << j; }

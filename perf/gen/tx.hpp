@@ -24,12 +24,17 @@ struct tx_config {
     double duration_s = 0;    // stop after this long (0 = loops decide)
     uint64_t loops = 1;       // passes over the capture (0 = until duration or a signal)
     uint32_t burst = 32;      // frames per tx burst
-    double wait_link_s = 5;   // wait for the link (memif: the peer) this long before sending
+    double wait_link_s = 10;  // wait for the link (memif: the peer) this long before sending
+    // Frames the port does not take at once are dropped and counted, as on a
+    // wire (memif and net_ring otherwise push back on the sender, which hides
+    // a receiver that cannot keep up). Default: retry until taken.
+    bool drop_on_full = false;
 };
 
 struct tx_result {
     uint64_t frames_sent = 0, bytes_sent = 0, records_sent = 0, loops_done = 0;
     uint64_t tx_full_retries = 0;  // bursts the port did not take at once (back-pressure)
+    uint64_t frames_dropped = 0, records_dropped = 0;  // drop_on_full: what the port did not take
     double seconds = 0;
     uint64_t tsc_hz = 0;
 };

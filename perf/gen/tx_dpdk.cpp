@@ -20,6 +20,7 @@ namespace sluice::gen {
 namespace {
 constexpr uint16_t tx_ring = 1024;   // descriptors: a few bursts of slack at 10 Mpps
 constexpr uint32_t pool_size = 8191; // mbufs: tx ring plus bursts in flight, 2^n - 1 for the mempool
+constexpr double k_max_backlog_s = 0.02;  // 20 ms: rides out a scheduler time slice, not a stall
 constexpr uint32_t wire_overhead = 24;  // FCS 4 + preamble 8 + inter-frame gap 12: Gbit/s as on a wire
 
 std::vector<std::string> split(const std::string& s) {
@@ -106,6 +107,15 @@ bool transmit(const capture& cap, const tx_config& tc, const std::atomic<bool>& 
                 out.records_sent += recs[k];
             }
             sent = uint16_t(sent + s);
+            if (sent < n && tc.drop_on_full) {
+                for (uint16_t k = sent; k < n; ++k) {
+                    out.frames_dropped += 1;
+                    out.records_dropped += recs[k];
+                }
+                rte_pktmbuf_free_bulk(m.data() + sent, n - sent);
+                sent = uint16_t(n);
+                break;
+            }
             if (sent < n) {
                 out.tx_full_retries += 1;
                 if (stop.load(std::memory_order_relaxed) || rte_rdtsc() >= end) break;
@@ -114,8 +124,9 @@ bool transmit(const capture& cap, const tx_config& tc, const std::atomic<bool>& 
         }
         if (sent < n) rte_pktmbuf_free_bulk(m.data() + sent, n - sent);
         next = d;
-        // Behind by more than a burst's worth (back-pressure): do not send a catch-up flood.
-        if (double(now) - next > double(hz) / 1000.0) next = double(now);
+        // Behind by more than k_max_backlog (descheduled on a shared core, or
+        // back-pressure): give up the backlog rather than send a flood.
+        if (double(now) - next > double(hz) * k_max_backlog_s) next = double(now);
         i = j == cap.frames.size() ? 0 : j;
         if (j == cap.frames.size()) out.loops_done += 1;
         if (sent < n) break;
