@@ -4,6 +4,7 @@
 // malformed datagrams) in well under a second.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -51,6 +52,9 @@ struct config {
     // Where the exports go: the collector's address and UDP ports (sluiced's
     // defaults: 2055 auto, 9995 auto, 4739 IPFIX, 6343 sFlow).
     std::string collector = "10.255.0.1";
+    // Destination MAC: sluiced's ports are not promiscuous, so on a real NIC
+    // give that NIC's address (memif, net_ring and af_packet on a veth take any).
+    std::array<uint8_t, 6> collector_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
     uint16_t port_v5 = 2055;
     uint16_t port_v9 = 9995;
     uint16_t port_ipfix = 4739;

@@ -457,8 +457,6 @@ void flow_sample(buf& b, exporter& e, const flow& f) {
 }
 
 // ---- framing ----
-constexpr uint8_t collector_mac[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-
 uint32_t csum_add(uint32_t s, const uint8_t* p, std::size_t n) {
     for (std::size_t i = 0; i + 1 < n; i += 2) s += (uint32_t(p[i]) << 8) | p[i + 1];
     if (n & 1) s += uint32_t(p[n - 1]) << 8;
@@ -475,7 +473,7 @@ struct framer {
     void ip_frame(const exporter& e, uint64_t ts, const uint8_t* l4, std::size_t n, uint16_t frag_field,
                   uint32_t records, bool bad_csum) {
         buf b;
-        b.raw(collector_mac, 6);
+        b.raw(cfg.collector_mac.data(), 6);
         const uint8_t smac[] = {0x02, 0x00, 0x0a, uint8_t(e.addr >> 16), uint8_t(e.addr >> 8), uint8_t(e.addr)};
         b.raw(smac, 6); b.u16(0x0800);
         const std::size_t ip = b.size();

@@ -42,6 +42,7 @@ void usage(FILE* f) {
         "  --start S                capture start, unix seconds (default 1767225600)\n"
         "Collector:\n"
         "  --collector IP           destination address (default 10.255.0.1)\n"
+        "  --collector-mac MAC      destination MAC (default 02:00:00:00:00:01; on a NIC: sluiced's port's MAC)\n"
         "  --port PROTO=PORT        destination UDP port of v5|v9|ipfix|sflow (defaults 2055, 9995, 4739, 6343)\n"
         "Output:\n"
         "  --pcap FILE              write the frames (classic pcap, Ethernet)\n"
@@ -103,6 +104,17 @@ int main(int argc, char** argv) {
             else if (a == "--sflow-counter-every") { cfg.sflow_counter_every = u32(); if (cfg.sflow_counter_every == 0) throw std::invalid_argument("--sflow-counter-every must be at least 1"); }
             else if (a == "--start") cfg.start_unix_s = u64();
             else if (a == "--collector") cfg.collector = val();
+            else if (a == "--collector-mac") {
+                const std::string v = val();
+                unsigned m[6];
+                char extra;
+                if (std::sscanf(v.c_str(), "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6)
+                    throw std::invalid_argument("--collector-mac: not a MAC address: " + v);
+                for (int k = 0; k < 6; ++k) {
+                    if (m[k] > 255) throw std::invalid_argument("--collector-mac: not a MAC address: " + v);
+                    cfg.collector_mac[std::size_t(k)] = uint8_t(m[k]);
+                }
+            }
             else if (a == "--port") {
                 const std::string v = val();
                 const auto eq = v.find('=');
