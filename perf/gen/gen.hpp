@@ -78,7 +78,8 @@ struct exporter_truth {
 struct capture {
     std::vector<frame> frames;
     std::vector<exporter_truth> exporters;
-    uint64_t fragments = 0, fragmented_datagrams = 0, bad_ip_checksum = 0;
+    uint64_t fragments = 0, fragmented_datagrams = 0;  // reaching the reassembler
+    uint64_t bad_ip_checksum_frames = 0;               // frames (fragments included) with a wrong IPv4 checksum
 };
 
 // Deterministic for (cfg, cfg.seed). Throws std::invalid_argument on a config

@@ -505,19 +505,27 @@ struct framer {
         e.t->frames += 1;
         if (u.size() + 20 <= cfg.mtu) {
             ip_frame(e, ts, u.v.data(), u.size(), 0x4000, records, bad_csum);
+            if (bad_csum) cap.bad_ip_checksum_frames += 1;
         } else {
             uint64_t n = 0;
             for (std::size_t off = 0; off < u.size(); off += max_l4, ++n) {
                 const std::size_t len = std::min(max_l4, u.size() - off);
                 const bool last = off + len == u.size();
+                // A bad checksum spoils every fragment: none reaches the reassembler.
                 ip_frame(e, ts + n * 1000, u.v.data() + off, len, uint16_t((last ? 0 : 0x2000) | (off / 8)),
-                         last ? records : 0, false);
+                         last ? records : 0, bad_csum);
             }
             e.t->frames += n - 1;
-            e.t->fragments += n;
-            e.t->fragmented_datagrams += 1;
-            cap.fragments += n;
-            cap.fragmented_datagrams += 1;
+            if (bad_csum) {
+                cap.bad_ip_checksum_frames += n;
+            } else {
+                e.t->fragments += n;
+                e.t->fragmented_datagrams += 1;
+                cap.fragments += n;
+                cap.fragmented_datagrams += 1;
+            }
+            ++ip_id;
+            return;
         }
         ++ip_id;
     }
@@ -723,7 +731,8 @@ capture generate(const config& cfg) {
             b.u32(5); b.u32(1); b.u32(e.addr); b.u32(0); b.u32(e.seq++); b.u32(uptime_ms(e, now_ms)); b.u32(0);
             const bool with_counters = last || (e.sent % cfg.sflow_counter_every) == 0;
             const uint32_t nflow = with_counters ? 2 : 3 + e.r.below(5);
-            for (uint32_t i = 0; i < nflow; ++i) {
+            // A flow sample takes at most 200 bytes (128 of header): agents fill up to the MTU.
+            for (uint32_t i = 0; i < nflow && (i == 0 || b.size() + 200 <= budget); ++i) {
                 flow f = draw_flow(e.r, e.r.chance(cfg.ipv6_share), cfg.sflow_interfaces, now_ms, interval_ms);
                 flow_sample(b, e, f);
                 ++flows;
@@ -777,8 +786,6 @@ capture generate(const config& cfg) {
                 it.true_packets = e.ifs[i - 1].pkts;
                 it.name = if_name(i);
             }
-    cap.bad_ip_checksum = 0;
-    for (auto& t : cap.exporters) cap.bad_ip_checksum += t.malformed[static_cast<std::size_t>(malformed::bad_ip_checksum)];
     return cap;
 }
 

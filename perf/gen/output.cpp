@@ -70,7 +70,7 @@ std::string truth_json(const config& cfg, const capture& cap) {
     j.num("records", flows + counters);
     j.num("fragments", cap.fragments);
     j.num("fragmented_datagrams", cap.fragmented_datagrams);
-    j.num("bad_ipv4_checksum", cap.bad_ip_checksum);
+    j.num("bad_ipv4_checksum", cap.bad_ip_checksum_frames);  // frames; malformed.bad_ip_checksum counts datagrams
     j.num("bytes", bytes);
     j.num("packets", packets);
     j.open("malformed");

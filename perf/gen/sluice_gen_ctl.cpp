@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // sluice-gen: synthesise NetFlow v5, v9, IPFIX and sFlow v5 exports from a flow
 // model; write a pcap and a truth file, and/or transmit through a DPDK port.
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
