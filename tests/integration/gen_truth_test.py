@@ -94,10 +94,12 @@ class GenTruth(unittest.TestCase):
 
     def test_sluiced_memif_from_the_generator_equals_truth(self):
         # The generator's DPDK path, paced, into sluiced's memif port: a live run.
+        # --ring-full wait: on a loaded machine a slow sink pushes back through
+        # memif on the generator (which retries) instead of dropping records.
         sock = self.path("m.sock")
         st, rec, txj = self.path("m.st.json"), self.path("m.rec"), self.path("tx.json")
         sl = subprocess.Popen([SLUICED, "--port", "net_memif0,role=server,socket=" + sock, "--duration", "30",
-                               "--json-out", rec, "--stats-json", st, "--stats-json-interval", "1",
+                               "--ring-full", "wait", "--json-out", rec, "--stats-json", st, "--stats-json-interval", "1",
                                "--stats-interval", "100"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
