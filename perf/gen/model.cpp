@@ -365,7 +365,6 @@ void sampled_header(buf& b, const flow& f, uint32_t frame_len, uint32_t& header_
     const uint8_t dmac[] = {0x02, 0, 0, 0, 0, 0x0a}, smac[] = {0x02, 0, 0, 0, 0, 0x0b};
     h.raw(dmac, 6); h.raw(smac, 6); h.u16(f.v6 ? 0x86dd : 0x0800);
     const uint32_t l3 = frame_len - 4 - 14;  // FCS stripped
-    const uint32_t l4 = f.proto == 6 ? 20 : 8;
     if (!f.v6) {
         const std::size_t at = h.size();
         h.u8(0x45); h.u8(f.tos); h.u16(l3); h.u16(0x1234); h.u16(0x4000); h.u8(64); h.u8(f.proto); h.u16(0);
@@ -381,7 +380,6 @@ void sampled_header(buf& b, const flow& f, uint32_t frame_len, uint32_t& header_
     if (f.proto == 6) { h.u16(f.sport); h.u16(f.dport); h.u32(1); h.u32(1); h.u8(0x50); h.u8(f.flags ? f.flags : 0x10); h.u16(65535); h.u32(0); }
     else if (f.proto == 17) { h.u16(f.sport); h.u16(f.dport); h.u16(l3 - (f.v6 ? 40 : 20)); h.u16(0); }
     else { h.u8(f.v6 ? 128 : 8); h.u8(0); h.u16(0); h.u32(1); }
-    (void)l4;
     // Agents copy the first 128 bytes (hsflowd's default) of what is left.
     const uint32_t want = std::min<uint32_t>(128, frame_len - 4);
     if (h.size() < want) h.zeros(want - h.size());

@@ -59,6 +59,7 @@ void usage(FILE* f) {
         "  --tx-drop                drop (and count) frames the port does not take at once, as a wire would;\n"
         "                           default: retry (memif and net_ring push back on the sender)\n"
         "  --wait-link S            wait up to S seconds for the link / memif peer (default 10)\n"
+        "  --linger S               keep the port up S seconds after the last frame, for the peer to drain (default 1)\n"
         "  --tx-json FILE           write what was sent (frames, bytes, records, seconds) as JSON\n"
         "  -h, --help               this text\n\n"
         "Exit status: 0 on success, 1 on an I/O or DPDK error, 2 on bad usage.\n",
@@ -143,9 +144,10 @@ int main(int argc, char** argv) {
             else if (a == "--loops") tc.loops = u64();
             else if (a == "--tx-drop") tc.drop_on_full = true;
             else if (a == "--wait-link") tc.wait_link_s = std::stod(val());
+            else if (a == "--linger") tc.linger_s = std::stod(val());
 #else
             else if (a == "--tx" || a == "--eal" || a == "--tx-port" || a == "--rate-pps" || a == "--rate-gbps" ||
-                     a == "--duration" || a == "--loops" || a == "--tx-drop" || a == "--wait-link")
+                     a == "--duration" || a == "--loops" || a == "--tx-drop" || a == "--wait-link" || a == "--linger")
                 throw std::invalid_argument(a + ": this sluice-gen was built without DPDK");
 #endif
             else throw std::invalid_argument("unknown option " + a);

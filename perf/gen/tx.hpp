@@ -25,6 +25,7 @@ struct tx_config {
     uint64_t loops = 1;       // passes over the capture (0 = until duration or a signal)
     uint32_t burst = 32;      // frames per tx burst
     double wait_link_s = 10;  // wait for the link (memif: the peer) this long before sending
+    double linger_s = 1;      // after the last frame, keep the port up this long so the peer drains its ring
     // Frames the port does not take at once are dropped and counted, as on a
     // wire (memif and net_ring otherwise push back on the sender, which hides
     // a receiver that cannot keep up). Default: retry until taken.

@@ -132,8 +132,9 @@ bool transmit(const capture& cap, const tx_config& tc, const std::atomic<bool>& 
         if (sent < n) break;
     }
     out.seconds = double(rte_rdtsc() - t0) / double(hz);
-    // Give the peer time to take what is queued before the port goes down.
-    rte_delay_ms(200);
+    // Give the peer time to take what is queued before the port goes down
+    // (a memif ring full of frames is lost when the client disconnects).
+    rte_delay_us_sleep(unsigned(tc.linger_s * 1e6));
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
     rte_eal_cleanup();
