@@ -6,7 +6,7 @@ sequence loss) through `sluice-decode`, `sluiced --pcap`, and live from the
 generator's DPDK path over net_memif into `sluiced --port`; every counter and
 every record total must equal the truth file exactly.
 
-usage: gen_truth_test.py SLUICE_GEN SLUICED SLUICE_DECODE [unittest args]"""
+usage: gen_truth_test.py SLUICE_GEN SLUICED SLUICE_DECODE [--long] [unittest args]"""
 
 import json
 import os
@@ -88,7 +88,8 @@ class GenTruth(unittest.TestCase):
 
     def test_sluiced_pcap_equals_truth(self):
         st, rec = self.path("s.st.json"), self.path("s.rec")
-        subprocess.run([SLUICED, "--pcap", self.pcap, "--json-out", rec, "--stats-json", st],
+        # --json-roll-bytes 0: one file for the record check (the soak variant writes about 2 GB).
+        subprocess.run([SLUICED, "--pcap", self.pcap, "--json-out", rec, "--json-roll-bytes", "0", "--stats-json", st],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
         self.assert_truth(st, rec)
 
@@ -98,8 +99,8 @@ class GenTruth(unittest.TestCase):
         # memif on the generator (which retries) instead of dropping records.
         sock = self.path("m.sock")
         st, rec, txj = self.path("m.st.json"), self.path("m.rec"), self.path("tx.json")
-        sl = subprocess.Popen([SLUICED, "--port", "net_memif0,role=server,socket=" + sock, "--duration", "30",
-                               "--ring-full", "wait", "--json-out", rec, "--stats-json", st, "--stats-json-interval", "1",
+        sl = subprocess.Popen([SLUICED, "--port", "net_memif0,role=server,socket=" + sock, "--duration", "600",
+                               "--ring-full", "wait", "--json-out", rec, "--json-roll-bytes", "0", "--stats-json", st, "--stats-json-interval", "1",
                                "--stats-interval", "100"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
@@ -111,13 +112,13 @@ class GenTruth(unittest.TestCase):
             eal = "--no-huge -m 256 --no-pci --file-prefix gen-truth-%d --vdev net_memif0,role=client,socket=%s" % (
                 os.getpid(), sock)
             subprocess.run([GEN, *MODEL, "--tx", "--eal", eal, "--rate-pps", "20000", "--tx-json", txj],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=600)
             with open(txj) as f:
                 tx = json.load(f)
             self.assertEqual(tx["frames_sent"], self.truth["totals"]["frames"])
             self.assertEqual(tx["records_sent"], self.truth["totals"]["records"])
             # Records written: poll the final-stats-free way, the output file's lines.
-            deadline = time.time() + 20
+            deadline = time.time() + 60
             while time.time() < deadline:
                 with open(rec) as f:
                     if sum(1 for _ in f) >= self.truth["totals"]["records"]:
@@ -130,6 +131,16 @@ class GenTruth(unittest.TestCase):
         self.assert_truth(st, rec)
 
 
+# The soak variant (meson suite `soak`): 64 exporters, 2000 datagrams each
+# (about 2 M records), more of every malformed kind, jumbo fragments.
+LONG_MODEL = ["--seed", "4242", "--datagrams", "2000", "--v5", "16", "--v9", "16", "--ipfix", "16", "--sflow", "16",
+              "--malformed-share", "0.1", "--bad-checksum-share", "0.05", "--fragment-share", "0.2",
+              "--sflow-interfaces", "48", "--interfaces", "64", "--interval-us", "500"]
+
 if __name__ == "__main__":
     GEN, SLUICED, DECODE = sys.argv[1:4]
-    unittest.main(argv=[sys.argv[0]] + sys.argv[4:])
+    rest = sys.argv[4:]
+    if rest[:1] == ["--long"]:
+        MODEL = LONG_MODEL
+        rest = rest[1:]
+    unittest.main(argv=[sys.argv[0]] + rest)
