@@ -49,27 +49,8 @@ public:
                                              : "more than one of prefix, address, first/last, range");
             return;
         }
-        bool full = false;
-        attr_set s = _b.take();
-        if (_derive != nullptr && *_derive) {
-            set_builder add;
-            (*_derive)(s, add);
-            attr_set extra = add.take();
-            for (auto& kv : s.kv) _b.put(kv.first, kv.second);
-            _b.fill_from(extra);
-            s = _b.take();
-        }
-        const bool empty = s.empty();
-        const uint32_t id = _in.intern(std::move(s), full);
-        if (full) {
-            _out.report.fatal = "attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)";
-            return;
-        }
-        if (empty) {
-            _out.report.bad(line, "no attributes");
-            return;
-        }
-        const std::size_t before = _out.prefixes.size();
+        std::vector<prefix>& ps = _scratch;
+        ps.clear();
         if (!pfx.empty() || !addr.empty()) {
             prefix p;
             const std::string_view t = pfx.empty() ? addr : pfx;
@@ -78,8 +59,7 @@ public:
                                           std::string(t) + "\"");
                 return;
             }
-            p.value = id;
-            _out.prefixes.push_back(p);
+            ps.push_back(p);
         } else {
             if (!range.empty()) {
                 const auto dash = range.find('-');
@@ -99,10 +79,33 @@ public:
                 _out.report.bad(line, "range first > last or mixed families");
                 return;
             }
-            split_range(a, b, id, _out.prefixes);
+            split_range(a, b, 0, ps);
         }
+        bool full = false;
+        attr_set s = _b.take();
+        if (_derive != nullptr && *_derive) {
+            set_builder add;
+            (*_derive)(s, add);
+            attr_set extra = add.take();
+            for (auto& kv : s.kv) _b.put(kv.first, kv.second);
+            _b.fill_from(extra);
+            s = _b.take();
+        }
+        if (s.empty()) {
+            _out.report.bad(line, "no attributes");
+            return;
+        }
+        const uint32_t id = _in.intern(std::move(s), full);
+        if (full) {
+            _out.report.fatal = "attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)";
+            return;
+        }
+        for (prefix& p : ps) {
+            p.value = id;
+            _out.prefixes.push_back(p);
+        }
+        _out.report.prefixes += ps.size();
         ++_out.report.rows;
-        _out.report.prefixes += _out.prefixes.size() - before;
     }
 
 private:
@@ -111,6 +114,7 @@ private:
     prefix_source& _out;
     const deriver* _derive;
     set_builder _b;
+    std::vector<prefix> _scratch;
 };
 
 // RFC 4180 fields of one line (quotes, doubled quotes inside them). false on an unterminated quote.
