@@ -16,6 +16,7 @@
 
 #include "dataplane/decode/decoder.hpp"
 #include "dataplane/reassembly/config.hpp"
+#include "enrich/tables/tables.hpp"
 #include "sinks/file/config.hpp"
 #include "sinks/output/config.hpp"
 #include "sinks/stage/config.hpp"
@@ -59,6 +60,13 @@ struct options {
     // Upper bound on each shutdown join (sinks stuck in write(2), a worker
     // that does not leave its loop): past it sluiced says so and exits.
     double shutdown_timeout = 10.0;
+    // --enrich-*: the table sources (enrich/tables/tables.hpp); enrichment is on when any is given.
+    enrich::build_config enrich;
+    double enrich_refresh = 0;  // --enrich-refresh S: rebuild every S seconds; 0 = on change and SIGHUP only
+    bool enrich_enabled() const noexcept {
+        return !enrich.static_prefixes.empty() || !enrich.inventories.empty() || !enrich.mmdbs.empty() ||
+               !enrich.exporters_file.empty() || !enrich.interfaces_file.empty();
+    }
 };
 
 // A bad command line: `flag` is the option at fault (empty for a missing input).

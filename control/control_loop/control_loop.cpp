@@ -101,6 +101,10 @@ void control_loop(daemon& d) {
         d.worker_log_lines += d.mail.drain([&](const worker::event& e) { saver.on_ack(e); });
         d.qsbr->tick(now);
         saver.tick(now);
+        if (d.enrich) {
+            if (flags().reload.exchange(false, std::memory_order_relaxed)) d.enrich->request_reload();
+            d.enrich->tick(now);
+        }
         if (replay) {
             const snapshot r = d.counters.read(phase::live);
             if (replay_done(d, r)) {

@@ -47,6 +47,7 @@
 #include "dataplane/port/port.hpp"
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
+#include "enrich/runtime/publisher.hpp"
 #include "sinks/stage/stage.hpp"
 
 namespace sluice::control {
@@ -57,6 +58,7 @@ struct stop_flags {
     std::atomic<unsigned> signals{0};         // signals received; a second one means "exit now"
     std::atomic<bool> workers_stop{false};    // the workers leave their loop
     std::atomic<bool> sinks_stop{false};      // the sinks drain and leave
+    std::atomic<bool> reload{false};          // SIGHUP: rebuild the enrichment tables
 };
 
 // The process-wide flags (a signal handler needs a static).
@@ -91,6 +93,12 @@ struct daemon {
     std::vector<std::vector<ring::record_ring>> rings;  // [worker][sink]
     mailboxes mail;                      // one command + one event ring per worker
     std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
+    // Enrichment (--enrich-*; all nullptr when off). Declared before the workers and sinks so that they are
+    // destroyed after them: the interner outlives the sinks that resolve ids, the publisher (which owns the
+    // table versions) the workers that read them.
+    std::unique_ptr<enrich::interner> enrich_interner;
+    std::unique_ptr<enrich::publisher> enrich;
+    std::unique_ptr<enrich::json_names> enrich_names;
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     uint64_t start_tsc = 0;

@@ -35,6 +35,7 @@
 #include "dataplane/exception/config.hpp"
 #include "dataplane/exception/counters.hpp"
 #include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
+#include "enrich/tables/tables.hpp"             // pure: the per-record lookup
 
 namespace sluice::worker {
 
@@ -98,6 +99,9 @@ struct alignas(64) context {
     rte_ring* mailbox_in = nullptr;
     rte_ring* mailbox_out = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
+    // The live enrichment table (enrich/runtime/publisher.hpp): loaded once per burst, after the loop-top
+    // quiescent report, and not kept past the burst. nullptr = enrichment off.
+    const std::atomic<const enrich::table_version*>* enrich_tables = nullptr;
 
     // ---- template-state snapshot for the periodic save ----
     // Filled by the worker on a snapshot_template_state command, published by

@@ -38,6 +38,7 @@
 #include "counters.hpp"
 #include "sinks/file/file.hpp"
 #include "sinks/output/output.hpp"
+#include "enrich/tables/resolve.hpp"
 
 namespace sluice::sinks {
 
@@ -58,6 +59,10 @@ struct alignas(64) sink_context {
     std::vector<std::unique_ptr<output_slot>> outputs; // empty: discard (counted in `records`)
     const std::atomic<bool>* stop = nullptr;
     uint32_t delay_us = 0;
+    // Enrichment on: the JSON carries the members of the records' attribute ids (borrowed from the daemon,
+    // which frees them after the sinks joined). nullptr = off.
+    const enrich::interner* enrich_interner = nullptr;
+    const enrich::json_names* enrich_names = nullptr;
     alignas(64) stage_counter_block counters;
 };
 

@@ -17,9 +17,24 @@ namespace {
 // One JSON line per kept record, encoded straight into the writer's buffer.
 static_assert(decode::max_json_size + 1 <= file_writer::k_max_line);
 struct json_encoder {
-    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
         char* p = w.line(decode::max_json_size + 1);
         std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        p[len++] = '\n';
+        w.commit(len);
+    }
+};
+
+// The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
+// the strings are the interner's, which outlives every table version, so no RCU read section is needed.
+static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
+struct json_enriched_encoder {
+    const enrich::interner* in;
+    const enrich::json_names* names;
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
+        char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
         p[len++] = '\n';
         w.commit(len);
     }
@@ -37,7 +52,7 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
 }
 
 template <typename Enc>
-void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+void run_one(output_slot& o, const decode::flow_record* recs, unsigned n, const Enc& enc) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     const bool filter = !o.filter.empty();
     const uint32_t sample = o.cfg->sample;
@@ -57,9 +72,9 @@ void run_one(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
             }
             decode::flow_record k = r;  // the ring slot is shared by every output
             k.sampling_rate = scaled_rate(r.sampling_rate, sample);
-            Enc::put(w, k);
+            enc.put(w, k);
         } else {
-            Enc::put(w, r);
+            enc.put(w, r);
         }
         ++encoded;
     }
@@ -92,7 +107,12 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
     for (auto& o : s.outputs) {
         switch (o->cfg->fmt) {  // once per batch, not per record
-        case format::json: run_one<json_encoder>(*o, recs, n); break;
+        case format::json:
+            if (s.enrich_interner != nullptr)
+                run_one(*o, recs, n, json_enriched_encoder{s.enrich_interner, s.enrich_names});
+            else
+                run_one(*o, recs, n, json_encoder{});
+            break;
         }
     }
 }
