@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <map>
+#include <unordered_map>
 
 namespace sluice::enrich {
 
@@ -139,7 +139,14 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
     const std::size_t k = lists.size();
     std::vector<std::size_t> pos(k, 0);
     std::vector<uint32_t> cur(k, 0);
-    std::map<std::vector<uint32_t>, uint32_t> cache;
+    struct tuple_hash {
+        std::size_t operator()(const std::vector<uint32_t>& v) const noexcept {
+            uint64_t h = 0x9E3779B97F4A7C15ull;
+            for (uint32_t x : v) h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+            return static_cast<std::size_t>(h ^ (h >> 32));
+        }
+    };
+    std::unordered_map<std::vector<uint32_t>, uint32_t, tuple_hash> cache;
     std::vector<interval> out;
     u128 at = 0;
     for (;;) {
@@ -193,11 +200,21 @@ lpm4::lpm4(const std::vector<interval>& all) : _tbl24(new uint32_t[1u << 24]) {
         _values.push_back(all[i].value);
     }
     _starts.push_back(uint64_t(1) << 32);
-    std::size_t j = 0;
-    for (uint32_t b = 0; b < (1u << 24); ++b) {
-        const uint64_t base = uint64_t(b) << 8;
-        while (_starts[j + 1] <= base) ++j;
-        _tbl24[b] = _starts[j + 1] <= base + 255 ? (k_ext | static_cast<uint32_t>(j)) : _values[j];
+    // Pass 1: the /24 blocks wholly inside an interval hold its value (std::fill: memset speed, so a build is
+    // ~10 ms for the 64 MiB whatever the data). Pass 2: a block with a boundary inside holds the index of
+    // the interval covering its first address. Every block is one or the other.
+    const std::size_t n = _values.size();
+    for (std::size_t j = 0; j < n; ++j) {
+        const uint64_t first_block = (_starts[j] + 255) >> 8, end_block = _starts[j + 1] >> 8;  // [first, end)
+        if (first_block < end_block)
+            std::fill(_tbl24.get() + first_block, _tbl24.get() + end_block, _values[j]);
+    }
+    uint64_t last_ext = UINT64_MAX;
+    for (std::size_t j = 1; j < n; ++j) {
+        if ((_starts[j] & 255) == 0) continue;
+        const uint64_t b = _starts[j] >> 8;
+        if (b != last_ext) _tbl24[b] = k_ext | static_cast<uint32_t>(j - 1);
+        last_ext = b;
     }
 }
 
