@@ -160,6 +160,12 @@ builder::builder(interner& in) : _in(in) {
 std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vector<std::string>& errors,
                                               std::string& reason) {
     const auto t0 = std::chrono::steady_clock::now();
+    auto lap = [last = t0]() mutable {
+        const auto now = std::chrono::steady_clock::now();
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();
+        last = now;
+        return static_cast<uint64_t>(ns);
+    };
     try {
         for (const auto& k : cfg.custom_keys) _keys.add(k);
     } catch (const std::exception& e) {
@@ -330,6 +336,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         }
     }
     if (!errors.empty()) return nullptr;
+    v->stats.load_ns = lap();
 
     // ---- merge the prefix sources into one table ----
     std::vector<std::vector<interval>> lists;
@@ -339,6 +346,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         lists.push_back(flatten(std::move(s.prefixes)));
     }
     srcs.clear();
+    v->stats.flatten_ns = lap();
     bool full = false;
     auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
         uint32_t only = 0;
@@ -356,6 +364,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     };
     const std::vector<interval> merged = lists.empty() ? std::vector<interval>{{0, 0}} : merge(lists, combine);
     lists.clear();
+    v->stats.merge_ns = lap();
     if (full) {
         errors.push_back("attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)");
         reason = "interner_full";
@@ -384,6 +393,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         reason = "interner_full";
         return nullptr;
     }
+    v->stats.tables_ns = lap();
     v->label = _labels;
     v->version = _next_version++;
     v->stats.prefixes = nprefixes;

@@ -81,6 +81,10 @@ struct build_stats {
     uint64_t interfaces = 0;
     uint64_t bytes = 0;          // the version's arrays
     uint64_t build_ns = 0;
+    uint64_t load_ns = 0;     // reading every source (parse, split, intern the rows' sets)
+    uint64_t flatten_ns = 0;  // per-source LPM to intervals
+    uint64_t merge_ns = 0;    // the sources merged (combined sets interned)
+    uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces
     uint32_t interned_sets = 0;  // interner size after the build
 };
 
