@@ -3,6 +3,7 @@
 #include "attrs.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice::enrich {
@@ -68,6 +69,7 @@ interner::interner() = default;
 
 interner::~interner() {
     for (auto* c : _chunks) delete[] c;
+    for (auto* c : _flat_chunks) delete[] c;
 }
 
 uint32_t interner::intern(attr_set&& s, bool& full) {
@@ -88,6 +90,28 @@ uint32_t interner::intern(attr_set&& s, bool& full) {
     }
     auto*& chunk = _chunks[id >> k_chunk_bits];
     if (chunk == nullptr) chunk = new const attr_set*[1u << k_chunk_bits]();
+    auto*& fchunk = _flat_chunks[id >> k_chunk_bits];
+    if (fchunk == nullptr) fchunk = new const uint8_t*[1u << k_chunk_bits]();
+    std::size_t flen = 4;
+    for (const auto& [k, v] : s.kv) flen += 3 + std::min<std::size_t>(v.size(), 0xffff);
+    std::unique_ptr<uint8_t[]> blob(new uint8_t[flen]);
+    {
+        uint8_t* q = blob.get();
+        const uint32_t total = static_cast<uint32_t>(flen);
+        std::memcpy(q, &total, 4);
+        q += 4;
+        for (const auto& [k, v] : s.kv) {
+            const uint16_t l = static_cast<uint16_t>(std::min<std::size_t>(v.size(), 0xffff));  // values are short
+            *q++ = static_cast<uint8_t>(k);
+            *q++ = static_cast<uint8_t>(l);
+            *q++ = static_cast<uint8_t>(l >> 8);
+            std::memcpy(q, v.data(), l);
+            q += l;
+        }
+    }
+    fchunk[id & ((1u << k_chunk_bits) - 1)] = blob.get();
+    _bytes += flen;
+    _flat_owned.push_back(std::move(blob));
     auto owned = std::make_unique<attr_set>(std::move(s));
     for (const auto& [k, v] : owned->kv) _bytes += sizeof(std::pair<uint16_t, std::string>) + v.capacity();
     _bytes += sizeof(attr_set) + enc.size() + 64;

@@ -122,11 +122,20 @@ public:
         if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
         return _chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
     }
+    // The set of `id` as one contiguous blob, for the encoders (one cache miss per set, not one per string):
+    // u32 total length, then per pair: u8 key, u16 value length (little endian), the value's bytes.
+    // nullptr like get().
+    const uint8_t* flat(uint32_t id) const noexcept {
+        if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
+        return _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+    }
     uint32_t size() const noexcept { return _count.load(std::memory_order_acquire); }  // ids in use + 1
     std::size_t bytes() const noexcept { return _bytes; }  // approximate heap bytes of the sets
 
 private:
     std::array<const attr_set**, k_chunks> _chunks{};
+    std::array<const uint8_t**, k_chunks> _flat_chunks{};
+    std::vector<std::unique_ptr<uint8_t[]>> _flat_owned;
     std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored
     std::unordered_map<std::string, uint32_t> _index;  // canonical encoding -> id (writer only)
     std::vector<std::unique_ptr<attr_set>> _owned;

@@ -96,18 +96,23 @@ public:
         if (!(e & k_ext)) [[likely]]
             return e;
         uint32_t i = e & ~k_ext;
-        while (_starts[i + 1] <= a) ++i;
-        return _values[i];
+        while (i < _last && _iv[i + 1].start <= a) ++i;
+        return _iv[i].value;
     }
     // n lookups: prefetches every tbl24 entry of the batch first, then resolves.
     void lookup_bulk(const uint32_t* a, uint32_t* out, unsigned n) const noexcept;
-    std::size_t bytes() const noexcept { return (std::size_t(1) << 24) * 4 + _starts.size() * 12; }
-    std::size_t intervals() const noexcept { return _values.size(); }
+    std::size_t bytes() const noexcept { return (std::size_t(1) << 24) * 4 + _iv.size() * sizeof(iv); }
+    std::size_t intervals() const noexcept { return _last + 1; }
 
 private:
+    // Start and value side by side: the forward scan costs one cache miss, not two.
+    struct iv {
+        uint32_t start;
+        uint32_t value;
+    };
     std::unique_ptr<uint32_t[]> _tbl24;
-    std::vector<uint64_t> _starts;  // + sentinel 2^32
-    std::vector<uint32_t> _values;
+    std::vector<iv> _iv;  // the intervals, then a sentinel {0xffffffff} (the scan also stops at _last)
+    uint32_t _last = 0;   // index of the last real interval
 };
 
 class lpm6 {

@@ -3,6 +3,7 @@
 #include "resolve.hpp"
 
 #include <cstring>
+#include <string_view>
 
 namespace sluice::enrich {
 
@@ -53,7 +54,7 @@ std::string camel_custom(std::string_view n) {
 constexpr char hex[] = "0123456789abcdef";
 
 // JSON string body of v at p (escaped); returns the end.
-char* put_escaped(char* p, const std::string& v) noexcept {
+char* put_escaped(char* p, std::string_view v) noexcept {
     for (unsigned char c : v) {
         if (c == '"' || c == '\\') {
             *p++ = '\\';
@@ -72,7 +73,7 @@ char* put_escaped(char* p, const std::string& v) noexcept {
     return p;
 }
 
-bool all_digits(const std::string& v) noexcept {
+bool all_digits(std::string_view v) noexcept {
     if (v.empty() || v.size() > 19) return false;
     for (char c : v)
         if (c < '0' || c > '9') return false;
@@ -100,10 +101,23 @@ std::size_t append_enriched(const interner& in, const json_names& names, const d
     if ((ids[0] | ids[1] | ids[2] | ids[3] | ids[4]) == 0) return len;
     char* p = json + len - 1;  // over the closing brace
     char* const limit = json + len - 1 + max_enriched_json - 1;
+    const uint8_t* blobs[json_names::scope_count];
     for (int s = 0; s < json_names::scope_count; ++s) {
-        const attr_set* set = in.get(ids[s]);
-        if (set == nullptr) continue;
-        for (const auto& [k, v] : set->kv) {
+        blobs[s] = in.flat(ids[s]);
+        if (blobs[s]) __builtin_prefetch(blobs[s]);
+    }
+    for (int s = 0; s < json_names::scope_count; ++s) {
+        const uint8_t* b = blobs[s];
+        if (b == nullptr) continue;
+        uint32_t total;
+        std::memcpy(&total, b, 4);
+        const uint8_t* q = b + 4;
+        const uint8_t* const end = b + total;
+        while (q < end) {
+            const uint16_t k = q[0];
+            const std::size_t vl = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
+            const std::string_view v(reinterpret_cast<const char*>(q + 3), vl);
+            q += 3 + vl;
             if (k >= names.keys()) continue;
             const std::string& n = names.name(static_cast<json_names::scope>(s), k);
             // Worst case of this member: the name, a comma, quotes, every byte escaped to 6.
