@@ -101,6 +101,8 @@ std::size_t append_enriched(const interner& in, const json_names& names, const d
     if ((ids[0] | ids[1] | ids[2] | ids[3] | ids[4]) == 0) return len;
     char* p = json + len - 1;  // over the closing brace
     char* const limit = json + len - 1 + max_enriched_json - 1;
+    // Three passes so that the five sets' misses overlap: pointer slots, then blobs, then the text.
+    for (uint32_t id : ids) in.prefetch(id);
     const uint8_t* blobs[json_names::scope_count];
     for (int s = 0; s < json_names::scope_count; ++s) {
         blobs[s] = in.flat(ids[s]);
