@@ -8,6 +8,7 @@
 // exporter table (16 exporters) and an interface table (16 x 64 interfaces). scripts/setup fetches the data
 // into data/ip-location-db/; without it every benchmark skips, saying so.
 //
+//   BM_load_inventory_1m        the generated inventory alone (read, parse, intern: goal under 2 s)
 //   BM_build                    the whole build (every source read, flattened, merged, DIR-24 + IPv6 tables)
 //   BM_lpm4_single / _bulk      IPv4 lookups of random addresses one at a time / lookup_bulk over 32
 //   BM_lpm6_single              IPv6 lookups of random addresses inside 2000::/3
@@ -25,6 +26,7 @@
 #include <maxminddb.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +226,26 @@ void BM_build(benchmark::State& st) {
     st.counters["peak_rss_after_first_MiB"] = double(w.peak_rss_mib);
 }
 BENCHMARK(BM_build)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The generated million-entry inventory alone: read, parsed, interned (goal: under 2 s). Needs no real data.
+void BM_load_inventory_1m(benchmark::State& st) {
+    const std::string path = gen_inventory();
+    for (auto _ : st) {
+        interner in;
+        key_registry keys;
+        const auto t0 = std::chrono::steady_clock::now();
+        prefix_source s = load_inventory(path, {}, keys, in);
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!s.report.ok() || s.report.rows != 1000000) {
+            st.SkipWithError("the generated inventory did not load whole");
+            return;
+        }
+        st.counters["load_s"] = secs;
+        st.counters["sets"] = double(in.size() - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 1000000);
+}
+BENCHMARK(BM_load_inventory_1m)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 void BM_lpm4_single(benchmark::State& st) {
     if (!ready(st)) return;
