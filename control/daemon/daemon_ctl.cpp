@@ -212,7 +212,20 @@ void register_counters(daemon& d) {
             r.add_block(g_file, ol, o->file_counters);
         }
     }
-    if (d.enrich) r.add_block(r.add_group("enrich", "tables", enrich::runtime_counter_table), {}, d.enrich->counters());
+    if (d.enrich) {
+        r.add_block(r.add_group("enrich", "tables", enrich::runtime_counter_table), {}, d.enrich->counters());
+        // The control core publishes and frees versions itself, so reading the live one here is safe.
+        r.add_reader(r.add_group("enrich", "table_size", enrich::size_table), {},
+                     [p = d.enrich.get()](std::span<uint64_t> out) {
+                         const enrich::table_version* v = p->version();
+                         if (v == nullptr) return;
+                         const auto& s = v->stats;
+                         const uint64_t vals[] = {v->version, s.prefixes, s.intervals_v4, s.intervals_v6, s.exporters,
+                                                  s.interfaces, s.interned_sets, s.bytes, s.build_ns};
+                         static_assert(std::size(vals) == enrich::size_row_count);
+                         std::copy(std::begin(vals), std::end(vals), out.begin());
+                     });
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);

@@ -56,4 +56,22 @@ static_assert(runtime_counter_table.size() == runtime_counter_count);
 
 using runtime_counter_block = counters::block<runtime_counter, runtime_counter_count>;
 
+// The current version's sizes, read by the registry on the control core (a reader, not a block): levels, not
+// running totals, although the registry's naming gives them the `_total` suffix of every row.
+enum class size_row : uint8_t { version, prefixes, intervals_v4, intervals_v6, exporters, interfaces, sets, bytes,
+                                last_build_ns, count_ };
+constexpr std::size_t size_row_count = static_cast<std::size_t>(size_row::count_);
+inline constexpr std::array<counters::info, size_row_count> size_table{{
+    {"version", "The live table version's number (1 at start-up, +1 per published rebuild). A level.", counters::kind::volume},
+    {"prefixes", "Prefixes of every source in the live version, ranges split. A level.", counters::kind::volume},
+    {"intervals_v4", "Disjoint IPv4 intervals of the live merged table. A level.", counters::kind::volume},
+    {"intervals_v6", "Disjoint IPv6 intervals of the live merged table. A level.", counters::kind::volume},
+    {"exporters", "Rows of the live exporter table. A level.", counters::kind::volume},
+    {"interfaces", "Interfaces of the live interface table (file and extra rows). A level.", counters::kind::volume},
+    {"sets", "Distinct attribute sets interned so far (never shrinks: restart to compact; bound 4 M). A level.",
+     counters::kind::volume},
+    {"bytes", "Bytes of the live version's tables. A level.", counters::kind::volume},
+    {"last_build_ns", "How long the live version took to build. A level.", counters::kind::volume},
+}};
+
 }  // namespace sluice::enrich

@@ -62,7 +62,8 @@ private:
     // Depth = bits already decided; addr holds them at the top of a _bits-wide number.
     void walk(uint32_t node, u128 addr, unsigned depth) {
         if (!_out.report.fatal.empty()) return;
-        if (_bits == 128 && node == _v4_node && depth != 96) return;  // an alias of the IPv4 subtree
+        // An alias of the IPv4 subtree (::ffff:0:0/96, 2002::/16, ...): walked once, from ::/96.
+        if (_bits == 128 && node == _v4_node && !(depth == 96 && addr == 0)) return;
         MMDB_search_node_s n;
         if (MMDB_read_node(&_db, node, &n) != MMDB_SUCCESS) {
             _out.report.fatal = _out.report.file + ": corrupt search tree at node " + std::to_string(node);

@@ -138,6 +138,11 @@ class Fields(unittest.TestCase):
             m = stats["metrics"]
             self.assertEqual(m["sluice_enrich_tables_builds_ok_total"], 1)
             self.assertEqual(m["sluice_enrich_tables_versions_published_total"], 1)
+            # The live version's sizes (levels read from the version): 2 inventory rows + 6 + 4 mmdb networks
+            # + 1 static prefix; 1 exporter, 1 interface.
+            self.assertEqual((m["sluice_enrich_table_size_version_total"], m["sluice_enrich_table_size_prefixes_total"],
+                              m["sluice_enrich_table_size_exporters_total"],
+                              m["sluice_enrich_table_size_interfaces_total"]), (1, 9, 1, 1))
             self.assertIn("enrichment tables: version 1 built", p.stderr)
 
     def test_bad_source_stops_startup_naming_file_and_line(self):

@@ -148,6 +148,7 @@ TEST(EnrichMmdb, MaxmindLayout) {
     ASSERT_TRUE(s.report.ok()) << s.report.fatal;
     std::map<std::string, M> got;
     for (const auto& p : s.prefixes) got[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(s.prefixes.size(), 4u);
     // Each network once: the ::ffff:0:0/96 and 2002::/16 aliases of the IPv4 subtree are not walked.
     EXPECT_EQ(got, (std::map<std::string, M>{
                        {"198.51.100.0/25", {{"city", "Paris"}, {"country", "FR"}, {"state", "IDF"}}},
@@ -159,6 +160,7 @@ TEST(EnrichMmdb, MaxmindLayout) {
     ASSERT_TRUE(a.report.ok());
     std::map<std::string, M> asn;
     for (const auto& p : a.prefixes) asn[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(a.prefixes.size(), 2u);
     EXPECT_EQ(asn, (std::map<std::string, M>{
                        {"198.51.100.0/23", {{"asn", "64500"}, {"as_name", "Example \"Transit\""}}},
                        {"2001:db8::/32", {{"asn", "64501"}, {"as_name", "Example v6"}}},
