@@ -189,10 +189,12 @@ class Reload(unittest.TestCase):
         st = os.path.join(tmp, name + "-stats.json")
         cmd = [SLUICED, "--port", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, *SFLOW_PORT,
                "--output", "name=all,path=/dev/null", "--stats-json", st, "--duration", str(seconds), *extra]
+        if during:
+            cmd += ["--stats-json-interval", "1"]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         rss = []
         if during:
-            during(p, rss)
+            during(p, rss, st)
         _, err = p.communicate(timeout=seconds + 60)
         self.assertEqual(p.returncode, 0, err[-3000:])
         with open(st) as f:
@@ -210,12 +212,25 @@ class Reload(unittest.TestCase):
             inv = src[1]
             base, _, _ = self.live(tmp, "base", src, 3)
 
-            def reload(p, rss):
-                time.sleep(1.0)  # EAL up, first build done
+            self.rx_samples = []
+
+            def sample_rx(st):
+                try:
+                    with open(st) as f:
+                        self.rx_samples.append(json.load(f)["metrics"]["sluice_dataplane_worker_rx_packets_total"])
+                except (OSError, ValueError, KeyError):
+                    pass
+
+            def reload(p, rss, st):
+                time.sleep(1.5)  # EAL up, first build done
                 rss.append(rss_kb(p.pid))
-                end = time.time() + self.SECONDS - 2
+                end = time.time() + self.SECONDS - 2.5
                 i = 0
+                next_sample = time.time()
                 while time.time() < end and p.poll() is None:
+                    if time.time() >= next_sample:
+                        sample_rx(st)
+                        next_sample += 1.0
                     i += 1
                     self.requests = i
                     if i % 2:
@@ -249,9 +264,14 @@ class Reload(unittest.TestCase):
             # Every replaced version was freed after a grace period, but for at most the last few.
             self.assertGreaterEqual(m["sluice_enrich_tables_versions_retired_total"], ok - 1 - 4)
             self.assertGreater(m["sluice_dataplane_worker_records_total"], 0)
-            # No stall: the workers' cycles per packet stay near the run without reloads (a shared 2-CPU box:
-            # the builder thread competes with the worker lcore, so this short variant allows 50%; soak 10%).
-            limit = float(os.environ.get("RELOAD_CPP_TOLERANCE", "0.5"))
+            # No stall: the worker received packets in every 2-second window of the reloads (the live stats file
+            # is rewritten each second, sampled each second: two samples may see the same rewrite) ...
+            self.assertGreaterEqual(len(self.rx_samples), 3, self.rx_samples)
+            self.assertTrue(all(b > a for a, b in zip(self.rx_samples, self.rx_samples[2:])), self.rx_samples)
+            # ... and its cycles per packet stay near the run without reloads. TSC cycles include the time other
+            # processes take the CPU: on the shared 2-CPU box the short variant allows 2x; the soak, meant for a
+            # quiet machine, 10% (RELOAD_CPP_TOLERANCE).
+            limit = float(os.environ.get("RELOAD_CPP_TOLERANCE", "1.0"))
             self.assertLess(self.cycles_per_packet(s), self.cycles_per_packet(base) * (1 + limit),
                             (self.cycles_per_packet(s), self.cycles_per_packet(base)))
             # Memory back to its level: old versions (65 MiB each) are freed, not accumulated.
