@@ -2,7 +2,10 @@
 // The enrichment tables' builder thread, publication and RCU retirement; see publisher.hpp.
 #include "publisher.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -108,6 +111,9 @@ void publisher::start_build(runtime_counter why) {
     _done.store(false, std::memory_order_relaxed);
     _running = true;
     _thread = std::thread([this] {
+        // Below the lcores: a build competes for a CPU only with what has nothing better to do. The thread
+        // inherits the main lcore's affinity (never a worker's CPU unless the lcore map shares it).
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), k_build_nice);
         _errors.clear();
         _reason.clear();
         try {

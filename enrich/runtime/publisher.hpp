@@ -40,6 +40,8 @@ public:
     static constexpr std::size_t k_max_retiring = 4;  // versions waiting on a grace period (each ~70 MiB+)
     // How often the sources' mtimes are checked: a stat() per file per second costs nothing.
     static constexpr auto k_file_check = std::chrono::seconds(1);
+    // The builder thread's nice value: background work (a build of the real data takes seconds of CPU).
+    static constexpr int k_build_nice = 10;
 
     // Sends a forced sampling rate (rate 0 = remove) for one exporter to every worker (the mailbox path).
     using override_fn = std::function<bool(const uint8_t addr[16], uint32_t rate)>;

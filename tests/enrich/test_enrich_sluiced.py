@@ -257,7 +257,8 @@ class Reload(unittest.TestCase):
             deferred = m["sluice_enrich_tables_builds_deferred_total"]
             self.assertGreaterEqual(started, 5, info)
             self.assertGreaterEqual(started - 1 + deferred, self.requests * 0.9, info)
-            self.assertEqual(ok, started)
+            # Every build succeeded, but for one still running when the replay stopped (joined and dropped).
+            self.assertIn(ok, (started - 1, started), info)
             self.assertEqual(m["sluice_enrich_tables_builds_failed_invalid_total"] +
                              m["sluice_enrich_tables_builds_failed_read_total"], 0)
             self.assertEqual(m["sluice_enrich_tables_versions_published_total"], ok)
