@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <unordered_map>
 
 namespace sluice::enrich {
 
@@ -139,14 +138,30 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
     const std::size_t k = lists.size();
     std::vector<std::size_t> pos(k, 0);
     std::vector<uint32_t> cur(k, 0);
-    struct tuple_hash {
-        std::size_t operator()(const std::vector<uint32_t>& v) const noexcept {
-            uint64_t h = 0x9E3779B97F4A7C15ull;
-            for (uint32_t x : v) h = (h ^ x) * 0xFF51AFD7ED558CCDull;
-            return static_cast<std::size_t>(h ^ (h >> 32));
+    // The tuple cache: open addressing over flat keys (k values per slot), so a lookup is one probe run in
+    // one array and an insert allocates nothing (a map of vectors spent more time in malloc than in merging).
+    std::vector<uint32_t> keys;        // slots x k
+    std::vector<uint32_t> vals;        // slots; UINT32_MAX = empty
+    std::size_t used = 0, mask = 0;
+    auto hash_of = [&](const uint32_t* t) {
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (std::size_t i = 0; i < k; ++i) h = (h ^ t[i]) * 0xFF51AFD7ED558CCDull;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    };
+    auto rehash = [&](std::size_t slots) {
+        std::vector<uint32_t> ok = std::move(keys), ov = std::move(vals);
+        keys.assign(slots * k, 0);
+        vals.assign(slots, UINT32_MAX);
+        mask = slots - 1;
+        for (std::size_t s = 0; s < ov.size(); ++s) {
+            if (ov[s] == UINT32_MAX) continue;
+            std::size_t i = hash_of(&ok[s * k]) & mask;
+            while (vals[i] != UINT32_MAX) i = (i + 1) & mask;
+            std::copy(&ok[s * k], &ok[s * k] + k, &keys[i * k]);
+            vals[i] = ov[s];
         }
     };
-    std::unordered_map<std::vector<uint32_t>, uint32_t, tuple_hash> cache;
+    rehash(1024);
     std::vector<interval> out;
     u128 at = 0;
     for (;;) {
@@ -159,11 +174,22 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
         for (uint32_t c : cur) any |= c != 0;
         if (!any) {
             v = 0;
-        } else if (auto it = cache.find(cur); it != cache.end()) {
-            v = it->second;
         } else {
-            v = combine(cur);
-            cache.emplace(cur, v);
+            std::size_t slot = hash_of(cur.data()) & mask;
+            for (;;) {
+                if (vals[slot] == UINT32_MAX) {
+                    v = combine(cur);
+                    std::copy(cur.begin(), cur.end(), &keys[slot * k]);
+                    vals[slot] = v;
+                    if (++used * 2 > mask + 1) rehash((mask + 1) * 2);  // load <= 0.5
+                    break;
+                }
+                if (std::equal(cur.begin(), cur.end(), &keys[slot * k])) {
+                    v = vals[slot];
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
         }
         if (out.empty() || out.back().value != v) out.push_back({at, v});
         // Next boundary of any list.
