@@ -18,6 +18,7 @@
 #include "dataplane/reassembly/config.hpp"
 #include "enrich/extrapolate/config.hpp"
 #include "enrich/snmp/config.hpp"
+#include "enrich/tables/tables.hpp"
 #include "sinks/file/config.hpp"
 #include "sinks/output/config.hpp"
 #include "sinks/stage/config.hpp"
@@ -78,6 +79,13 @@ struct options {
     std::string control_group, control_admin_group;  // group names; "" = none
     std::string metrics_listen;                      // "" = off; PORT or ADDR:PORT
     uint32_t metrics_max_exporters = 256;
+    // --enrich-*: the table sources (enrich/tables/tables.hpp); enrichment is on when any is given.
+    enrich::build_config enrich;
+    double enrich_refresh = 0;  // --enrich-refresh S: rebuild every S seconds; 0 = on change and SIGHUP only
+    bool enrich_enabled() const noexcept {
+        return !enrich.static_prefixes.empty() || !enrich.inventories.empty() || !enrich.mmdbs.empty() ||
+               !enrich.exporters_file.empty() || !enrich.interfaces_file.empty();
+    }
 };
 
 // A bad command line: `flag` is the option at fault (empty for a missing input).

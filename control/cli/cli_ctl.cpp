@@ -15,6 +15,7 @@
 #include "dataplane/decode/flow_record.hpp"
 #include "dataplane/worker/config.hpp"
 #include "enrich/extrapolate/extrapolate.hpp"
+#include "enrich/tables/spec.hpp"
 #include "sinks/output/output.hpp"
 
 namespace sluice::control::cli {
@@ -96,6 +97,16 @@ const char* const usage_text =
     "  --metrics-listen [ADDR:]PORT  serve GET /metrics over HTTP on the control core (default off;\n"
     "                           a bare PORT listens on 127.0.0.1)\n"
     "  --metrics-max-exporters N  exporters with their own metrics series (default 256; the rest \"_other\")\n"
+    "Enrichment (docs/configuration.md, \"Enrichment\"):\n"
+    "  --enrich-inventory FILE[,format=json|ndjson|csv][,columns=C1:C2:..]  prefixes, addresses or ranges with\n"
+    "                           attributes (repeatable; earlier files win per field)\n"
+    "  --enrich-mmdb FILE[,layout=maxmind|ip-location-db][,KEY=a.b.c]  a City/Country/ASN .mmdb (repeatable)\n"
+    "  --enrich-prefix PREFIX=KEY:VALUE,..  a static prefix (repeatable; wins over every file)\n"
+    "  --enrich-exporters FILE  exporter address/subnet -> name, site, region, role, group, tenant, sampling_rate,\n"
+    "                           force\n"
+    "  --enrich-interfaces FILE (exporter, ifindex) -> name, description, speed, boundary, connectivity, provider\n"
+    "  --enrich-key NAME        declare a custom attribute key (repeatable)\n"
+    "  --enrich-refresh S       also rebuild the tables every S seconds (default 0: on a file change or SIGHUP)\n"
     "  -h, --help               this text\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop cleanly; a second one saves the template state and exits at once (status 1);\n"
@@ -150,6 +161,13 @@ enum opt_id : int {
     o_control_admin_group,
     o_metrics_listen,
     o_metrics_max_exporters,
+    o_enrich_inventory,
+    o_enrich_mmdb,
+    o_enrich_prefix,
+    o_enrich_exporters,
+    o_enrich_interfaces,
+    o_enrich_key,
+    o_enrich_refresh,
 };
 
 // One row per flag: getopt_long's table (name, argument, id).
@@ -198,6 +216,13 @@ constexpr option k_options[] = {
     {"control-admin-group", required_argument, nullptr, o_control_admin_group},
     {"metrics-listen", required_argument, nullptr, o_metrics_listen},
     {"metrics-max-exporters", required_argument, nullptr, o_metrics_max_exporters},
+    {"enrich-inventory", required_argument, nullptr, o_enrich_inventory},
+    {"enrich-mmdb", required_argument, nullptr, o_enrich_mmdb},
+    {"enrich-prefix", required_argument, nullptr, o_enrich_prefix},
+    {"enrich-exporters", required_argument, nullptr, o_enrich_exporters},
+    {"enrich-interfaces", required_argument, nullptr, o_enrich_interfaces},
+    {"enrich-key", required_argument, nullptr, o_enrich_key},
+    {"enrich-refresh", required_argument, nullptr, o_enrich_refresh},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -422,6 +447,39 @@ void parse_flags(parsed& r, int argc, char** argv, bool replace_lists) {
             o.config_file = val;
             o.check_config = true;
             break;
+        case o_enrich_inventory:
+        case o_enrich_mmdb:
+        case o_enrich_exporters:
+        case o_enrich_interfaces:
+            try {
+                if (id == o_enrich_mmdb) {
+                    o.enrich.mmdbs.push_back(enrich::parse_mmdb_spec(val));
+                } else {
+                    enrich::inventory_spec is = enrich::parse_inventory_spec(val);
+                    if (id == o_enrich_inventory) {
+                        o.enrich.inventories.push_back(is);
+                    } else if (id == o_enrich_exporters) {
+                        o.enrich.exporters_file = is.path;
+                        o.enrich.exporters_opt = is.opt;
+                    } else {
+                        o.enrich.interfaces_file = is.path;
+                        o.enrich.interfaces_opt = is.opt;
+                    }
+                }
+            } catch (const std::invalid_argument& e) {
+                throw usage_error(flag, e.what());
+            }
+            break;
+        case o_enrich_prefix: {
+            enrich::prefix p;
+            const auto eq = val.find('=');
+            if (eq == std::string::npos || !enrich::parse_prefix(val.substr(0, eq), p))
+                throw usage_error(flag, "want PREFIX=KEY:VALUE,..., got '" + val + "'");
+            o.enrich.static_prefixes.push_back(val);  // keys checked when the tables are built
+            break;
+        }
+        case o_enrich_key: o.enrich.custom_keys.push_back(val); break;
+        case o_enrich_refresh: o.enrich_refresh = parse_seconds(flag, val); break;
         default: throw usage_error(argv[optind - 1], "unknown option");
         }
     }

@@ -155,7 +155,11 @@ void control_loop(daemon& d) {
         // workers' snapshot buffers: one round at a time.
         if (!control_api_snapshot_pending(d)) saver.tick(now);
         control_api_tick(d, saver.pending());
-        if (flags().reload.exchange(false, std::memory_order_relaxed)) reload_config(d);
+        if (flags().reload.exchange(false, std::memory_order_relaxed)) {  // SIGHUP
+            if (!d.config.file.empty()) reload_config(d);
+            if (d.enrich) d.enrich->request_reload();
+        }
+        if (d.enrich) d.enrich->tick(now);
         reclaim(d);
         if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);
         if (d.classifier) {

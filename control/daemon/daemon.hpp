@@ -55,6 +55,7 @@
 #include "dataplane/ring/record_ring.hpp"
 #include "dataplane/worker/worker_context.hpp"
 #include "enrich/snmp/snmp.hpp"
+#include "enrich/runtime/publisher.hpp"
 #include "sinks/stage/stage.hpp"
 
 namespace sluice::control {
@@ -67,7 +68,7 @@ struct stop_flags {
     std::atomic<unsigned> signals{0};         // signals received; a second one means "exit now"
     std::atomic<bool> workers_stop{false};    // the workers leave their loop
     std::atomic<bool> sinks_stop{false};      // the sinks drain and leave
-    std::atomic<bool> reload{false};          // SIGHUP: the control loop reloads --config FILE
+    std::atomic<bool> reload{false};          // SIGHUP: reload --config FILE and rebuild the enrichment tables
 };
 
 // The process-wide flags (a signal handler needs a static).
@@ -115,6 +116,12 @@ struct daemon {
     mailboxes mail;                      // one command + one event ring per worker
     std::unique_ptr<qsbr_domain> qsbr;   // the workers' RCU domain
     std::vector<ring_ptr> reading_rings;  // per worker, with --snmp-exporter and --extrapolate
+    // Enrichment (--enrich-*; all nullptr when off). Declared before the workers and sinks so that they are
+    // destroyed after them: the interner outlives the sinks that resolve ids, the publisher (which owns the
+    // table versions) the workers that read them.
+    std::unique_ptr<enrich::interner> enrich_interner;
+    std::unique_ptr<enrich::publisher> enrich;
+    std::unique_ptr<enrich::json_names> enrich_names;
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     uint64_t start_tsc = 0;

@@ -42,6 +42,8 @@ stop_flags& flags() noexcept {
 namespace {
 
 // Only sets flags (async-signal-safe: lock-free atomics).
+extern "C" void on_sighup(int) { flags().reload.store(true, std::memory_order_relaxed); }
+
 extern "C" void on_signal(int) {
     stop_flags& f = flags();
     f.signals.fetch_add(1, std::memory_order_relaxed);
@@ -65,6 +67,11 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup{};
+    hup.sa_handler = on_sighup;
+    sigemptyset(&hup.sa_mask);
+    hup.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &hup, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -135,6 +142,8 @@ void create_sinks(daemon& d, unsigned lcore) {
         sinks::add_outputs(*k, o.sink.outputs, o.sinks, d.wcfg.tsc_hz);
         k->stop = &flags().sinks_stop;
         k->delay_us = o.sink.delay_us;
+        k->enrich_interner = d.enrich_interner.get();
+        k->enrich_names = d.enrich_names.get();
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
@@ -264,6 +273,20 @@ void register_counters(daemon& d) {
         const std::size_t g_feed = r.add_group("enrich", "snmp_feed", enrich::snmp::feed_counter_table);
         r.add_block(g_feed, {}, d.feed.counters);
     }
+    if (d.enrich) {
+        r.add_block(r.add_group("enrich", "tables", enrich::runtime_counter_table), {}, d.enrich->counters());
+        // The control core publishes and frees versions itself, so reading the live one here is safe.
+        r.add_reader(r.add_group("enrich", "table_size", enrich::size_table), {},
+                     [p = d.enrich.get()](std::span<uint64_t> out) {
+                         const enrich::table_version* v = p->version();
+                         if (v == nullptr) return;
+                         const auto& s = v->stats;
+                         const uint64_t vals[] = {v->version, s.prefixes, s.intervals_v4, s.intervals_v6, s.exporters,
+                                                  s.interfaces, s.interned_sets, s.bytes, s.build_ns};
+                         static_assert(std::size(vals) == enrich::size_row_count);
+                         std::copy(std::begin(vals), std::end(vals), out.begin());
+                     });
+    }
     const std::size_t g_qsbr = r.add_group("control", "qsbr", qsbr_counter_table);
     r.add_block(g_qsbr, {}, d.qsbr->counters());
     const std::size_t g_log = r.add_group("control", "log", log::counter_table);
@@ -389,6 +412,16 @@ void setup(daemon& d) {
         RTE_LOG(INFO, USER1, "rules %s: %zu rules, %zu payload rules\n", o.rules.c_str(),
                 d.classifier->acquire()->db->rules().rules.size(), d.classifier->acquire()->db->payload_rules().size());
     }
+    if (o.enrich_enabled()) {
+        // The first version is built here, synchronously: a source that fails stops the start-up.
+        d.enrich_interner = std::make_unique<enrich::interner>();
+        d.enrich = std::make_unique<enrich::publisher>(o.enrich, *d.enrich_interner, d.qsbr->get(), o.enrich_refresh,
+                                                       [](const std::string& m) {
+                                                           RTE_LOG(INFO, USER1, "%s\n", m.c_str());
+                                                       });
+        d.enrich->build_initial();
+        d.enrich_names = std::make_unique<enrich::json_names>(d.enrich->table_builder().keys());
+    }
 
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);
@@ -424,6 +457,7 @@ void setup(daemon& d) {
             c->mailbox_in = d.mail.in(wid);
             c->mailbox_out = d.mail.out(wid);
             c->qsbr = d.qsbr->get();
+            c->enrich_tables = d.enrich ? d.enrich->current() : nullptr;
             // A replayed file's fragments time out by capture time, as in sluice-decode; live ports by the TSC.
             c->frag_capture_clock = d.expected[pi] != 0 && c->pcap_timestamps;
             c->frags = std::make_unique<reassembly::reassembler>(o.frag, c->frag_capture_clock ? 1000000000ull : w.tsc_hz,
@@ -489,6 +523,15 @@ void setup(daemon& d) {
 
     // SNMP: the poller is built here (net-snmp initialised once), its thread started with the workers.
     if (!o.snmp.agents.empty()) d.snmp = std::make_unique<enrich::snmp::poller>(o.snmp);
+    // The exporter table's forced sampling rates take the same path (and again after each rebuild).
+    if (d.enrich) {
+        d.enrich->set_override_sink([&d, seq](const uint8_t addr[16], uint32_t rate) mutable {
+            worker::command cmd{.kind = worker::command_kind::set_sampling_override, .rate = rate, .seq = ++seq, .addr = {}};
+            std::memcpy(cmd.addr, addr, 16);
+            return d.mail.send_all(cmd);
+        });
+        d.enrich->send_overrides();
+    }
 
     create_sinks(d, lcore);
     register_counters(d);

@@ -166,9 +166,9 @@ constexpr counter drop_counter(parse::frame_class c) noexcept {
 }
 
 // The worker's cycle accounting, by stage (rte_rdtsc deltas).
-enum class stage : uint8_t { rx, parse, decode, enqueue, count_ };
+enum class stage : uint8_t { rx, parse, decode, enqueue, enrich, count_ };
 constexpr std::size_t stage_count = static_cast<std::size_t>(stage::count_);
-inline constexpr std::array<std::string_view, stage_count> stage_names{"rx", "parse", "decode", "enqueue"};
+inline constexpr std::array<std::string_view, stage_count> stage_names{"rx", "parse", "decode", "enqueue", "enrich"};
 // The same, as a counter table (the registry's `dataplane/worker_cycles`
 // group: sluice_dataplane_worker_cycles_<stage>_total).
 inline constexpr std::array<counters::info, stage_count> cycle_table{{
@@ -176,6 +176,7 @@ inline constexpr std::array<counters::info, stage_count> cycle_table{{
     {"parse", "TSC cycles spent parsing, reassembling and answering exception frames.", K::volume},
     {"decode", "TSC cycles spent in the decoders.", K::volume},
     {"enqueue", "TSC cycles spent enqueueing records onto the sink rings (waits included).", K::volume},
+    {"enrich", "TSC cycles spent in the enrichment lookups (enrich/tables) of the decoded records.", K::volume},
 }};
 
 using counters::relaxed_add;

@@ -37,6 +37,7 @@
 #include "dataplane/reassembly/reassembly.hpp"  // pure: bytes in, bytes out
 #include "enrich/classify/classify.hpp"          // pure: Hyperscan, caller-supplied RCU
 #include "enrich/extrapolate/extrapolate.hpp"    // pure: records in place
+#include "enrich/tables/tables.hpp"             // pure: the per-record lookup
 
 namespace sluice::worker {
 
@@ -113,6 +114,9 @@ struct alignas(64) context {
     // SNMP counter readings for `extrapolator` (enrich/extrapolate/reading.hpp):
     // SPSC, filled by the control core, drained at the loop top; null = none.
     rte_ring* readings = nullptr;
+    // The live enrichment table (enrich/runtime/publisher.hpp): loaded once per burst, after the loop-top
+    // quiescent report, and not kept past the burst. nullptr = enrichment off.
+    const std::atomic<const enrich::table_version*>* enrich_tables = nullptr;
 
     // ---- template-state snapshot for the periodic save ----
     // Filled by the worker on a snapshot_template_state command, published by

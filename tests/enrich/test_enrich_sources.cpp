@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+// Inventory files (JSON, NDJSON, CSV) with bad lines by file and line, mmdb in both layouts, the builder's
+// precedence merge, exporter and interface tables, the per-record lookup and the JSON members.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "dataplane/decode/record_format.hpp"
+#include "enrich/tables/resolve.hpp"
+#include "enrich/tables/tables.hpp"
+
+using namespace sluice::enrich;
+namespace decode = sluice::decode;
+
+namespace {
+
+const std::string k_testdata = SLUICE_ENRICH_TESTDATA;
+
+struct tmpdir {
+    std::string path;
+    tmpdir() {
+        char t[] = "/tmp/sluice-enrich-test-XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~tmpdir() { std::system(("rm -rf " + path).c_str()); }
+    std::string write(const std::string& name, const std::string& text) const {
+        const std::string p = path + "/" + name;
+        std::ofstream(p) << text;
+        return p;
+    }
+};
+
+// key=value of a set, sorted, for exact comparisons.
+std::map<std::string, std::string> kv(const interner& in, const key_registry& keys, uint32_t id) {
+    std::map<std::string, std::string> m;
+    if (const attr_set* s = in.get(id))
+        for (const auto& [k, v] : s->kv) m[std::string(keys.name(k))] = v;
+    return m;
+}
+
+u128 addr(const char* s) {
+    u128 a = 0;
+    EXPECT_TRUE(parse_address(s, a)) << s;
+    return a;
+}
+
+void set_addr(uint8_t out[16], const char* s) { from_u128(addr(s), out); }
+
+using M = std::map<std::string, std::string>;
+
+}  // namespace
+
+struct inventory_case {
+    const char* name;
+    const char* file;      // file name (its extension picks the format)
+    const char* text;
+    std::vector<std::string> columns;
+    uint64_t rows, bad_lines;
+    std::vector<std::string> errors;  // with "FILE" for the path
+};
+
+TEST(EnrichInventory, FormatsAndBadLines) {
+    const std::vector<inventory_case> cases = {
+        {"ndjson", "inv.ndjson",
+         "{\"prefix\":\"10.1.0.0/16\",\"name\":\"web\",\"role\":\"server\"}\n"
+         "\n"
+         "{\"address\":\"10.1.2.3\",\"name\":\"db1\",\"team\":\"storage\"}\n"
+         "{\"range\":\"10.2.0.5-10.2.0.20\",\"site\":\"par1\"}\n"
+         "{\"prefix\":\"10.3.0.0/33\",\"name\":\"x\"}\n"
+         "not json\n"
+         "{\"prefix\":\"10.4.0.0/16\",\"colour\":\"red\"}\n"
+         "{\"prefix\":\"10.5.0.0/16\"}\n",
+         {}, 3, 4,
+         {"FILE:5: bad prefix \"10.3.0.0/33\"", "FILE:6: not a JSON object",
+          "FILE:7: unknown key \"colour\" (declare custom keys with --enrich-key)", "FILE:8: no attributes"}},
+        {"csv", "inv.csv",
+         "prefix,name,tenant\n"
+         "10.1.0.0/16,web,\"acme, inc\"\n"
+         "# a comment\n"
+         "2001:db8::/32,v6net,\"say \"\"hi\"\"\"\n"
+         "10.9.0.0/16,onlyone\n"
+         "10.8.0.0/16,\"unterminated,x\n",
+         {}, 2, 2, {"FILE:5: 2 columns, header has 3", "FILE:6: unterminated quote"}},
+        {"csv-columns", "asn.csv",
+         "1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n"
+         "1.0.4.0,1.0.7.255,38803,Gtelecom Pty Ltd\n"
+         "1.0.9.0,1.0.8.255,1,backwards\n",
+         {"first", "last", "asn", "as_name"}, 2, 1, {"FILE:3: range first > last or mixed families"}},
+        {"json", "inv.json",
+         "[\n"
+         "  {\"prefix\": \"10.1.0.0/16\", \"name\": \"web\", \"speed\": 100},\n"
+         "  {\"prefix\": \"10.2.0.0/16\",\n"
+         "   \"name\": \"db\"},\n"
+         "  {\"prefix\": \"nope\", \"name\": \"db\"},\n"
+         "  {\"first\": \"10.3.0.0\", \"last\": \"10.3.0.255\", \"kind\": \"vip\"}\n"
+         "]\n",
+         {}, 3, 1, {"FILE:5: bad prefix \"nope\""}},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        tmpdir d;
+        const std::string p = d.write(c.file, c.text);
+        interner in;
+        key_registry keys;
+        inventory_options opt;
+        opt.columns = c.columns;
+        prefix_source s = load_inventory(p, opt, keys, in);
+        EXPECT_EQ(s.report.fatal, "");
+        EXPECT_EQ(s.report.rows, c.rows);
+        EXPECT_EQ(s.report.bad_lines, c.bad_lines);
+        std::vector<std::string> want;
+        for (std::string e : c.errors) want.push_back(p + e.substr(4));
+        EXPECT_EQ(s.report.errors, want);
+    }
+}
+
+TEST(EnrichInventory, RangeSplitRowsAndValues) {
+    tmpdir d;
+    const std::string p = d.write("r.ndjson", "{\"range\":\"10.0.0.5-10.0.0.20\",\"site\":\"par1\",\"asn\":64500}\n");
+    interner in;
+    key_registry keys;
+    prefix_source s = load_inventory(p, {}, keys, in);
+    ASSERT_TRUE(s.report.ok());
+    EXPECT_EQ(s.report.prefixes, 5u);
+    ASSERT_EQ(s.prefixes.size(), 5u);
+    EXPECT_EQ(kv(in, keys, s.prefixes[0].value), (M{{"asn", "64500"}, {"site", "par1"}}));
+}
+
+TEST(EnrichInventory, UnreadableAndNotJson) {
+    interner in;
+    key_registry keys;
+    EXPECT_EQ(load_inventory("/nonexistent/x.csv", {}, keys, in).report.fatal, "/nonexistent/x.csv: cannot read");
+    tmpdir d;
+    const std::string p = d.write("bad.json", "{\"not\": \"an array\"}");
+    EXPECT_EQ(load_inventory(p, {}, keys, in).report.fatal, p + ":1: a JSON inventory is an array of objects");
+    EXPECT_EQ(load_inventory(d.write("x.txt", ""), {}, keys, in).report.fatal.find("unknown inventory format") !=
+                  std::string::npos,
+              true);
+}
+
+TEST(EnrichMmdb, MaxmindLayout) {
+    interner in;
+    key_registry keys;
+    prefix_source s = load_mmdb(k_testdata + "/city-maxmind.mmdb", mmdb_layout::maxmind(), in);
+    ASSERT_TRUE(s.report.ok()) << s.report.fatal;
+    std::map<std::string, M> got;
+    for (const auto& p : s.prefixes) got[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(s.prefixes.size(), 4u);
+    // Each network once: the ::ffff:0:0/96 and 2002::/16 aliases of the IPv4 subtree are not walked.
+    EXPECT_EQ(got, (std::map<std::string, M>{
+                       {"198.51.100.0/25", {{"city", "Paris"}, {"country", "FR"}, {"state", "IDF"}}},
+                       {"198.51.100.128/25", {{"city", "Lyon"}, {"country", "FR"}}},
+                       {"203.0.113.0/24", {{"country", "JP"}}},
+                       {"2001:db8:1::/48", {{"city", "Berlin"}, {"country", "DE"}}},
+                   }));
+    prefix_source a = load_mmdb(k_testdata + "/asn-maxmind.mmdb", mmdb_layout::maxmind(), in);
+    ASSERT_TRUE(a.report.ok());
+    std::map<std::string, M> asn;
+    for (const auto& p : a.prefixes) asn[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(a.prefixes.size(), 2u);
+    EXPECT_EQ(asn, (std::map<std::string, M>{
+                       {"198.51.100.0/23", {{"asn", "64500"}, {"as_name", "Example \"Transit\""}}},
+                       {"2001:db8::/32", {{"asn", "64501"}, {"as_name", "Example v6"}}},
+                   }));
+}
+
+TEST(EnrichMmdb, IpLocationDbLayout) {
+    interner in;
+    key_registry keys;
+    prefix_source s = load_mmdb(k_testdata + "/city-iplocdb.mmdb", mmdb_layout::ip_location_db(), in);
+    ASSERT_TRUE(s.report.ok());
+    std::map<std::string, M> got;
+    for (const auto& p : s.prefixes) got[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(got, (std::map<std::string, M>{
+                       {"192.0.2.0/24", {{"city", "Amsterdam"}, {"country", "NL"}, {"state", "North Holland"}}},
+                       {"2001:db8:2::/48", {{"city", "London"}, {"country", "GB"}}},
+                   }));
+    // The MaxMind layout finds nothing in a flat database: no sets, no prefixes.
+    EXPECT_EQ(load_mmdb(k_testdata + "/city-iplocdb.mmdb", mmdb_layout::maxmind(), in).prefixes.size(), 0u);
+    EXPECT_NE(load_mmdb("/nonexistent.mmdb", mmdb_layout::maxmind(), in).report.fatal, "");
+}
+
+// The builder: precedence static > inventory > mmdb, per field; exporters; interfaces with extra rows.
+TEST(EnrichBuilder, MergedTablesAndRecords) {
+    tmpdir d;
+    build_config cfg;
+    cfg.custom_keys = {"rack"};
+    cfg.static_prefixes = {"198.51.100.7=role:pinned"};
+    cfg.inventories.push_back({d.write("inv.csv",
+                                       "prefix,name,role,rack\n"
+                                       "198.51.100.0/24,lab-net,lab,\n"
+                                       "198.51.100.7,db7,database,r12\n"),
+                               {}});
+    cfg.mmdbs.push_back({k_testdata + "/city-maxmind.mmdb", mmdb_layout::maxmind()});
+    cfg.mmdbs.push_back({k_testdata + "/asn-maxmind.mmdb", mmdb_layout::maxmind()});
+    cfg.exporters_file = d.write("exp.ndjson",
+                                 "{\"address\":\"192.0.2.1\",\"name\":\"edge1\",\"site\":\"par\",\"group\":\"edge\","
+                                 "\"sampling_rate\":1000,\"force\":true}\n"
+                                 "{\"prefix\":\"192.0.2.0/24\",\"name\":\"lab\",\"sampling_rate\":100}\n");
+    cfg.interfaces_file = d.write("if.csv",
+                                  "exporter,ifindex,name,description,speed,boundary\n"
+                                  "192.0.2.1,3,xe-0/0/3,Transit: Cogent,10000,external\n");
+    cfg.extra_interfaces = [] {
+        std::vector<interface_row> rows;
+        interface_row a{addr("192.0.2.1"), 3, {}};
+        set_builder b;
+        b.put(key::name, "snmp-name");       // loses to the file's name
+        b.put(key::provider, "cogent");      // the file has none: kept
+        a.attrs = b.take();
+        rows.push_back(a);
+        interface_row c{addr("192.0.2.1"), 4, {}};
+        b.put(key::name, "xe-0/0/4");
+        c.attrs = b.take();
+        rows.push_back(c);
+        return rows;
+    };
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    auto v = bld.build(cfg, errors, reason);
+    ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
+    const key_registry& keys = bld.keys();
+
+    uint8_t a[16];
+    set_addr(a, "198.51.100.7");
+    EXPECT_EQ(kv(in, keys, v->address_attr(a)),
+              (M{{"as_name", "Example \"Transit\""}, {"asn", "64500"}, {"city", "Paris"}, {"country", "FR"},
+                 {"name", "db7"}, {"rack", "r12"}, {"role", "pinned"}, {"state", "IDF"}}));
+    set_addr(a, "198.51.100.200");
+    EXPECT_EQ(kv(in, keys, v->address_attr(a)),
+              (M{{"as_name", "Example \"Transit\""}, {"asn", "64500"}, {"city", "Lyon"}, {"country", "FR"},
+                 {"name", "lab-net"}, {"role", "lab"}}));
+    set_addr(a, "198.51.101.1");
+    EXPECT_EQ(kv(in, keys, v->address_attr(a)), (M{{"as_name", "Example \"Transit\""}, {"asn", "64500"}}));
+    set_addr(a, "2001:db8:1::5");
+    EXPECT_EQ(kv(in, keys, v->address_attr(a)),
+              (M{{"as_name", "Example v6"}, {"asn", "64501"}, {"city", "Berlin"}, {"country", "DE"}}));
+    set_addr(a, "8.8.8.8");
+    EXPECT_EQ(v->address_attr(a), 0u);
+
+    // Records: v4 and v6, exporter with a forced rate (not applied here: the worker override path does) and a
+    // subnet default rate (applied only where the record has none), interfaces and labels.
+    std::vector<decode::flow_record> recs(4);
+    std::memset(recs.data(), 0, recs.size() * sizeof(decode::flow_record));
+    set_addr(recs[0].src_addr, "198.51.100.7");
+    set_addr(recs[0].dst_addr, "2001:db8:1::5");
+    set_addr(recs[0].sampler_address, "192.0.2.1");
+    recs[0].in_if = 3;
+    recs[0].out_if = 4;
+    recs[0].sampling_rate = 10;
+    set_addr(recs[1].src_addr, "8.8.8.8");
+    set_addr(recs[1].sampler_address, "192.0.2.9");
+    recs[1].in_if = 0x3FFFFFFF;
+    recs[1].in_if_format = decode::if_format::local;
+    recs[1].out_if = 0;
+    recs[2] = recs[1];
+    recs[2].sampling_rate = 7;
+    set_addr(recs[3].sampler_address, "203.0.113.1");
+    recs[3].in_if = 9;
+    enrich_records(*v, recs.data(), 4);
+    EXPECT_EQ(kv(in, keys, recs[0].exporter_attr_id), (M{{"group", "edge"}, {"name", "edge1"}, {"site", "par"}}));
+    EXPECT_EQ(recs[0].sampling_rate, 10u);  // force: applied by the decoder's override, not here
+    EXPECT_EQ(kv(in, keys, recs[0].in_if_attr_id),
+              (M{{"boundary", "external"}, {"description", "Transit: Cogent"}, {"name", "xe-0/0/3"},
+                 {"provider", "cogent"}, {"speed", "10000"}}));
+    EXPECT_EQ(kv(in, keys, recs[0].out_if_attr_id), (M{{"name", "xe-0/0/4"}}));
+    EXPECT_EQ(recs[1].src_attr_id, 0u);
+    EXPECT_EQ(kv(in, keys, recs[1].exporter_attr_id), (M{{"name", "lab"}}));
+    EXPECT_EQ(recs[1].sampling_rate, 100u);  // the exporter reported none
+    EXPECT_EQ(recs[1].flags & decode::record_flags::sampling_overridden, decode::record_flags::sampling_overridden);
+    EXPECT_EQ(recs[2].sampling_rate, 7u);    // it reported one: kept
+    EXPECT_EQ(kv(in, keys, recs[1].in_if_attr_id),
+              (M{{"description", "the device itself (sFlow 0x3FFFFFFF)"}, {"name", "self"}}));
+    EXPECT_EQ(kv(in, keys, recs[1].out_if_attr_id), (M{{"description", "no interface (ifIndex 0)"}, {"name", "none"}}));
+    EXPECT_EQ(recs[3].exporter_attr_id, 0u);
+    EXPECT_EQ(recs[3].in_if_attr_id, 0u);  // unknown interface: absent, never faked
+
+    // The JSON members, Akvorado's names.
+    json_names names(keys);
+    char buf[decode::max_json_size + max_enriched_json];
+    std::size_t n = decode::format_json(recs[0], buf, decode::max_json_size);
+    n = append_enriched(in, names, recs[0], buf, n);
+    const std::string j(buf, n);
+    const std::string tail = j.substr(j.find(",\"SrcNetName\""));
+    EXPECT_EQ(tail,
+              ",\"SrcNetName\":\"db7\",\"SrcNetRole\":\"pinned\",\"SrcCountry\":\"FR\",\"SrcGeoState\":\"IDF\","
+              "\"SrcGeoCity\":\"Paris\",\"SrcAS\":64500,\"SrcASName\":\"Example \\\"Transit\\\"\",\"SrcNetRack\":\"r12\","
+              "\"DstCountry\":\"DE\",\"DstGeoCity\":\"Berlin\",\"DstAS\":64501,\"DstASName\":\"Example v6\","
+              "\"ExporterName\":\"edge1\",\"ExporterSite\":\"par\",\"ExporterGroup\":\"edge\","
+              "\"InIfName\":\"xe-0/0/3\",\"InIfDescription\":\"Transit: Cogent\",\"InIfSpeed\":10000,"
+              "\"InIfBoundary\":\"external\",\"InIfProvider\":\"cogent\",\"OutIfName\":\"xe-0/0/4\"}");
+    // The forced entry is a host entry with its address, for the override path.
+    ASSERT_EQ(v->exporter_entries.size(), 2u);
+    EXPECT_TRUE(v->exporter_entries[0].force && v->exporter_entries[0].host);
+    EXPECT_EQ(v->exporter_entries[0].address, addr("192.0.2.1"));
+}
+
+TEST(EnrichBuilder, FailingSourceReportsAndBuildsNothing) {
+    tmpdir d;
+    build_config cfg;
+    cfg.inventories.push_back({d.write("inv.ndjson", "{\"prefix\":\"10.0.0.0/8\",\"name\":\"a\"}\n{\"prefix\":\"x\"}\n"), {}});
+    cfg.exporters_file = d.write("e.csv", "prefix,name,force,sampling_rate\n10.0.0.0/8,r,true,10\n");
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    EXPECT_EQ(bld.build(cfg, errors, reason), nullptr);
+    EXPECT_EQ(reason, "invalid");
+    EXPECT_EQ(errors, (std::vector<std::string>{
+                          d.path + "/inv.ndjson:2: bad prefix \"x\"",
+                          d.path + "/e.csv:2: force needs a single address (the override path is per exporter address)"}));
+}
+
+TEST(EnrichInterner, IdsStableAndShared) {
+    interner in;
+    set_builder b;
+    bool full = false;
+    b.put(key::site, "par");
+    b.put(key::name, "a");
+    const uint32_t x = in.intern(b.take(), full);
+    b.put(key::name, "a");
+    b.put(key::site, "par");
+    EXPECT_EQ(in.intern(b.take(), full), x);  // same set, same id, whatever the order
+    b.put(key::name, "b");
+    const uint32_t y = in.intern(b.take(), full);
+    EXPECT_NE(x, y);
+    EXPECT_EQ(*in.get(x)->get(key::name), "a");
+    EXPECT_EQ(in.get(0), nullptr);
+    EXPECT_EQ(in.get(y + 1), nullptr);
+    EXPECT_FALSE(full);
+}
