@@ -283,6 +283,10 @@ bool repeatable(int id) {
     case o_address:
     case o_sampling_override:
     case o_snmp_exporter:
+    case o_enrich_inventory:
+    case o_enrich_mmdb:
+    case o_enrich_prefix:
+    case o_enrich_key:
     case o_output: return true;
     default: return false;
     }
@@ -297,6 +301,10 @@ void clear_list(options& o, int id) {
     case o_sampling_override: o.sampling_overrides.clear(); break;
     case o_output: o.outputs.clear(); break;
     case o_snmp_exporter: o.snmp.agents.clear(); break;
+    case o_enrich_inventory: o.enrich.inventories.clear(); break;
+    case o_enrich_mmdb: o.enrich.mmdbs.clear(); break;
+    case o_enrich_prefix: o.enrich.static_prefixes.clear(); break;
+    case o_enrich_key: o.enrich.custom_keys.clear(); break;
     default: break;
     }
 }

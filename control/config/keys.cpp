@@ -94,6 +94,22 @@ constexpr key_info k_keys[] = {
      "`[ADDR:]PORT`: serve GET /metrics (Prometheus text) on the control core; a bare port listens on 127.0.0.1"},
     {"metrics.max_exporters", "metrics-max-exporters", T::integer, "256", R,
      "exporters with metrics series of their own; the rest are summed into `exporter=\"_other\"`"},
+    {"enrich.inventories", "enrich-inventory", T::string_list, "`[]`", R,
+     "inventory files `FILE[,format=json|ndjson|csv][,columns=C1:C2:..]`: prefixes, addresses or ranges with "
+     "attributes; earlier files win per field. The files are re-read when they change and on SIGHUP; the list itself "
+     "changes at a restart"},
+    {"enrich.mmdbs", "enrich-mmdb", T::string_list, "`[]`", R,
+     "`.mmdb` files `FILE[,layout=maxmind|ip-location-db][,KEY=a.b.c]` (City, Country, ASN), flattened at build"},
+    {"enrich.prefixes", "enrich-prefix", T::string_list, "`[]`", R,
+     "static prefixes `PREFIX=KEY:VALUE,...`; they win over every file"},
+    {"enrich.exporters", "enrich-exporters", T::string, "none", R,
+     "exporter address/subnet -> name, site, region, role, group, tenant, sampling_rate, force"},
+    {"enrich.interfaces", "enrich-interfaces", T::string, "none", R,
+     "(exporter, ifindex) -> name, description, speed, boundary, connectivity, provider"},
+    {"enrich.keys", "enrich-key", T::string_list, "`[]`", R, "custom attribute keys, declared before the first build"},
+    {"enrich.refresh", "enrich-refresh", T::seconds, "0", R,
+     "also rebuild the tables every this many seconds (0 = on a source file change, SIGHUP or `sluicectl reload "
+     "tables`)"},
     {"enrich.extrapolate", "extrapolate", T::boolean, "false", R,
      "give flow records extrapolated bytes/packets: x sampling rate, then x the interface's counter-based factor"},
     {"enrich.extrapolate_window", "extrapolate-window", T::seconds, "30", R,
@@ -107,9 +123,9 @@ constexpr key_info k_keys[] = {
     {"enrich.snmp_exporters", "snmp-exporter", T::string_list, "`[]`", R,
      "IF-MIB pollers: `ADDR[,community=C][,port=N][,interval=S][,timeout=S][,retries=N][,exporter=ADDR]` or v3 "
      "(`version=3,user=U,...`), docs/configuration.md"},
-    {"enrich.rules", "rules", T::string, "none", L,
-     "classification rules file (enrich/classify/README.md); reloaded whenever the file changes, a bad file keeps "
-     "the old rules"},
+    {"enrich.rules", "rules", T::string, "none", R,
+     "classification rules file (enrich/classify/README.md); its content is reloaded whenever it changes (a bad "
+     "file keeps the old rules); another path needs a restart"},
 };
 
 }  // namespace

@@ -120,6 +120,7 @@ static void reload_rules_if_changed(daemon& d) {
     if (m == d.rules_mtime_ns) return;
     d.rules_mtime_ns = m;
     std::string err;
+    if (d.enrich && compile_derive_rules(d, &err)) d.enrich->request_reload();  // attribute rules: rebuild the tables
     if (d.classifier->reload(d.opt.rules, &err))
         RTE_LOG(INFO, USER1, "rules %s reloaded: generation %lu\n", d.opt.rules.c_str(),
                 (unsigned long)d.classifier->acquire()->generation);
@@ -159,6 +160,7 @@ void control_loop(daemon& d) {
             if (!d.config.file.empty()) reload_config(d);
             if (d.enrich) d.enrich->request_reload();
         }
+        enrich_tick(d);  // a new SNMP snapshot rebuilds the tables
         if (d.enrich) d.enrich->tick(now);
         reclaim(d);
         if (d.snmp && !d.reading_rings.empty()) feed_snmp(d);

@@ -41,6 +41,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,12 @@ struct daemon {
     // destroyed after them: the interner outlives the sinks that resolve ids, the publisher (which owns the
     // table versions) the workers that read them.
     std::unique_ptr<enrich::interner> enrich_interner;
+    // The table builder's own copy of --rules and the SNMP generation its last build saw (enrich_wiring_ctl.cpp).
+    struct derive_state {
+        std::mutex mu;
+        std::shared_ptr<const enrich::classify::database> db;
+        uint64_t snmp_generation = 0;
+    } derive;
     std::unique_ptr<enrich::publisher> enrich;
     std::unique_ptr<enrich::json_names> enrich_names;
     std::vector<worker_ptr> workers;
@@ -149,6 +156,13 @@ int run(daemon& d);
 
 // The file's modification time in ns (0 when it cannot be read): --rules reloads when it changes.
 int64_t file_mtime_ns(const std::string& path) noexcept;
+
+// The enrichment build's extra sources (control/daemon/enrich_wiring_ctl.cpp): SNMP interface rows and the --rules
+// attribute rules, set on opt.enrich before the publisher is built. enrich_tick: each control-loop pass.
+void wire_enrich_sources(daemon& d);
+void enrich_tick(daemon& d);
+// Recompiles the build-time copy of --rules (on a rules reload); false and *err when it does not compile.
+bool compile_derive_rules(daemon& d, std::string* err);
 
 // The control socket's reload and top hooks (control/daemon/hooks_ctl.cpp). After setup_control_api.
 void wire_control_hooks(daemon& d);

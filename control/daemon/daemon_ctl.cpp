@@ -413,6 +413,7 @@ void setup(daemon& d) {
                 d.classifier->acquire()->db->rules().rules.size(), d.classifier->acquire()->db->payload_rules().size());
     }
     if (o.enrich_enabled()) {
+        wire_enrich_sources(d);  // SNMP interface rows, --rules attribute rules (before the publisher copies opt.enrich)
         // The first version is built here, synchronously: a source that fails stops the start-up.
         d.enrich_interner = std::make_unique<enrich::interner>();
         d.enrich = std::make_unique<enrich::publisher>(o.enrich, *d.enrich_interner, d.qsbr->get(), o.enrich_refresh,

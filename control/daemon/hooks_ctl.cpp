@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control socket's hooks, set by the composition root: `reload` (the config file, the rules) and `top` (the
-// aggregating outputs' closed windows). `lookup` stays unset until the enrichment tables are composed in.
+// aggregating outputs' closed windows) and `lookup` (the live enrichment table version's answer for an address;
+// the merged set does not record which source gave each attribute, so the answer does not say).
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -71,12 +74,17 @@ outcome do_reload(daemon& d, const request& rq) {
         std::string err;
         if (!d.classifier->reload(d.opt.rules, &err))
             return outcome::error(error_code::failed, "rules not reloaded, the previous ones stay: " + err);
+        if (d.enrich && compile_derive_rules(d, &err)) d.enrich->request_reload();  // attribute rules: rebuild
         return outcome::success("{\"what\":\"rules\",\"ok\":true,\"generation\":" +
                                 std::to_string(d.classifier->acquire()->generation) + "}");
     }
-    if (what == "tables")
-        return outcome::error(error_code::not_configured,
-                              "not configured: reload tables needs the enrichment tables, which this daemon does not run");
+    if (what == "tables") {
+        if (!d.enrich)
+            return outcome::error(error_code::not_configured,
+                                  "not configured: no enrichment tables (--enrich-* or [enrich] keys)");
+        d.enrich->request_reload();  // built off the workers; published when it validates (counters: enrich/tables)
+        return outcome::success("{\"what\":\"tables\",\"ok\":true,\"requested\":true}");
+    }
     return outcome::error(error_code::bad_args, "what: config, tables or rules");
 }
 
@@ -120,12 +128,45 @@ outcome do_top(const daemon& d, const request& rq) {
     }
 }
 
+std::string attrs_json(const daemon& d, uint32_t id) {
+    const enrich::attr_set* set = id ? d.enrich_interner->get(id) : nullptr;
+    std::string o = "{";
+    if (set != nullptr)
+        for (std::size_t i = 0; i < set->kv.size(); ++i) {
+            const std::string_view k = d.enrich->table_builder().keys().name(set->kv[i].first);
+            o += (i ? "," : "") + json_string(k) + ":" + json_string(set->kv[i].second);
+        }
+    return o + "}";
+}
+
+// The control core publishes and frees table versions itself, so reading the live one here needs no RCU section.
+outcome do_lookup(const daemon& d, const request& rq) {
+    if (!d.enrich) return outcome::error(error_code::not_configured, "not configured: no enrichment tables");
+    const std::string ip(rq.arg("ip"));
+    uint8_t a[16]{};
+    uint8_t b4[4];
+    if (inet_pton(AF_INET, ip.c_str(), b4) == 1) decode::set_ipv4(a, b4);
+    else if (inet_pton(AF_INET6, ip.c_str(), a) != 1)
+        return outcome::error(error_code::bad_args, "ip: an IPv4 or IPv6 address");
+    const enrich::table_version* v = d.enrich->version();
+    if (v == nullptr) return outcome::error(error_code::failed, "no table version published yet");
+    const uint32_t id = v->address_attr(a);
+    const enrich::exporter_entry* e = v->exporter(a);
+    std::string j = "{\"ip\":" + json_string(ip) + ",\"version\":" + std::to_string(v->version) +
+                    ",\"address\":" + attrs_json(d, id);
+    if (e != nullptr)
+        j += ",\"exporter\":" + attrs_json(d, e->attr_id) + ",\"exporter_sampling_rate\":" +
+             std::to_string(e->sampling_rate) + ",\"exporter_sampling_force\":" + (e->force ? "true" : "false");
+    return outcome::success(j + "}");
+}
+
 }  // namespace
 
 void wire_control_hooks(daemon& d) {
     if (!d.api) return;
     d.api->reload = [&d](const request& rq) { return do_reload(d, rq); };
     d.api->top = [&d](const request& rq) { return do_top(d, rq); };
+    d.api->lookup = [&d](const request& rq) { return do_lookup(d, rq); };
 }
 
 }  // namespace sluice::control

@@ -85,7 +85,7 @@ public:
         attr_set s = _b.take();
         if (_derive != nullptr && *_derive) {
             set_builder add;
-            (*_derive)(s, add);
+            (*_derive)(derive_context::prefix, s, add);
             attr_set extra = add.take();
             for (auto& kv : s.kv) _b.put(kv.first, kv.second);
             _b.fill_from(extra);

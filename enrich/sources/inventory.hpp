@@ -52,8 +52,10 @@ struct field {
 };
 
 // Derives attributes from a set's string attributes at build time (the classifier's entry point, enrich/classify):
-// called with the fields a row gave; what it puts into `add` fills keys the row did not give (explicit wins).
-using deriver = std::function<void(const attr_set& given, set_builder& add)>;
+// called with the table the row is for and the fields it gave; what it puts into `add` fills keys the row did not
+// give (explicit wins).
+enum class derive_context : uint8_t { prefix, exporter, interface };
+using deriver = std::function<void(derive_context where, const attr_set& given, set_builder& add)>;
 
 // Reads any inventory-format file as rows: calls `row(line, fields)` per row; bad lines and fatal errors go to
 // `rep` (rep.file must be set). For the exporter and interface tables, which have their own columns.

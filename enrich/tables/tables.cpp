@@ -234,7 +234,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
             attr_set s = b.take();
             if (derive) {
                 set_builder add;
-                (*derive)(s, add);
+                (*derive)(derive_context::exporter, s, add);
                 for (auto& kv : s.kv) b.put(kv.first, kv.second);
                 b.fill_from(add.take());
                 s = b.take();
@@ -310,7 +310,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
             attr_set s = b.take();
             if (derive) {
                 set_builder add;
-                (*derive)(s, add);
+                (*derive)(derive_context::interface, s, add);
                 for (auto& kv : s.kv) b.put(kv.first, kv.second);
                 b.fill_from(add.take());
                 s = b.take();

@@ -94,21 +94,6 @@ struct protobuf_delimited_encoder {
     }
 };
 
-// The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
-// the strings are the interner's, which outlives every table version, so no RCU read section is needed.
-static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
-struct json_enriched_encoder {
-    const enrich::interner* in;
-    const enrich::json_names* names;
-    void put(file_writer& w, const decode::flow_record& r) const noexcept {
-        char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
-        std::size_t len = decode::format_json(r, p, decode::max_json_size);
-        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
-        p[len++] = '\n';
-        w.commit(len);
-    }
-};
-
 // Records ahead to prefetch: the worker wrote them on another core, and the
 // encoder's loads within a record are not a stream the hardware prefetcher
 // follows, so without this each of a record's cache lines is a serialized
@@ -166,7 +151,7 @@ void run_one(output_slot& o, W& w, const decode::flow_record* recs, unsigned n, 
             k.sampling_rate = scaled_rate(r.sampling_rate, sample);
             k.extrapolated_bytes = r.extrapolated_bytes * sample;  // totals downstream stay right
             k.extrapolated_packets = r.extrapolated_packets * sample;
-            Enc::put(w, k);
+            enc.put(w, k);
         } else {
             enc.put(w, r);
         }

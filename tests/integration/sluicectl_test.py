@@ -271,7 +271,8 @@ class Commands(unittest.TestCase):
                 f.write('[log]\nlevel = "info"\n')
             agg = os.path.join(tmp, "agg.json")
             d = Daemon(tmp, os.path.join(FIXTURES, FIXTURE), "--port-map", "24739=ipfix", "--config", cfg, "--output",
-                       "name=agg,path=%s,aggregate=proto+dst_port,window=1,lateness=0,max_age=60" % agg, name="h")
+                       "name=agg,path=%s,aggregate=proto+dst_port,window=1,lateness=0,max_age=60" % agg,
+                       "--enrich-prefix", "10.0.0.0/8=name:lab,site:ams", name="h")
             try:
                 deadline = time.time() + 30
                 top = {"found": False}
@@ -306,6 +307,10 @@ class Commands(unittest.TestCase):
                 self.assertIn("did you mean log.level?", p.stderr)
                 p = d.ctl("reload", "rules", check=False)
                 self.assertIn("(not_configured)", p.stderr)
+                lk = d.json("lookup", "10.1.2.3")
+                self.assertEqual(lk["address"], {"name": "lab", "site": "ams"})
+                self.assertEqual(d.json("lookup", "192.0.2.1")["address"], {})
+                self.assertEqual(d.json("reload", "tables"), {"what": "tables", "ok": True, "requested": True})
             finally:
                 self.assertEqual(d.stop(), 0)
             # Over every window the aggregator wrote: the fixture's 15 flow records, exactly.
