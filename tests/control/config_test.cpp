@@ -103,8 +103,8 @@ TEST(Config, ExamplesAreValid) {
     cli::options o = p.cfg.opt;
     cli::finish(o);
     EXPECT_EQ(config::summary(p.cfg, o),
-              p.cfg.file + ": OK: 0 pcap, 2 port(s) x 2 queue(s), 2 sink core(s), 3 output(s) (all, tcp, sampled), "
-                           "3 exporter(s) (2 sampling override(s)), log level info");
+              p.cfg.file + ": OK: 0 pcap, 2 port(s) x 2 queue(s), 2 sink core(s), 6 output(s) (all, tcp, sampled, kafka, "
+                           "hive, bps5m), 3 exporter(s) (2 sampling override(s)), log level info");
     EXPECT_EQ(o.ports, (std::vector<std::string>{"0000:3b:00.0", "0000:3b:00.1"}));
     EXPECT_EQ(o.ring_size, 16384u);
     EXPECT_EQ(o.ring_full_wait, 0);
@@ -113,7 +113,15 @@ TEST(Config, ExamplesAreValid) {
     EXPECT_EQ(o.max_exporters, 8192u);
     ASSERT_EQ(o.sampling_overrides.size(), 2u);
     EXPECT_EQ(o.sampling_overrides[0].rate, 1000u);
-    ASSERT_EQ(o.sink.outputs.size(), 3u);
+    ASSERT_EQ(o.sink.outputs.size(), 6u);
+    EXPECT_EQ(o.sink.outputs[3].writer, sluice::sinks::writer_kind::kafka);
+    EXPECT_EQ(o.sink.outputs[3].kafka.key, sluice::sinks::kafka_key::flow_id);
+    EXPECT_EQ(o.sink.outputs[4].writer, sluice::sinks::writer_kind::hdfs);
+    EXPECT_TRUE(o.sink.outputs[5].aggregate);
+    EXPECT_TRUE(o.extrapolate.enabled);
+    ASSERT_EQ(o.enrich.inventories.size(), 1u);
+    EXPECT_EQ(o.snmp.agents.size(), 1u);
+    EXPECT_EQ(o.rules, "/etc/sluice/rules.conf");
     EXPECT_EQ(o.sink.outputs[2].sample, 16u);
     EXPECT_EQ(o.sink.outputs[2].file.flush_ms, 500u);
     EXPECT_EQ(o.sink.outputs[1].filter, "proto==tcp&&exporter!=10.0.0.0/8");

@@ -47,7 +47,7 @@ class CheckConfig(unittest.TestCase):
         want = {
             "minimal.toml": "OK: 0 pcap, 1 port(s) x 1 queue(s), 1 sink core(s), 1 output(s) (all), 0 exporter(s) "
                             "(0 sampling override(s)), log level default",
-            "production.toml": "OK: 0 pcap, 2 port(s) x 2 queue(s), 2 sink core(s), 3 output(s) (all, tcp, sampled), "
+            "production.toml": "OK: 0 pcap, 2 port(s) x 2 queue(s), 2 sink core(s), 6 output(s) (all, tcp, sampled, kafka, hive, bps5m), "
                                "3 exporter(s) (2 sampling override(s)), log level info",
         }
         for name, summary in want.items():
