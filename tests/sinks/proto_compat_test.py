@@ -156,6 +156,11 @@ def main():
                                    r["observation_domain_id"], r["sequence_num"], r["record_index"],
                                    r.get("time_flow_end_ns", r["time_received_ns"]), r["times_from_export"])
                 assert o.flow_id == want, f"{where}: flow_id {o.flow_id:#x} != definition {want:#x}"
+                # The JSON carries the enrichment line's fields when they are set (extrapolation, signatures).
+                for k in MAX_ENRICHMENT:
+                    if k in r:
+                        assert getattr(o, k) == r[k], f"{where}: {k} {getattr(o, k)} != JSON {r[k]}"
+                        seen.add(k)
                 if args == ["--max"]:
                     for k, v in MAX_ENRICHMENT.items():
                         assert getattr(o, k) == v, f"{where}: {k}"
