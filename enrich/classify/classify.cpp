@@ -137,9 +137,10 @@ std::vector<attribute> database::derive(std::string_view attr, std::string_view 
         // Hyperscan matched; std::regex finds the same match and its groups. It
         // can disagree only on a construct the two read differently: then no capture.
         if (!std::regex_search(v, sm, _attr_re[id])) continue;
-        for (const auto& [k, t] : r.set) {
+        for (const auto& kv : r.set) {
+            const std::string& k = kv.first;  // a named reference: clang 14 cannot capture a structured binding
             if (std::any_of(out.begin(), out.end(), [&](const attribute& a) { return a.key == k; })) continue;
-            out.push_back({k, expand(t, sm), r.name});
+            out.push_back({k, expand(kv.second, sm), r.name});
         }
     }
     return out;
