@@ -333,6 +333,14 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
                 b.fill_from(row.attrs);
                 ifs[it->second].attrs = b.take();
             }
+            if (derive) {  // the merged row (an SNMP alias may be the only description): derived fields fill gaps
+                attr_set& merged = ifs[fresh ? ifs.size() - 1 : it->second].attrs;
+                set_builder add, b;
+                (*derive)(derive_context::interface, merged, add);
+                for (auto& kv : merged.kv) b.put(kv.first, kv.second);
+                b.fill_from(add.take());
+                merged = b.take();
+            }
         }
     }
     if (!errors.empty()) return nullptr;

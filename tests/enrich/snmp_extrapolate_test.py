@@ -105,6 +105,25 @@ def main():
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
             assert p.returncode == 0, p.stderr[-3000:]
             m = json.load(open(st))["metrics"]
+            # The poller's names, aliases and speeds become interface rows of the enrichment tables (a new SNMP
+            # snapshot rebuilds them), and --rules derives connectivity from the alias at build time. A slow sink
+            # (ring_full drops) keeps the output small while the port loops.
+            out = os.path.join(tmp, "enriched.json")
+            rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "enrich", "classify",
+                                 "testdata", "rules.conf")
+            cmd = [SLUICED, "--port", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, "--port-map", "26343=sflow",
+                   "--duration", "3", "--sink-delay-us", "50000", "--json-out", out, "--control-socket", "none",
+                   "--enrich-prefix", "192.0.2.0/24=name:lan", "--rules", rules, "--snmp-exporter",
+                   "127.0.0.1,community=ifxtest,port=%d,interval=0.5,timeout=0.5,exporter=203.0.113.254" % port]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr[-3000:]
+            named = [r for r in map(json.loads, open(out)) if r.get("InIfName")]
+            assert named, "no record got the SNMP interface name"
+            for r in named:
+                assert r["in_if"] == 5, r
+                assert (r["InIfName"], r["InIfDescription"], r["InIfSpeed"]) == ("ge-0/0/5", "Transit: Example", 1000), r
+                assert (r["InIfConnectivity"], r["InIfProvider"], r["InIfBoundary"]) == ("transit", "Example",
+                                                                                          "external"), r
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(timeout=10)

@@ -152,6 +152,29 @@ class Fields(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
             self.assertIn(inv + ':2: bad prefix "10.0.0.0/40"', p.stderr)
 
+    def test_rules_derive_attributes_when_the_tables_are_built(self):
+        # --rules' attribute rules (enrich/classify/testdata/rules.conf) run on the table builder: a hostname that
+        # follows service-NN.site.domain gets service and site, an interface description "Transit: X" gets
+        # boundary, connectivity and provider. What a source gives explicitly wins (none here).
+        with tempfile.TemporaryDirectory() as tmp:
+            inv = write(os.path.join(tmp, "inv.csv"), "prefix,name\n203.0.113.53,web-01.ams1.example.net\n")
+            ifs = write(os.path.join(tmp, "if.csv"), "exporter,ifindex,name,description\n"
+                                                     "203.0.113.254,5,et-0/0/5,Transit: Cogent\n")
+            rules = os.path.join(os.path.dirname(TESTDATA), "..", "..", "enrich", "classify", "testdata", "rules.conf")
+            _, lines, _ = run(tmp, ["--pcap", os.path.join(FIXTURES, SFLOW), *SFLOW_PORT, "--enrich-inventory", inv,
+                                    "--enrich-interfaces", ifs, "--rules", rules])
+            recs = [json.loads(ln) for ln in lines]
+            dns = [r for r in recs if r.get("src_addr") == "203.0.113.53"]
+            self.assertGreater(len(dns), 0)
+            for r in dns:
+                self.assertEqual((r["SrcNetName"], r["SrcNetService"], r["SrcNetSite"]),
+                                 ("web-01.ams1.example.net", "web", "ams1"))
+            in5 = [r for r in recs if r.get("in_if") == 5 and r["kind"] == "flow"]
+            self.assertGreater(len(in5), 0)
+            for r in in5:
+                self.assertEqual((r["InIfBoundary"], r["InIfConnectivity"], r["InIfProvider"]),
+                                 ("external", "transit", "Cogent"))
+
     def test_forced_exporter_rate_uses_the_override_path(self):
         # NetFlow v5 from 127.0.0.1 (the UDP source, which keys the decoder's per-exporter override, is the
         # sampler address here; an sFlow agent behind a relay is named by its UDP source for `force`).
