@@ -160,6 +160,8 @@ int64_t file_mtime_ns(const std::string& path) noexcept;
 // The enrichment build's extra sources (control/daemon/enrich_wiring_ctl.cpp): SNMP interface rows and the --rules
 // attribute rules, set on opt.enrich before the publisher is built. enrich_tick: each control-loop pass.
 void wire_enrich_sources(daemon& d);
+// The outputs' `group==` filter reads exporter groups through the interner (after it exists, before the sinks run).
+void wire_group_filter(daemon& d);
 void enrich_tick(daemon& d);
 // Recompiles the build-time copy of --rules (on a rules reload); false and *err when it does not compile.
 bool compile_derive_rules(daemon& d, std::string* err);

@@ -422,6 +422,7 @@ void setup(daemon& d) {
                                                        });
         d.enrich->build_initial();
         d.enrich_names = std::make_unique<enrich::json_names>(d.enrich->table_builder().keys());
+        wire_group_filter(d);
     }
 
     // Workers: one per port rx queue, on the worker lcores in order.

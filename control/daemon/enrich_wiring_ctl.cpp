@@ -102,6 +102,19 @@ void wire_enrich_sources(daemon& d) {
     }
 }
 
+void wire_group_filter(daemon& d) {
+    // The outputs' `group==NAME` filter terms read the exporter's group through the interner, which outlives the
+    // sink cores (daemon.hpp's declaration order) and never frees a set: safe from any core without RCU.
+    if (!d.enrich_interner) return;
+    sinks::set_group_lookup(
+        [](const void* ctx, uint32_t id) noexcept -> std::string_view {
+            const enrich::attr_set* set = static_cast<const enrich::interner*>(ctx)->get(id);
+            const std::string* g = set ? set->get(uint16_t(enrich::key::group)) : nullptr;
+            return g ? std::string_view(*g) : std::string_view();
+        },
+        d.enrich_interner.get());
+}
+
 void enrich_tick(daemon& d) {
     // A new SNMP snapshot (names, aliases, speeds) is a new source version: rebuild the tables.
     if (!d.enrich || !d.snmp) return;

@@ -75,7 +75,15 @@ bool compare(uint32_t x, filter_op op, uint32_t v) noexcept {
     return false;
 }
 
+group_lookup_fn g_group_fn = nullptr;
+const void* g_group_ctx = nullptr;
+
 }  // namespace
+
+void set_group_lookup(group_lookup_fn fn, const void* ctx) noexcept {
+    g_group_fn = fn;
+    g_group_ctx = ctx;
+}
 
 record_filter::record_filter(std::string_view expr, std::string_view output) {
     const std::string where = "output " + std::string(output) + ": filter: ";
@@ -104,9 +112,11 @@ record_filter::record_filter(std::string_view expr, std::string_view output) {
         else if (field == "type") term.field = filter_field::type;
         else if (field == "sampling") term.field = filter_field::sampling;
         else if (field == "kind") term.field = filter_field::kind;
+        else if (field == "tag") term.field = filter_field::tag;
+        else if (field == "group") term.field = filter_field::group;
         else
             throw spec_error(where + "unknown field '" + std::string(field) +
-                             "' (exporter, proto, type, sampling, kind)");
+                             "' (exporter, proto, type, sampling, kind, tag, group)");
         const bool ordered = op != filter_op::eq && op != filter_op::ne;
         if (ordered && term.field != filter_field::proto && term.field != filter_field::sampling)
             throw spec_error(where + "'" + std::string(field) + "' takes only == or !=");
@@ -134,6 +144,18 @@ record_filter::record_filter(std::string_view expr, std::string_view output) {
                 else if (s == "counters") v.n = uint32_t(decode::record_kind::interface_counters);
                 else ok = false;
                 break;
+            case filter_field::tag: {
+                uint32_t bit = 0;
+                if (s == "any") v.n = 0xffffffffu, ok = true;
+                else if (number(s, bit) && bit < 32) v.n = 1u << bit, ok = true;
+                break;
+            }
+            case filter_field::group:
+                ok = !s.empty();
+                for (char ch : s)
+                    ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.');
+                if (ok) v.s = s == "none" ? std::string() : std::string(s);
+                break;
             }
             if (!ok) throw spec_error(where + "bad value '" + std::string(s) + "' for " + std::string(field));
             term.values.push_back(v);
@@ -150,13 +172,27 @@ bool record_filter::match(const decode::flow_record& r) const noexcept {
             if (any != (t.op == filter_op::eq)) return false;
             continue;
         }
+        if (t.field == filter_field::tag) {
+            for (const auto& v : t.values) any |= (r.signature_tags & v.n) != 0;
+            if (any != (t.op == filter_op::eq)) return false;
+            continue;
+        }
+        if (t.field == filter_field::group) {
+            const std::string_view g =
+                g_group_fn != nullptr && r.exporter_attr_id != 0 ? g_group_fn(g_group_ctx, r.exporter_attr_id) : "";
+            for (const auto& v : t.values) any |= g == v.s;
+            if (any != (t.op == filter_op::eq)) return false;
+            continue;
+        }
         uint32_t x = 0;
         switch (t.field) {
         case filter_field::proto: x = r.proto; break;
         case filter_field::type: x = uint32_t(r.type); break;
         case filter_field::sampling: x = r.sampling_rate; break;
         case filter_field::kind: x = uint32_t(r.kind); break;
-        case filter_field::exporter: break;
+        case filter_field::exporter:
+        case filter_field::tag:
+        case filter_field::group: break;
         }
         if (t.op == filter_op::ne) {
             for (const auto& v : t.values) any |= x == v.n;

@@ -11,11 +11,13 @@
 // Filter (a conjunction of terms; a term matches when any of its values does):
 //   EXPR  := TERM ( '&&' TERM )*
 //   TERM  := FIELD OP VALUE ( '|' VALUE )*
-//   FIELD := exporter | proto | type | sampling | kind
+//   FIELD := exporter | proto | type | sampling | kind | tag | group
 //   OP    := == | !=            (proto and sampling also < <= > >=, one value)
 //   exporter values: an address or prefix (10.0.0.1, 10.0.0.0/8, 2001:db8::/32)
 //   proto: a number or tcp|udp|icmp|icmpv6|sctp|gre|esp
 //   type: v5|v9|ipfix|sflow    kind: flow|counters    sampling: the record's 1-in-N rate
+//   tag: a signature rule's bit 0..31 (--rules payload rules, signature_tags), or any   (== and != only)
+//   group: the exporter's group from the enrichment tables (--enrich-exporters), or none (== and != only)
 // Example: filter=proto==6|17&&exporter!=10.0.0.0/8&&sampling>1
 // Details and examples: sinks/output/README.md.
 //
@@ -50,14 +52,21 @@ output_config parse_output_spec(std::string_view spec, unsigned index);
 // Checks a set of outputs together (unique names); throws spec_error.
 void check_outputs(const std::vector<output_config>& outs);
 
-enum class filter_field : uint8_t { exporter, proto, type, sampling, kind };
+enum class filter_field : uint8_t { exporter, proto, type, sampling, kind, tag, group };
 enum class filter_op : uint8_t { eq, ne, lt, le, gt, ge };
 
 struct filter_value {
     uint8_t addr[16]{};  // exporter: IPv4-mapped for IPv4
     uint8_t prefix = 0;  // exporter: prefix length over the 16 bytes
-    uint32_t n = 0;      // proto / type / sampling / kind
+    uint32_t n = 0;      // proto / type / sampling / kind; tag: the bit mask (any = every bit)
+    std::string s;       // group: the group name ("" = none)
 };
+
+// The exporter group of a record's exporter_attr_id (the enrichment tables' `group` attribute; "" = none).
+// Set once by the composition root before the sink cores start, read-only after; unset = every record's
+// group is "" (no enrichment).
+using group_lookup_fn = std::string_view (*)(const void* ctx, uint32_t exporter_attr_id) noexcept;
+void set_group_lookup(group_lookup_fn fn, const void* ctx) noexcept;
 
 struct filter_term {
     filter_field field;

@@ -145,6 +145,28 @@ class Fields(unittest.TestCase):
                               m["sluice_enrich_table_size_interfaces_total"]), (1, 9, 1, 1))
             self.assertIn("enrichment tables: version 1 built", p.stderr)
 
+    def test_outputs_filter_by_exporter_group(self):
+        # filter=group==NAME reads the exporter's group from the enrichment tables: the sFlow fixture's agent is in
+        # group "edge", the v5 fixture's exporter (127.0.0.1) in none.
+        with tempfile.TemporaryDirectory() as tmp:
+            edge, other = os.path.join(tmp, "edge.json"), os.path.join(tmp, "other.json")
+            _, lines, stats = run(tmp, ["--pcap", os.path.join(FIXTURES, SFLOW), *SFLOW_PORT,
+                                        "--pcap", os.path.join(FIXTURES, "softflowd-v5-ipv4.pcap"),
+                                        "--port-map", "20555=v5", *sources(tmp),
+                                        "--output", "name=edge,path=%s,filter=group==edge" % edge,
+                                        "--output", "name=other,path=%s,filter=group==none" % other])
+            recs = [json.loads(x) for x in lines]
+            with open(edge) as f:
+                got_edge = [json.loads(x) for x in f]
+            with open(other) as f:
+                got_other = [json.loads(x) for x in f]
+            self.assertEqual(len(got_edge), 47)
+            self.assertTrue(all(r["ExporterGroup"] == "edge" for r in got_edge))
+            self.assertEqual(len(got_other), sum(1 for r in recs if "ExporterGroup" not in r))
+            self.assertGreater(len(got_other), 0)
+            self.assertTrue(all(r["sampler_address"] == "127.0.0.1" for r in got_other))
+            self.assertEqual(len(got_edge) + len(got_other), len(recs))
+
     def test_bad_source_stops_startup_naming_file_and_line(self):
         with tempfile.TemporaryDirectory() as tmp:
             inv = write(os.path.join(tmp, "bad.ndjson"), '{"prefix":"10.0.0.0/8","name":"a"}\n{"prefix":"10.0.0.0/40"}\n')

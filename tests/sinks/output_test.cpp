@@ -121,6 +121,45 @@ TEST(Filter, Terms) {
     EXPECT_FALSE(record_filter("proto<6", "t").match(rec("1.1.1.1", 6)));
 }
 
+TEST(Filter, SignatureTagsAndExporterGroups) {
+    decode::flow_record r = rec("10.0.0.1", 17);
+    EXPECT_FALSE(record_filter("tag==any", "t").match(r));
+    EXPECT_TRUE(record_filter("tag!=any", "t").match(r));
+    r.signature_tags = 1u << 3;
+    EXPECT_TRUE(record_filter("tag==any", "t").match(r));
+    EXPECT_TRUE(record_filter("tag==3", "t").match(r));
+    EXPECT_TRUE(record_filter("tag==0|3", "t").match(r));
+    EXPECT_FALSE(record_filter("tag==0|4", "t").match(r));
+    EXPECT_FALSE(record_filter("tag!=3", "t").match(r));
+    // Groups come from the enrichment tables through the lookup the composition root sets.
+    EXPECT_TRUE(record_filter("group==none", "t").match(r));  // no lookup: no group
+    set_group_lookup(
+        [](const void*, uint32_t id) noexcept -> std::string_view { return id == 7 ? "edge" : id == 8 ? "core" : ""; },
+        nullptr);
+    r.exporter_attr_id = 7;
+    EXPECT_TRUE(record_filter("group==edge", "t").match(r));
+    EXPECT_TRUE(record_filter("group==core|edge&&tag==3", "t").match(r));
+    EXPECT_FALSE(record_filter("group!=edge", "t").match(r));
+    r.exporter_attr_id = 8;
+    EXPECT_FALSE(record_filter("group==edge", "t").match(r));
+    r.exporter_attr_id = 0;  // not enriched
+    EXPECT_TRUE(record_filter("group==none", "t").match(r));
+    set_group_lookup(nullptr, nullptr);
+    auto err = [](const char* e) {
+        try {
+            record_filter f(e, "t");
+        } catch (const spec_error& x) {
+            return std::string(x.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(err("tag==32"), "output t: filter: bad value '32' for tag");
+    EXPECT_EQ(err("tag<3"), "output t: filter: 'tag' takes only == or !=");
+    EXPECT_EQ(err("group==a b"), "output t: filter: bad value 'a b' for group");
+    EXPECT_EQ(err("port==80"), "output t: filter: unknown field 'port' (exporter, proto, type, sampling, kind, tag, "
+                               "group)");
+}
+
 TEST(Downsample, SymmetricHashAndRate) {
     decode::flow_record a = rec("1.1.1.1", 6), b = a;
     const uint8_t x[4] = {10, 0, 0, 1}, y[4] = {192, 168, 0, 9};
