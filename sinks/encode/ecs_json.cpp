@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "dataplane/decode/decimal.hpp"
 #include "dataplane/decode/record_format.hpp"
 #include "flow_id.hpp"
 
@@ -15,34 +16,8 @@ namespace {
 
 using decode::flow_record;
 
-constexpr char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-inline char* put_u64(char* p, uint64_t v) noexcept {
-    char tmp[20];
-    char* e = tmp + sizeof tmp;
-    char* q = e;
-    while (v >= 100) {
-        const auto i = static_cast<unsigned>(v % 100) * 2;
-        v /= 100;
-        q -= 2;
-        q[0] = digit_pairs[i];
-        q[1] = digit_pairs[i + 1];
-    }
-    if (v >= 10) {
-        const auto i = static_cast<unsigned>(v) * 2;
-        q -= 2;
-        q[0] = digit_pairs[i];
-        q[1] = digit_pairs[i + 1];
-    } else {
-        *--q = static_cast<char>('0' + v);
-    }
-    const std::size_t n = static_cast<std::size_t>(e - q);
-    std::memcpy(p, q, n);
-    return p + n;
-}
+using decode::text::digit_pairs;
+using decode::text::put_u64;
 
 inline char* put2(char* p, unsigned v) noexcept {
     p[0] = digit_pairs[v * 2];
