@@ -9,7 +9,8 @@
 //     Lines 0-2 hold what every exporter sends, line 3 the L2, BGP and NAT
 //     fields fewer exporters send, line 4 the enrichment stage's fields plus
 //     the small exported ones, the signature tags and the record's index in
-//     its datagram (and 3 reserved bytes, always zero).
+//     its datagram, the enrichment's matched prefix lengths (and 1 reserved byte,
+//     always zero).
 //   * No padding holes (static_assert on has_unique_object_representations),
 //     so memcmp/hash over the bytes is meaningful and deterministic.
 //   * Addresses are always 16 bytes. IPv4 addresses are stored IPv4-mapped
@@ -160,7 +161,13 @@ struct flow_record {
     // With the exporter, observation domain and sequence number it names the
     // record for the flow id (sinks/encode/flow_id.hpp). Saturates at 0xffff.
     uint16_t record_index;
-    uint16_t reserved1;             // always zero
+    // Set by the enrichment stage: the length of the enrichment tables'
+    // prefix that matched src_addr / dst_addr (the longest of the sources
+    // that have the address), plus one: 1..33 for IPv4 (/0../32), 1..129 for
+    // IPv6; 0 = no enrichment prefix matched. Emitted as SrcNetPrefix /
+    // DstNetPrefix (docs/record.md).
+    uint8_t src_net_match;
+    uint8_t dst_net_match;
 };
 
 static_assert(sizeof(flow_record) == 320, "flow_record is 5 cache lines");

@@ -88,6 +88,16 @@ struct build_stats {
     uint32_t interned_sets = 0;  // interner size after the build
 };
 
+namespace detail {
+// The interface table's hash of (exporter, ifIndex): the builder (tables.cpp) and the lookup (lookup.cpp).
+inline uint64_t if_hash(u128 e, uint32_t ifindex) noexcept {
+    uint64_t h = static_cast<uint64_t>(e) * 0x9E3779B97F4A7C15ull;
+    h ^= static_cast<uint64_t>(e >> 64) * 0xC2B2AE3D27D4EB4Full;
+    h ^= (uint64_t(ifindex) + 0x165667B19E3779F9ull) * 0xFF51AFD7ED558CCDull;
+    return h ^ (h >> 29);
+}
+}  // namespace detail
+
 class table_version {
 public:
     // Values of the labels for interfaces that are not ifIndexes (interned once per interner).

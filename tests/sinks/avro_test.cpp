@@ -30,7 +30,8 @@ flow_record widest() {
     r.direction = decode::flow_direction::unknown;
     r.in_if_format = r.out_if_format = decode::if_format::local;
     r.reserved0 = 0;
-    r.reserved1 = 0;
+    r.src_net_match = 0;
+    r.dst_net_match = 0;
     return r;
 }
 
