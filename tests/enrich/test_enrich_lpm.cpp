@@ -202,3 +202,41 @@ TEST(EnrichLpm, ParsePrefix) {
     EXPECT_FALSE(parse_prefix("10.0.0.0/", p));
     EXPECT_FALSE(parse_prefix("", p));
 }
+
+namespace {
+// Brute force of the matched prefix: the longest prefix of any source containing k (its length + 1), 0 = none.
+uint8_t brute_match(const std::vector<std::vector<prefix>>& srcs, u128 k) {
+    int best = -1;
+    for (const auto& ps : srcs)
+        for (const auto& p : ps)
+            if (p.value != 0 && (k & mask(p.len)) == (p.addr & mask(p.len))) best = std::max(best, int(p.len));
+    return static_cast<uint8_t>(best + 1);
+}
+uint8_t match_at(const std::vector<interval>& list, u128 k) {
+    auto it = std::upper_bound(list.begin(), list.end(), k, [](u128 v, const interval& iv) { return v < iv.lo; });
+    return (it - 1)->match;
+}
+}  // namespace
+
+TEST(EnrichLpm, MatchedPrefixLengthThroughFlattenAndMerge) {
+    // One source: a /8 holding a /16 holding a /24; the match is the innermost's length + 1 (128-bit lengths).
+    std::vector<prefix> a{{v4_key(0x0a000000u), 96 + 8, 1}, {v4_key(0x0a010000u), 96 + 16, 1},
+                          {v4_key(0x0a010200u), 96 + 24, 2}};
+    auto fa = flatten(a);
+    EXPECT_EQ(match_at(fa, v4_key(0x0a020304u)), 96 + 8 + 1);
+    EXPECT_EQ(match_at(fa, v4_key(0x0a010304u)), 96 + 16 + 1);  // same value as the /8, its own match
+    EXPECT_EQ(match_at(fa, v4_key(0x0a010203u)), 96 + 24 + 1);
+    EXPECT_EQ(match_at(fa, v4_key(0x0b000000u)), 0);
+    // Random sources: after the merge, the match is the longest prefix of any source at that address.
+    std::mt19937_64 rng(17);
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::vector<prefix>> srcs{random_v4(rng, 200, 0), random_v4(rng, 200, 100), random_v6(rng, 100, 200)};
+        std::vector<std::vector<interval>> lists;
+        for (const auto& s : srcs) lists.push_back(flatten(s));
+        for (std::size_t i = 0; i < srcs.size(); ++i)
+            for (u128 k : probes(srcs[i], rng, i < 2)) ASSERT_EQ(match_at(lists[i], k), brute_match({srcs[i]}, k));
+        auto merged = merge(lists, [](std::span<const uint32_t> v) { return v[0] ? v[0] : v[1] ? v[1] : v[2]; });
+        for (std::size_t i = 0; i < srcs.size(); ++i)
+            for (u128 k : probes(srcs[i], rng, i < 2)) ASSERT_EQ(match_at(merged, k), brute_match(srcs, k));
+    }
+}

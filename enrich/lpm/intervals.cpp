@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+// Prefix parsing, range splitting, flattening and merging; see intervals.hpp.
+#include "intervals.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+namespace sluice::enrich {
+
+namespace {
+
+constexpr u128 k_max = ~u128(0);
+
+inline u128 mask_of(uint8_t len) noexcept { return len == 0 ? 0 : k_max << (128 - len); }
+inline u128 last_of(u128 addr, uint8_t len) noexcept { return addr | ~mask_of(len); }
+
+}  // namespace
+
+bool parse_address(std::string_view text, u128& out) {
+    char buf[64];
+    if (text.empty() || text.size() >= sizeof buf) return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = 0;
+    uint8_t a[16];
+    if (inet_pton(AF_INET, buf, a + 12) == 1) {
+        out = v4_key((uint32_t(a[12]) << 24) | (uint32_t(a[13]) << 16) | (uint32_t(a[14]) << 8) | a[15]);
+        return true;
+    }
+    if (inet_pton(AF_INET6, buf, a) == 1) {
+        out = to_u128(a);
+        return true;
+    }
+    return false;
+}
+
+bool parse_prefix(std::string_view text, prefix& out) {
+    const auto slash = text.find('/');
+    u128 a;
+    if (!parse_address(text.substr(0, slash), a)) return false;
+    const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
+    unsigned len = 128;
+    if (slash != std::string_view::npos) {
+        const auto l = text.substr(slash + 1);
+        if (l.empty() || l.size() > 3) return false;
+        len = 0;
+        for (char ch : l) {
+            if (ch < '0' || ch > '9') return false;
+            len = len * 10 + unsigned(ch - '0');
+        }
+        if (v4) {
+            if (len > 32) return false;
+            len += 96;
+        } else if (len > 128) {
+            return false;
+        }
+    }
+    out.addr = a & mask_of(static_cast<uint8_t>(len));
+    out.len = static_cast<uint8_t>(len);
+    out.value = 0;
+    return true;
+}
+
+std::string prefix_text(u128 addr, uint8_t len) {
+    char buf[64];
+    uint8_t a[16];
+    from_u128(addr, a);
+    if (is_v4_key(addr) && len >= 96) {
+        inet_ntop(AF_INET, a + 12, buf, sizeof buf);
+        return std::string(buf) + "/" + std::to_string(len - 96);
+    }
+    inet_ntop(AF_INET6, a, buf, sizeof buf);
+    return std::string(buf) + "/" + std::to_string(len);
+}
+
+void split_range(u128 first, u128 last, uint32_t value, std::vector<prefix>& out) {
+    while (first <= last) {
+        // The largest aligned block starting at `first` that does not pass `last`.
+        uint8_t len = 128;
+        while (len > 0) {
+            const uint8_t l = static_cast<uint8_t>(len - 1);
+            if ((first & ~mask_of(l)) != 0) break;   // first not aligned to a /l
+            if (last_of(first, l) > last) break;     // /l runs past last
+            len = l;
+        }
+        out.push_back(prefix{first, len, value});
+        const u128 end = last_of(first, len);
+        if (end == k_max) break;
+        first = end + 1;
+    }
+}
+
+std::vector<interval> flatten(std::vector<prefix> ps) {
+    for (auto& p : ps) p.addr &= mask_of(p.len);
+    // Outer prefixes before the ones they contain; equal prefixes in input order (stable).
+    std::stable_sort(ps.begin(), ps.end(), [](const prefix& a, const prefix& b) {
+        return a.addr != b.addr ? a.addr < b.addr : a.len < b.len;
+    });
+    std::vector<interval> out{{0, 0, 0}};
+    // match: the covering prefix's length + 1 (0 where no prefix covers, or the value is 0).
+    auto emit = [&out](u128 lo, uint32_t v, uint8_t match) {
+        if (v == 0) match = 0;
+        auto same = [&](const interval& x) { return x.value == v && x.match == match; };
+        if (out.back().lo == lo) {
+            out.back().value = v;
+            out.back().match = match;
+            if (out.size() >= 2 && same(out[out.size() - 2])) out.pop_back();
+        } else if (!same(out.back())) {
+            out.push_back({lo, v, match});
+        }
+    };
+    struct open {
+        u128 last;
+        uint32_t value;
+        uint8_t match;
+    };
+    std::vector<open> stack;
+    auto pop_until = [&](u128 pos, bool all) {
+        while (!stack.empty() && (all || stack.back().last < pos)) {
+            const u128 e = stack.back().last;
+            stack.pop_back();
+            if (e != k_max)
+                emit(e + 1, stack.empty() ? 0 : stack.back().value, stack.empty() ? 0 : stack.back().match);
+        }
+    };
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+        const prefix& p = ps[i];
+        const u128 last = last_of(p.addr, p.len);
+        const uint8_t match = static_cast<uint8_t>(p.len + 1);
+        pop_until(p.addr, false);
+        if (!stack.empty() && stack.back().last == last && i > 0 && ps[i - 1].addr == p.addr &&
+            ps[i - 1].len == p.len) {
+            stack.back().value = p.value;  // same prefix again: the later one wins
+        } else {
+            stack.push_back({last, p.value, match});
+        }
+        emit(p.addr, p.value, match);
+    }
+    pop_until(0, true);
+    return out;
+}
+
+std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
+                            const std::function<uint32_t(std::span<const uint32_t>)>& combine) {
+    const std::size_t k = lists.size();
+    std::vector<std::size_t> pos(k, 0);
+    std::vector<uint32_t> cur(k, 0);
+    // The tuple cache: open addressing over flat keys (k values per slot), so a lookup is one probe run in
+    // one array and an insert allocates nothing (a map of vectors spent more time in malloc than in merging).
+    std::vector<uint32_t> keys;        // slots x k
+    std::vector<uint32_t> vals;        // slots; UINT32_MAX = empty
+    std::size_t used = 0, mask = 0;
+    auto hash_of = [&](const uint32_t* t) {
+        uint64_t h = 0x9E3779B97F4A7C15ull;
+        for (std::size_t i = 0; i < k; ++i) h = (h ^ t[i]) * 0xFF51AFD7ED558CCDull;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    };
+    auto rehash = [&](std::size_t slots) {
+        std::vector<uint32_t> ok = std::move(keys), ov = std::move(vals);
+        keys.assign(slots * k, 0);
+        vals.assign(slots, UINT32_MAX);
+        mask = slots - 1;
+        for (std::size_t s = 0; s < ov.size(); ++s) {
+            if (ov[s] == UINT32_MAX) continue;
+            std::size_t i = hash_of(&ok[s * k]) & mask;
+            while (vals[i] != UINT32_MAX) i = (i + 1) & mask;
+            std::copy(&ok[s * k], &ok[s * k] + k, &keys[i * k]);
+            vals[i] = ov[s];
+        }
+    };
+    rehash(1024);
+    std::vector<interval> out;
+    u128 at = 0;
+    for (;;) {
+        uint8_t match = 0;  // the longest of the sources' matched prefixes here
+        for (std::size_t i = 0; i < k; ++i) {
+            while (pos[i] + 1 < lists[i].size() && lists[i][pos[i] + 1].lo <= at) ++pos[i];
+            cur[i] = lists[i].empty() ? 0 : lists[i][pos[i]].value;
+            if (cur[i] != 0 && !lists[i].empty()) match = std::max(match, lists[i][pos[i]].match);
+        }
+        uint32_t v;
+        bool any = false;
+        for (uint32_t c : cur) any |= c != 0;
+        if (!any) {
+            v = 0;
+        } else {
+            std::size_t slot = hash_of(cur.data()) & mask;
+            for (;;) {
+                if (vals[slot] == UINT32_MAX) {
+                    v = combine(cur);
+                    std::copy(cur.begin(), cur.end(), &keys[slot * k]);
+                    vals[slot] = v;
+                    if (++used * 2 > mask + 1) rehash((mask + 1) * 2);  // load <= 0.5
+                    break;
+                }
+                if (std::equal(cur.begin(), cur.end(), &keys[slot * k])) {
+                    v = vals[slot];
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        if (v == 0) match = 0;
+        if (out.empty() || out.back().value != v || out.back().match != match) out.push_back({at, v, match});
+        // Next boundary of any list.
+        bool more = false;
+        u128 next = k_max;
+        for (std::size_t i = 0; i < k; ++i)
+            if (pos[i] + 1 < lists[i].size()) {
+                more = true;
+                next = std::min(next, lists[i][pos[i] + 1].lo);
+            }
+        if (!more) break;
+        at = next;
+    }
+    if (out.empty()) out.push_back({0, 0, 0});
+    return out;
+}
+
+uint32_t interval_lookup(const std::vector<interval>& list, u128 k) noexcept {
+    auto it = std::upper_bound(list.begin(), list.end(), k, [](u128 v, const interval& iv) { return v < iv.lo; });
+    return it == list.begin() ? 0 : (it - 1)->value;
+}
+
+}  // namespace sluice::enrich

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Prefixes and disjoint intervals: parsing, range splitting, per-source flattening and the n-way merge of the
+// sources (the builder's side of the longest-prefix match; the lookup tables are lpm.hpp). Pure code, no DPDK.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::enrich {
+
+__extension__ typedef unsigned __int128 u128;  // GCC and Clang; -Wpedantic needs __extension__
+
+inline u128 to_u128(const uint8_t a[16]) noexcept {
+    u128 v = 0;
+    for (int i = 0; i < 16; ++i) v = (v << 8) | a[i];
+    return v;
+}
+inline void from_u128(u128 v, uint8_t out[16]) noexcept {
+    for (int i = 15; i >= 0; --i) {
+        out[i] = static_cast<uint8_t>(v);
+        v >>= 8;
+    }
+}
+constexpr u128 k_v4_mapped = u128(0xffff) << 32;  // ::ffff:0.0.0.0
+inline u128 v4_key(uint32_t a) noexcept { return k_v4_mapped | a; }
+inline bool is_v4_key(u128 k) noexcept { return (k >> 32) == 0xffff; }
+
+struct prefix {
+    u128 addr;     // network address (host bits cleared by flatten)
+    uint8_t len;   // 0..128 (IPv4: 96 + the IPv4 length)
+    uint32_t value;
+};
+
+// An interval [lo, next interval's lo - 1]; the list covers the whole space from lo = 0.
+// match = the length (of the 128-bit key) of the prefix the value came from, plus 1: after flatten, the
+// innermost covering prefix of that source; after merge, the longest of the sources that have the address
+// (the "matched prefix", SrcNetPrefix). 0 when value is 0. Adjacent intervals coalesce only when both the
+// value and the match are equal, so a table that reports the matched prefix keeps a boundary wherever the
+// covering prefix changes.
+struct interval {
+    u128 lo;
+    uint32_t value;
+    uint8_t match = 0;
+};
+
+// Parses "a.b.c.d", "a.b.c.d/n", an IPv6 address or "x::/n" into a prefix (value 0). false when invalid.
+bool parse_prefix(std::string_view text, prefix& out);
+// Parses one address (no length) into its 128-bit key.
+bool parse_address(std::string_view text, u128& out);
+// Text of a prefix ("10.0.0.0/8", "2001:db8::/32").
+std::string prefix_text(u128 addr, uint8_t len);
+
+// Appends the prefixes that exactly cover [first, last] (inclusive), at most 2 x 128.
+void split_range(u128 first, u128 last, uint32_t value, std::vector<prefix>& out);
+
+// Longest-prefix match of one source as disjoint intervals. Among equal prefixes the later one in the
+// list wins (a file's later line overrides an earlier one).
+std::vector<interval> flatten(std::vector<prefix> ps);
+
+// Merges several full-coverage lists: the result's value at each address is combine(values of the lists
+// at that address). combine is called once per distinct tuple (cached by the caller if it wants).
+std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
+                            const std::function<uint32_t(std::span<const uint32_t>)>& combine);
+
+// Value at `k` in a full-coverage list (binary search: the reference for tests).
+uint32_t interval_lookup(const std::vector<interval>& list, u128 k) noexcept;
+
+}  // namespace sluice::enrich
