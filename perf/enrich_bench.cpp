@@ -217,6 +217,9 @@ void BM_build(benchmark::State& st) {
         st.counters["intervals_v4"] = double(v->stats.intervals_v4);
         st.counters["intervals_v6"] = double(v->stats.intervals_v6);
         st.counters["sets"] = double(v->stats.interned_sets);
+        st.counters["source_sets"] = double(v->stats.source_sets);
+        st.counters["tuples"] = double(v->stats.merge_tuples);
+        st.counters["threads"] = double(v->stats.threads);
         st.counters["table_MiB"] = double(v->stats.bytes) / (1 << 20);
     }
     rusage ru{};

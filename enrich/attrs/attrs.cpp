@@ -36,6 +36,7 @@ uint16_t key_registry::add(std::string_view name) {
 }
 
 void set_builder::put(uint16_t k, std::string_view v) {
+    if (v.size() > k_max_value) v = v.substr(0, k_max_value);
     for (auto& p : _kv)
         if (p.first == k) {
             if (v.empty()) {
@@ -65,24 +66,175 @@ attr_set set_builder::take() {
     return s;
 }
 
-interner::interner() = default;
+// ---- flat sets ----
+
+uint64_t flat_hash(const uint8_t* p, std::size_t n) noexcept {
+    // 8 bytes a step, multiply-xorshift mixing (the blobs are short: 20-200 bytes).
+    constexpr uint64_t m = 0x9E3779B97F4A7C15ull;
+    uint64_t h = 0xC2B2AE3D27D4EB4Full ^ (n * m);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = (h ^ w) * m;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        std::memcpy(&w, p + i, n - i);
+        h = (h ^ w) * m;
+        h ^= h >> 32;
+    }
+    h *= 0xFF51AFD7ED558CCDull;
+    return h ^ (h >> 29);
+}
+
+attr_set flat_to_set(const uint8_t* blob) {
+    attr_set s;
+    const uint8_t* q = blob + 4;
+    const uint8_t* const end = blob + flat_size(blob);
+    while (q < end) {
+        const std::size_t l = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
+        s.kv.emplace_back(q[0], std::string(reinterpret_cast<const char*>(q + 3), l));
+        q += 3 + l;
+    }
+    return s;
+}
+
+namespace {
+
+// Writes the sorted, unique, non-empty pairs [b, e) as a blob into out.
+template <typename It>
+void write_flat(It b, It e, std::vector<uint8_t>& out) {
+    std::size_t n = 4;
+    for (It i = b; i != e; ++i) n += 3 + std::min(i->second.size(), set_builder::k_max_value);
+    out.resize(n);
+    uint8_t* q = out.data();
+    const uint32_t total = static_cast<uint32_t>(n);
+    std::memcpy(q, &total, 4);
+    q += 4;
+    for (It i = b; i != e; ++i) {
+        const std::size_t l = std::min(i->second.size(), set_builder::k_max_value);
+        *q++ = static_cast<uint8_t>(i->first);
+        *q++ = static_cast<uint8_t>(l);
+        *q++ = static_cast<uint8_t>(l >> 8);
+        std::memcpy(q, i->second.data(), l);
+        q += l;
+    }
+}
+
+}  // namespace
+
+void set_to_flat(const attr_set& s, std::vector<uint8_t>& out) { write_flat(s.kv.begin(), s.kv.end(), out); }
+
+void flat_builder::put(uint16_t k, std::string_view v) {
+    if (v.size() > set_builder::k_max_value) v = v.substr(0, set_builder::k_max_value);
+    for (auto& p : _kv)
+        if (p.first == k) {
+            if (v.empty()) {
+                p = _kv.back();
+                _kv.pop_back();
+            } else {
+                p.second = v;
+            }
+            return;
+        }
+    if (!v.empty()) _kv.emplace_back(k, v);
+}
+
+std::span<const uint8_t> flat_builder::encode() {
+    // Insertion sort: a row has a handful of keys, each at most once here.
+    for (std::size_t i = 1; i < _kv.size(); ++i)
+        for (std::size_t j = i; j > 0 && _kv[j - 1].first > _kv[j].first; --j) std::swap(_kv[j - 1], _kv[j]);
+    write_flat(_kv.begin(), _kv.end(), _buf);
+    return {_buf.data(), _buf.size()};
+}
+
+set_table::set_table() : _off(1, 0), _slots(1024, 0), _mask(1023) {}
+
+void set_table::grow() {
+    std::vector<uint64_t> old = std::move(_slots);
+    _slots.assign(old.size() * 2, 0);
+    _mask = _slots.size() - 1;
+    for (uint64_t e : old) {
+        if (e == 0) continue;
+        uint64_t i = (e >> 32) & _mask;  // the home slot is the tag's: no blob is read to rehash
+        while (_slots[i] != 0) i = (i + 1) & _mask;
+        _slots[i] = e;
+    }
+}
+
+uint32_t set_table::add(std::span<const uint8_t> b) {
+    const uint64_t h = flat_hash(b.data(), b.size());
+    const uint64_t tag = h & 0xffffffff00000000ull;
+    for (uint64_t i = (h >> 32) & _mask;; i = (i + 1) & _mask) {
+        const uint64_t e = _slots[i];
+        if (e == 0) {
+            const uint32_t id = static_cast<uint32_t>(_off.size());
+            _off.push_back(_bytes.size());
+            _bytes.insert(_bytes.end(), b.begin(), b.end());
+            _slots[i] = tag | id;
+            if (uint64_t(id) * 2 > _mask) grow();
+            return id;
+        }
+        if ((e & 0xffffffff00000000ull) == tag) {
+            const uint8_t* o = blob(static_cast<uint32_t>(e));
+            if (flat_size(o) == b.size() && std::memcmp(o, b.data(), b.size()) == 0) return static_cast<uint32_t>(e);
+        }
+    }
+}
+
+// ---- the interner ----
+
+interner::interner() : _index(1u << 12, 0), _mask((1u << 12) - 1) {}
 
 interner::~interner() {
     for (auto* c : _chunks) delete[] c;
     for (auto* c : _flat_chunks) delete[] c;
 }
 
-uint32_t interner::intern(attr_set&& s, bool& full) {
-    if (s.kv.empty()) return 0;
-    std::string enc;
-    for (const auto& [k, v] : s.kv) {
-        enc.push_back(static_cast<char>(k));
-        enc.append(std::to_string(v.size()));
-        enc.push_back(':');
-        enc.append(v);
+uint8_t* interner::arena(std::size_t n) {
+    constexpr std::size_t k_block = 1u << 20;
+    if (n > k_block / 4) {  // a large blob: its own block (values are at most 64 KiB each)
+        _arena.emplace_back(new uint8_t[n]);
+        return _arena.back().get();
     }
-    std::lock_guard<std::mutex> lock(_writer);
-    if (auto it = _index.find(enc); it != _index.end()) return it->second;
+    if (n > _arena_left) {
+        _arena.emplace_back(new uint8_t[k_block]);
+        _arena_at = _arena.back().get();
+        _arena_left = k_block;
+        _bytes += k_block;
+    }
+    uint8_t* p = _arena_at;
+    _arena_at += n;
+    _arena_left -= n;
+    return p;
+}
+
+void interner::grow_index() {
+    std::vector<uint64_t> old = std::move(_index);
+    _index.assign(old.size() * 2, 0);
+    _mask = _index.size() - 1;
+    for (uint64_t e : old) {
+        if (e == 0) continue;
+        uint64_t i = (e >> 32) & _mask;  // the home slot is the tag's: no blob is read to rehash
+        while (_index[i] != 0) i = (i + 1) & _mask;
+        _index[i] = e;
+    }
+}
+
+uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full) {
+    const uint64_t tag = h & 0xffffffff00000000ull;
+    uint64_t i = (h >> 32) & _mask;
+    for (;; i = (i + 1) & _mask) {
+        const uint64_t e = _index[i];
+        if (e == 0) break;
+        if ((e & 0xffffffff00000000ull) == tag) {
+            const uint32_t id = static_cast<uint32_t>(e);
+            const uint8_t* o = _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+            if (flat_size(o) == blob.size() && std::memcmp(o, blob.data(), blob.size()) == 0) return id;
+        }
+    }
     const uint32_t id = _count.load(std::memory_order_relaxed);
     if (id >= k_max_sets) {
         full = true;
@@ -92,34 +244,46 @@ uint32_t interner::intern(attr_set&& s, bool& full) {
     if (chunk == nullptr) chunk = new const attr_set*[1u << k_chunk_bits]();
     auto*& fchunk = _flat_chunks[id >> k_chunk_bits];
     if (fchunk == nullptr) fchunk = new const uint8_t*[1u << k_chunk_bits]();
-    std::size_t flen = 4;
-    for (const auto& [k, v] : s.kv) flen += 3 + std::min<std::size_t>(v.size(), 0xffff);
-    std::unique_ptr<uint8_t[]> blob(new uint8_t[flen]);
-    {
-        uint8_t* q = blob.get();
-        const uint32_t total = static_cast<uint32_t>(flen);
-        std::memcpy(q, &total, 4);
-        q += 4;
-        for (const auto& [k, v] : s.kv) {
-            const uint16_t l = static_cast<uint16_t>(std::min<std::size_t>(v.size(), 0xffff));  // values are short
-            *q++ = static_cast<uint8_t>(k);
-            *q++ = static_cast<uint8_t>(l);
-            *q++ = static_cast<uint8_t>(l >> 8);
-            std::memcpy(q, v.data(), l);
-            q += l;
-        }
-    }
-    fchunk[id & ((1u << k_chunk_bits) - 1)] = blob.get();
-    _bytes += flen;
-    _flat_owned.push_back(std::move(blob));
-    auto owned = std::make_unique<attr_set>(std::move(s));
-    for (const auto& [k, v] : owned->kv) _bytes += sizeof(std::pair<uint16_t, std::string>) + v.capacity();
-    _bytes += sizeof(attr_set) + enc.size() + 64;
+    uint8_t* b = arena(blob.size());
+    std::memcpy(b, blob.data(), blob.size());
+    fchunk[id & ((1u << k_chunk_bits) - 1)] = b;
+    auto owned = std::make_unique<attr_set>(s != nullptr ? std::move(*s) : flat_to_set(b));
+    _bytes += sizeof(attr_set) + owned->kv.capacity() * sizeof(std::pair<uint16_t, std::string>);
+    for (const auto& [k, v] : owned->kv)
+        if (v.size() >= sizeof(std::string)) _bytes += v.capacity() + 1;  // not in the small-string buffer
     chunk[id & ((1u << k_chunk_bits) - 1)] = owned.get();
     _owned.push_back(std::move(owned));
-    _index.emplace(std::move(enc), id);
+    _index[i] = tag | id;
+    if (uint64_t(id) * 2 > _mask) grow_index();  // load <= 0.5
     _count.store(id + 1, std::memory_order_release);
     return id;
+}
+
+uint32_t interner::intern_flat(std::span<const uint8_t> blob, bool& full) {
+    if (blob.size() <= 4) return 0;
+    const uint64_t h = flat_hash(blob.data(), blob.size());
+    std::lock_guard<std::mutex> lock(_writer);
+    return intern_locked(blob, h, nullptr, full);
+}
+
+uint32_t interner::intern(attr_set&& s, bool& full) {
+    // Canonical form: sorted by key, the last of a repeated key, no empty values, values cut at the maximum.
+    auto& kv = s.kv;
+    std::stable_sort(kv.begin(), kv.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < kv.size(); ++r) {
+        if (kv[r].second.empty()) continue;
+        if (kv[r].second.size() > set_builder::k_max_value) kv[r].second.resize(set_builder::k_max_value);
+        if (w > 0 && kv[w - 1].first == kv[r].first) kv[w - 1] = std::move(kv[r]);
+        else if (w != r) kv[w++] = std::move(kv[r]);
+        else ++w;
+    }
+    kv.resize(w);
+    if (kv.empty()) return 0;
+    std::lock_guard<std::mutex> lock(_writer);
+    set_to_flat(s, _enc);
+    const uint64_t h = flat_hash(_enc.data(), _enc.size());
+    return intern_locked({_enc.data(), _enc.size()}, h, &s, full);
 }
 
 }  // namespace sluice::enrich

@@ -24,10 +24,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <cstring>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_map>  // (users of this header rely on it)
 #include <utility>
 #include <vector>
 
@@ -90,8 +92,10 @@ struct attr_set {
 };
 
 // Builds a canonical set: sorts by key, later puts of a key replace earlier ones, empty values are dropped.
+// A value is at most k_max_value bytes (longer ones are cut there: the flat blob's length is 16 bits).
 class set_builder {
 public:
+    static constexpr std::size_t k_max_value = 0xffff;
     void put(uint16_t k, std::string_view v);
     void put(key k, std::string_view v) { put(static_cast<uint16_t>(k), v); }
     // Fields of `s` this builder does not have yet (lower precedence merge).
@@ -101,6 +105,60 @@ public:
 
 private:
     std::vector<std::pair<uint16_t, std::string>> _kv;
+};
+
+// ---- the builder's flat sets (no per-set strings) ----
+//
+// The canonical bytes of a set are its flat blob (interner::flat): u32 total length, then per pair sorted by
+// key: u8 key, u16 value length (little endian), the value. Two sets are equal iff their blobs are; the
+// builder's sources, memo tables and the interner's index all work on these bytes.
+
+// 64-bit hash of canonical bytes (the interner's index and the sources' local tables).
+uint64_t flat_hash(const uint8_t* p, std::size_t n) noexcept;
+inline uint32_t flat_size(const uint8_t* blob) noexcept {
+    uint32_t n;
+    std::memcpy(&n, blob, 4);
+    return n;
+}
+// The pairs of a blob as a set (strings: for the interner's attr_set and the deriver's argument).
+attr_set flat_to_set(const uint8_t* blob);
+// The canonical bytes of `s` (sorted, unique keys, non-empty values, as set_builder makes them) into `out`.
+void set_to_flat(const attr_set& s, std::vector<uint8_t>& out);
+
+// A set under construction from borrowed strings (the values stay owned by the caller until encode()):
+// put() like set_builder's (later replaces earlier, empty removes), encode() the canonical bytes, reused
+// across rows with no allocation once warm.
+class flat_builder {
+public:
+    void clear() noexcept { _kv.clear(); }
+    void put(uint16_t k, std::string_view v);
+    bool empty() const noexcept { return _kv.empty(); }
+    // The canonical bytes (valid until the next call on this builder).
+    std::span<const uint8_t> encode();
+
+private:
+    std::vector<std::pair<uint16_t, std::string_view>> _kv;
+    std::vector<uint8_t> _buf;
+};
+
+// A table of distinct flat sets with dense ids 1..size() in order of first add (0 = the empty set), private
+// to one thread: a source's sets before they are interned, a merge's memo. Open addressing over
+// (hash tag, id); the bytes compared on a tag match.
+class set_table {
+public:
+    set_table();
+    // Id of the blob (canonical bytes, flat_size(blob) long), added when new.
+    uint32_t add(std::span<const uint8_t> blob);
+    uint32_t size() const noexcept { return static_cast<uint32_t>(_off.size() - 1); }
+    const uint8_t* blob(uint32_t id) const noexcept { return _bytes.data() + _off[id]; }
+    std::size_t bytes() const noexcept { return _bytes.capacity() + _off.capacity() * 8 + _slots.capacity() * 8; }
+
+private:
+    void grow();
+    std::vector<uint8_t> _bytes;
+    std::vector<uint64_t> _off;     // per id: offset in _bytes (id 0: unused)
+    std::vector<uint64_t> _slots;   // (hash >> 32) << 32 | id; 0 = empty
+    uint64_t _mask = 0;
 };
 
 class interner {
@@ -115,8 +173,12 @@ public:
     interner& operator=(const interner&) = delete;
 
     // Id of `s` (0 for the empty set), interning it if new. One writer at a time (the builder); returns 0 and
-    // sets `full` when k_max_sets would be exceeded.
+    // sets `full` when k_max_sets would be exceeded. `s` is canonicalised first (sorted by key, the last of
+    // a repeated key kept, empty values dropped, values cut at set_builder::k_max_value).
     uint32_t intern(attr_set&& s, bool& full);
+    // The same from the canonical bytes (flat_builder::encode, set_table::blob, set_to_flat): nothing is
+    // allocated when the set is known (a hash probe and one compare with the stored blob).
+    uint32_t intern_flat(std::span<const uint8_t> blob, bool& full);
     // The set of `id`, nullptr for 0 or an id not published yet. Any thread, lock free.
     const attr_set* get(uint32_t id) const noexcept {
         if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
@@ -138,12 +200,23 @@ public:
     std::size_t bytes() const noexcept { return _bytes; }  // approximate heap bytes of the sets
 
 private:
+    uint32_t intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full);
+    void grow_index();
+    uint8_t* arena(std::size_t n);
+
     std::array<const attr_set**, k_chunks> _chunks{};
     std::array<const uint8_t**, k_chunks> _flat_chunks{};
-    std::vector<std::unique_ptr<uint8_t[]>> _flat_owned;
     std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored
-    std::unordered_map<std::string, uint32_t> _index;  // canonical encoding -> id (writer only)
+    // Writer only: open addressing over (hash >> 32) << 32 | id (0 = empty slot), home slot from the same
+    // 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id compared on a tag match. 8 bytes a
+    // slot, no string per set.
+    std::vector<uint64_t> _index;
+    uint64_t _mask = 0;
+    std::vector<std::unique_ptr<uint8_t[]>> _arena;  // the blobs, packed in 1 MiB blocks (never moved or freed)
+    std::size_t _arena_left = 0;
+    uint8_t* _arena_at = nullptr;
     std::vector<std::unique_ptr<attr_set>> _owned;
+    std::vector<uint8_t> _enc;  // intern()'s scratch (under _writer)
     std::size_t _bytes = 0;
     std::mutex _writer;  // intern() from one builder at a time (a build and a test may overlap)
 };

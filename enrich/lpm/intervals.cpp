@@ -3,6 +3,7 @@
 #include "intervals.hpp"
 
 #include <arpa/inet.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 
@@ -16,6 +17,14 @@ inline u128 mask_of(uint8_t len) noexcept { return len == 0 ? 0 : k_max << (128 
 inline u128 last_of(u128 addr, uint8_t len) noexcept { return addr | ~mask_of(len); }
 
 }  // namespace
+
+void hint_huge_pages(const void* p, std::size_t bytes) noexcept {
+    constexpr uintptr_t k_huge = uintptr_t(2) << 20;
+    if (bytes < 2 * k_huge) return;
+    const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + k_huge - 1) & ~(k_huge - 1);
+    const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(k_huge - 1);
+    if (e > a) (void)madvise(reinterpret_cast<void*>(a), e - a, MADV_HUGEPAGE);  // a hint: failure is harmless
+}
 
 bool parse_address(std::string_view text, u128& out) {
     char buf[64];
@@ -92,11 +101,13 @@ void split_range(u128 first, u128 last, uint32_t value, std::vector<prefix>& out
 
 std::vector<interval> flatten(std::vector<prefix> ps) {
     for (auto& p : ps) p.addr &= mask_of(p.len);
-    // Outer prefixes before the ones they contain; equal prefixes in input order (stable).
-    std::stable_sort(ps.begin(), ps.end(), [](const prefix& a, const prefix& b) {
-        return a.addr != b.addr ? a.addr < b.addr : a.len < b.len;
-    });
-    std::vector<interval> out{{0, 0, 0}};
+    // Outer prefixes before the ones they contain; equal prefixes in input order (stable). A source that
+    // comes in order (an mmdb walk, a sorted range file) is not sorted again.
+    auto outer_first = [](const prefix& a, const prefix& b) { return a.addr != b.addr ? a.addr < b.addr : a.len < b.len; };
+    if (!std::is_sorted(ps.begin(), ps.end(), outer_first)) std::stable_sort(ps.begin(), ps.end(), outer_first);
+    std::vector<interval> out;
+    reserve_huge(out, 2 * ps.size() + 1);  // each prefix opens and closes at most one interval
+    out.push_back({0, 0, 0});
     // match: the covering prefix's length + 1 (0 where no prefix covers, or the value is 0).
     auto emit = [&out](u128 lo, uint32_t v, uint8_t match) {
         if (v == 0) match = 0;
@@ -141,7 +152,7 @@ std::vector<interval> flatten(std::vector<prefix> ps) {
 }
 
 std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
-                            const std::function<uint32_t(std::span<const uint32_t>)>& combine) {
+                            const std::function<uint32_t(std::span<const uint32_t>)>& combine, bool one_is_itself) {
     const std::size_t k = lists.size();
     std::vector<std::size_t> pos(k, 0);
     std::vector<uint32_t> cur(k, 0);
@@ -169,6 +180,11 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
         }
     };
     rehash(1024);
+    // In front of it, a small direct-mapped cache (L2-sized) of the tuples met last: the sweep mostly returns
+    // to a tuple it has just left (an inner prefix ends and the outer one's tuple comes back), and the big
+    // table is a cache miss per probe.
+    constexpr std::size_t k_recent = 4096;
+    std::vector<uint32_t> recent_keys(k_recent * k, 0), recent_vals(k_recent, UINT32_MAX);
     std::vector<interval> out;
     u128 at = 0;
     for (;;) {
@@ -178,13 +194,22 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
             cur[i] = lists[i].empty() ? 0 : lists[i][pos[i]].value;
             if (cur[i] != 0 && !lists[i].empty()) match = std::max(match, lists[i][pos[i]].match);
         }
-        uint32_t v;
-        bool any = false;
-        for (uint32_t c : cur) any |= c != 0;
-        if (!any) {
-            v = 0;
-        } else {
-            std::size_t slot = hash_of(cur.data()) & mask;
+        uint32_t v = 0;
+        unsigned nonzero = 0;
+        for (uint32_t c : cur)
+            if (c != 0) {
+                v = c;
+                ++nonzero;
+            }
+        if (nonzero > 1 || (nonzero == 1 && !one_is_itself)) {
+            const std::size_t h = hash_of(cur.data());
+            uint32_t* const rk = &recent_keys[(h & (k_recent - 1)) * k];
+            uint32_t& rv = recent_vals[h & (k_recent - 1)];
+            std::size_t slot = h & mask;
+            if (rv != UINT32_MAX && std::equal(cur.begin(), cur.end(), rk)) {
+                v = rv;
+                goto found;
+            }
             for (;;) {
                 if (vals[slot] == UINT32_MAX) {
                     v = combine(cur);
@@ -199,7 +224,10 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
                 }
                 slot = (slot + 1) & mask;
             }
+            std::copy(cur.begin(), cur.end(), rk);
+            rv = v;
         }
+    found:
         if (v == 0) match = 0;
         if (out.empty() || out.back().value != v || out.back().match != match) out.push_back({at, v, match});
         // Next boundary of any list.

@@ -3,11 +3,13 @@
 #include "inventory.hpp"
 
 #include <simdjson.h>
+#include <sys/stat.h>
 
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
 
 namespace sluice::enrich {
 
@@ -18,11 +20,10 @@ void source_report::bad(uint64_t line, const std::string& reason) {
 
 namespace {
 
-// One row (any format) into prefixes: the address columns and the attribute columns.
+// One row (any format) into prefixes and the source's own set table (no interner, no per-row strings).
 class row_loader {
 public:
-    row_loader(const key_registry& keys, interner& in, prefix_source& out, const deriver* derive = nullptr)
-        : _keys(keys), _in(in), _out(out), _derive(derive) {}
+    row_loader(const key_registry& keys, local_source& out) : _keys(keys), _out(out) {}
 
     void row(uint64_t line, const std::vector<field>& fs) {
         std::string_view pfx, addr, first, last, range;
@@ -81,25 +82,12 @@ public:
             }
             split_range(a, b, 0, ps);
         }
-        bool full = false;
-        attr_set s = _b.take();
-        if (_derive != nullptr && *_derive) {
-            set_builder add;
-            (*_derive)(derive_context::prefix, s, add);
-            attr_set extra = add.take();
-            for (auto& kv : s.kv) _b.put(kv.first, kv.second);
-            _b.fill_from(extra);
-            s = _b.take();
-        }
-        if (s.empty()) {
+        // The row's own attributes must not be empty (derived ones come later, once per distinct set).
+        if (_b.empty()) {
             _out.report.bad(line, "no attributes");
             return;
         }
-        const uint32_t id = _in.intern(std::move(s), full);
-        if (full) {
-            _out.report.fatal = "attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)";
-            return;
-        }
+        const uint32_t id = _out.sets.add(_b.encode());
         for (prefix& p : ps) {
             p.value = id;
             _out.prefixes.push_back(p);
@@ -110,40 +98,44 @@ public:
 
 private:
     const key_registry& _keys;
-    interner& _in;
-    prefix_source& _out;
-    const deriver* _derive;
-    set_builder _b;
+    local_source& _out;
+    flat_builder _b;
     std::vector<prefix> _scratch;
 };
 
-// RFC 4180 fields of one line (quotes, doubled quotes inside them). false on an unterminated quote.
-bool split_csv(std::string_view line, std::vector<std::string>& out) {
+// RFC 4180 fields of one line (quotes, doubled quotes inside them). false on an unterminated quote. The
+// fields are views into `line`, or into `store` for quoted ones (reserved for the whole line first, so it
+// never moves while the fields are taken).
+bool split_csv(std::string_view line, std::vector<std::string_view>& out, std::string& store) {
     out.clear();
-    std::string cur;
+    store.clear();
+    store.reserve(line.size());
     std::size_t i = 0;
     for (;;) {
-        cur.clear();
         if (i < line.size() && line[i] == '"') {
+            const std::size_t start = store.size();
             ++i;
             for (;;) {
                 if (i >= line.size()) return false;
                 if (line[i] == '"') {
                     if (i + 1 < line.size() && line[i + 1] == '"') {
-                        cur.push_back('"');
+                        store.push_back('"');
                         i += 2;
                         continue;
                     }
                     ++i;
                     break;
                 }
-                cur.push_back(line[i++]);
+                store.push_back(line[i++]);
             }
-            while (i < line.size() && line[i] != ',') cur.push_back(line[i++]);  // liberal: text after the quote
+            while (i < line.size() && line[i] != ',') store.push_back(line[i++]);  // liberal: text after the quote
+            out.emplace_back(store.data() + start, store.size() - start);
         } else {
-            while (i < line.size() && line[i] != ',') cur.push_back(line[i++]);
+            std::size_t e = line.find(',', i);
+            if (e == std::string_view::npos) e = line.size();
+            out.push_back(line.substr(i, e - i));
+            i = e;
         }
-        out.push_back(cur);
         if (i >= line.size()) return true;
         ++i;  // the comma
     }
@@ -152,7 +144,9 @@ bool split_csv(std::string_view line, std::vector<std::string>& out) {
 using row_fn = std::function<void(uint64_t, const std::vector<field>&)>;
 
 void load_csv(std::string_view text, const inventory_options& opt, const row_fn& rows, source_report& rep) {
-    std::vector<std::string> header = opt.columns, cells;
+    std::vector<std::string> header = opt.columns;
+    std::vector<std::string_view> cells;
+    std::string store;
     std::vector<field> fs;
     uint64_t lineno = 0;
     std::size_t pos = 0;
@@ -164,12 +158,12 @@ void load_csv(std::string_view text, const inventory_options& opt, const row_fn&
         ++lineno;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty() || line[0] == '#') continue;
-        if (!split_csv(line, cells)) {
+        if (!split_csv(line, cells, store)) {
             rep.bad(lineno, "unterminated quote");
             continue;
         }
         if (header.empty()) {
-            header = cells;
+            header.assign(cells.begin(), cells.end());
             continue;
         }
         if (cells.size() != header.size()) {
@@ -343,19 +337,21 @@ void read_rows(const std::string& path, const inventory_options& opt, source_rep
     }
 }
 
-prefix_source load_inventory(const std::string& path, const inventory_options& opt, const key_registry& keys,
-                             interner& in, const deriver* derive) {
-    prefix_source out;
+local_source read_inventory(const std::string& path, const inventory_options& opt, const key_registry& keys) {
+    local_source out;
     out.report.file = path;
-    row_loader rows(keys, in, out, derive);
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && st.st_size > 0)
+        reserve_huge(out.prefixes, std::size_t(st.st_size) / 24);  // a guess (~1 prefix per 24 bytes): grows past it
+    row_loader rows(keys, out);
     read_rows(path, opt, out.report, [&](uint64_t line, const std::vector<field>& fs) { rows.row(line, fs); });
     return out;
 }
 
-prefix_source load_static(const std::vector<std::string>& specs, const key_registry& keys, interner& in) {
-    prefix_source out;
+local_source read_static(const std::vector<std::string>& specs, const key_registry& keys) {
+    local_source out;
     out.report.file = "static";
-    row_loader rows(keys, in, out);
+    row_loader rows(keys, out);
     uint64_t n = 0;
     for (const std::string& spec : specs) {
         ++n;
@@ -384,6 +380,68 @@ prefix_source load_static(const std::vector<std::string>& specs, const key_regis
         if (!bad) rows.row(n, fs);
     }
     return out;
+}
+
+std::vector<uint32_t> intern_sets(local_source& s, interner& in, const deriver* derive, derive_context where) {
+    const uint32_t n = s.sets.size();
+    std::vector<uint32_t> ids(std::size_t(n) + 1, 0);
+    const bool derived = derive != nullptr && *derive;
+    std::vector<uint8_t> enc;
+    bool full = false;
+    for (uint32_t i = 1; i <= n && !full; ++i) {
+        const uint8_t* b = s.sets.blob(i);
+        if (!derived) {
+            ids[i] = in.intern_flat({b, flat_size(b)}, full);
+            continue;
+        }
+        const attr_set given = flat_to_set(b);
+        set_builder add;
+        (*derive)(where, given, add);
+        const attr_set extra = add.take();
+        if (extra.empty()) {
+            ids[i] = in.intern_flat({b, flat_size(b)}, full);
+            continue;
+        }
+        set_builder m;
+        for (const auto& kv : given.kv) m.put(kv.first, kv.second);
+        m.fill_from(extra);  // what the row gave wins
+        set_to_flat(m.take(), enc);
+        ids[i] = in.intern_flat({enc.data(), enc.size()}, full);
+    }
+    if (full) {
+        s.report.fatal = "attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)";
+        std::fill(ids.begin(), ids.end(), 0);
+    }
+    return ids;
+}
+
+void remap(std::vector<prefix>& ps, const std::vector<uint32_t>& ids) noexcept {
+    for (prefix& p : ps) p.value = p.value < ids.size() ? ids[p.value] : 0;
+}
+
+namespace {
+prefix_source finish(local_source&& l, interner& in, const deriver* derive) {
+    prefix_source out;
+    const std::vector<uint32_t> ids = intern_sets(l, in, derive, derive_context::prefix);
+    remap(l.prefixes, ids);
+    out.prefixes = std::move(l.prefixes);
+    out.report = std::move(l.report);
+    if (!out.report.fatal.empty()) out.prefixes.clear();
+    return out;
+}
+}  // namespace
+
+prefix_source load_inventory(const std::string& path, const inventory_options& opt, const key_registry& keys,
+                             interner& in, const deriver* derive) {
+    return finish(read_inventory(path, opt, keys), in, derive);
+}
+
+prefix_source load_static(const std::vector<std::string>& specs, const key_registry& keys, interner& in) {
+    return finish(read_static(specs, keys), in, nullptr);
+}
+
+prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, interner& in, const deriver* derive) {
+    return finish(read_mmdb(path, layout), in, derive);
 }
 
 }  // namespace sluice::enrich

@@ -53,7 +53,9 @@ struct field {
 
 // Derives attributes from a set's string attributes at build time (the classifier's entry point, enrich/classify):
 // called with the table the row is for and the fields it gave; what it puts into `add` fills keys the row did not
-// give (explicit wins).
+// give (explicit wins). For prefix sources (inventory files, mmdb files) it is called once per distinct set a
+// source gives, not once per row or network, on the builder's thread; it must be a pure function of
+// (where, given). Static prefixes are not derived.
 enum class derive_context : uint8_t { prefix, exporter, interface };
 using deriver = std::function<void(derive_context where, const attr_set& given, set_builder& add)>;
 
@@ -67,7 +69,25 @@ struct prefix_source {
     source_report report;
 };
 
+// A source read without the interner (so that the builder reads its sources in parallel threads): the
+// prefixes' values are ids into the source's own `sets` (dense, in order of first appearance), interned
+// afterwards in source order by intern_sets, which keeps the interner's ids the same from run to run.
+struct local_source {
+    std::vector<prefix> prefixes;  // value = id in sets (1..sets.size())
+    set_table sets;
+    source_report report;
+};
+local_source read_inventory(const std::string& path, const inventory_options& opt, const key_registry& keys);
+local_source read_static(const std::vector<std::string>& specs, const key_registry& keys);
+
+// Interns the sets of `s` in id order (each derived first when `derive` is set, once per distinct set) and
+// returns local id -> interner id (index 0 -> 0). On a full interner: sets s.report.fatal.
+std::vector<uint32_t> intern_sets(local_source& s, interner& in, const deriver* derive, derive_context where);
+// Rewrites prefix values through the map intern_sets returned.
+void remap(std::vector<prefix>& ps, const std::vector<uint32_t>& ids) noexcept;
+
 // Reads one inventory file. Never throws on bad content (it is reported); throws only on allocation failure.
+// (read_inventory + intern_sets + remap.)
 prefix_source load_inventory(const std::string& path, const inventory_options& opt, const key_registry& keys,
                              interner& in, const deriver* derive = nullptr);
 
@@ -84,7 +104,11 @@ struct mmdb_layout {
 
 // Walks every network of an .mmdb file (City, Country or ASN) and flattens it into prefixes whose sets hold
 // the layout's fields. IPv4 networks of an IPv6 database come out IPv4-mapped, once (the ::ffff:0:0/96 and
-// 2002::/16 aliases of its IPv4 subtree are skipped).
-prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, interner& in);
+// 2002::/16 aliases of its IPv4 subtree are skipped). The prefixes come out in address order, disjoint.
+// Networks whose record has none of the layout's fields give no prefix. `derive` (derive_context::prefix)
+// is applied once per distinct set (e.g. a rule on as_name or city), like an inventory row's.
+local_source read_mmdb(const std::string& path, const mmdb_layout& layout);
+prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, interner& in,
+                        const deriver* derive = nullptr);
 
 }  // namespace sluice::enrich

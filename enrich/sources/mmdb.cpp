@@ -2,7 +2,9 @@
 // MaxMind .mmdb files flattened into prefixes by walking their search tree (libmaxminddb); see inventory.hpp.
 #include <maxminddb.h>
 
+#include <array>
 #include <cinttypes>
+#include <cstdio>
 #include <unordered_map>
 
 #include "inventory.hpp"
@@ -29,14 +31,14 @@ namespace {
 
 class walker {
 public:
-    walker(MMDB_s& db, const mmdb_layout& layout, interner& in, prefix_source& out)
-        : _db(db), _in(in), _out(out) {
+    walker(MMDB_s& db, const mmdb_layout& layout, local_source& out) : _db(db), _out(out) {
         for (const auto& [k, path] : layout.paths) {
             std::vector<const char*> p;
             for (const auto& s : path) p.push_back(s.c_str());
             p.push_back(nullptr);
             _paths.emplace_back(k, std::move(p));
         }
+        _num.resize(_paths.size());
     }
 
     void run() {
@@ -92,28 +94,23 @@ private:
         if (auto it = _cache.find(entry.offset); it != _cache.end()) {
             id = it->second;
         } else {
+            _b.clear();
+            std::size_t pi = 0;
             for (const auto& [k, path] : _paths) {
                 MMDB_entry_data_s d;
+                char* num = _num[pi++].data();
                 if (MMDB_aget_value(&entry, &d, path.data()) != MMDB_SUCCESS || !d.has_data) continue;
-                char num[24];
                 switch (d.type) {
-                case MMDB_DATA_TYPE_UTF8_STRING: _b.put(k, std::string_view(d.utf8_string, d.data_size)); break;
-                case MMDB_DATA_TYPE_UINT16: _b.put(k, std::to_string(d.uint16)); break;
-                case MMDB_DATA_TYPE_UINT32: _b.put(k, std::to_string(d.uint32)); break;
-                case MMDB_DATA_TYPE_INT32: _b.put(k, std::to_string(d.int32)); break;
-                case MMDB_DATA_TYPE_UINT64:
-                    std::snprintf(num, sizeof num, "%" PRIu64, d.uint64);
-                    _b.put(k, num);
-                    break;
+                case MMDB_DATA_TYPE_UTF8_STRING: _b.put(uint16_t(k), std::string_view(d.utf8_string, d.data_size)); break;
+                case MMDB_DATA_TYPE_UINT16: _b.put(uint16_t(k), {num, size_t(std::snprintf(num, 24, "%u", unsigned(d.uint16)))}); break;
+                case MMDB_DATA_TYPE_UINT32: _b.put(uint16_t(k), {num, size_t(std::snprintf(num, 24, "%" PRIu32, d.uint32))}); break;
+                case MMDB_DATA_TYPE_INT32: _b.put(uint16_t(k), {num, size_t(std::snprintf(num, 24, "%" PRId32, d.int32))}); break;
+                case MMDB_DATA_TYPE_UINT64: _b.put(uint16_t(k), {num, size_t(std::snprintf(num, 24, "%" PRIu64, d.uint64))}); break;
                 default: break;  // maps, arrays, floats: not an attribute value
                 }
             }
-            bool full = false;
-            id = _in.intern(_b.take(), full);
-            if (full) {
-                _out.report.fatal = "attribute-set interner full";
-                return;
-            }
+            // The strings point into the mmap'd file and _num: both outlive the encode.
+            id = _b.empty() ? 0 : _out.sets.add(_b.encode());
             _cache.emplace(entry.offset, id);
         }
         if (id == 0) return;
@@ -131,19 +128,19 @@ private:
     }
 
     MMDB_s& _db;
-    interner& _in;
-    prefix_source& _out;
+    local_source& _out;
     std::vector<std::pair<key, std::vector<const char*>>> _paths;
-    std::unordered_map<uint32_t, uint32_t> _cache;  // data offset -> set id: many networks share a record
-    set_builder _b;
+    std::unordered_map<uint32_t, uint32_t> _cache;  // data offset -> local set id: many networks share a record
+    flat_builder _b;
+    std::vector<std::array<char, 24>> _num;  // the numbers' text, one per path, until the encode
     unsigned _bits = 128;
     uint32_t _v4_node = UINT32_MAX;
 };
 
 }  // namespace
 
-prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, interner& in) {
-    prefix_source out;
+local_source read_mmdb(const std::string& path, const mmdb_layout& layout) {
+    local_source out;
     out.report.file = path;
     MMDB_s db;
     const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db);
@@ -151,8 +148,10 @@ prefix_source load_mmdb(const std::string& path, const mmdb_layout& layout, inte
         out.report.fatal = path + ": " + MMDB_strerror(rc);
         return out;
     }
-    walker(db, layout, in, out).run();
+    reserve_huge(out.prefixes, std::size_t(db.metadata.node_count) + 1);  // a tree's leaves: at most nodes + 1
+    walker(db, layout, out).run();
     MMDB_close(&db);
+    if (!out.report.fatal.empty()) out.prefixes.clear();
     return out;
 }
 

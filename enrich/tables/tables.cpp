@@ -2,8 +2,14 @@
 // The table builder (sources -> one merged version); see tables.hpp. The per-record lookup is lookup.cpp.
 #include "tables.hpp"
 
-#include <chrono>
+#include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 namespace sluice::enrich {
 
@@ -33,6 +39,37 @@ void collect(const source_report& r, std::vector<std::string>& errors, std::stri
     if (r.bad_lines > r.errors.size())
         errors.push_back(r.file + ": " + std::to_string(r.bad_lines - r.errors.size()) + " more bad lines");
     if (reason.empty()) reason = "invalid";
+}
+
+// Runs fn(0..n-1) on `threads` threads (the caller's included), each taking the next index. An exception
+// of fn is rethrown here after every thread has joined (the first one).
+void run_parallel(std::size_t n, unsigned threads, const std::function<void(std::size_t)>& fn) {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr err;
+    std::mutex mu;
+    auto work = [&] {
+        for (;;) {
+            const std::size_t i = next.fetch_add(1);
+            if (i >= n) return;
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard g(mu);
+                if (!err) err = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> ts;
+    for (unsigned t = 1; t < threads && t < n; ++t) {
+        try {
+            ts.emplace_back(work);
+        } catch (const std::system_error&) {
+            break;  // no thread to be had: fewer (the caller's always works)
+        }
+    }
+    work();
+    for (auto& t : ts) t.join();
+    if (err) std::rethrow_exception(err);
 }
 
 }  // namespace
@@ -70,12 +107,36 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     auto v = std::make_unique<table_version>();
     const deriver* derive = cfg.derive ? &cfg.derive : nullptr;
 
-    // ---- prefixes: every source, in precedence order ----
-    std::vector<prefix_source> srcs;
-    if (!cfg.static_prefixes.empty()) srcs.push_back(load_static(cfg.static_prefixes, _keys, _in));
-    for (const auto& i : cfg.inventories) srcs.push_back(load_inventory(i.path, i.opt, _keys, _in, derive));
-    for (const auto& m : cfg.mmdbs) srcs.push_back(load_mmdb(m.path, m.layout, _in));
-    for (const auto& s : srcs) collect(s.report, errors, reason);
+    // ---- prefixes: every source read in parallel (no interner), then interned in precedence order ----
+    const bool has_static = !cfg.static_prefixes.empty();
+    const std::size_t nsrc = std::size_t(has_static) + cfg.inventories.size() + cfg.mmdbs.size();
+    const unsigned threads = cfg.threads != 0 ? cfg.threads
+                                              : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    std::vector<local_source> srcs(nsrc);
+    run_parallel(nsrc, threads, [&](std::size_t i) {
+        if (has_static && i == 0) {
+            srcs[i] = read_static(cfg.static_prefixes, _keys);
+            return;
+        }
+        i -= std::size_t(has_static);
+        if (i < cfg.inventories.size()) {
+            srcs[i + has_static] = read_inventory(cfg.inventories[i].path, cfg.inventories[i].opt, _keys);
+            return;
+        }
+        i -= cfg.inventories.size();
+        srcs[i + has_static + cfg.inventories.size()] = read_mmdb(cfg.mmdbs[i].path, cfg.mmdbs[i].layout);
+    });
+    std::vector<std::vector<uint32_t>> src_ids(nsrc);
+    uint32_t source_sets = 0;
+    for (std::size_t i = 0; i < nsrc; ++i) {
+        if (srcs[i].report.fatal.empty()) {
+            // Static prefixes are not derived; inventory and mmdb sets are, once per distinct set.
+            src_ids[i] = intern_sets(srcs[i], _in, has_static && i == 0 ? nullptr : derive, derive_context::prefix);
+            source_sets += srcs[i].sets.size();
+        }
+        srcs[i].sets = set_table();  // the blobs are the interner's now
+        collect(srcs[i].report, errors, reason);
+    }
 
     // ---- exporters ----
     std::vector<prefix> exp_prefixes;
@@ -241,37 +302,64 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->stats.load_ns = lap();
 
     // ---- merge the prefix sources into one table ----
-    std::vector<std::vector<interval>> lists;
+    std::vector<std::vector<interval>> lists(nsrc);
     uint64_t nprefixes = 0;
-    for (auto& s : srcs) {
-        nprefixes += s.prefixes.size();
-        lists.push_back(flatten(std::move(s.prefixes)));
-    }
+    for (const auto& s : srcs) nprefixes += s.prefixes.size();
+    run_parallel(nsrc, threads, [&](std::size_t i) {
+        remap(srcs[i].prefixes, src_ids[i]);
+        lists[i] = flatten(std::move(srcs[i].prefixes));
+    });
     srcs.clear();
+    src_ids.clear();
     v->stats.flatten_ns = lap();
     bool full = false;
-    auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
-        uint32_t only = 0;
-        unsigned nonzero = 0;
-        for (uint32_t id : ids)
-            if (id) {
-                only = id;
-                ++nonzero;
-            }
-        if (nonzero == 1) return only;  // one source has this address: its set as is
-        set_builder b;
-        for (uint32_t id : ids)
-            if (const attr_set* s = _in.get(id)) b.fill_from(*s);
-        return _in.intern(b.take(), full);
+    uint64_t tuples = 0;
+    // A combination of the sources' sets: per key the first source (precedence order) that has it, built
+    // straight from the sets' blobs into one blob and interned from the bytes (no strings: a known set
+    // costs a hash probe and one compare).
+    struct pair_ref {
+        uint8_t key;
+        const uint8_t* at;  // the pair in its blob
     };
-    const std::vector<interval> merged = lists.empty() ? std::vector<interval>{{0, 0}} : merge(lists, combine);
+    std::vector<pair_ref> pairs;
+    std::vector<uint8_t> blob;
+    auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
+        ++tuples;  // merge passes a tuple with one set through (one_is_itself): two sets or more here
+        uint64_t seen[4] = {0, 0, 0, 0};
+        pairs.clear();
+        std::size_t total = 4;
+        for (uint32_t id : ids) {
+            const uint8_t* b = _in.flat(id);
+            if (b == nullptr) continue;
+            const uint8_t* q = b + 4;
+            const uint8_t* const end = b + flat_size(b);
+            while (q < end) {
+                const uint8_t k = q[0];
+                const std::size_t l = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
+                if (!(seen[k >> 6] >> (k & 63) & 1)) {
+                    seen[k >> 6] |= uint64_t(1) << (k & 63);
+                    pairs.push_back({k, q});
+                    total += 3 + l;
+                }
+                q += 3 + l;
+            }
+        }
+        for (std::size_t i = 1; i < pairs.size(); ++i)  // a handful of keys: insertion sort
+            for (std::size_t j = i; j > 0 && pairs[j - 1].key > pairs[j].key; --j) std::swap(pairs[j - 1], pairs[j]);
+        blob.resize(total);
+        const uint32_t t32 = static_cast<uint32_t>(total);
+        std::memcpy(blob.data(), &t32, 4);
+        uint8_t* w = blob.data() + 4;
+        for (const pair_ref& p : pairs) {
+            const std::size_t n = 3 + (std::size_t(p.at[1]) | (std::size_t(p.at[2]) << 8));
+            std::memcpy(w, p.at, n);
+            w += n;
+        }
+        return _in.intern_flat({blob.data(), blob.size()}, full);
+    };
+    const std::vector<interval> merged = lists.empty() ? std::vector<interval>{{0, 0}} : merge(lists, combine, true);
     lists.clear();
     v->stats.merge_ns = lap();
-    if (full) {
-        errors.push_back("attribute-set interner full (" + std::to_string(interner::k_max_sets) + " sets)");
-        reason = "interner_full";
-        return nullptr;
-    }
     v->v4 = lpm4(merged);
     v->v6 = lpm6(merged);
     v->exporters = lpm6(flatten(std::move(exp_prefixes)));
@@ -306,6 +394,9 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->stats.bytes = v->v4.bytes() + v->v6.bytes() + v->exporters.bytes() +
                      v->interfaces.size() * sizeof(table_version::if_slot);
     v->stats.interned_sets = _in.size() - 1;
+    v->stats.source_sets = source_sets;
+    v->stats.merge_tuples = tuples;
+    v->stats.threads = threads;
     v->stats.build_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     return v;

@@ -59,7 +59,10 @@ struct build_config {
     std::vector<std::string> custom_keys;        // declared before the first build
     // Entry points for enrich/snmp and enrich/classify (set by control/ at composition):
     std::function<std::vector<interface_row>()> extra_interfaces;  // called once per build
-    deriver derive;                                                // applied to every row's set
+    deriver derive;  // applied to every inventory, mmdb, exporter and interface set (not static prefixes)
+    // Threads that read (and flatten) the prefix sources, the calling one included; 0 = the CPUs, at most 4.
+    // The interner's ids do not depend on it (the sources' sets are interned in precedence order).
+    unsigned threads = 0;
     // Every file the build reads (for the change check), in order.
     std::vector<std::string> files() const;
 };
@@ -81,11 +84,14 @@ struct build_stats {
     uint64_t interfaces = 0;
     uint64_t bytes = 0;          // the version's arrays
     uint64_t build_ns = 0;
-    uint64_t load_ns = 0;     // reading every source (parse, split, intern the rows' sets)
-    uint64_t flatten_ns = 0;  // per-source LPM to intervals
+    uint64_t load_ns = 0;     // reading every source (parse, split; in parallel threads), interning their sets
+    uint64_t flatten_ns = 0;  // per-source LPM to intervals (in parallel threads)
     uint64_t merge_ns = 0;    // the sources merged (combined sets interned)
     uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces
     uint32_t interned_sets = 0;  // interner size after the build
+    uint32_t source_sets = 0;    // distinct sets the prefix sources gave (before the merge's combinations)
+    uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each)
+    unsigned threads = 0;        // threads that read the sources
 };
 
 namespace detail {

@@ -333,3 +333,179 @@ TEST(EnrichInterner, IdsStableAndShared) {
     EXPECT_EQ(in.get(y + 1), nullptr);
     EXPECT_FALSE(full);
 }
+
+// derive on mmdb sets: once per distinct set (not per network), derive_context::prefix, explicit fields win.
+TEST(EnrichMmdb, DeriveOncePerDistinctSet) {
+    std::map<std::string, int> calls;  // given set (as text) -> calls
+    deriver d = [&calls](derive_context where, const attr_set& given, set_builder& add) {
+        ASSERT_EQ(where, derive_context::prefix);
+        std::string t;
+        for (const auto& [k, v] : given.kv) t += std::to_string(k) + "=" + v + ";";
+        ++calls[t];
+        if (const std::string* n = given.get(key::as_name); n && n->find("Transit") != std::string::npos)
+            add.put(key::provider, "transit-co");
+        if (const std::string* c = given.get(key::city); c && *c == "Paris") add.put(key::site, "par");
+        add.put(key::country, "XX");  // loses wherever the database gives a country
+    };
+    interner in;
+    key_registry keys;
+    prefix_source a = load_mmdb(k_testdata + "/asn-maxmind.mmdb", mmdb_layout::maxmind(), in, &d);
+    ASSERT_TRUE(a.report.ok()) << a.report.fatal;
+    std::map<std::string, M> asn;
+    for (const auto& p : a.prefixes) asn[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(asn, (std::map<std::string, M>{
+                       {"198.51.100.0/23",
+                        {{"asn", "64500"}, {"as_name", "Example \"Transit\""}, {"country", "XX"}, {"provider", "transit-co"}}},
+                       {"2001:db8::/32", {{"asn", "64501"}, {"as_name", "Example v6"}, {"country", "XX"}}},
+                   }));
+    EXPECT_EQ(calls.size(), 2u);
+    for (const auto& [t, n] : calls) EXPECT_EQ(n, 1) << t;
+
+    calls.clear();
+    prefix_source c = load_mmdb(k_testdata + "/city-maxmind.mmdb", mmdb_layout::maxmind(), in, &d);
+    ASSERT_TRUE(c.report.ok()) << c.report.fatal;
+    std::map<std::string, M> city;
+    for (const auto& p : c.prefixes) city[prefix_text(p.addr, p.len)] = kv(in, keys, p.value);
+    EXPECT_EQ(city, (std::map<std::string, M>{
+                        {"198.51.100.0/25", {{"city", "Paris"}, {"country", "FR"}, {"site", "par"}, {"state", "IDF"}}},
+                        {"198.51.100.128/25", {{"city", "Lyon"}, {"country", "FR"}}},
+                        {"203.0.113.0/24", {{"country", "JP"}}},
+                        {"2001:db8:1::/48", {{"city", "Berlin"}, {"country", "DE"}}},
+                    }));
+    EXPECT_EQ(calls.size(), 4u);
+    for (const auto& [t, n] : calls) EXPECT_EQ(n, 1) << t;
+}
+
+// The builder applies build_config::derive to mmdb sets too, and merges the derived fields like given ones
+// (an inventory's explicit provider beats the one derived from the ASN's name).
+TEST(EnrichBuilder, DeriveOnMmdbSets) {
+    tmpdir d;
+    build_config cfg;
+    cfg.inventories.push_back({d.write("inv.csv", "prefix,name,provider\n198.51.100.7,db7,own\n"), {}});
+    cfg.mmdbs.push_back({k_testdata + "/asn-maxmind.mmdb", mmdb_layout::maxmind()});
+    unsigned mmdb_calls = 0, inventory_calls = 0;
+    cfg.derive = [&](derive_context where, const attr_set& given, set_builder& add) {
+        EXPECT_EQ(where, derive_context::prefix);
+        if (given.get(key::asn)) ++mmdb_calls;
+        if (given.get(key::name)) ++inventory_calls;
+        if (const std::string* n = given.get(key::as_name); n && n->find("Transit") != std::string::npos) {
+            add.put(key::provider, "transit-co");
+            add.put(key::connectivity, "transit");
+        }
+    };
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    auto v = bld.build(cfg, errors, reason);
+    ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
+    EXPECT_EQ(mmdb_calls, 2u);  // two distinct ASN records, whatever the number of networks
+    EXPECT_EQ(inventory_calls, 1u);
+    uint8_t a[16];
+    set_addr(a, "198.51.101.1");
+    EXPECT_EQ(kv(in, bld.keys(), v->address_attr(a)),
+              (M{{"as_name", "Example \"Transit\""}, {"asn", "64500"}, {"connectivity", "transit"},
+                 {"provider", "transit-co"}}));
+    set_addr(a, "198.51.100.7");
+    EXPECT_EQ(kv(in, bld.keys(), v->address_attr(a)),
+              (M{{"as_name", "Example \"Transit\""}, {"asn", "64500"}, {"connectivity", "transit"}, {"name", "db7"},
+                 {"provider", "own"}}));
+    set_addr(a, "2001:db8::1");
+    EXPECT_EQ(kv(in, bld.keys(), v->address_attr(a)), (M{{"as_name", "Example v6"}, {"asn", "64501"}}));
+}
+
+// The interner's ids do not depend on the number of threads that read the sources, and a second build
+// (the reload) gives the same ids without adding a set.
+TEST(EnrichBuilder, IdsDeterministicAcrossThreadsAndReloads) {
+    tmpdir d;
+    auto config = [&](unsigned threads) {
+        build_config cfg;
+        cfg.threads = threads;
+        cfg.static_prefixes = {"198.51.100.7=role:pinned"};
+        cfg.inventories.push_back({d.write("inv.csv",
+                                           "prefix,name,role\n198.51.100.0/24,lab-net,lab\n198.51.100.7,db7,database\n"
+                                           "2001:db8:1::/64,v6net,lab\n"),
+                                   {}});
+        cfg.inventories.push_back({d.write("ranges.csv", "range,asn\n198.51.100.0-198.51.101.255,64999\n"), {}});
+        cfg.mmdbs.push_back({k_testdata + "/city-maxmind.mmdb", mmdb_layout::maxmind()});
+        cfg.mmdbs.push_back({k_testdata + "/asn-maxmind.mmdb", mmdb_layout::maxmind()});
+        return cfg;
+    };
+    std::vector<std::vector<std::pair<uint32_t, M>>> runs;
+    for (unsigned threads : {1u, 2u, 4u}) {
+        interner in;
+        builder bld(in);
+        std::vector<std::string> errors;
+        std::string reason;
+        auto v = bld.build(config(threads), errors, reason);
+        ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
+        const uint32_t size = in.size();
+        auto v2 = bld.build(config(threads), errors, reason);
+        ASSERT_TRUE(v2);
+        EXPECT_EQ(in.size(), size);  // the reload adds no set
+        std::vector<std::pair<uint32_t, M>> got;
+        for (const char* s : {"198.51.100.7", "198.51.100.200", "198.51.101.1", "203.0.113.9", "2001:db8:1::5",
+                              "2001:db8::1"}) {
+            uint8_t a[16];
+            set_addr(a, s);
+            EXPECT_EQ(v->address_attr(a), v2->address_attr(a)) << s;
+            got.emplace_back(v->address_attr(a), kv(in, bld.keys(), v->address_attr(a)));
+        }
+        EXPECT_EQ(v->stats.threads, threads);
+        runs.push_back(got);
+    }
+    EXPECT_EQ(runs[0], runs[1]);
+    EXPECT_EQ(runs[0], runs[2]);
+    EXPECT_EQ(runs[0][0].second, (M{{"as_name", "Example \"Transit\""}, {"asn", "64999"}, {"city", "Paris"},
+                                    {"country", "FR"}, {"name", "db7"}, {"role", "pinned"}, {"state", "IDF"}}));
+}
+
+// The interner from canonical bytes: the same id as from the strings; a hash-tag collision is told apart by
+// the bytes; long values are cut at set_builder::k_max_value on both paths.
+TEST(EnrichInterner, FlatAndStringsAgree) {
+    interner in;
+    bool full = false;
+    set_builder b;
+    b.put(key::site, "par");
+    b.put(key::name, "a");
+    const uint32_t x = in.intern(b.take(), full);
+    flat_builder f;
+    f.put(uint16_t(key::name), "a");
+    f.put(uint16_t(key::site), "lon");
+    f.put(uint16_t(key::site), "par");  // later wins
+    f.put(uint16_t(key::role), "x");
+    f.put(uint16_t(key::role), "");     // empty removes
+    EXPECT_EQ(in.intern_flat(f.encode(), full), x);
+    const uint8_t* blob = in.flat(x);
+    EXPECT_EQ(flat_to_set(blob).kv, in.get(x)->kv);
+    // Many sets: every id resolves to its own bytes (the index grows and rehashes from the tags).
+    std::vector<uint32_t> ids;
+    for (int i = 0; i < 20000; ++i) {
+        f.clear();
+        f.put(uint16_t(key::name), "host-" + std::to_string(i));
+        ids.push_back(in.intern_flat(f.encode(), full));
+    }
+    for (int i = 0; i < 20000; ++i) {
+        f.clear();
+        f.put(uint16_t(key::name), "host-" + std::to_string(i));
+        ASSERT_EQ(in.intern_flat(f.encode(), full), ids[std::size_t(i)]);
+        ASSERT_EQ(*in.get(ids[std::size_t(i)])->get(key::name), "host-" + std::to_string(i));
+    }
+    // A value past 65,535 bytes is cut there, through either path, to the same set.
+    const std::string big(70000, 'z');
+    b.put(key::description, big);
+    const uint32_t y = in.intern(b.take(), full);
+    EXPECT_EQ(in.get(y)->get(key::description)->size(), set_builder::k_max_value);
+    f.clear();
+    f.put(uint16_t(key::description), big);
+    EXPECT_EQ(in.intern_flat(f.encode(), full), y);
+    attr_set raw;  // not canonical: unsorted, a repeated key (the last wins), an empty value, too long
+    raw.kv = {{uint16_t(key::site), "x"}, {uint16_t(key::description), big}, {uint16_t(key::site), ""},
+              {uint16_t(key::name), "n"}, {uint16_t(key::site), "par"}};
+    set_builder c;
+    c.put(key::name, "n");
+    c.put(key::site, "par");
+    c.put(key::description, big);
+    EXPECT_EQ(in.intern(std::move(raw), full), in.intern(c.take(), full));
+    EXPECT_FALSE(full);
+}
