@@ -129,6 +129,7 @@ struct daemon {
     } derive;
     std::unique_ptr<enrich::publisher> enrich;
     std::unique_ptr<enrich::json_names> enrich_names;
+    std::unique_ptr<sinks::encode::enriched_keys> enrich_keys;  // key names for the protobuf and Avro encoders
     std::vector<worker_ptr> workers;
     std::vector<sink_ptr> sinks;
     uint64_t start_tsc = 0;

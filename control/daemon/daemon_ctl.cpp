@@ -144,6 +144,7 @@ void create_sinks(daemon& d, unsigned lcore) {
         k->delay_us = o.sink.delay_us;
         k->enrich_interner = d.enrich_interner.get();
         k->enrich_names = d.enrich_names.get();
+        k->enrich_keys = d.enrich_keys.get();
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
@@ -422,6 +423,7 @@ void setup(daemon& d) {
                                                        });
         d.enrich->build_initial();
         d.enrich_names = std::make_unique<enrich::json_names>(d.enrich->table_builder().keys());
+        d.enrich_keys = std::make_unique<sinks::encode::enriched_keys>(d.enrich->table_builder().keys());
         wire_group_filter(d);
     }
 

@@ -61,6 +61,13 @@ public:
         decode::format_mac(m, reinterpret_cast<char*>(_p + 1));
         _p += 1 + 17;
     }
+    // A string of any length (enriched values: up to 0xffff bytes).
+    void long_str(std::string_view v) noexcept {
+        num(v.size());
+        std::memcpy(_p, v.data(), v.size());
+        _p += v.size();
+    }
+    uint8_t* pos() noexcept { return _p; }
     void nulls(unsigned n) noexcept {
         std::memset(_p, 0, n);
         _p += n;
@@ -81,9 +88,140 @@ constexpr unsigned k_counter_flow_fields_before_in_if = 7;   // src_addr dst_add
 constexpr unsigned k_counter_flow_fields_after_in_if = 31;   // out_if .. sampling_overridden
 constexpr unsigned k_counter_fields = 7;                      // if_speed_mbps .. if_out_discards
 
+// ---- the enrichment's fields, after if_out_discards (flow.avsc; encode/enriched.hpp for the lists) ----
+constexpr unsigned k_enriched_fields = 3 + 2 * (encode::k_net_fields.n + 2) + (encode::k_exporter_fields.n + 1) +
+                                       2 * (encode::k_interface_fields.n + 1);
+static_assert(k_enriched_fields == 56);
+
+inline std::size_t zz_size(uint64_t v) noexcept {  // bytes of num(v) for v < 2^62
+    v <<= 1;
+    std::size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+// One scope's fields: each built-in key with a field, in order (null when the set has none or it does not fit
+// the remaining budget), the prefix (src/dst), then the map of the other keys (null when empty).
+void scope_fields_out(out& o, std::size_t& budget, encode::enriched_scope s, const uint8_t* blob,
+                      const encode::enriched_keys* keys, const uint8_t* addr, uint8_t match) noexcept {
+    const encode::scope_fields& f = encode::fields_of(s);
+    std::string_view val[encode::k_net_fields.n] = {};
+    bool have[encode::k_net_fields.n] = {};
+    // The pairs that go to the map (a set holds each key once; at most k_max_keys of them).
+    struct pair {
+        std::string_view k, v;
+    };
+    pair other[enrich::key_registry::k_max_keys];
+    unsigned n_other = 0;
+    if (blob) {
+        encode::for_each_pair(blob, [&](uint16_t k, std::string_view v) {
+            for (uint8_t i = 0; i < f.n; ++i)
+                if (static_cast<uint16_t>(f.keys[i]) == k) {
+                    if (encode::is_numeric(f.keys[i])) {
+                        uint64_t n;
+                        if (!encode::parse_decimal(v, f.keys[i] == enrich::key::asn ? 0xffffffffull : (1ull << 62), n))
+                            break;  // not a decimal: to the map
+                    }
+                    val[i] = v;
+                    have[i] = true;
+                    return;
+                }
+            const std::string_view name = keys ? keys->name(k) : std::string_view{};
+            if (!name.empty() && n_other < enrich::key_registry::k_max_keys) other[n_other++] = {name, v};
+        });
+    }
+    for (uint8_t i = 0; i < f.n; ++i) {
+        if (!have[i]) {
+            o.null();
+            continue;
+        }
+        if (encode::is_numeric(f.keys[i])) {
+            uint64_t n = 0;
+            encode::parse_decimal(val[i], ~0ull, n);
+            if (zz_size(n) > budget) {
+                o.null();
+                continue;
+            }
+            budget -= zz_size(n);
+            o.opt(n);
+            continue;
+        }
+        const std::size_t need = zz_size(val[i].size()) + val[i].size();
+        if (need > budget) {
+            o.null();
+            continue;
+        }
+        budget -= need;
+        o.some();
+        o.long_str(val[i]);
+    }
+    if (s <= encode::scope_dst) {
+        char t[encode::k_max_prefix_text];
+        const std::size_t n = encode::format_net_prefix(addr, match, t);
+        if (n == 0 || 1 + n > budget) {
+            o.null();
+        } else {
+            budget -= 1 + n;
+            o.some();
+            o.long_str(std::string_view(t, n));
+        }
+    }
+    // The map: one block of its entries that fit (count, then key/value strings), then the 0 that ends it.
+    unsigned fit = 0;
+    std::size_t entries = 0;
+    bool fits[enrich::key_registry::k_max_keys];
+    for (unsigned i = 0; i < n_other; ++i) {
+        const std::size_t e = zz_size(other[i].k.size()) + other[i].k.size() + zz_size(other[i].v.size()) +
+                              other[i].v.size();
+        fits[i] = 3 + entries + e <= budget;  // 3: the count (< 2^7 entries: at most 2 bytes) and the end marker
+        if (fits[i]) {
+            entries += e;
+            ++fit;
+        }
+    }
+    if (fit == 0) {
+        o.null();
+        return;
+    }
+    budget -= zz_size(fit) + entries + 1;
+    o.some();
+    o.num(fit);
+    for (unsigned i = 0; i < n_other; ++i)
+        if (fits[i]) {
+            o.long_str(other[i].k);
+            o.long_str(other[i].v);
+        }
+    o.num(0);
+}
+
+void enriched_out(out& o, const decode::flow_record& r, const encode::enrichment* e) noexcept {
+    if (r.extrapolated_bytes) o.opt(r.extrapolated_bytes);
+    else o.null();
+    if (r.extrapolated_packets) o.opt(r.extrapolated_packets);
+    else o.null();
+    if (r.signature_tags) o.opt(r.signature_tags);
+    else o.null();
+    if (e == nullptr || (r.src_attr_id | r.dst_attr_id | r.exporter_attr_id | r.in_if_attr_id | r.out_if_attr_id |
+                         r.src_net_match | r.dst_net_match) == 0) {
+        o.nulls(k_enriched_fields - 3);
+        return;
+    }
+    const uint8_t* blobs[encode::scope_count] = {};
+    if (e->in) encode::fetch_blobs(*e->in, r, blobs);
+    std::size_t budget = k_max_enriched_values;
+    scope_fields_out(o, budget, encode::scope_src, blobs[0], e->keys, r.src_addr, r.src_net_match);
+    scope_fields_out(o, budget, encode::scope_dst, blobs[1], e->keys, r.dst_addr, r.dst_net_match);
+    scope_fields_out(o, budget, encode::scope_exporter, blobs[2], e->keys, nullptr, 0);
+    scope_fields_out(o, budget, encode::scope_in_if, blobs[3], e->keys, nullptr, 0);
+    scope_fields_out(o, budget, encode::scope_out_if, blobs[4], e->keys, nullptr, 0);
+}
+
 }  // namespace
 
-std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf) noexcept {
+std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf, const encode::enrichment* e) noexcept {
     out o(buf);
     o.str(decode::flow_type_name(r.type));
     const bool counters = r.kind == decode::record_kind::interface_counters;
@@ -107,6 +245,7 @@ std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf) noexcept {
         o.opt(r.if_out_errors);
         o.opt(r.if_in_discards);
         o.opt(r.if_out_discards);
+        enriched_out(o, r, e);
         return o.size();
     }
     o.opt(r.sampling_rate);
@@ -155,6 +294,7 @@ std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf) noexcept {
     o.boolean((r.flags & decode::record_flags::sampling_overridden) != 0);
     o.num(r.export_version);
     o.nulls(k_counter_fields);
+    enriched_out(o, r, e);
     return o.size();
 }
 

@@ -84,10 +84,8 @@ inline uint64_t mac_u64(const uint8_t m[6]) noexcept {
     return v;
 }
 
-}  // namespace
-
-std::size_t protobuf_encode(const flow_record& r, uint8_t* out) noexcept {
-    uint8_t* p = out;
+// Every field but the enriched ones, at p; returns the end.
+inline uint8_t* encode_base(const flow_record& r, uint8_t* p) noexcept {
     p = u<1>(p, static_cast<uint8_t>(r.type));
     p = u<3>(p, r.sampling_rate);
     p = u<4>(p, r.sequence_num);
@@ -162,12 +160,127 @@ std::size_t protobuf_encode(const flow_record& r, uint8_t* out) noexcept {
     p = u<1000>(p, r.extrapolated_bytes);
     p = u<1001>(p, r.extrapolated_packets);
     p = u<1002>(p, r.signature_tags);
-    return static_cast<std::size_t>(p - out);
+    return p;
 }
 
-std::size_t protobuf_encode_delimited(const flow_record& r, uint8_t* out) noexcept {
-    // Encode after a 2-byte gap (the longest length varint), then close the gap when the length fits in one byte.
-    const std::size_t n = protobuf_encode(r, out + 2);
+// ---- enriched fields (enriched.hpp; numbers in sinks/proto/flow.proto) ----
+
+// Per scope: the first field number; the scope's fields follow in fields_of() order, then (src/dst) the prefix,
+// then the map of the other keys.
+constexpr uint16_t k_scope_base[scope_count] = {1003, 1019, 1035, 1042, 1049};
+
+inline std::size_t varint_size(uint64_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+// Index of each built-in key in its scope's field list; -1: no field of its own (to the map).
+struct field_slots {
+    int8_t slot[scope_count][enrich::k_builtin_keys];
+};
+constexpr field_slots make_slots() {
+    field_slots t{};
+    for (int s = 0; s < scope_count; ++s) {
+        for (auto& x : t.slot[s]) x = -1;
+        const scope_fields& f = fields_of(static_cast<enriched_scope>(s));
+        for (uint8_t i = 0; i < f.n; ++i) t.slot[s][static_cast<uint16_t>(f.keys[i])] = static_cast<int8_t>(i);
+    }
+    return t;
+}
+constexpr field_slots k_slots = make_slots();
+
+// A string field (runtime number; every enriched number takes a 2-byte key), written only when it fits before
+// limit. Returns the new end (p when left out).
+inline uint8_t* str_field(uint8_t* p, const uint8_t* limit, uint32_t field, std::string_view v) noexcept {
+    const std::size_t need = 2 + varint_size(v.size()) + v.size();
+    if (need > std::size_t(limit - p)) return p;
+    p = put_varint(p, field << 3 | wt_len);
+    p = put_varint(p, v.size());
+    std::memcpy(p, v.data(), v.size());
+    return p + v.size();
+}
+
+// One map<string,string> entry (a length-delimited message: key = 1, value = 2).
+inline uint8_t* map_entry(uint8_t* p, const uint8_t* limit, uint32_t field, std::string_view k,
+                          std::string_view v) noexcept {
+    const std::size_t entry = 1 + varint_size(k.size()) + k.size() + 1 + varint_size(v.size()) + v.size();
+    if (2 + varint_size(entry) + entry > std::size_t(limit - p)) return p;
+    p = put_varint(p, field << 3 | wt_len);
+    p = put_varint(p, entry);
+    *p++ = 1 << 3 | wt_len;
+    p = put_varint(p, k.size());
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = 2 << 3 | wt_len;
+    p = put_varint(p, v.size());
+    std::memcpy(p, v.data(), v.size());
+    return p + v.size();
+}
+
+inline uint8_t* scope_set(uint8_t* p, const uint8_t* limit, enriched_scope s, const uint8_t* blob,
+                          const enriched_keys& keys) noexcept {
+    const uint32_t base = k_scope_base[s];
+    const scope_fields& f = fields_of(s);
+    const uint32_t map_field = base + f.n + (s <= scope_dst ? 1 : 0);
+    for_each_pair(blob, [&](uint16_t k, std::string_view v) {
+        const int slot = k < enrich::k_builtin_keys ? k_slots.slot[s][k] : -1;
+        if (slot >= 0) {
+            const uint32_t field = base + uint32_t(slot);
+            const auto key = static_cast<enrich::key>(k);
+            if (!is_numeric(key)) {
+                p = str_field(p, limit, field, v);
+                return;
+            }
+            uint64_t n;
+            if (parse_decimal(v, key == enrich::key::asn ? 0xffffffffull : ~0ull, n)) {
+                if (2 + varint_size(n) <= std::size_t(limit - p)) {
+                    p = put_varint(p, field << 3 | wt_varint);
+                    p = put_varint(p, n);
+                }
+                return;
+            }
+            // not a decimal: kept as text in the map
+        }
+        const std::string_view name = keys.name(k);
+        if (!name.empty()) p = map_entry(p, limit, map_field, name, v);
+    });
+    return p;
+}
+
+inline uint8_t* prefix_field(uint8_t* p, const uint8_t* limit, uint32_t field, const uint8_t a[16],
+                             uint8_t match) noexcept {
+    char t[k_max_prefix_text];
+    const std::size_t n = format_net_prefix(a, match, t);
+    return n ? str_field(p, limit, field, std::string_view(t, n)) : p;
+}
+
+// The enriched fields after the base ones (at p); at most k_protobuf_enrichment_budget bytes: a field that
+// would not fit is left out whole (never cut), the ones after it may still fit.
+inline uint8_t* encode_enriched(const flow_record& r, const enrichment& e, uint8_t* p) noexcept {
+    if ((r.src_attr_id | r.dst_attr_id | r.exporter_attr_id | r.in_if_attr_id | r.out_if_attr_id |
+         r.src_net_match | r.dst_net_match) == 0)
+        return p;  // exactly the plain encoding
+    const uint8_t* const limit = p + k_protobuf_enrichment_budget;
+    const uint8_t* blobs[scope_count] = {};
+    if (e.in != nullptr && e.keys != nullptr) fetch_blobs(*e.in, r, blobs);
+    for (int s = 0; s < scope_count; ++s) {
+        const auto sc = static_cast<enriched_scope>(s);
+        if (blobs[s]) p = scope_set(p, limit, sc, blobs[s], *e.keys);
+        if (sc == scope_src) p = prefix_field(p, limit, k_scope_base[s] + k_net_fields.n, r.src_addr, r.src_net_match);
+        if (sc == scope_dst) p = prefix_field(p, limit, k_scope_base[s] + k_net_fields.n, r.dst_addr, r.dst_net_match);
+    }
+    return p;
+}
+
+// varint(length) + message, the message encoded by enc after a 2-byte gap (the longest length varint: every
+// message is shorter than 2^14), the gap closed when the length fits in one byte.
+template <typename Enc>
+inline std::size_t delimited(uint8_t* out, Enc&& enc) noexcept {
+    const std::size_t n = enc(out + 2);
     if (n < 0x80) {
         out[0] = static_cast<uint8_t>(n);
         std::memmove(out + 1, out + 2, n);
@@ -178,10 +291,35 @@ std::size_t protobuf_encode_delimited(const flow_record& r, uint8_t* out) noexce
     return n + 2;
 }
 
+}  // namespace
+
+std::size_t protobuf_encode(const flow_record& r, uint8_t* out) noexcept {
+    return static_cast<std::size_t>(encode_base(r, out) - out);
+}
+
+std::size_t protobuf_encode(const flow_record& r, const enrichment& e, uint8_t* out) noexcept {
+    return static_cast<std::size_t>(encode_enriched(r, e, encode_base(r, out)) - out);
+}
+
+std::size_t protobuf_encode_delimited(const flow_record& r, uint8_t* out) noexcept {
+    return delimited(out, [&](uint8_t* p) { return protobuf_encode(r, p); });
+}
+
+std::size_t protobuf_encode_delimited(const flow_record& r, const enrichment& e, uint8_t* out) noexcept {
+    return delimited(out, [&](uint8_t* p) { return protobuf_encode(r, e, p); });
+}
+
 void protobuf_append_delimited(byte_buffer& b, std::span<const flow_record> recs) {
     uint8_t* const start = b.reserve(recs.size() * k_protobuf_delimited_max);
     uint8_t* p = start;
     for (const flow_record& r : recs) p += protobuf_encode_delimited(r, p);
+    b.commit(static_cast<std::size_t>(p - start));
+}
+
+void protobuf_append_delimited(byte_buffer& b, std::span<const flow_record> recs, const enrichment& e) {
+    uint8_t* const start = b.reserve(recs.size() * k_protobuf_enriched_delimited_max);
+    uint8_t* p = start;
+    for (const flow_record& r : recs) p += protobuf_encode_delimited(r, e, p);
     b.commit(static_cast<std::size_t>(p - start));
 }
 

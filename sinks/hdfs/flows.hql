@@ -1,7 +1,10 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Hive DDL for the Avro files the HDFS writer writes (sinks/hdfs/README.md), one table per output's table=.
--- Columns are sinks/avro/flow.avsc's fields in order (Avro long = BIGINT, int = INT; ["null", T] = a nullable
--- column). Set LOCATION to <root>/<table> of the output (hdfs=URL's path, or the mounted directory's HDFS path).
+-- Columns are sinks/avro/flow.avsc's fields in order (Avro long = BIGINT, int = INT, map = MAP<STRING,STRING>;
+-- ["null", T] = a nullable column). The enriched columns (src_net_name ... out_if_custom) are the JSON's Akvorado
+-- names in snake case: Hive lower-cases column names and its AvroSerDe finds each field by that name, so a
+-- mixed-case Avro field (SrcNetName) would not be found (NULL, or an error with avro.schema.url).
+-- Set LOCATION to <root>/<table> of the output (hdfs=URL's path, or the mounted directory's HDFS path).
 -- Files are named part-<host>-<core>-<seq>.avro; the temporary .part-*.avro.tmp names start with '.', which
 -- Hive's input format skips, so a query never reads half a file.
 --
@@ -67,7 +70,63 @@ CREATE EXTERNAL TABLE IF NOT EXISTS flows (
   `if_in_errors` BIGINT,
   `if_out_errors` BIGINT,
   `if_in_discards` BIGINT,
-  `if_out_discards` BIGINT
+  `if_out_discards` BIGINT,
+  `extrapolated_bytes` BIGINT,
+  `extrapolated_packets` BIGINT,
+  `signature_tags` BIGINT,
+  `src_net_name` STRING,
+  `src_net_kind` STRING,
+  `src_net_service` STRING,
+  `src_net_team` STRING,
+  `src_net_role` STRING,
+  `src_net_site` STRING,
+  `src_net_region` STRING,
+  `src_net_tenant` STRING,
+  `src_net_group` STRING,
+  `src_country` STRING,
+  `src_geo_state` STRING,
+  `src_geo_city` STRING,
+  `src_asn` BIGINT,
+  `src_as_name` STRING,
+  `src_net_prefix` STRING,
+  `src_net_custom` MAP<STRING,STRING>,
+  `dst_net_name` STRING,
+  `dst_net_kind` STRING,
+  `dst_net_service` STRING,
+  `dst_net_team` STRING,
+  `dst_net_role` STRING,
+  `dst_net_site` STRING,
+  `dst_net_region` STRING,
+  `dst_net_tenant` STRING,
+  `dst_net_group` STRING,
+  `dst_country` STRING,
+  `dst_geo_state` STRING,
+  `dst_geo_city` STRING,
+  `dst_asn` BIGINT,
+  `dst_as_name` STRING,
+  `dst_net_prefix` STRING,
+  `dst_net_custom` MAP<STRING,STRING>,
+  `exporter_name` STRING,
+  `exporter_role` STRING,
+  `exporter_site` STRING,
+  `exporter_region` STRING,
+  `exporter_tenant` STRING,
+  `exporter_group` STRING,
+  `exporter_custom` MAP<STRING,STRING>,
+  `in_if_name` STRING,
+  `in_if_description` STRING,
+  `in_if_speed` BIGINT,
+  `in_if_boundary` STRING,
+  `in_if_connectivity` STRING,
+  `in_if_provider` STRING,
+  `in_if_custom` MAP<STRING,STRING>,
+  `out_if_name` STRING,
+  `out_if_description` STRING,
+  `out_if_speed` BIGINT,
+  `out_if_boundary` STRING,
+  `out_if_connectivity` STRING,
+  `out_if_provider` STRING,
+  `out_if_custom` MAP<STRING,STRING>
 )
 PARTITIONED BY (dt STRING, `hour` STRING)
 STORED AS AVRO

@@ -57,6 +57,7 @@
 #include "sinks/hdfs/hdfs.hpp"
 #include "sinks/output/output.hpp"
 #include "enrich/tables/resolve.hpp"
+#include "sinks/encode/enriched.hpp"
 
 namespace sluice::sinks {
 
@@ -98,6 +99,8 @@ struct alignas(64) sink_context {
     // which frees them after the sinks joined). nullptr = off.
     const enrich::interner* enrich_interner = nullptr;
     const enrich::json_names* enrich_names = nullptr;
+    // The key names the protobuf and Avro encoders write custom keys under (borrowed likewise; nullptr = off).
+    const encode::enriched_keys* enrich_keys = nullptr;
     alignas(64) stage_counter_block counters;
     // Passes over the rings completed (the sink core's quiescent points; written by it only).
     alignas(64) std::atomic<uint64_t> passes{0};

@@ -72,24 +72,39 @@ struct ecs_json_encoder {
 };
 static_assert(encode::k_ecs_json_max <= kafka_writer::k_scratch);
 
-// One unframed FlowMessage per Kafka message (what goflow2's consumers read). Refused for files.
-static_assert(encode::k_protobuf_max <= kafka_writer::k_scratch);
+// One unframed FlowMessage per Kafka message (what goflow2's consumers read). Refused for files. With
+// enrichment on (en != nullptr) each message carries the enriched attributes too (sinks/encode/enriched.hpp:
+// the interner's blobs, no RCU read section, no allocation).
+static_assert(encode::k_protobuf_enriched_max <= kafka_writer::k_scratch);
 struct protobuf_encoder {
-    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
-        k.produce(r, encode::protobuf_encode(r, reinterpret_cast<uint8_t*>(k.scratch())));
+    const encode::enrichment* en = nullptr;
+    void put(kafka_writer& k, const decode::flow_record& r) const noexcept {
+        auto* p = reinterpret_cast<uint8_t*>(k.scratch());
+        k.produce(r, en ? encode::protobuf_encode(r, *en, p) : encode::protobuf_encode(r, p));
     }
 };
 
 // One varint-length-delimited FlowMessage per kept record (sinks/encode/protobuf.hpp); a file of them is what
 // protobuf's parseDelimitedFrom reads back.
-static_assert(encode::k_protobuf_delimited_max <= file_writer::k_max_line);
+static_assert(encode::k_protobuf_enriched_delimited_max <= file_writer::k_max_line);
 struct protobuf_delimited_encoder {
-    static void put(file_writer& w, const decode::flow_record& r) noexcept {
+    const encode::enrichment* en = nullptr;
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
+        if (en) {
+            auto* p = reinterpret_cast<uint8_t*>(w.line(encode::k_protobuf_enriched_delimited_max));
+            w.commit(encode::protobuf_encode_delimited(r, *en, p));
+            return;
+        }
         auto* p = reinterpret_cast<uint8_t*>(w.line(encode::k_protobuf_delimited_max));
         w.commit(encode::protobuf_encode_delimited(r, p));
     }
     // Batched: many delimited messages per Kafka message (the throughput framing).
-    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
+    void put(kafka_writer& k, const decode::flow_record& r) const noexcept {
+        if (en) {
+            k.batch_commit(encode::protobuf_encode_delimited(
+                r, *en, k.batch_tail(encode::k_protobuf_enriched_delimited_max)));
+            return;
+        }
         k.batch_commit(encode::protobuf_encode_delimited(r, k.batch_tail(encode::k_protobuf_delimited_max)));
     }
 };
@@ -105,10 +120,12 @@ inline void prefetch_record(const decode::flow_record* r) noexcept {
     for (std::size_t off = 0; off < sizeof(decode::flow_record); off += 64) rte_prefetch0(p + off);
 }
 
-// One Avro datum per kept record, encoded straight into the HDFS writer's batch.
+// One Avro datum per kept record, encoded straight into the HDFS writer's batch; the enriched fields filled
+// when enrichment is on (en != nullptr), null otherwise.
 struct avro_encoder {
-    static void put(hdfs::hdfs_writer& w, const decode::flow_record& r) noexcept {
-        w.commit(avro::encode_flow(r, w.reserve(r.time_received_ns)));
+    const encode::enrichment* en = nullptr;
+    void put(hdfs::hdfs_writer& w, const decode::flow_record& r) const noexcept {
+        w.commit(avro::encode_flow(r, w.reserve(r.time_received_ns), en));
     }
 };
 
@@ -278,6 +295,10 @@ std::unique_ptr<const output_params> publish_params(output_slot& o, std::unique_
 }
 
 void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) noexcept {
+    // Enrichment on: the protobuf and Avro encoders resolve the ids too (nullptr: the plain encodings).
+    const encode::enrichment enriched{s.enrich_interner, s.enrich_keys};
+    const encode::enrichment* const en =
+        s.enrich_interner != nullptr && s.enrich_keys != nullptr ? &enriched : nullptr;
     for (auto& o : s.outputs) {
         if (o->agg) {
             run_agg(*o, recs, n);
@@ -291,9 +312,9 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
                 run_writer<json_encoder>(*o, recs, n);
             break;
         case format::ecs_json: run_writer<ecs_json_encoder>(*o, recs, n); break;
-        case format::protobuf_delimited: run_writer<protobuf_delimited_encoder>(*o, recs, n); break;
-        case format::protobuf: run_writer<protobuf_encoder>(*o, recs, n); break;
-        case format::avro: run_writer<avro_encoder>(*o, recs, n); break;
+        case format::protobuf_delimited: run_writer(*o, recs, n, protobuf_delimited_encoder{en}); break;
+        case format::protobuf: run_writer(*o, recs, n, protobuf_encoder{en}); break;
+        case format::avro: run_writer(*o, recs, n, avro_encoder{en}); break;
         }
     }
 }

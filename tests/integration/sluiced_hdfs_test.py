@@ -243,9 +243,16 @@ class HiveDDL(unittest.TestCase):
         with open(os.path.join(src, "hdfs", "flows.hql")) as fh:
             ddl = fh.read()
         body = ddl[ddl.index("CREATE EXTERNAL TABLE"):ddl.index("PARTITIONED BY")]
-        cols = re.findall(r"^  `(\w+)` (\w+),?$", body, re.M)
+        cols = re.findall(r"^  `(\w+)` ([\w<>,]+?),?$", body, re.M)
         hive = {"string": "STRING", "long": "BIGINT", "int": "INT", "boolean": "BOOLEAN"}
-        want = [(f["name"], hive[f["type"][1] if isinstance(f["type"], list) else f["type"]]) for f in fields]
+
+        def hive_type(t):
+            t = t[1] if isinstance(t, list) else t
+            return "MAP<STRING,%s>" % hive[t["values"]] if isinstance(t, dict) and t["type"] == "map" else hive[t]
+        want = [(f["name"], hive_type(f["type"])) for f in fields]
+        self.assertEqual(len(want), 114)
+        # Hive lower-cases column names and its AvroSerDe looks fields up by them: every field is lower case.
+        self.assertEqual([n for n, _t in want if n != n.lower()], [])
         self.assertEqual(cols, want)
         self.assertIn("PARTITIONED BY (dt STRING, `hour` STRING)\nSTORED AS AVRO", ddl)
 

@@ -3,6 +3,9 @@
 // Python compatibility tests (protoc-generated decoder, ECS definitions) read exactly what the encoders emit.
 //   encode_dump FORMAT PCAP...   FORMAT: ecs_json | protobuf_delimited | reference
 //   encode_dump FORMAT --max     one synthetic record with every field set (a wide one)
+//   encode_dump FORMAT --enriched      the enriched records of tests/sinks/enriched_fixture.hpp, encoded with
+//                                      the enrichment (protobuf_delimited), or `avro PATH`: an Avro container
+//                                      file of them; `plain_protobuf_delimited`: the same records without it
 // `reference` is sluice-decode's JSON line plus "record_index", "times_from_export" and "flow_id": the values to
 // check against.
 #include <cstdio>
@@ -15,7 +18,9 @@
 #include "dataplane/offline/offline_reader.hpp"
 #include "sinks/encode/ecs_json.hpp"
 #include "sinks/encode/flow_id.hpp"
+#include "sinks/avro/avro.hpp"
 #include "sinks/encode/protobuf.hpp"
+#include "enriched_fixture.hpp"
 
 using namespace sluice;
 
@@ -124,6 +129,28 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string_view fmt = argv[1];
+    if (std::string_view(argv[2]) == "--enriched") {
+        static test_fixtures::enriched_fixture fx;
+        if (fmt == "avro") {
+            if (argc < 4) return 2;
+            sinks::avro::avro_container c;
+            static uint8_t datum[sinks::avro::k_max_datum];
+            if (!c.open(argv[3], sinks::avro::codec::null)) return std::fprintf(stderr, "%s\n", c.error().c_str()), 1;
+            for (const auto& r : fx.recs)
+                if (!c.append(datum, sinks::avro::encode_flow(r, datum, &fx.en))) return 1;
+            return c.close() ? 0 : 1;
+        }
+        static uint8_t bin[sinks::encode::k_protobuf_enriched_delimited_max];
+        for (const auto& r : fx.recs) {
+            if (fmt == "protobuf_delimited")
+                std::fwrite(bin, 1, sinks::encode::protobuf_encode_delimited(r, fx.en, bin), stdout);
+            else if (fmt == "plain_protobuf_delimited")
+                std::fwrite(bin, 1, sinks::encode::protobuf_encode_delimited(r, bin), stdout);
+            else
+                emit(fmt, r);
+        }
+        return 0;
+    }
     if (std::string_view(argv[2]) == "--max") {
         emit(fmt, max_record());
         return 0;

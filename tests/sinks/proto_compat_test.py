@@ -4,6 +4,8 @@
 # set), decoded by Python code that Debian's protoc generates at test time, both from goflow2's schema
 # (tests/sinks/proto_goflow2.proto: what goflow2's consumers compile) and from ours (sinks/proto/flow.proto).
 # Every field is checked against the record's reference JSON (sluice-decode's line + record_index, flow_id).
+# Enriched messages (encode_dump --enriched: tests/sinks/enriched_fixture.hpp) decode with every enriched field
+# (1003-1055) exactly as tests/sinks/enriched_expect.py says, and every other field as without enrichment.
 #   proto_compat_test.py ENCODE_DUMP SOURCE_ROOT
 import importlib
 import ipaddress
@@ -15,6 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import enriched_expect as ee  # noqa: E402
 import flow_id as fid  # noqa: E402
 
 FIXTURES = ["fprobe-v5-ipv4.pcap", "softflowd-v5-ipv4.pcap", "softflowd-v9-ipv4.pcap", "softflowd-v9-ipv6.pcap",
@@ -124,6 +127,41 @@ def check(msg, ref, table, where):
     return checked
 
 
+def enriched_fields(msg):
+    """The enrichment fields (1000 and up) a message carries, maps as dicts."""
+    return {f.name: (dict(v) if f.message_type else v) for f, v in msg.ListFields() if f.number >= 1000}
+
+
+def check_enriched(dump, gf, ours):
+    ref = [reference(line) for line in
+           subprocess.run([dump, "reference", "--enriched"], check=True, capture_output=True).stdout.splitlines()]
+    raw = delimited(subprocess.run([dump, "protobuf_delimited", "--enriched"], check=True,
+                                   capture_output=True).stdout)
+    plain = delimited(subprocess.run([dump, "plain_protobuf_delimited", "--enriched"], check=True,
+                                     capture_output=True).stdout)
+    assert len(raw) == len(plain) == len(ref) == len(ee.EXPECT), (len(raw), len(plain), len(ref))
+    numbers = {f.number for f in ours.FlowMessage.DESCRIPTOR.fields}
+    assert set(range(1000, 1056)) <= numbers, sorted(set(range(1000, 1056)) - numbers)
+    for r, m, p in zip(ref, raw, plain):
+        where = f"enriched record seq {r['sequence_num']}"
+        o = ours.FlowMessage.FromString(m)
+        want = ee.EXPECT[r["sequence_num"]]
+        got = enriched_fields(o)
+        assert got == want, f"{where}: {got} != {want}"
+        # The rest of the message is the plain encoding's, under both schemas.
+        check(o, r, COMMON, where)
+        check(o, r, SLUICE, where)
+        check(gf.FlowMessage.FromString(m), r, COMMON, where + " (goflow2 schema)")
+        q = ours.FlowMessage.FromString(p)
+        for f in list(got):
+            if f not in ("extrapolated_bytes", "extrapolated_packets", "signature_tags"):
+                o.ClearField(f)
+        assert o == q, f"{where}: the enriched message minus its enriched fields differs from the plain one"
+        if not want:
+            assert m == p, f"{where}: no ids, no prefix: must be the plain encoding byte for byte"
+    return len(raw)
+
+
 def main():
     dump, root = sys.argv[1], sys.argv[2]
     if shutil.which("protoc") is None:
@@ -176,10 +214,12 @@ def main():
             for line in subprocess.run([dump, "reference"] + args, check=True,
                                        capture_output=True).stdout.splitlines():
                 all_keys |= set(reference(line))
+        enriched = check_enriched(dump, gf, ours)
         unchecked = all_keys - seen
         assert not unchecked, f"reference fields no check covers: {sorted(unchecked)}"
         assert kinds == {"flow", "interface_counters"}, kinds
         print(f"{total} records of {len(cases)} inputs: every field equal under goflow2's and Sluice's schemas")
+        print(f"{enriched} enriched records: every enriched field exact")
         print("1 passed, 0 failed")
     finally:
         shutil.rmtree(tmp)

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# The Avro datum encoder's enriched fields, read back by python3-avro (an independent reader) against
+# sinks/avro/flow.avsc: the records of tests/sinks/enriched_fixture.hpp (encode_dump avro --enriched) carry
+# exactly tests/sinks/enriched_expect.py's values under their Avro names, every other enriched field is null,
+# and every base field equals the record's reference JSON (sluice-decode's rendering). Skips (77) without
+# python3-avro.
+#   avro_enriched_test.py ENCODE_DUMP SOURCE_ROOT
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import enriched_expect as ee  # noqa: E402
+
+ADDRS = {"sampler_address", "src_addr", "dst_addr", "next_hop", "bgp_next_hop", "post_nat_src_addr",
+         "post_nat_dst_addr"}
+
+
+def main():
+    dump, root = sys.argv[1], sys.argv[2]
+    try:
+        from avro.datafile import DataFileReader
+        from avro.io import DatumReader
+    except ImportError:
+        print("SKIP: python3-avro not installed")
+        sys.exit(77)
+    with open(os.path.join(root, "sinks", "avro", "flow.avsc")) as fh:
+        fields = [f["name"] for f in json.load(fh)["fields"]]
+    first = fields.index("extrapolated_bytes")
+    assert first == 58 and len(fields) == 114, (first, len(fields))
+    enriched_names = fields[first:]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "e.avro")
+        subprocess.run([dump, "avro", "--enriched", path], check=True)
+        with open(path, "rb") as fh:
+            rd = DataFileReader(fh, DatumReader())
+            recs = list(rd)
+            rd.close()
+    ref = [json.loads(x) for x in
+           subprocess.run([dump, "reference", "--enriched"], check=True, capture_output=True).stdout.splitlines()]
+    assert len(recs) == len(ref) == len(ee.EXPECT), (len(recs), len(ref))
+    checked = 0
+    for a, r in zip(recs, ref):
+        where = "seq %d" % r["sequence_num"]
+        assert list(a) == fields, where
+        want = {ee.avro_name(k): v for k, v in ee.EXPECT[r["sequence_num"]].items()}
+        assert set(want) <= set(enriched_names), sorted(set(want) - set(enriched_names))
+        got = {k: a[k] for k in enriched_names if a[k] is not None}
+        assert got == want, "%s: %s != %s" % (where, got, want)
+        for k, v in r.items():  # the base fields: the JSON's
+            if k in ("record_index", "times_from_export", "flow_id", "as_flow"):
+                continue
+            if k in ("extrapolated_bytes", "extrapolated_packets", "signature_tags"):
+                assert a[k] == v, (where, k)
+                continue
+            assert a[k] == (None if (k in ADDRS and v == "") else v), "%s: %s: %r != %r" % (where, k, a[k], v)
+        checked += len(enriched_names)
+    print("%d records, %d enriched fields exact" % (len(recs), checked))
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
