@@ -529,8 +529,10 @@ void setup(daemon& d) {
     if (!o.snmp.agents.empty()) d.snmp = std::make_unique<enrich::snmp::poller>(o.snmp);
     // The exporter table's forced sampling rates take the same path (and again after each rebuild).
     if (d.enrich) {
-        d.enrich->set_override_sink([&d, seq](const uint8_t addr[16], uint32_t rate) mutable {
-            worker::command cmd{.kind = worker::command_kind::set_sampling_override, .rate = rate, .seq = ++seq, .addr = {}};
+        d.enrich->set_override_sink([&d, seq](const uint8_t addr[16], unsigned len, uint32_t rate, bool clear) mutable {
+            worker::command cmd{.kind = clear ? worker::command_kind::clear_sampling_override_prefix
+                                              : worker::command_kind::set_sampling_override_prefix,
+                                .prefix_len = uint8_t(len), .reserved = 0, .rate = rate, .seq = ++seq, .addr = {}};
             std::memcpy(cmd.addr, addr, 16);
             return d.mail.send_all(cmd);
         });

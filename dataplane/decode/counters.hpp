@@ -196,6 +196,7 @@ enum class table_counter : uint16_t {
     refused_table_full,
     refused_invalid_first_datagram,
     refused_ipv4_mapped_ipv6_source,
+    sampling_forced,
     count_
 };
 constexpr std::size_t table_counter_count = static_cast<std::size_t>(table_counter::count_);
@@ -207,8 +208,9 @@ inline constexpr std::array<counter_info, table_counter_count> table_counter_tab
     {"refused_table_full", "Datagrams from a new exporter while the table held max_exporters live exporters: dropped (established exporters are never evicted). The refused list names the top senders.", K::drop},
     {"refused_invalid_first_datagram", "Datagrams from a new exporter that did not validate (bad header, or nothing but errors): dropped without giving the sender a slot.", K::error},
     {"refused_ipv4_mapped_ipv6_source", "Datagrams whose IPv6 source address is IPv4-mapped (::ffff:a.b.c.d), which no real exporter sends from: dropped, never merged with the IPv4 exporter a.b.c.d.", K::error},
+    {"sampling_forced", "Exporters whose forced sampling rate was set or changed (--sampling-override, or a forced exporter-table address or subnet): once when an exporter inside a forced entry gets its slot, and once per live exporter an entry's change reaches (a removal included).", K::volume},
 }};
-static_assert(table_counter_table.back().name == "refused_ipv4_mapped_ipv6_source",
+static_assert(table_counter_table.back().name == "sampling_forced",
               "table_counter_table must list every counter, in enum order");
 static_assert(counters::table_complete(table_counter_table));
 

@@ -301,6 +301,15 @@ public:
     // Forces 1-in-N sampling for one exporter (rate 0 removes the override).
     // Applies now and to an exporter first seen later.
     void set_sampling_override(const uint8_t addr[16], uint32_t rate);
+    // The same for every exporter inside addr/len (len 0..128 over the 16-byte form: IPv4-mapped
+    // a.b.c.d/N is len 96 + N; 128 = one exporter, the entry the form above sets). An exporter takes the
+    // rate of the longest entry that contains it; an entry with rate 0 forces nothing, so a more specific
+    // entry inside a forced subnet can exempt its exporters. Applies now and to exporters first seen later.
+    void set_sampling_override(const uint8_t addr[16], unsigned len, uint32_t rate);
+    // Removes the entry addr/len: its exporters fall back to the next longest entry, or to none.
+    void clear_sampling_override(const uint8_t addr[16], unsigned len);
+    // The forced rate the entries give addr (0 = none).
+    uint32_t sampling_override_for(const uint8_t addr[16]) const noexcept;
 
     // Saved template state (template/template_state_file.hpp), applied to a
     // newcomer before its first datagram decodes (counted
@@ -385,7 +394,13 @@ private:
     std::array<refused_entry, refused_list_size> _refused{};
     template_accounting _templates_acct;
     exporter_state _probe;                // a newcomer's first datagram decodes here
-    std::vector<std::pair<std::array<uint8_t, 16>, uint32_t>> _overrides;
+    struct override_entry {
+        std::array<uint8_t, 16> addr;  // masked to len
+        uint8_t len;                   // 0..128
+        uint32_t rate;                 // 0: an exemption (forces nothing)
+    };
+    std::vector<override_entry> _overrides;  // few (one per forced address or subnet); not per packet
+    void reapply_overrides(const uint8_t addr[16], unsigned len) noexcept;
     exporter_state* _last = nullptr;      // one-entry cache: bursts come from one exporter
     std::shared_ptr<const saved_template_state> _saved;
     bool _probe_restored = false;

@@ -179,8 +179,7 @@ void exporter_table::init_state(exporter_state& e, const uint8_t addr[16], uint6
     e.templates_acct = const_cast<template_accounting*>(&_templates_acct);
     store_relaxed(e.first_seen_ns, now_ns);
     store_relaxed(e.last_seen_ns, now_ns);
-    for (const auto& [a, rate] : _overrides)
-        if (std::memcmp(a.data(), addr, 16) == 0) e.sampling_override = rate;
+    e.sampling_override = sampling_override_for(addr);
 }
 
 exporter_state* exporter_table::take_slot(const uint8_t addr[16], uint64_t now_ns) noexcept {
@@ -198,6 +197,7 @@ exporter_state* exporter_table::take_slot(const uint8_t addr[16], uint64_t now_n
     index_insert(s);
     ++_live;
     _tcounters.add(table_counter::exporters_created);
+    if (sl.state.sampling_override != 0) _tcounters.add(table_counter::sampling_forced);
     return &sl.state;
 }
 
@@ -363,15 +363,68 @@ std::vector<refused_view> exporter_table::refused() const {
     return out;
 }
 
+namespace {
+
+// addr inside the prefix p/len (p masked).
+bool in_prefix(const uint8_t addr[16], const uint8_t p[16], unsigned len) noexcept {
+    const unsigned whole = len / 8, bits = len % 8;
+    if (std::memcmp(addr, p, whole) != 0) return false;
+    return bits == 0 || ((addr[whole] ^ p[whole]) & uint8_t(0xff << (8 - bits))) == 0;
+}
+
+std::array<uint8_t, 16> masked(const uint8_t addr[16], unsigned len) noexcept {
+    std::array<uint8_t, 16> k{};
+    for (unsigned i = 0; i < 16; ++i) {
+        const unsigned bits = len >= 8 * (i + 1) ? 8 : (len > 8 * i ? len - 8 * i : 0);
+        k[i] = bits == 0 ? 0 : uint8_t(addr[i] & uint8_t(0xff << (8 - bits)));
+    }
+    return k;
+}
+
+}  // namespace
+
+uint32_t exporter_table::sampling_override_for(const uint8_t addr[16]) const noexcept {
+    int best = -1;
+    uint32_t rate = 0;
+    for (const override_entry& o : _overrides)
+        if (int(o.len) > best && in_prefix(addr, o.addr.data(), o.len)) {
+            best = o.len;
+            rate = o.rate;
+        }
+    return rate;
+}
+
+void exporter_table::reapply_overrides(const uint8_t addr[16], unsigned len) noexcept {
+    const auto p = masked(addr, len);
+    for_each([&](exporter_state& e) {
+        if (!in_prefix(e.addr, p.data(), len)) return;
+        const uint32_t r = sampling_override_for(e.addr);
+        if (r == e.sampling_override) return;
+        e.sampling_override = r;
+        _tcounters.add(table_counter::sampling_forced);
+    });
+}
+
 void exporter_table::set_sampling_override(const uint8_t addr[16], uint32_t rate) {
-    std::array<uint8_t, 16> key;
-    std::memcpy(key.data(), addr, 16);
-    auto it = std::find_if(_overrides.begin(), _overrides.end(), [&](const auto& p) { return p.first == key; });
-    if (it != _overrides.end())
-        it->second = rate;
-    else
-        _overrides.emplace_back(key, rate);
-    if (exporter_state* e = find(addr)) e->sampling_override = rate;
+    if (rate == 0) clear_sampling_override(addr, 128);
+    else set_sampling_override(addr, 128, rate);
+}
+
+void exporter_table::set_sampling_override(const uint8_t addr[16], unsigned len, uint32_t rate) {
+    if (len > 128) len = 128;
+    const auto key = masked(addr, len);
+    auto it = std::find_if(_overrides.begin(), _overrides.end(),
+                           [&](const override_entry& o) { return o.len == len && o.addr == key; });
+    if (it != _overrides.end()) it->rate = rate;
+    else _overrides.push_back({key, uint8_t(len), rate});
+    reapply_overrides(addr, len);
+}
+
+void exporter_table::clear_sampling_override(const uint8_t addr[16], unsigned len) {
+    if (len > 128) len = 128;
+    const auto key = masked(addr, len);
+    std::erase_if(_overrides, [&](const override_entry& o) { return o.len == len && o.addr == key; });
+    reapply_overrides(addr, len);
 }
 
 protocol detect_protocol(std::span<const uint8_t> payload) noexcept {

@@ -14,6 +14,9 @@
 //                            the ring's release/acquire orders the bytes)
 //   set_sampling_override    exporter_table::set_sampling_override(addr, rate)
 //                            (rate 0 removes it); acked
+//   set_sampling_override_prefix    exporter_table::set_sampling_override(addr, prefix_len, rate): every
+//                            exporter inside addr/prefix_len (rate 0: an exemption); acked
+//   clear_sampling_override_prefix  exporter_table::clear_sampling_override(addr, prefix_len); acked
 // Events:
 //   log   a formatted line (level, text); the worker never writes stderr itself
 //   ack   the command of that kind and seq was carried out
@@ -28,13 +31,20 @@
 
 namespace sluice::worker {
 
-enum class command_kind : uint32_t { snapshot_template_state, set_sampling_override };
+enum class command_kind : uint16_t {
+    snapshot_template_state,
+    set_sampling_override,
+    set_sampling_override_prefix,
+    clear_sampling_override_prefix,
+};
 
 struct command {
     command_kind kind;
-    uint32_t rate;     // set_sampling_override
-    uint64_t seq;      // echoed in the ack
-    uint8_t addr[16];  // set_sampling_override: the exporter (IPv4-mapped for IPv4)
+    uint8_t prefix_len;  // *_sampling_override_prefix: 0..128 over addr (IPv4-mapped a.b.c.d/N: 96 + N)
+    uint8_t reserved;
+    uint32_t rate;       // set_sampling_override*
+    uint64_t seq;        // echoed in the ack
+    uint8_t addr[16];    // *sampling_override*: the exporter or prefix (IPv4-mapped for IPv4)
 };
 static_assert(sizeof(command) == 32, "rte_ring elements: a multiple of 4 bytes; keep it small");
 

@@ -467,8 +467,15 @@ void poll_mailbox(context& c) noexcept {
             }
             break;
         case command_kind::set_sampling_override:
+        case command_kind::set_sampling_override_prefix:
+        case command_kind::clear_sampling_override_prefix:
             try {
-                c.exporters->set_sampling_override(cmd[i].addr, cmd[i].rate);
+                if (cmd[i].kind == command_kind::set_sampling_override)
+                    c.exporters->set_sampling_override(cmd[i].addr, cmd[i].rate);
+                else if (cmd[i].kind == command_kind::set_sampling_override_prefix)
+                    c.exporters->set_sampling_override(cmd[i].addr, cmd[i].prefix_len, cmd[i].rate);
+                else
+                    c.exporters->clear_sampling_override(cmd[i].addr, cmd[i].prefix_len);
             } catch (const std::bad_alloc&) {
                 post_log(c, RTE_LOG_ERR, "worker %u: out of memory applying a sampling override\n", c.id);
             }

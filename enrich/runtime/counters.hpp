@@ -23,6 +23,7 @@ enum class runtime_counter : uint8_t {
     versions_published,
     versions_retired,
     overrides_sent,
+    overrides_failed,
     count_
 };
 constexpr std::size_t runtime_counter_count = static_cast<std::size_t>(runtime_counter::count_);
@@ -49,8 +50,12 @@ inline constexpr std::array<counters::info, runtime_counter_count> runtime_count
     {"versions_published", "Table versions published to the workers (one atomic pointer swap each).",
      counters::kind::volume},
     {"versions_retired", "Old versions freed after a grace period of every worker.", counters::kind::volume},
-    {"overrides_sent", "Forced exporter sampling rates sent to the workers' override path (mailbox).",
-     counters::kind::volume},
+    {"overrides_sent",
+     "Forced exporter sampling entries (an address or a subnet; set, exemption or removal) sent to the workers' "
+     "override path (mailbox).", counters::kind::volume},
+    {"overrides_failed",
+     "Forced sampling entries not sent because a worker mailbox was full: retried every second until sent.",
+     counters::kind::error},
 }};
 static_assert(runtime_counter_table.size() == runtime_counter_count);
 

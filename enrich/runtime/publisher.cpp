@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 namespace sluice::enrich {
@@ -75,28 +76,72 @@ void publisher::build_initial() {
     _next_file_check = now + k_file_check;
 }
 
+std::vector<publisher::forced_entry> publisher::forced_entries(const table_version& v) {
+    // Equal prefixes: the later row wins (as in the table's own lookup, flatten()).
+    std::map<std::pair<u128, uint8_t>, const exporter_entry*> rows;
+    for (const auto& e : v.exporter_entries) rows[{e.address, e.prefix_len}] = &e;
+    auto inside = [](const exporter_entry& in, const exporter_entry& out) {
+        const u128 m = out.prefix_len == 0 ? u128(0) : ~u128(0) << (128 - out.prefix_len);
+        return in.prefix_len > out.prefix_len && (in.address & m) == out.address;
+    };
+    std::vector<forced_entry> want;
+    for (const auto& [k, e] : rows) {
+        if (e->force && e->sampling_rate) {
+            want.push_back({e->address, e->prefix_len, e->sampling_rate});
+            continue;
+        }
+        // Not forced: an exemption when a forced entry contains it (a more specific entry wins).
+        for (const auto& [k2, f] : rows)
+            if (f->force && f->sampling_rate && inside(*e, *f)) {
+                want.push_back({e->address, e->prefix_len, 0});
+                break;
+            }
+    }
+    std::sort(want.begin(), want.end());
+    return want;
+}
+
 void publisher::send_overrides() {
     const table_version* v = version();
     if (!v || !_override) return;
-    std::vector<std::pair<u128, uint32_t>> want;
-    for (const auto& e : v->exporter_entries)
-        if (e.force && e.host) want.emplace_back(e.address, e.sampling_rate);
-    std::sort(want.begin(), want.end());
+    const std::vector<forced_entry> want = forced_entries(*v);
+    _overrides_pending = false;
     uint8_t a[16];
-    // Removed or changed entries first (rate 0 removes an override), then the new ones.
-    for (const auto& [addr, rate] : _forced) {
-        auto it = std::lower_bound(want.begin(), want.end(), std::make_pair(addr, uint32_t(0)));
-        if (it == want.end() || it->first != addr) {
-            from_u128(addr, a);
-            if (_override(a, 0)) _counters.add(runtime_counter::overrides_sent);
+    auto same_key = [](const forced_entry& x, const forced_entry& y) { return x.addr == y.addr && x.len == y.len; };
+    // Entries gone first, then the new and changed ones. _forced keeps what the workers hold: a failed send
+    // leaves its entry as it was there, to be retried.
+    std::vector<forced_entry> held;
+    for (const auto& f : _forced) {
+        const bool kept = std::any_of(want.begin(), want.end(), [&](const forced_entry& w) { return same_key(w, f); });
+        if (kept) {
+            held.push_back(f);
+            continue;
+        }
+        from_u128(f.addr, a);
+        if (_override(a, f.len, 0, true)) {
+            _counters.add(runtime_counter::overrides_sent);
+        } else {
+            _counters.add(runtime_counter::overrides_failed);
+            _overrides_pending = true;
+            held.push_back(f);
         }
     }
     for (const auto& w : want) {
-        if (std::binary_search(_forced.begin(), _forced.end(), w)) continue;
-        from_u128(w.first, a);
-        if (_override(a, w.second)) _counters.add(runtime_counter::overrides_sent);
+        auto it = std::find_if(held.begin(), held.end(), [&](const forced_entry& h) { return same_key(h, w); });
+        if (it != held.end() && it->rate == w.rate) continue;
+        from_u128(w.addr, a);
+        if (_override(a, w.len, w.rate, false)) {
+            _counters.add(runtime_counter::overrides_sent);
+            if (it != held.end()) it->rate = w.rate;
+            else held.push_back(w);
+        } else {
+            _counters.add(runtime_counter::overrides_failed);
+            _overrides_pending = true;
+        }
     }
-    _forced = std::move(want);
+    std::sort(held.begin(), held.end());
+    _forced = std::move(held);
+    if (_overrides_pending) _next_override_retry = clock::now() + k_file_check;
 }
 
 void publisher::start_build(runtime_counter why) {
@@ -153,6 +198,10 @@ void publisher::finish_build() {
 
 void publisher::tick(clock::time_point now) {
     if (_running && _done.load(std::memory_order_acquire)) finish_build();
+    if (_overrides_pending && now >= _next_override_retry) {
+        _next_override_retry = now + k_file_check;
+        send_overrides();
+    }
     // Retire what every worker has passed a quiescent state since (no wait).
     while (!_retiring.empty() && (_qsbr == nullptr || rte_rcu_qsbr_check(_qsbr, _retiring.front().token, false) == 1)) {
         _retiring.pop_front();

@@ -43,8 +43,10 @@ public:
     // The builder thread's nice value: background work (a build of the real data takes seconds of CPU).
     static constexpr int k_build_nice = 10;
 
-    // Sends a forced sampling rate (rate 0 = remove) for one exporter to every worker (the mailbox path).
-    using override_fn = std::function<bool(const uint8_t addr[16], uint32_t rate)>;
+    // Sends a forced sampling rate for the exporters in addr/len (len 0..128 over the 16-byte form; rate 0 =
+    // an exemption, forcing nothing), or with `clear` removes that entry, to every worker (the mailbox path:
+    // exporter_table::set_sampling_override / clear_sampling_override). False when a mailbox was full.
+    using override_fn = std::function<bool(const uint8_t addr[16], unsigned len, uint32_t rate, bool clear)>;
     // A log line (the control core's log stream).
     using log_fn = std::function<void(const std::string&)>;
 
@@ -60,8 +62,20 @@ public:
     const table_version* version() const noexcept { return _current.load(std::memory_order_acquire); }
     const builder& table_builder() const noexcept { return _builder; }
     // Sends the current version's forced rates (after the workers' mailboxes exist; before launch is fine).
+    // What is sent: every `force` entry (address or subnet) with its rate, and every entry without `force`
+    // that lies inside a forced one as an exemption (rate 0), so that the workers' longest match gives each
+    // exporter what the table's longest match gives it; entries gone since the last send are cleared.
+    // A send that fails (a mailbox full) is counted overrides_failed and retried at the next tick().
     void set_override_sink(override_fn f) { _override = std::move(f); }
     void send_overrides();
+    struct forced_entry {
+        u128 addr;
+        uint8_t len;
+        uint32_t rate;
+        auto operator<=>(const forced_entry&) const = default;
+    };
+    // The entries send_overrides() wants the workers to hold for a version (sorted by address, length).
+    static std::vector<forced_entry> forced_entries(const table_version& v);
 
     // Control loop, every iteration; never blocks (a finished build is joined: it has returned).
     void tick(clock::time_point now);
@@ -96,7 +110,7 @@ private:
     };
     std::deque<retiring> _retiring;
     std::atomic<bool> _sighup{false};
-    clock::time_point _next_refresh{}, _next_file_check{};
+    clock::time_point _next_refresh{}, _next_file_check{}, _next_override_retry{};
     std::vector<file_stamp> _stamps;  // of the sources as last built
 
     // The builder thread and its result (read after `_done`).
@@ -107,7 +121,8 @@ private:
     std::vector<std::string> _errors;
     std::string _reason;
     std::vector<file_stamp> _result_stamps;
-    std::vector<std::pair<u128, uint32_t>> _forced;  // forced rates currently sent
+    std::vector<forced_entry> _forced;  // entries the workers hold (sent successfully)
+    bool _overrides_pending = false;    // a send failed: retried by tick()
 
     runtime_counter_block _counters;
 };

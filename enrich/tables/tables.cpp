@@ -178,10 +178,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
             }
             e.host = p.len == 128;
             e.address = p.addr;
-            if (e.force && !e.host) {
-                rep.bad(line, "force needs a single address (the override path is per exporter address)");
-                return;
-            }
+            e.prefix_len = p.len;
             if (e.force && e.sampling_rate == 0) {
                 rep.bad(line, "force without a sampling_rate");
                 return;

@@ -70,10 +70,13 @@ struct build_config {
 struct exporter_entry {
     uint32_t attr_id = 0;
     uint32_t sampling_rate = 0;  // 0 = none
-    bool force = false;          // true: replaces the exported rate (via the per-exporter override path);
-                                 // false: used only when the exporter reports no rate
-    u128 address = 0;            // the entry's address when it is a single address (force needs one)
-    bool host = false;
+    bool force = false;          // true: replaces the exported rate of every exporter the entry is the longest
+                                 // match of (address or subnet), through the decoder's per-exporter override
+                                 // (publisher::send_overrides, the mailbox); false: used only when the
+                                 // exporter reports no rate (enrich_records)
+    u128 address = 0;            // the entry's address or subnet (masked to prefix_len)
+    uint8_t prefix_len = 128;    // 0..128 over the 16-byte form (IPv4-mapped a.b.c.d/N: 96 + N)
+    bool host = false;           // prefix_len == 128
 };
 
 struct build_stats {

@@ -144,15 +144,15 @@ TEST(EnrichRuntime, PeriodAndForcedRates) {
     cfg.exporters_file = exp;
     interner in;
     publisher p(cfg, in, nullptr, 5.0, nullptr);
-    std::vector<std::pair<std::string, uint32_t>> sent;
-    p.set_override_sink([&](const uint8_t a[16], uint32_t rate) {
+    std::vector<std::pair<std::string, uint32_t>> sent;  // (prefix, rate), rate -1 = cleared
+    p.set_override_sink([&](const uint8_t a[16], unsigned len, uint32_t rate, bool clear) {
         u128 k = to_u128(a);
-        sent.emplace_back(prefix_text(k, 128), rate);
+        sent.emplace_back(prefix_text(k, uint8_t(len)), clear ? uint32_t(-1) : rate);
         return true;
     });
     p.build_initial();
     p.send_overrides();
-    // Only the forced single-address entry goes to the override path.
+    // Only the forced entry goes to the override path.
     EXPECT_EQ(sent, (std::vector<std::pair<std::string, uint32_t>>{{"192.0.2.1/32", 100}}));
     sent.clear();
     // The period (5 s) elapses: a rebuild; the forced rate moved to another exporter: the old one is removed.
@@ -160,6 +160,66 @@ TEST(EnrichRuntime, PeriodAndForcedRates) {
     const table_version* v1 = p.version();
     ASSERT_TRUE(tick_until(p, [&] { return p.version() != v1; }, std::chrono::seconds(6)));
     EXPECT_GE(p.counters().get(runtime_counter::reloads_period) + p.counters().get(runtime_counter::reloads_file_change), 1u);
-    EXPECT_EQ(sent, (std::vector<std::pair<std::string, uint32_t>>{{"192.0.2.1/32", 0}, {"192.0.2.3/32", 200}}));
+    EXPECT_EQ(sent, (std::vector<std::pair<std::string, uint32_t>>{{"192.0.2.1/32", uint32_t(-1)}, {"192.0.2.3/32", 200}}));
     EXPECT_EQ(p.counters().get(runtime_counter::overrides_sent), 3u);
+}
+
+// force on subnets: every forced entry is sent with its length; an entry without force inside a forced one is
+// sent as an exemption (rate 0: the more specific entry wins); a rebuild clears what is gone and resends only
+// what changed; a full mailbox is counted and retried.
+TEST(EnrichRuntime, ForcedSubnetsExemptionsAndRetry) {
+    tmpdir d;
+    const std::string exp = d.write("e.csv",
+                                    "prefix,name,sampling_rate,force\n"
+                                    "10.0.0.0/8,ten,100,true\n"
+                                    "10.1.0.0/16,ten-one,,\n"          // inside the /8, not forced: exempt
+                                    "10.1.2.0/24,ten-one-two,50,true\n" // inside the exemption, forced again
+                                    "192.0.2.0/24,doc,7,false\n"        // not inside a forced entry: not sent
+                                    "2001:db8::/32,v6,9,true\n");
+    build_config cfg;
+    cfg.exporters_file = exp;
+    interner in;
+    publisher p(cfg, in, nullptr, 0, nullptr);
+    std::vector<std::pair<std::string, uint32_t>> sent;
+    bool full = false;
+    p.set_override_sink([&](const uint8_t a[16], unsigned len, uint32_t rate, bool clear) {
+        if (full) return false;
+        sent.emplace_back(prefix_text(to_u128(a), uint8_t(len)), clear ? uint32_t(-1) : rate);
+        return true;
+    });
+    p.build_initial();
+    const table_version* v = p.version();
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->stats.exporters, 5u);
+    p.send_overrides();
+    using sent_t = std::vector<std::pair<std::string, uint32_t>>;
+    EXPECT_EQ(sent, (sent_t{{"10.0.0.0/8", 100}, {"10.1.0.0/16", 0}, {"10.1.2.0/24", 50}, {"2001:db8::/32", 9}}));
+    sent.clear();
+    // Nothing changed: nothing sent.
+    p.send_overrides();
+    EXPECT_TRUE(sent.empty());
+    // A rebuild: the /8's rate changes, the /16 row goes (no exemption any more), the v6 entry loses force.
+    d.write("e.csv",
+            "prefix,name,sampling_rate,force\n"
+            "10.0.0.0/8,ten,200,true\n"
+            "10.1.2.0/24,ten-one-two,50,true\n"
+            "2001:db8::/32,v6,9,false\n");
+    p.request_reload();
+    ASSERT_TRUE(tick_until(p, [&] { return p.version() != v; }));
+    EXPECT_EQ(sent, (sent_t{{"10.1.0.0/16", uint32_t(-1)}, {"2001:db8::/32", uint32_t(-1)}, {"10.0.0.0/8", 200}}));
+    EXPECT_EQ(p.counters().get(runtime_counter::overrides_sent), 7u);
+    sent.clear();
+    // A full mailbox: counted, kept pending, sent by a later tick.
+    d.write("e.csv", "prefix,name,sampling_rate,force\n10.0.0.0/8,ten,300,true\n10.1.2.0/24,ten-one-two,50,true\n");
+    full = true;
+    const table_version* v2 = p.version();
+    p.request_reload();
+    ASSERT_TRUE(tick_until(p, [&] { return p.version() != v2; }));
+    EXPECT_TRUE(sent.empty());
+    EXPECT_EQ(p.counters().get(runtime_counter::overrides_failed), 1u);
+    full = false;
+    p.tick(clk::now() + std::chrono::seconds(2));
+    EXPECT_EQ(sent, (sent_t{{"10.0.0.0/8", 300}}));
+    EXPECT_EQ(p.counters().get(runtime_counter::overrides_sent), 8u);
+    p.shutdown();
 }

@@ -62,6 +62,57 @@ TEST(exporter_table, override_applies_before_and_after_first_sight) {
     EXPECT_EQ(t.find_or_create(b, 0)->sampling_override, 20u);
 }
 
+// Subnet entries: the longest entry containing an exporter decides its rate (rate 0 = an exemption), for live
+// exporters at once and for newcomers; clearing an entry falls back to the next one.
+TEST(exporter_table, subnet_override_longest_entry_wins) {
+    exporter_table t;
+    uint8_t a[16], b[16], c[16], other[16], net[16];
+    addr(a, 1);
+    addr(b, 130);
+    addr(c, 200);
+    const uint8_t o4[4] = {203, 0, 113, 1};
+    set_ipv4(other, o4);
+    exporter_state* ea = t.find_or_create(a, 0);
+    addr(net, 77);  // any address inside: the entry is masked
+    t.set_sampling_override(net, 96 + 24, 100);  // 198.51.100.0/24
+    EXPECT_EQ(ea->sampling_override, 100u);
+    uint8_t half[16];
+    addr(half, 128);
+    t.set_sampling_override(half, 96 + 25, 0);  // 198.51.100.128/25: exempt
+    t.set_sampling_override(c, 50);             // one address inside the exemption: forced again
+    exporter_state* eb = t.find_or_create(b, 1);  // a newcomer inside the /25
+    exporter_state* ec = t.find_or_create(c, 1);
+    exporter_state* eo = t.find_or_create(other, 1);
+    EXPECT_EQ(ea->sampling_override, 100u);
+    EXPECT_EQ(eb->sampling_override, 0u);
+    EXPECT_EQ(ec->sampling_override, 50u);
+    EXPECT_EQ(eo->sampling_override, 0u);
+    EXPECT_EQ(t.sampling_override_for(b), 0u);
+    // Records of a forced exporter take the rate and the flag.
+    flow_record r{};
+    r.sampling_rate = 7;
+    ea->apply_sampling(r);
+    EXPECT_EQ(r.sampling_rate, 100u);
+    EXPECT_NE(r.flags & record_flags::sampling_overridden, 0);
+    // The exemption removed: b falls back to the /24; c keeps its own entry.
+    t.clear_sampling_override(half, 96 + 25);
+    EXPECT_EQ(eb->sampling_override, 100u);
+    EXPECT_EQ(ec->sampling_override, 50u);
+    // The /24 changed, then removed: nothing left but c's.
+    t.set_sampling_override(net, 96 + 24, 300);
+    EXPECT_EQ(ea->sampling_override, 300u);
+    t.clear_sampling_override(net, 96 + 24);
+    EXPECT_EQ(ea->sampling_override, 0u);
+    EXPECT_EQ(eb->sampling_override, 0u);
+    EXPECT_EQ(ec->sampling_override, 50u);
+    // The host form's rate 0 removes its entry.
+    t.set_sampling_override(c, 0);
+    EXPECT_EQ(ec->sampling_override, 0u);
+    // Counted per exporter whose rate was set or changed: a (100), c at creation (50), b (100 after the
+    // exemption went), a and b (300), a and b (to 0), c (to 0).
+    EXPECT_EQ(t.table_counters().get(table_counter::sampling_forced), 8u);
+}
+
 TEST(exporter_table, dispatch_counts_unknown_versions) {
     exporter_table t;
     std::vector<flow_record> buf(8);
