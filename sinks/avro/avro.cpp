@@ -127,7 +127,7 @@ void scope_fields_out(out& o, std::size_t& budget, encode::enriched_scope s, con
                 const enrich::key key = f.keys[i];
                 uint64_t n;
                 if (!encode::is_numeric(key) ||
-                    encode::parse_decimal(v, key == enrich::key::asn ? 0xffffffffull : (1ull << 62), n)) {
+                    encode::parse_decimal(v, key == enrich::key::asn ? 0xffffffffull : (1ull << 62), n)) {  // a long, >= 0
                     val[i] = v;
                     have[i] = true;
                     return;

@@ -226,7 +226,7 @@ inline uint8_t* scope_set(uint8_t* p, const uint8_t* limit, enriched_scope s, co
     const scope_fields& f = fields_of(s);
     const uint32_t map_field = base + f.n + (s <= scope_dst ? 1 : 0);
     for_each_pair(blob, [&](uint16_t k, std::string_view v) {
-        const int slot = k < enrich::k_builtin_keys ? k_field_slots.slot[s][k] : -1;
+        const int slot = field_slot(s, k);
         if (slot >= 0) {
             const uint32_t field = base + uint32_t(slot);
             const auto key = static_cast<enrich::key>(k);
