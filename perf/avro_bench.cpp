@@ -4,6 +4,9 @@
 // thread's cost), and the whole HDFS writer (sink encode + handoff + writer thread + files) end to end.
 //
 //   BM_avro_encode                 encode_flow over the fixtures' records into a buffer
+//   BM_avro_encode_enriched        encode_flow with the enrichment over the same records with all five attribute
+//                                  ids and both prefixes set (perf/enriched_sets.hpp); _noids: the enriched
+//                                  encoder over the records without ids (its datums equal the plain ones)
 //   BM_avro_generic_value          the same records built as avro_value_t and written with avro_value_write
 //   BM_avro_container/<codec>      pre-encoded datums appended to an object-container file (0 null,
 //                                  1 deflate, 2 snappy), rolled every 64 MiB of datums
@@ -28,6 +31,7 @@
 #include "dataplane/offline/offline_reader.hpp"
 #include "sinks/avro/avro.hpp"
 #include "sinks/hdfs/hdfs.hpp"
+#include "enriched_sets.hpp"
 
 using namespace sluice;
 namespace fs = std::filesystem;
@@ -177,6 +181,11 @@ void fill(avro_value_t& v, const decode::flow_record& r) {
     for (uint64_t x : {uint64_t(r.if_speed_mbps), r.if_out_bytes, r.if_out_packets, uint64_t(r.if_in_errors),
                        uint64_t(r.if_out_errors), uint64_t(r.if_in_discards), uint64_t(r.if_out_discards)})
         olong(x, counters);
+    // The enrichment's fields: the volumes and tags when set, the attributes null (no ids here).
+    for (uint64_t x : {r.extrapolated_bytes, r.extrapolated_packets, uint64_t(r.signature_tags)}) olong(x, x != 0);
+    std::size_t fields = 0;
+    avro_value_get_size(&v, &fields);
+    while (i < fields) null();
 }
 
 struct tmpdir {
@@ -256,6 +265,77 @@ void BM_avro_encode(benchmark::State& state) {
     state.SetBytesProcessed(int64_t(bytes));
     state.counters["datum_B"] = double(bytes) / double(state.iterations() * recs.size());
 }
+
+const perf::enriched_sets& sets() {
+    static const perf::enriched_sets s;
+    return s;
+}
+
+// One string field of a datum read back by avro-c ("" when null).
+std::string read_string(avro_value_t& rec, const char* name) {
+    avro_value_t f, b;
+    int disc = 0;
+    avro_value_get_by_name(&rec, name, &f, nullptr);
+    avro_value_get_discriminant(&f, &disc);
+    if (disc != 1) return "";
+    avro_value_get_current_branch(&f, &b);
+    const char* p = nullptr;
+    size_t len = 0;
+    avro_value_get_string(&b, &p, &len);
+    return std::string(p, len - 1);
+}
+
+// The enriched encoder: with ids, a container of the datums reads back through avro-c with each record's source
+// name and prefix; without, every datum equals the plain one.
+void run_enriched(benchmark::State& state, bool with_ids) {
+    if (!checked(state)) return;
+    const auto& en = sets().en;
+    static const std::vector<decode::flow_record> enriched = sets().enrich(records());
+    const auto& recs = with_ids ? enriched : records();
+    {
+        std::vector<uint8_t> a(sinks::avro::k_max_datum), b(sinks::avro::k_max_datum);
+        tmpdir d;
+        sinks::avro::avro_container c;
+        if (!c.open(d.path + "/e.avro", sinks::avro::codec::null)) return state.SkipWithError(c.error().c_str());
+        for (const auto& r : recs) {
+            const std::size_t n = sinks::avro::encode_flow(r, a.data(), &en);
+            if (!with_ids && (n != sinks::avro::encode_flow(r, b.data()) || std::memcmp(a.data(), b.data(), n) != 0))
+                return state.SkipWithError("the enriched encoder without ids differs from the plain one");
+            c.append(a.data(), n);
+        }
+        if (!c.close()) return state.SkipWithError(c.error().c_str());
+        schema_holder h;
+        avro_file_reader_t rd;
+        if (avro_file_reader((d.path + "/e.avro").c_str(), &rd) != 0) return state.SkipWithError(avro_strerror());
+        avro_value_t x;
+        avro_generic_value_new(h.iface, &x);
+        std::size_t n = 0;
+        bool ok = true;
+        while (avro_file_reader_read_value(rd, &x) == 0 && n < recs.size()) {
+            const auto* set = sets().in.get(recs[n].src_attr_id);
+            const std::string want = set ? *set->get(enrich::key::name) : "";
+            const bool prefix = with_ids && !decode::is_zero_address(recs[n].src_addr);
+            ok = ok && read_string(x, "src_net_name") == want && prefix == !read_string(x, "src_net_prefix").empty();
+            ++n;
+        }
+        avro_value_decref(&x);
+        avro_file_reader_close(rd);
+        if (!ok || n != recs.size()) return state.SkipWithError("enriched datums read back wrong");
+    }
+    std::vector<uint8_t> buf(sinks::avro::k_max_datum * 2);
+    uint64_t bytes = 0;
+    for (auto _ : state) {
+        for (const auto& r : recs) {
+            bytes += sinks::avro::encode_flow(r, buf.data(), &en);
+            benchmark::DoNotOptimize(buf.data());
+        }
+    }
+    state.SetItemsProcessed(int64_t(state.iterations() * recs.size()));
+    state.SetBytesProcessed(int64_t(bytes));
+    state.counters["datum_B"] = double(bytes) / double(state.iterations() * recs.size());
+}
+void BM_avro_encode_enriched(benchmark::State& state) { run_enriched(state, true); }
+void BM_avro_encode_enriched_noids(benchmark::State& state) { run_enriched(state, false); }
 
 void BM_avro_generic_value(benchmark::State& state) {
     if (!checked(state)) return;
@@ -357,6 +437,8 @@ void BM_hdfs_writer(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_avro_encode);
+BENCHMARK(BM_avro_encode_enriched_noids);
+BENCHMARK(BM_avro_encode_enriched);
 BENCHMARK(BM_avro_generic_value);
 BENCHMARK(BM_avro_container)->Arg(0)->Arg(1)->Arg(2);
 BENCHMARK(BM_hdfs_writer)->Arg(0)->Arg(1)->Arg(2)->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -110,27 +110,33 @@ void scope_fields_out(out& o, std::size_t& budget, encode::enriched_scope s, con
     const encode::scope_fields& f = encode::fields_of(s);
     std::string_view val[encode::k_net_fields.n] = {};
     bool have[encode::k_net_fields.n] = {};
-    // The pairs that go to the map (a set holds each key once; at most k_max_keys of them).
+    // The pairs that go to the map (a set holds each key once; at most k_max_keys of them). Left uninitialized
+    // (trivial members): only the first n_other are written and read.
     struct pair {
-        std::string_view k, v;
+        const char* k;
+        std::size_t kl;
+        const char* v;
+        std::size_t vl;
     };
     pair other[enrich::key_registry::k_max_keys];
     unsigned n_other = 0;
     if (blob) {
         encode::for_each_pair(blob, [&](uint16_t k, std::string_view v) {
-            for (uint8_t i = 0; i < f.n; ++i)
-                if (static_cast<uint16_t>(f.keys[i]) == k) {
-                    if (encode::is_numeric(f.keys[i])) {
-                        uint64_t n;
-                        if (!encode::parse_decimal(v, f.keys[i] == enrich::key::asn ? 0xffffffffull : (1ull << 62), n))
-                            break;  // not a decimal: to the map
-                    }
+            const int i = encode::field_slot(s, k);
+            if (i >= 0) {
+                const enrich::key key = f.keys[i];
+                uint64_t n;
+                if (!encode::is_numeric(key) ||
+                    encode::parse_decimal(v, key == enrich::key::asn ? 0xffffffffull : (1ull << 62), n)) {  // a long, >= 0
                     val[i] = v;
                     have[i] = true;
                     return;
                 }
+                // not a decimal: to the map
+            }
             const std::string_view name = keys ? keys->name(k) : std::string_view{};
-            if (!name.empty() && n_other < enrich::key_registry::k_max_keys) other[n_other++] = {name, v};
+            if (!name.empty() && n_other < enrich::key_registry::k_max_keys)
+                other[n_other++] = {name.data(), name.size(), v.data(), v.size()};
         });
     }
     for (uint8_t i = 0; i < f.n; ++i) {
@@ -174,8 +180,7 @@ void scope_fields_out(out& o, std::size_t& budget, encode::enriched_scope s, con
     std::size_t entries = 0;
     bool fits[enrich::key_registry::k_max_keys];
     for (unsigned i = 0; i < n_other; ++i) {
-        const std::size_t e = zz_size(other[i].k.size()) + other[i].k.size() + zz_size(other[i].v.size()) +
-                              other[i].v.size();
+        const std::size_t e = zz_size(other[i].kl) + other[i].kl + zz_size(other[i].vl) + other[i].vl;
         fits[i] = 3 + entries + e <= budget;  // 3: the count (< 2^7 entries: at most 2 bytes) and the end marker
         if (fits[i]) {
             entries += e;
@@ -191,8 +196,8 @@ void scope_fields_out(out& o, std::size_t& budget, encode::enriched_scope s, con
     o.num(fit);
     for (unsigned i = 0; i < n_other; ++i)
         if (fits[i]) {
-            o.long_str(other[i].k);
-            o.long_str(other[i].v);
+            o.long_str({other[i].k, other[i].kl});
+            o.long_str({other[i].v, other[i].vl});
         }
     o.num(0);
 }

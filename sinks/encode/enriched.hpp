@@ -72,6 +72,25 @@ inline constexpr scope_fields k_interface_fields{6,
 inline constexpr const scope_fields& fields_of(enriched_scope s) noexcept {
     return s <= scope_dst ? k_net_fields : s == scope_exporter ? k_exporter_fields : k_interface_fields;
 }
+// Index of each built-in key in its scope's field list; -1: no field of its own (to the map).
+struct field_slots {
+    int8_t slot[scope_count][enrich::k_builtin_keys];
+};
+constexpr field_slots make_field_slots() {
+    field_slots t{};
+    for (int s = 0; s < scope_count; ++s) {
+        for (auto& x : t.slot[s]) x = -1;
+        const scope_fields& f = fields_of(static_cast<enriched_scope>(s));
+        for (uint8_t i = 0; i < f.n; ++i) t.slot[s][static_cast<uint16_t>(f.keys[i])] = static_cast<int8_t>(i);
+    }
+    return t;
+}
+inline constexpr field_slots k_field_slots = make_field_slots();
+// The slot of key k in scope s (-1: none, custom keys included).
+inline int field_slot(enriched_scope s, uint16_t k) noexcept {
+    return k < enrich::k_builtin_keys ? k_field_slots.slot[s][k] : -1;
+}
+
 // Numeric keys: asn (u32), speed (Mbit/s, u64). Others are strings.
 inline constexpr bool is_numeric(enrich::key k) noexcept { return k == enrich::key::asn || k == enrich::key::speed; }
 

@@ -178,28 +178,27 @@ inline std::size_t varint_size(uint64_t v) noexcept {
     return n;
 }
 
-// Index of each built-in key in its scope's field list; -1: no field of its own (to the map).
-struct field_slots {
-    int8_t slot[scope_count][enrich::k_builtin_keys];
-};
-constexpr field_slots make_slots() {
-    field_slots t{};
-    for (int s = 0; s < scope_count; ++s) {
-        for (auto& x : t.slot[s]) x = -1;
-        const scope_fields& f = fields_of(static_cast<enriched_scope>(s));
-        for (uint8_t i = 0; i < f.n; ++i) t.slot[s][static_cast<uint16_t>(f.keys[i])] = static_cast<int8_t>(i);
-    }
-    return t;
+// The key of an enriched field: every enriched number is in [16, 2048), so its key is exactly 2 bytes.
+inline uint8_t* put_key2(uint8_t* p, uint32_t field, uint32_t wt) noexcept {
+    const uint32_t v = field << 3 | wt;
+    p[0] = static_cast<uint8_t>(v | 0x80);
+    p[1] = static_cast<uint8_t>(v >> 7);
+    return p + 2;
 }
-constexpr field_slots k_slots = make_slots();
+static_assert(1003 >= 16 && 1055 < 2048);
 
-// A string field (runtime number; every enriched number takes a 2-byte key), written only when it fits before
-// limit. Returns the new end (p when left out).
+// A string field, written only when it fits before limit. Returns the new end (p when left out).
 inline uint8_t* str_field(uint8_t* p, const uint8_t* limit, uint32_t field, std::string_view v) noexcept {
-    const std::size_t need = 2 + varint_size(v.size()) + v.size();
-    if (need > std::size_t(limit - p)) return p;
-    p = put_varint(p, field << 3 | wt_len);
-    p = put_varint(p, v.size());
+    const std::size_t room = std::size_t(limit - p);
+    if (v.size() < 0x80) [[likely]] {  // the usual value: a one-byte length
+        if (3 + v.size() > room) return p;
+        p = put_key2(p, field, wt_len);
+        *p++ = static_cast<uint8_t>(v.size());
+    } else {
+        if (2 + varint_size(v.size()) + v.size() > room) return p;
+        p = put_key2(p, field, wt_len);
+        p = put_varint(p, v.size());
+    }
     std::memcpy(p, v.data(), v.size());
     return p + v.size();
 }
@@ -209,7 +208,7 @@ inline uint8_t* map_entry(uint8_t* p, const uint8_t* limit, uint32_t field, std:
                           std::string_view v) noexcept {
     const std::size_t entry = 1 + varint_size(k.size()) + k.size() + 1 + varint_size(v.size()) + v.size();
     if (2 + varint_size(entry) + entry > std::size_t(limit - p)) return p;
-    p = put_varint(p, field << 3 | wt_len);
+    p = put_key2(p, field, wt_len);
     p = put_varint(p, entry);
     *p++ = 1 << 3 | wt_len;
     p = put_varint(p, k.size());
@@ -227,7 +226,7 @@ inline uint8_t* scope_set(uint8_t* p, const uint8_t* limit, enriched_scope s, co
     const scope_fields& f = fields_of(s);
     const uint32_t map_field = base + f.n + (s <= scope_dst ? 1 : 0);
     for_each_pair(blob, [&](uint16_t k, std::string_view v) {
-        const int slot = k < enrich::k_builtin_keys ? k_slots.slot[s][k] : -1;
+        const int slot = field_slot(s, k);
         if (slot >= 0) {
             const uint32_t field = base + uint32_t(slot);
             const auto key = static_cast<enrich::key>(k);
@@ -238,7 +237,7 @@ inline uint8_t* scope_set(uint8_t* p, const uint8_t* limit, enriched_scope s, co
             uint64_t n;
             if (parse_decimal(v, key == enrich::key::asn ? 0xffffffffull : ~0ull, n)) {
                 if (2 + varint_size(n) <= std::size_t(limit - p)) {
-                    p = put_varint(p, field << 3 | wt_varint);
+                    p = put_key2(p, field, wt_varint);
                     p = put_varint(p, n);
                 }
                 return;

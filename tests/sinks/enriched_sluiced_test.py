@@ -4,8 +4,10 @@
 outputs in one run: json, protobuf_delimited to a file, Avro to a local Hive tree. Read back with protoc-generated
 Python (our schema) and python3-avro, each record's enriched fields equal, exactly, both the expected values of the
 tables and the JSON output's enriched members of the same record (JSON names -> protobuf names -> Avro names).
+With MOCK_KAFKA (sluice-mock-kafka) and kcat: a second run with a `protobuf` (unframed, one message per record)
+output to the mock cluster, each consumed message's enriched fields equal to the JSON's.
 
-usage: enriched_sluiced_test.py SLUICED FIXTURES_DIR TESTDATA_DIR SOURCE_ROOT"""
+usage: enriched_sluiced_test.py SLUICED FIXTURES_DIR TESTDATA_DIR SOURCE_ROOT [MOCK_KAFKA]"""
 
 import glob
 import importlib
@@ -55,8 +57,58 @@ def expected_from_json(j):
     return want
 
 
+def kafka_messages(bootstraps, topic):
+    """Every message of the topic as bytes (kcat -f '%S:%s': the length, then the raw value)."""
+    p = subprocess.run(["kcat", "-C", "-b", bootstraps, "-t", topic, "-e", "-q", "-o", "beginning", "-f", "%S:%s"],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out, b, i = [], p.stdout, 0
+    while i < len(b):
+        j = b.index(b":", i)
+        n = int(b[i:j])
+        out.append(b[j + 1:j + 1 + n])
+        i = j + 1 + n
+    return out
+
+
+def record_key(x):
+    """What names a record across outputs (the fixture's records are distinct by it)."""
+    return (x["time_received_ns"], x["sequence_num"], x["bytes"], x.get("in_if", 0), x.get("out_if", 0),
+            x.get("src_port", 0), x.get("dst_port", 0))
+
+
+def check_kafka(mock_exe, sluiced, pcap, sources, lines, ours, tmp):
+    if shutil.which("kcat") is None:
+        print("kafka part skipped: kcat not installed")
+        return 0
+    mock = subprocess.Popen([mock_exe, "--brokers", "1", "--topic", "flows:2"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    try:
+        boot = mock.stdout.readline().strip()
+        assert boot, "sluice-mock-kafka printed no bootstrap address"
+        p = subprocess.run([sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *sources,
+                            "--output", "name=k,kafka=%s,topic=flows,format=protobuf,spool=%s" %
+                            (boot.replace(",", ";"), os.path.join(tmp, "spool")),
+                            "--stats-json", os.path.join(tmp, "kstats.json")], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr[-3000:]
+        msgs = [ours.FlowMessage.FromString(m) for m in kafka_messages(boot, "flows")]
+    finally:
+        mock.kill()
+        mock.wait()
+    assert len(msgs) == len(lines), (len(msgs), len(lines))
+    fields = [f.name for f in ours.FlowMessage.DESCRIPTOR.fields]
+    got = sorted((record_key({k: getattr(m, k) for k in fields if k in ("time_received_ns", "sequence_num", "bytes",
+                                                                       "in_if", "out_if", "src_port", "dst_port")}),
+                  json.dumps(pc.enriched_fields(m), sort_keys=True)) for m in msgs)
+    want = sorted((record_key(j), json.dumps(expected_from_json(j), sort_keys=True)) for j in lines)
+    assert got == want, "kafka protobuf messages differ from the JSON records"
+    return len(msgs)
+
+
 def main():
     sluiced, fixtures, testdata, root = sys.argv[1:5]
+    mock_exe = sys.argv[5] if len(sys.argv) > 5 else ""
     if shutil.which("protoc") is None:
         skip("protoc not installed")
     try:
@@ -74,8 +126,8 @@ def main():
         ours = importlib.import_module("flow_pb2")
         js, pb, av = os.path.join(tmp, "out.json"), os.path.join(tmp, "out.pb"), os.path.join(tmp, "wh")
         # A custom key on the collector's LAN, so the maps are exercised end to end too.
-        args = [sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *tes.sources(tmp),
-                "--enrich-key", "rack", "--enrich-prefix", "192.0.2.0/24=rack:r7",
+        srcs = [*tes.sources(tmp), "--enrich-key", "rack", "--enrich-prefix", "192.0.2.0/24=rack:r7"]
+        args = [sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *srcs,
                 "--output", "name=json,path=" + js,
                 "--output", "name=pb,format=protobuf_delimited,path=" + pb,
                 "--output", "name=av,format=avro,hdfs=%s,table=flows,host=testhost" % av,
@@ -135,6 +187,9 @@ def main():
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
               "custom maps, %d matched prefixes)" % (len(fields_seen), racks, prefixes))
+        if mock_exe:
+            n = check_kafka(mock_exe, sluiced, pcap, srcs, lines, ours, tmp)
+            print("%d Kafka protobuf messages: enriched fields equal the JSON's" % n)
         print("1 passed, 0 failed")
 
 
