@@ -11,8 +11,9 @@
 //   member_cache (one per sink core and format)  renders each (set, scope) once into a per-core arena and copies
 //                                           the rendered bytes afterwards; the stage prefetches its index and
 //                                           arena lines records ahead (prefetch_index / prefetch_data).
-// Both write the same bytes (tests/enrich/test_enrich_resolve.cpp), except that the cache never cuts: a set's
-// members past the per-line room are rendered member by member (the first way) in the rare line that needs it.
+// Both write the same bytes (tests/sinks/ecs_enriched_test.cpp): a member is written when its exact size fits the
+// room left (max_enriched_json), else left out whole; a cached set that does not fit whole, or that passed
+// k_fragment_max when rendered, is rendered member by member (the first way) in the rare line that needs it.
 //
 //   sink core ──id──► index bucket (4 entries, one cache line; hash of id and scope)
 //                        ├─ hit ──► arena[pos] rendered bytes ──memcpy──► line
@@ -66,6 +67,7 @@ private:
 
 // `json` holds one object of `len` bytes ending in '}'; appends the record's enriched members before the
 // brace, and SrcNetPrefix / DstNetPrefix (after the Src / Dst members) when the record has a matched prefix.
+// Renders every set from the interner's blob (no cache: tests, benchmarks, a sink without a member_cache).
 // Returns the new length (len when the record has no ids and no match). cap >= len + max_enriched_json.
 std::size_t append_enriched(const interner& in, const json_names& names, const decode::flow_record& r, char* json,
                             std::size_t len) noexcept;
