@@ -36,8 +36,7 @@ static_assert(decode::max_json_size <= kafka_writer::k_scratch);
 
 // The enrichment's look-ahead over the batch: the member cache's index lines of the record 3 ahead, the arena
 // lines (or the interner's slots) of the record 2 ahead, the blobs of its misses 1 ahead, so that put() finds
-// them in cache. A record that
-// is not in the batch's slots (a downsampled copy on the stack) prefetches nothing.
+// them in cache. A record that is not in the batch's slots (a downsampled copy on the stack) prefetches nothing.
 struct enrich_lookahead {
     const decode::flow_record* recs = nullptr;
     unsigned n = 0;
