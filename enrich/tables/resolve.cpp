@@ -395,13 +395,6 @@ std::size_t append_enriched(const interner& in, const json_names& names, const d
 
 // ---- member_cache ----
 
-namespace {
-// A record's fills advance the head by at most this much (5 scopes, each a wrap skip and a rendering): an entry
-// this close to being overwritten counts as gone, so that the views one record takes stay intact until its end.
-constexpr std::size_t k_slot_max = 16 + member_cache::k_fragment_max + 64;
-constexpr std::size_t k_reserve = 5 * 2 * k_slot_max;
-}  // namespace
-
 member_cache::member_cache(const interner& in, const json_names& names, style s, std::size_t arena_bytes,
                            unsigned bucket_bits)
     : _in(in), _names(names), _style(s), _arena_size(arena_bytes < (std::size_t(1) << 20) ? std::size_t(1) << 20 : arena_bytes),
@@ -411,20 +404,6 @@ member_cache::member_cache(const interner& in, const json_names& names, style s,
     _buckets = std::make_unique<bucket[]>(std::size_t(1) << _bucket_bits);
     std::memset(static_cast<void*>(_buckets.get()), 0, sizeof(bucket) << _bucket_bits);
     _head = _arena_size;  // positions start one arena in: pos + size >= head holds for no entry yet
-}
-
-unsigned member_cache::scope_key(unsigned scope) const noexcept {
-    if (_style == style::json) return scope;
-    return scope <= json_names::dst ? 0 : scope == json_names::exporter ? 2 : 3;  // src/dst and in/out share
-}
-
-const member_cache::bucket* member_cache::bucket_of(uint32_t id, unsigned sk) const noexcept {
-    const uint32_t h = (id * 0x9E3779B1u) ^ (sk * 0x85EBCA6Bu);
-    return &_buckets[(h * 0xC2B2AE35u) >> (32 - _bucket_bits)];
-}
-
-bool member_cache::valid(const entry& e) const noexcept {
-    return e.key != 0 && e.pos + _arena_size >= _head + k_reserve;
 }
 
 member_cache::view member_cache::get(unsigned scope, uint32_t id) noexcept {
@@ -485,14 +464,6 @@ void member_cache::prefetch_index(const decode::flow_record& r) const noexcept {
                                                    r.in_if_attr_id, r.out_if_attr_id};
     for (unsigned s = 0; s < json_names::scope_count; ++s)
         if (ids[s] && ids[s] < interner::k_max_sets) __builtin_prefetch(bucket_of(ids[s], scope_key(s)));
-}
-
-const member_cache::entry* member_cache::find(uint32_t id, unsigned sk) const noexcept {
-    const uint32_t key = (id << 3) | (sk + 1);
-    const bucket* b = bucket_of(id, sk);
-    for (const entry& e : b->e)
-        if (e.key == key && valid(e)) return &e;
-    return nullptr;
 }
 
 void member_cache::prefetch_data(const decode::flow_record& r) const noexcept {

@@ -148,10 +148,27 @@ private:
         bool found = false;  // false: no set for the id
     };
 
-    unsigned scope_key(unsigned scope) const noexcept;  // ecs: src/dst share, in/out share
-    const bucket* bucket_of(uint32_t id, unsigned sk) const noexcept;
-    bool valid(const entry& e) const noexcept;
-    const entry* find(uint32_t id, unsigned sk) const noexcept;
+    // A record's fills advance the head by at most k_reserve (5 scopes, each a wrap skip and a rendering): an
+    // entry this close to being overwritten counts as gone, so that the views one record takes stay intact.
+    static constexpr std::size_t k_slot_max = 16 + k_fragment_max + 64;
+    static constexpr std::size_t k_reserve = 5 * 2 * k_slot_max;
+
+    unsigned scope_key(unsigned scope) const noexcept {  // ecs: src/dst share, in/out share
+        if (_style == style::json) return scope;
+        return scope <= 1 ? 0 : scope == 2 ? 2 : 3;
+    }
+    const bucket* bucket_of(uint32_t id, unsigned sk) const noexcept {
+        const uint32_t h = (id * 0x9E3779B1u) ^ (sk * 0x85EBCA6Bu);
+        return &_buckets[(h * 0xC2B2AE35u) >> (32 - _bucket_bits)];
+    }
+    bool valid(const entry& e) const noexcept { return e.key != 0 && e.pos + _arena_size >= _head + k_reserve; }
+    const entry* find(uint32_t id, unsigned sk) const noexcept {
+        const uint32_t key = (id << 3) | (sk + 1);
+        const bucket* b = bucket_of(id, sk);
+        for (const entry& e : b->e)
+            if (e.key == key && valid(e)) return &e;
+        return nullptr;
+    }
     view get(unsigned scope, uint32_t id) noexcept;
 
     const interner& _in;
