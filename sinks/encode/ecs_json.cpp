@@ -136,6 +136,7 @@ public:
         _p += N - 1;
     }
     void str(std::string_view s) noexcept {
+        if (s.empty()) return;  // an empty view may have no data (memcpy from null is undefined even for 0 bytes)
         std::memcpy(_p, s.data(), s.size());
         _p += s.size();
     }
