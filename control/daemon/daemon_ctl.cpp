@@ -145,6 +145,18 @@ void create_sinks(daemon& d, unsigned lcore) {
         k->enrich_interner = d.enrich_interner.get();
         k->enrich_names = d.enrich_names.get();
         k->enrich_keys = d.enrich_keys.get();
+        if (d.enrich_interner) {  // a member cache per format that has an output (18 MiB each, made here, once)
+            using enrich::member_cache;
+            for (const auto& out : o.sink.outputs) {
+                if (out.aggregate) continue;
+                if (out.fmt == sinks::format::json && !k->enrich_json_cache)
+                    k->enrich_json_cache = std::make_unique<member_cache>(*d.enrich_interner, *d.enrich_names,
+                                                                          member_cache::style::json);
+                if (out.fmt == sinks::format::ecs_json && !k->enrich_ecs_cache)
+                    k->enrich_ecs_cache = std::make_unique<member_cache>(*d.enrich_interner, *d.enrich_names,
+                                                                         member_cache::style::ecs);
+            }
+        }
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }

@@ -136,6 +136,7 @@ public:
         _p += N - 1;
     }
     void str(std::string_view s) noexcept {
+        if (s.empty()) return;  // an empty view may have no data (memcpy from null is undefined even for 0 bytes)
         std::memcpy(_p, s.data(), s.size());
         _p += s.size();
     }
@@ -190,9 +191,10 @@ inline bool zero_mac(const uint8_t m[6]) noexcept {
     return (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0;
 }
 
-// source.* or destination.*: ip, port, mac, as.number, nat.{ip,port}. Always has "port".
-void endpoint(writer& w, const uint8_t ip[16], uint16_t port, const uint8_t mac[6], uint32_t as,
-              const uint8_t nat_ip[16], uint16_t nat_port) noexcept {
+// source.* or destination.*: ip, port, mac, as.{number,organization}, nat.{ip,port}, geo. Always has "port".
+// `x` (may be null): the enrichment's side; its AS number, when it has one, is source.as.number.
+void endpoint(writer& w, const uint8_t ip[16], uint16_t port, const uint8_t mac[6], uint32_t exporter_as,
+              const uint8_t nat_ip[16], uint16_t nat_port, const ecs_enrichment::side* x) noexcept {
     w.lit("{\"port\":");
     w.num(port);
     if (!decode::is_zero_address(ip)) {
@@ -203,9 +205,16 @@ void endpoint(writer& w, const uint8_t ip[16], uint16_t port, const uint8_t mac[
         w.lit(",\"mac\":");
         w.ecs_mac(mac);
     }
+    const uint64_t as = x && x->asn ? x->asn : exporter_as;
+    const std::string_view org = x ? x->as_org : std::string_view{};
     if (as != 0) {
         w.lit(",\"as\":{\"number\":");
         w.num(as);
+        w.str(org);
+        w.lit("}");
+    } else if (!org.empty()) {
+        w.lit(",\"as\":{");
+        w.str(org.substr(1));
         w.lit("}");
     }
     const bool nip = !decode::is_zero_address(nat_ip);
@@ -218,7 +227,52 @@ void endpoint(writer& w, const uint8_t ip[16], uint16_t port, const uint8_t mac[
         }
         w.lit("}");
     }
+    if (x) w.str(x->geo);
     w.lit("}");
+}
+
+// `"name":{members}` from a run of members that each start with ',' (nothing when empty).
+template <std::size_t N>
+void object(writer& w, const char (&name)[N], std::string_view members) noexcept {
+    if (members.empty()) return;
+    w.lit(name);
+    w.str(members.substr(1));
+    w.lit("}");
+}
+
+// sluice.src / sluice.dst: {"net":{"prefix":..,members}}.
+template <std::size_t N>
+void net_side(writer& w, const char (&name)[N], const ecs_enrichment::side& x) noexcept {
+    if (x.net.empty() && x.prefix.empty()) return;
+    w.lit(name);
+    if (!x.prefix.empty()) {
+        w.lit("\"prefix\":\"");
+        w.str(x.prefix);
+        w.lit("\"");
+        w.str(x.net);
+    } else {
+        w.str(x.net.substr(1));
+    }
+    w.lit("}}");
+}
+
+// The enrichment's members of the sluice object (before its closing brace).
+void sluice_enriched(writer& w, const flow_record& r, const ecs_enrichment& e, bool counters) noexcept {
+    if (!counters) {
+        if (e.src.asn && r.src_as) {  // source.as.number is the tables': keep the exporter's
+            w.lit(",\"src_as\":");
+            w.num(r.src_as);
+        }
+        if (e.dst.asn && r.dst_as) {
+            w.lit(",\"dst_as\":");
+            w.num(r.dst_as);
+        }
+        net_side(w, ",\"src\":{\"net\":{", e.src);
+        net_side(w, ",\"dst\":{\"net\":{", e.dst);
+    }
+    object(w, ",\"exporter\":{", e.exporter);
+    object(w, ",\"in_if\":{", e.in_if_sluice);
+    if (!counters) object(w, ",\"out_if\":{", e.out_if_sluice);
 }
 
 }  // namespace
@@ -228,7 +282,9 @@ std::size_t format_rfc3339_ns(uint64_t unix_ns, char* out) noexcept {
     return static_cast<std::size_t>(put_date(out, unix_ns, dc) - out);
 }
 
-std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
+namespace {
+
+std::size_t encode(const flow_record& r, char* out, const ecs_enrichment* e) noexcept {
     writer w(out);
     const bool counters = r.kind == decode::record_kind::interface_counters;
     const uint64_t ts = r.time_flow_end_ns != 0 ? r.time_flow_end_ns : r.time_received_ns;
@@ -253,9 +309,11 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
 
     if (!counters) {
         w.lit(",\"source\":");
-        endpoint(w, r.src_addr, r.src_port, r.src_mac, r.src_as, r.post_nat_src_addr, r.post_nat_src_port);
+        endpoint(w, r.src_addr, r.src_port, r.src_mac, r.src_as, r.post_nat_src_addr, r.post_nat_src_port,
+                 e ? &e->src : nullptr);
         w.lit(",\"destination\":");
-        endpoint(w, r.dst_addr, r.dst_port, r.dst_mac, r.dst_as, r.post_nat_dst_addr, r.post_nat_dst_port);
+        endpoint(w, r.dst_addr, r.dst_port, r.dst_mac, r.dst_as, r.post_nat_dst_addr, r.post_nat_dst_port,
+                 e ? &e->dst : nullptr);
         w.lit(",\"network\":{\"iana_number\":");
         w.qnum(r.proto);
         if (const std::string_view t = transport_name(r.proto); !t.empty()) {
@@ -289,16 +347,19 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
 
     w.lit(",\"observer\":{\"ingress\":{\"interface\":{\"id\":");
     w.qnum(r.in_if);
+    if (e) w.str(e->in_if);
     w.lit("}}");
     if (!counters) {
         w.lit(",\"egress\":{\"interface\":{\"id\":");
         w.qnum(r.out_if);
+        if (e) w.str(e->out_if);
         w.lit("}}");
     }
     if (!decode::is_zero_address(r.sampler_address)) {
         w.lit(",\"ip\":");
         w.addr(r.sampler_address);
     }
+    if (e) w.str(e->observer);
     w.lit("}");
 
     w.lit(",\"sluice\":{\"flow_type\":\"");
@@ -334,7 +395,9 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
         w.num(r.if_out_discards);
         w.lit(",\"direction\":\"");
         w.str(direction_name(r.direction));
-        w.lit("\"}}}");
+        w.lit("\"}");
+        if (e) sluice_enriched(w, r, *e, true);
+        w.lit("}}");
         return w.size();
     }
     w.lit(",\"sampling_rate\":");
@@ -395,8 +458,17 @@ std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept {
         w.lit(",\"signature_tags\":");
         w.num(r.signature_tags);
     }
+    if (e) sluice_enriched(w, r, *e, false);
     w.lit("}}");
     return w.size();
+}
+
+}  // namespace
+
+std::size_t ecs_json_encode(const flow_record& r, char* out) noexcept { return encode(r, out, nullptr); }
+
+std::size_t ecs_json_encode(const flow_record& r, char* out, const ecs_enrichment& e) noexcept {
+    return encode(r, out, &e);
 }
 
 void ecs_json_append_lines(byte_buffer& b, std::span<const flow_record> recs) {

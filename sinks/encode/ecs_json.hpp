@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "buffer.hpp"
 #include "dataplane/decode/flow_record.hpp"
@@ -24,6 +25,30 @@ constexpr std::size_t k_ecs_json_max = 2048;
 
 // Writes one JSON object (no newline) at out, which has k_ecs_json_max bytes; returns its length.
 std::size_t ecs_json_encode(const decode::flow_record& r, char* out) noexcept;
+
+// The enrichment's members of one record, rendered by enrich/tables/resolve.hpp (member_cache::ecs): each string
+// a run of members that each start with ',' (empty = none), placed into its object by the encoder:
+//   src.geo        into source (,"geo":{...})          src.as_org  into source.as (,"organization":{"name":..})
+//   src.asn        source.as.number (0 = none: the exporter's src_as stays; else src_as moves to sluice.src_as)
+//   src.net        into sluice.src.net                 src.prefix  sluice.src.net.prefix ("10.1.0.0/16", unquoted)
+//   observer       into observer (,"name":..)          exporter    into sluice.exporter
+//   in_if / out_if into observer.ingress/egress.interface (,"name":..,"alias":..)
+//   in_if_sluice / out_if_sluice into sluice.in_if / sluice.out_if
+// The strings (prefixes excepted) take at most k_ecs_enriched_room bytes together; the encoder's own wrappers of
+// them at most 384 more (tests/sinks/ecs_enriched_test.cpp checks a maxed record).
+struct ecs_enrichment {
+    struct side {
+        std::string_view geo, as_org, net, prefix;
+        uint64_t asn = 0;
+    };
+    side src, dst;
+    std::string_view observer, exporter, in_if, out_if, in_if_sluice, out_if_sluice;
+};
+constexpr std::size_t k_ecs_enriched_room = 1536;
+constexpr std::size_t k_ecs_json_max_enriched = k_ecs_json_max + k_ecs_enriched_room + 384;
+
+// The same with the enriched members; out has k_ecs_json_max_enriched bytes.
+std::size_t ecs_json_encode(const decode::flow_record& r, char* out, const ecs_enrichment& e) noexcept;
 
 // Appends one object without a newline; returns its length.
 inline std::size_t ecs_json_append(byte_buffer& b, const decode::flow_record& r) {

@@ -101,6 +101,9 @@ struct alignas(64) sink_context {
     const enrich::json_names* enrich_names = nullptr;
     // The key names the protobuf and Avro encoders write custom keys under (borrowed likewise; nullptr = off).
     const encode::enriched_keys* enrich_keys = nullptr;
+    // This sink core's renderings of the sets (enrich/tables/resolve.hpp), one per format that has an output;
+    // null: the json members are rendered from the interner each time, the ECS JSON carries none.
+    std::unique_ptr<enrich::member_cache> enrich_json_cache, enrich_ecs_cache;
     alignas(64) stage_counter_block counters;
     // Passes over the rings completed (the sink core's quiescent points; written by it only).
     alignas(64) std::atomic<uint64_t> passes{0};

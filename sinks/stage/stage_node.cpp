@@ -34,41 +34,83 @@ struct json_encoder {
 };
 static_assert(decode::max_json_size <= kafka_writer::k_scratch);
 
+// The enrichment's look-ahead over the batch: the member cache's index lines of the record 3 ahead, the arena
+// lines (or the interner's slots) of the record 2 ahead, the blobs of its misses 1 ahead, so that put() finds
+// them in cache. A record that is not in the batch's slots (a downsampled copy on the stack) prefetches nothing.
+struct enrich_lookahead {
+    const decode::flow_record* recs = nullptr;
+    unsigned n = 0;
+    void ahead(const enrich::member_cache& c, const decode::flow_record& r) const noexcept {
+        const std::uintptr_t off = reinterpret_cast<std::uintptr_t>(&r) - reinterpret_cast<std::uintptr_t>(recs);
+        if (off >= std::uintptr_t(n) * sizeof(decode::flow_record)) return;
+        const std::size_t i = off / sizeof(decode::flow_record);
+        if (i + 3 < n) c.prefetch_index(recs[i + 3]);
+        if (i + 2 < n) c.prefetch_data(recs[i + 2]);
+        if (i + 1 < n) c.prefetch_blobs(recs[i + 1]);
+    }
+};
+
 // The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
-// the strings are the interner's, which outlives every table version, so no RCU read section is needed.
+// the strings are the interner's, which outlives every table version, so no RCU read section is needed. With
+// the sink core's member cache, each (set, scope) is rendered once and copied afterwards.
 static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
 static_assert(decode::max_json_size + enrich::max_enriched_json <= kafka_writer::k_scratch);
 struct json_enriched_encoder {
     const enrich::interner* in;
     const enrich::json_names* names;
+    enrich::member_cache* cache = nullptr;  // null: rendered from the interner each time
+    enrich_lookahead la{};
+    std::size_t encode(const decode::flow_record& r, char* p) const noexcept {
+        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        if (len == 0) return 0;
+        if (cache == nullptr) return enrich::append_enriched(*in, *names, r, p, len);
+        la.ahead(*cache, r);
+        return cache->append_json(r, p, len);
+    }
     void put(file_writer& w, const decode::flow_record& r) const noexcept {
         char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
-        std::size_t len = decode::format_json(r, p, decode::max_json_size);
-        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
+        std::size_t len = encode(r, p);
         p[len++] = '\n';
         w.commit(len);
     }
     void put(kafka_writer& k, const decode::flow_record& r) const noexcept {
-        char* p = k.scratch();
-        std::size_t len = decode::format_json(r, p, decode::max_json_size);
-        if (len) len = enrich::append_enriched(*in, *names, r, p, len);
-        k.produce(r, len);
+        k.produce(r, encode(r, k.scratch()));
     }
 };
 
-// One ECS JSON line per kept record (sinks/encode/ecs_json.hpp).
+// One ECS JSON line per kept record (sinks/encode/ecs_json.hpp); with the member cache (enrichment on), the
+// record's enriched members in their ECS and sluice.* places.
 static_assert(encode::k_ecs_json_max + 1 <= file_writer::k_max_line);
+static_assert(encode::k_ecs_json_max_enriched + 1 <= file_writer::k_max_line);
+static_assert(encode::k_ecs_json_max_enriched <= kafka_writer::k_scratch);
+static_assert(enrich::max_enriched_ecs <= encode::k_ecs_enriched_room);
 struct ecs_json_encoder {
-    static void put(file_writer& w, const decode::flow_record& r) noexcept {
-        char* p = w.line(encode::k_ecs_json_max + 1);
-        std::size_t len = encode::ecs_json_encode(r, p);
+    enrich::member_cache* cache = nullptr;  // null: no enrichment
+    enrich_lookahead la{};
+    std::size_t encode(const decode::flow_record& r, char* p) const noexcept {
+        if (cache == nullptr) return encode::ecs_json_encode(r, p);
+        la.ahead(*cache, r);
+        enrich::ecs_parts x;
+        cache->ecs(r, x);
+        encode::ecs_enrichment e;
+        e.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
+        e.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
+        e.observer = x.observer;
+        e.exporter = x.exporter;
+        e.in_if = x.in_if;
+        e.out_if = x.out_if;
+        e.in_if_sluice = x.in_if_sluice;
+        e.out_if_sluice = x.out_if_sluice;
+        return encode::ecs_json_encode(r, p, e);
+    }
+    void put(file_writer& w, const decode::flow_record& r) const noexcept {
+        char* p = w.line((cache ? encode::k_ecs_json_max_enriched : encode::k_ecs_json_max) + 1);
+        std::size_t len = encode(r, p);
         p[len++] = '\n';
         w.commit(len);
     }
     // One Kafka message per record.
-    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
-        k.produce(r, encode::ecs_json_encode(r, k.scratch()));
-    }
+    void put(kafka_writer& k, const decode::flow_record& r) const noexcept { k.produce(r, encode(r, k.scratch())); }
 };
 static_assert(encode::k_ecs_json_max <= kafka_writer::k_scratch);
 
@@ -307,11 +349,12 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
         switch (o->cfg->fmt) {  // once per batch, not per record
         case format::json:
             if (s.enrich_interner != nullptr)
-                run_writer(*o, recs, n, json_enriched_encoder{s.enrich_interner, s.enrich_names});
+                run_writer(*o, recs, n,
+                           json_enriched_encoder{s.enrich_interner, s.enrich_names, s.enrich_json_cache.get(), {recs, n}});
             else
                 run_writer<json_encoder>(*o, recs, n);
             break;
-        case format::ecs_json: run_writer<ecs_json_encoder>(*o, recs, n); break;
+        case format::ecs_json: run_writer(*o, recs, n, ecs_json_encoder{s.enrich_ecs_cache.get(), {recs, n}}); break;
         case format::protobuf_delimited: run_writer(*o, recs, n, protobuf_delimited_encoder{en}); break;
         case format::protobuf: run_writer(*o, recs, n, protobuf_encoder{en}); break;
         case format::avro: run_writer(*o, recs, n, avro_encoder{en}); break;

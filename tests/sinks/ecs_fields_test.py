@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-# ECS JSON: every field the encoder writes (every bundled capture, and a record with every field set) is
+# ECS JSON: every field the encoder writes (every bundled capture, a record with every field set, and records with
+# enrichment sets holding every key, custom keys included: encode_dump --enriched) is
 #   * an ECS field of the ECS type, from the @elastic/ecs npm package's definitions (ecs_flat), or under `sluice.`;
-#   * mapped by sinks/elasticsearch/index-template.json with that type, and every mapping is written by the encoder;
+#   * mapped by sinks/elasticsearch/index-template.json with that type, and every mapping is written by the encoder
+#     (a custom enrichment key by the template's dynamic template for strings under sluice's enrichment objects);
 # and the ILM policy, Kafka Connect config and Logstash pipeline agree with it (8 days, our topic, event.id as the
 # document id, no transform). Without the npm package (scripts/setup fetches it into .deps/npm) the ECS part
 # skips with its reason; the template checks run first either way.
 #   ecs_fields_test.py ENCODE_DUMP SOURCE_ROOT
+import fnmatch
 import ipaddress
 import json
 import os
@@ -35,14 +38,30 @@ def flatten(doc, prefix=""):
     return out
 
 
-def mapping_types(props, prefix=""):
+def mapping_types(props, prefix="", dynamic=None):
+    """Flat field -> type; `dynamic` collects the objects that map new fields (their path + ".")."""
     out = {}
     for k, v in props.items():
         if "properties" in v:
-            out.update(mapping_types(v["properties"], prefix + k + "."))
+            if v.get("dynamic") is True and dynamic is not None:
+                dynamic.append(prefix + k + ".")
+            out.update(mapping_types(v["properties"], prefix + k + ".", dynamic))
         else:
             out[prefix + k] = v["type"]
     return out
+
+
+def dynamic_type(templates, dynamic_objects, field, value):
+    """The type a dynamic template gives a new field (None: the template maps it not)."""
+    if not any(field.startswith(o) and "." not in field[len(o):] for o in dynamic_objects):
+        return None
+    for entry in templates:
+        (t,) = entry.values()
+        pats = t["path_match"] if isinstance(t["path_match"], list) else [t["path_match"]]
+        if t.get("match_mapping_type") == "string" and isinstance(value, str) and \
+                any(fnmatch.fnmatchcase(field, p) for p in pats):
+            return t["mapping"]["type"]
+    return None
 
 
 def value_fits(es_type, v):
@@ -68,7 +87,7 @@ def main():
     dump, root = sys.argv[1], sys.argv[2]
     es = os.path.join(root, "sinks", "elasticsearch")
     docs = []
-    for args in [[os.path.join(root, "tests", "fixtures", f)] for f in FIXTURES] + [["--max"]]:
+    for args in [[os.path.join(root, "tests", "fixtures", f)] for f in FIXTURES] + [["--max"], ["--enriched"]]:
         out = subprocess.run([dump, "ecs_json"] + args, check=True, capture_output=True).stdout
         lines = out.decode().splitlines()
         assert lines, args
@@ -87,11 +106,20 @@ def main():
         connect = json.load(f)
     with open(os.path.join(es, "logstash.conf")) as f:
         logstash = f.read()
-    mapped = mapping_types(template["template"]["mappings"]["properties"])
+    dynamic_objects = []
+    mapped = mapping_types(template["template"]["mappings"]["properties"], dynamic=dynamic_objects)
+    templates = template["template"]["mappings"].get("dynamic_templates", [])
+    dynamically = set()
     for k, vals in emitted.items():
-        assert k in mapped, f"the encoder writes {k}, the template does not map it"
+        if k not in mapped:
+            types = {dynamic_type(templates, dynamic_objects, k, v) for v in vals}
+            assert types == {"keyword"}, f"the encoder writes {k}, the template does not map it ({types})"
+            dynamically.add(k)
+            continue
         bad = [v for v in vals if not value_fits(mapped[k], v)]
         assert not bad, f"{k}: mapped {mapped[k]}, written {bad[:3]}"
+    assert dynamically == {f"sluice.{o}.rack" for o in ("src.net", "dst.net", "exporter", "in_if", "out_if")}, \
+        f"mapped by the dynamic template: {sorted(dynamically)}"
     unused = set(mapped) - set(emitted)
     assert not unused, f"mapped but never written: {sorted(unused)}"
     assert template["template"]["settings"]["index.lifecycle.name"] == "sluice-flows-8d"
@@ -108,7 +136,8 @@ def main():
     assert re.search(r"^\s*filter\s*{", logstash, re.M) is None, "the Logstash pipeline must not transform"
     ids = emitted["event.id"]
     assert all(re.match(r"^[0-9a-f]{16}$", i) for i in ids)
-    print(f"{len(docs)} documents, {len(emitted)} fields: all mapped with matching types; configs agree")
+    print(f"{len(docs)} documents, {len(emitted)} fields: all mapped with matching types "
+          f"({len(dynamically)} by the dynamic template); configs agree")
 
     # --- ECS definitions ---
     ecs_js = os.path.join(root, ECS_JS)
@@ -126,6 +155,7 @@ def main():
             ours += 1
             continue
         assert k in ecs, f"{k} is not an ECS field (ours go under sluice.)"
+        assert k in mapped, f"{k}: an ECS field must be mapped explicitly"
         t = ecs[k]["type"]
         assert mapped[k] == t, f"{k}: template maps {mapped[k]}, ECS says {t}"
         is_array = "array" in ecs[k].get("normalize", [])

@@ -6,6 +6,9 @@
 //   encode_dump FORMAT --enriched      the enriched records of tests/sinks/enriched_fixture.hpp, encoded with
 //                                      the enrichment (protobuf_delimited), or `avro PATH`: an Avro container
 //                                      file of them; `plain_protobuf_delimited`: the same records without it
+//   encode_dump ecs_json --enriched   the maxed record (twice) and an interface-counters one with enrichment sets
+//                                holding every built-in key and a custom one (enrich/tables/resolve.hpp): every
+//                                scope, the sets with a subdivision code and with a name both ways round
 // `reference` is sluice-decode's JSON line plus "record_index", "times_from_export" and "flow_id": the values to
 // check against.
 #include <cstdio>
@@ -16,6 +19,7 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/offline/offline_reader.hpp"
+#include "enrich/tables/resolve.hpp"
 #include "sinks/encode/ecs_json.hpp"
 #include "sinks/encode/flow_id.hpp"
 #include "sinks/avro/avro.hpp"
@@ -121,14 +125,71 @@ void emit(std::string_view fmt, const decode::flow_record& r) {
     }
 }
 
+// Every key with a value of its kind, the state as an ISO subdivision code or a name.
+uint32_t full_set(enrich::interner& in, const enrich::key_registry& keys, bool state_code, const char* tag) {
+    using enrich::key;
+    enrich::set_builder b;
+    for (uint16_t k = 0; k < keys.size(); ++k) {
+        std::string v = std::string(keys.name(k).substr(0, 2)) + tag;  // short: all five scopes fit the room
+        switch (k < enrich::k_builtin_keys ? static_cast<key>(k) : key::builtin_count_) {
+        case key::country: v = "FR"; break;
+        case key::state: v = state_code ? "IDF" : "Ile-de-France"; break;
+        case key::asn: v = "64500"; break;
+        case key::speed: v = "100000"; break;
+        case key::boundary: v = "external"; break;
+        default: break;
+        }
+        b.put(k, v);
+    }
+    bool full = false;
+    return in.intern(b.take(), full);
+}
+
+int enriched_dump() {
+    enrich::key_registry keys;
+    keys.add("rack");
+    enrich::interner in;
+    const uint32_t code = full_set(in, keys, true, "a"), name = full_set(in, keys, false, "b");
+    const enrich::json_names names(keys);
+    enrich::member_cache cache(in, names, enrich::member_cache::style::ecs);
+    static char text[sinks::encode::k_ecs_json_max_enriched + 1];
+    for (int i = 0; i < 3; ++i) {
+        decode::flow_record r = max_record();
+        r.src_attr_id = i == 1 ? name : code;
+        r.dst_attr_id = i == 1 ? code : name;
+        r.exporter_attr_id = i == 1 ? name : code;
+        r.in_if_attr_id = i == 1 ? 0 : code;  // four scopes a record: five full sets pass the room (1,536 bytes)
+        r.out_if_attr_id = i == 1 ? name : 0;
+        r.src_net_match = 49;  // 2021:2223:2425::/48
+        r.dst_net_match = 129;
+        if (i == 2) r.kind = decode::record_kind::interface_counters;
+        enrich::ecs_parts x;
+        cache.ecs(r, x);
+        sinks::encode::ecs_enrichment e;
+        e.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
+        e.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
+        e.observer = x.observer;
+        e.exporter = x.exporter;
+        e.in_if = x.in_if;
+        e.out_if = x.out_if;
+        e.in_if_sluice = x.in_if_sluice;
+        e.out_if_sluice = x.out_if_sluice;
+        const std::size_t n = sinks::encode::ecs_json_encode(r, text, e);
+        text[n] = '\n';
+        std::fwrite(text, 1, n + 1, stdout);
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: encode_dump ecs_json|protobuf_delimited|reference PCAP...|--max\n");
+        std::fprintf(stderr, "usage: encode_dump ecs_json|protobuf_delimited|reference PCAP...|--max; encode_dump ecs_json|protobuf_delimited|plain_protobuf_delimited|avro PATH --enriched\n");
         return 2;
     }
     const std::string_view fmt = argv[1];
+    if (fmt == "ecs_json" && std::string_view(argv[2]) == "--enriched") return enriched_dump();
     if (std::string_view(argv[2]) == "--enriched") {
         static test_fixtures::enriched_fixture fx;
         if (fmt == "avro") {
