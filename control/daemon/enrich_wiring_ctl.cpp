@@ -23,6 +23,8 @@ std::string_view attribute_of(enrich::derive_context where, uint16_t k) {
     using enrich::derive_context;
     using enrich::key;
     if (k == uint16_t(key::description)) return where == derive_context::interface ? "interface_description" : "";
+    if (where == derive_context::prefix && k == uint16_t(key::as_name)) return "as_name";  // mmdb / ASN sets
+    if (where == derive_context::prefix && k == uint16_t(key::city)) return "city";
     if (k != uint16_t(key::name)) return "";
     switch (where) {
     case derive_context::prefix: return "hostname";

@@ -93,6 +93,9 @@ attr_set flat_to_set(const uint8_t* blob) {
     attr_set s;
     const uint8_t* q = blob + 4;
     const uint8_t* const end = blob + flat_size(blob);
+    std::size_t n = 0;
+    for (const uint8_t* c = q; c < end; c += 3 + (std::size_t(c[1]) | (std::size_t(c[2]) << 8))) ++n;
+    s.kv.reserve(n);  // one allocation for the pairs
     while (q < end) {
         const std::size_t l = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
         s.kv.emplace_back(q[0], std::string(reinterpret_cast<const char*>(q + 3), l));
@@ -247,12 +250,17 @@ uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr
     uint8_t* b = arena(blob.size());
     std::memcpy(b, blob.data(), blob.size());
     fchunk[id & ((1u << k_chunk_bits) - 1)] = b;
-    auto owned = std::make_unique<attr_set>(s != nullptr ? std::move(*s) : flat_to_set(b));
-    _bytes += sizeof(attr_set) + owned->kv.capacity() * sizeof(std::pair<uint16_t, std::string>);
+    // The sets live in blocks of k_chunk (one allocation per 4,096 sets), never moved.
+    if ((id & ((1u << k_chunk_bits) - 1)) == 0 || _sets.empty()) {
+        _sets.emplace_back(new attr_set[1u << k_chunk_bits]);
+        _bytes += sizeof(attr_set) << k_chunk_bits;
+    }
+    attr_set* owned = &_sets.back()[id & ((1u << k_chunk_bits) - 1)];
+    *owned = s != nullptr ? std::move(*s) : flat_to_set(b);
+    _bytes += owned->kv.capacity() * sizeof(std::pair<uint16_t, std::string>);
     for (const auto& [k, v] : owned->kv)
         if (v.size() >= sizeof(std::string)) _bytes += v.capacity() + 1;  // not in the small-string buffer
-    chunk[id & ((1u << k_chunk_bits) - 1)] = owned.get();
-    _owned.push_back(std::move(owned));
+    chunk[id & ((1u << k_chunk_bits) - 1)] = owned;
     _index[i] = tag | id;
     if (uint64_t(id) * 2 > _mask) grow_index();  // load <= 0.5
     _count.store(id + 1, std::memory_order_release);

@@ -215,7 +215,7 @@ private:
     std::vector<std::unique_ptr<uint8_t[]>> _arena;  // the blobs, packed in 1 MiB blocks (never moved or freed)
     std::size_t _arena_left = 0;
     uint8_t* _arena_at = nullptr;
-    std::vector<std::unique_ptr<attr_set>> _owned;
+    std::vector<std::unique_ptr<attr_set[]>> _sets;  // block b holds ids b * k_chunk .. (the first: from id 1)
     std::vector<uint8_t> _enc;  // intern()'s scratch (under _writer)
     std::size_t _bytes = 0;
     std::mutex _writer;  // intern() from one builder at a time (a build and a test may overlap)

@@ -154,7 +154,6 @@ std::vector<interval> flatten(std::vector<prefix> ps) {
 std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
                             const std::function<uint32_t(std::span<const uint32_t>)>& combine, bool one_is_itself) {
     const std::size_t k = lists.size();
-    std::vector<std::size_t> pos(k, 0);
     std::vector<uint32_t> cur(k, 0);
     // The tuple cache: open addressing over flat keys (k values per slot), so a lookup is one probe run in
     // one array and an insert allocates nothing (a map of vectors spent more time in malloc than in merging).
@@ -186,21 +185,31 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
     constexpr std::size_t k_recent = 4096;
     std::vector<uint32_t> recent_keys(k_recent * k, 0), recent_vals(k_recent, UINT32_MAX);
     std::vector<interval> out;
+    std::size_t bound = 1;  // every output interval starts at a boundary of some list
+    for (const auto& l : lists) bound += l.size();
+    reserve_huge(out, bound);
+    // Cursors: the interval of each list that covers `at` (an empty list is 0 everywhere).
+    std::vector<const interval*> p(k, nullptr), e(k, nullptr);
+    for (std::size_t i = 0; i < k; ++i)
+        if (!lists[i].empty()) {
+            p[i] = lists[i].data();
+            e[i] = lists[i].data() + lists[i].size();
+            while (p[i] + 1 < e[i] && (p[i] + 1)->lo <= 0) ++p[i];
+        }
     u128 at = 0;
     for (;;) {
         uint8_t match = 0;  // the longest of the sources' matched prefixes here
-        for (std::size_t i = 0; i < k; ++i) {
-            while (pos[i] + 1 < lists[i].size() && lists[i][pos[i] + 1].lo <= at) ++pos[i];
-            cur[i] = lists[i].empty() ? 0 : lists[i][pos[i]].value;
-            if (cur[i] != 0 && !lists[i].empty()) match = std::max(match, lists[i][pos[i]].match);
-        }
         uint32_t v = 0;
         unsigned nonzero = 0;
-        for (uint32_t c : cur)
+        for (std::size_t i = 0; i < k; ++i) {
+            const uint32_t c = p[i] != nullptr ? p[i]->value : 0;
+            cur[i] = c;
             if (c != 0) {
+                match = std::max(match, p[i]->match);
                 v = c;
                 ++nonzero;
             }
+        }
         if (nonzero > 1 || (nonzero == 1 && !one_is_itself)) {
             const std::size_t h = hash_of(cur.data());
             uint32_t* const rk = &recent_keys[(h & (k_recent - 1)) * k];
@@ -230,16 +239,19 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
     found:
         if (v == 0) match = 0;
         if (out.empty() || out.back().value != v || out.back().match != match) out.push_back({at, v, match});
-        // Next boundary of any list.
+        // Next boundary of any list, and every cursor moved to it.
         bool more = false;
         u128 next = k_max;
         for (std::size_t i = 0; i < k; ++i)
-            if (pos[i] + 1 < lists[i].size()) {
+            if (p[i] != nullptr && p[i] + 1 < e[i]) {
                 more = true;
-                next = std::min(next, lists[i][pos[i] + 1].lo);
+                next = std::min(next, u128((p[i] + 1)->lo));
             }
         if (!more) break;
         at = next;
+        for (std::size_t i = 0; i < k; ++i)
+            if (p[i] != nullptr)
+                while (p[i] + 1 < e[i] && (p[i] + 1)->lo <= at) ++p[i];
     }
     if (out.empty()) out.push_back({0, 0, 0});
     return out;

@@ -31,11 +31,14 @@ constexpr u128 k_v4_mapped = u128(0xffff) << 32;  // ::ffff:0.0.0.0
 inline u128 v4_key(uint32_t a) noexcept { return k_v4_mapped | a; }
 inline bool is_v4_key(u128 k) noexcept { return (k >> 32) == 0xffff; }
 
-struct prefix {
+// prefix and interval are packed to 8-byte alignment (24 bytes, not 32): a build holds ~7.5 M prefixes and as
+// many intervals, and x86 loads a u128 at any alignment. Read their members by value (no u128& to them).
+struct __attribute__((packed, aligned(8))) prefix {
     u128 addr;     // network address (host bits cleared by flatten)
     uint8_t len;   // 0..128 (IPv4: 96 + the IPv4 length)
     uint32_t value;
 };
+static_assert(sizeof(prefix) == 24);
 
 // An interval [lo, next interval's lo - 1]; the list covers the whole space from lo = 0.
 // match = the length (of the 128-bit key) of the prefix the value came from, plus 1: after flatten, the
@@ -43,11 +46,12 @@ struct prefix {
 // (the "matched prefix", SrcNetPrefix). 0 when value is 0. Adjacent intervals coalesce only when both the
 // value and the match are equal, so a table that reports the matched prefix keeps a boundary wherever the
 // covering prefix changes.
-struct interval {
+struct __attribute__((packed, aligned(8))) interval {
     u128 lo;
     uint32_t value;
     uint8_t match = 0;
 };
+static_assert(sizeof(interval) == 24);
 
 // Parses "a.b.c.d", "a.b.c.d/n", an IPv6 address or "x::/n" into a prefix (value 0). false when invalid.
 bool parse_prefix(std::string_view text, prefix& out);

@@ -92,7 +92,7 @@ struct build_stats {
     uint64_t merge_ns = 0;    // the sources merged (combined sets interned)
     uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces
     uint32_t interned_sets = 0;  // interner size after the build
-    uint32_t source_sets = 0;    // distinct sets the prefix sources gave (before the merge's combinations)
+    uint32_t source_sets = 0;    // the prefix sources' distinct sets, summed over the sources (before the merge)
     uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each)
     unsigned threads = 0;        // threads that read the sources
 };

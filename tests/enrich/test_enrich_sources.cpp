@@ -481,13 +481,15 @@ TEST(EnrichInterner, FlatAndStringsAgree) {
     // Many sets: every id resolves to its own bytes (the index grows and rehashes from the tags).
     std::vector<uint32_t> ids;
     for (int i = 0; i < 20000; ++i) {
+        const std::string name = "host-" + std::to_string(i);  // borrowed by f until encode()
         f.clear();
-        f.put(uint16_t(key::name), "host-" + std::to_string(i));
+        f.put(uint16_t(key::name), name);
         ids.push_back(in.intern_flat(f.encode(), full));
     }
     for (int i = 0; i < 20000; ++i) {
+        const std::string name = "host-" + std::to_string(i);
         f.clear();
-        f.put(uint16_t(key::name), "host-" + std::to_string(i));
+        f.put(uint16_t(key::name), name);
         ASSERT_EQ(in.intern_flat(f.encode(), full), ids[std::size_t(i)]);
         ASSERT_EQ(*in.get(ids[std::size_t(i)])->get(key::name), "host-" + std::to_string(i));
     }
