@@ -139,11 +139,11 @@ void create_sinks(daemon& d, unsigned lcore) {
         k->id = s;
         k->lcore = lcore;
         for (const auto& rs : d.rings) k->rings.push_back(rs[s].get());
+        k->enrich_interner = d.enrich_interner.get();  // before the outputs: the aggregators keep it
+        k->enrich_names = d.enrich_names.get();
         sinks::add_outputs(*k, o.sink.outputs, o.sinks, d.wcfg.tsc_hz);
         k->stop = &flags().sinks_stop;
         k->delay_us = o.sink.delay_us;
-        k->enrich_interner = d.enrich_interner.get();
-        k->enrich_names = d.enrich_names.get();
         d.sinks.push_back(std::move(k));
         lcore = rte_get_next_lcore(lcore, 1, 0);
     }
