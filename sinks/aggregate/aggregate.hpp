@@ -40,8 +40,9 @@
 // first seen after it filled is folded into "other" (counted values_overflow: totals stay exact).
 //
 // Memory: per open window, a table of max(2 * max_keys, 1024) rounded up to a power of two slots of
-// sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys. Allocated once at start-up; a
-// window close sorts in place, so the record path never allocates.
+// sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys; with an enrichment dimension, the value
+// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 192 KiB cache.
+// Allocated once at start-up; a window close sorts in place, so the record path never allocates.
 //
 // Ownership: one aggregator per (output, sink core), used only by that sink core. Closed windows are
 // published to a `window_history` shared by the output's sink cores and read by the control core (`top`
