@@ -487,27 +487,43 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
 uint32_t aggregator::value_id(uint32_t set, enrich::key k) noexcept {
     if (set == 0 || _in == nullptr) return 0;
     const uint16_t kk = uint16_t(k);
-    cache_slot& c = _cache[(set * 0x9E3779B1u + kk * 0x85EBCA77u) >> (32 - 14)];
+    cache_slot& c = _cache[cache_index(set, kk)];
     if (c.set == set && c.key == kk) return c.value;
-    const enrich::attr_set* a = _in->get(set);
-    const std::string* v = a ? a->get(k) : nullptr;
+    // The set's flat blob (one contiguous read): u32 total, then per pair u8 key, u16 length, the bytes.
     uint32_t id = 0;
-    if (v != nullptr && !v->empty()) {
-        const uint64_t h = hash_string(*v);
-        for (uint32_t i = uint32_t(h) & _vmask;; i = (i + 1) & _vmask) {
-            value_slot& s = _values[i];
-            if (s.h == h && *s.s == *v) {
-                id = i + 1;
+    if (const uint8_t* f = _in->flat(set)) {
+        uint32_t total;
+        std::memcpy(&total, f, 4);
+        const uint8_t* v = nullptr;
+        uint16_t len = 0;
+        for (uint32_t at = 4; at + 3 <= total;) {
+            const uint16_t l = uint16_t(f[at + 1] | (f[at + 2] << 8));
+            if (at + 3 + l > total) break;  // never past the blob
+            if (f[at] == kk) {
+                v = f + at + 1;
+                len = l;
                 break;
             }
-            if (s.h == 0) {
-                if (_vused >= _vmax) [[unlikely]]
-                    return UINT32_MAX;  // not cached: a later record retries (and is counted again)
-                s.h = h;
-                s.s = v;
-                ++_vused;
-                id = i + 1;
-                break;
+            at += 3 + l;
+        }
+        if (v != nullptr && len != 0) {
+            const std::string_view sv(reinterpret_cast<const char*>(v + 2), len);
+            const uint64_t h = hash_string(sv);
+            for (uint32_t i = uint32_t(h) & _vmask;; i = (i + 1) & _vmask) {
+                value_slot& s = _values[i];
+                if (s.h == h && slot_value(s) == sv) {
+                    id = i + 1;
+                    break;
+                }
+                if (s.h == 0) {
+                    if (_vused >= _vmax) [[unlikely]]
+                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
+                    s.h = h;
+                    s.v = v;
+                    ++_vused;
+                    id = i + 1;
+                    break;
+                }
             }
         }
     }
@@ -517,49 +533,66 @@ uint32_t aggregator::value_id(uint32_t set, enrich::key k) noexcept {
     return id;
 }
 
-bool aggregator::make_key(const decode::flow_record& r, uint8_t* key) noexcept {
+namespace {
+
+// A record field's key bytes (not an enrichment dimension).
+inline void field_key(agg_dim d, const decode::flow_record& r, uint8_t* k) noexcept {
+    switch (d) {
+    case agg_dim::exporter: std::memcpy(k, r.sampler_address, 16); break;
+    case agg_dim::src_addr: std::memcpy(k, r.src_addr, 16); break;
+    case agg_dim::dst_addr: std::memcpy(k, r.dst_addr, 16); break;
+    case agg_dim::src_net:
+    case agg_dim::dst_net: {
+        const uint8_t* a = d == agg_dim::src_net ? r.src_addr : r.dst_addr;
+        const unsigned exported = d == agg_dim::src_net ? r.src_net : r.dst_net;
+        const bool v4 = decode::is_ipv4_mapped(a);
+        const unsigned len = v4 ? 96 + std::min(exported, 32u) : std::min(exported, 128u);
+        mask_prefix(k, a, len);
+        k[16] = uint8_t(len);
+        break;
+    }
+    case agg_dim::proto: k[0] = r.proto; break;
+    case agg_dim::src_port: std::memcpy(k, &r.src_port, 2); break;
+    case agg_dim::dst_port: std::memcpy(k, &r.dst_port, 2); break;
+    case agg_dim::in_if: std::memcpy(k, &r.in_if, 4); break;
+    case agg_dim::out_if: std::memcpy(k, &r.out_if, 4); break;
+    case agg_dim::src_as: std::memcpy(k, &r.src_as, 4); break;
+    case agg_dim::dst_as: std::memcpy(k, &r.dst_as, 4); break;
+    case agg_dim::etype: std::memcpy(k, &r.etype, 2); break;
+    case agg_dim::ip_tos: k[0] = r.ip_tos; break;
+    case agg_dim::direction: k[0] = uint8_t(r.direction); break;
+    case agg_dim::type: k[0] = uint8_t(r.type); break;
+    default: break;  // the enrichment dimensions: make_key_enrich
+    }
+}
+
+}  // namespace
+
+void aggregator::make_key(const decode::flow_record& r, uint8_t* key) const noexcept {
+    std::size_t at = 0;
+    for (agg_dim d : _c.dims) {
+        field_key(d, r, key + at);
+        at += agg_dim_table[std::size_t(d)].width;
+    }
+}
+
+bool aggregator::make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept {
     std::size_t at = 0;
     bool ok = true;
     for (agg_dim d : _c.dims) {
         uint8_t* k = key + at;
         const agg_dim_info& info = agg_dim_table[std::size_t(d)];
         at += info.width;
-        if (info.scope != agg_scope::none) {
-            uint32_t v = value_id(attr_of(r, info.scope), info.attr);
-            if (v == UINT32_MAX) [[unlikely]] {
-                ok = false;
-                v = 0;
-            }
-            std::memcpy(k, &v, 4);
+        if (info.scope == agg_scope::none) {
+            field_key(d, r, k);
             continue;
         }
-        switch (d) {
-        case agg_dim::exporter: std::memcpy(k, r.sampler_address, 16); break;
-        case agg_dim::src_addr: std::memcpy(k, r.src_addr, 16); break;
-        case agg_dim::dst_addr: std::memcpy(k, r.dst_addr, 16); break;
-        case agg_dim::src_net:
-        case agg_dim::dst_net: {
-            const uint8_t* a = d == agg_dim::src_net ? r.src_addr : r.dst_addr;
-            const unsigned exported = d == agg_dim::src_net ? r.src_net : r.dst_net;
-            const bool v4 = decode::is_ipv4_mapped(a);
-            const unsigned len = v4 ? 96 + std::min(exported, 32u) : std::min(exported, 128u);
-            mask_prefix(k, a, len);
-            k[16] = uint8_t(len);
-            break;
+        uint32_t v = value_id(attr_of(r, info.scope), info.attr);
+        if (v == UINT32_MAX) [[unlikely]] {
+            ok = false;
+            v = 0;
         }
-        case agg_dim::proto: k[0] = r.proto; break;
-        case agg_dim::src_port: std::memcpy(k, &r.src_port, 2); break;
-        case agg_dim::dst_port: std::memcpy(k, &r.dst_port, 2); break;
-        case agg_dim::in_if: std::memcpy(k, &r.in_if, 4); break;
-        case agg_dim::out_if: std::memcpy(k, &r.out_if, 4); break;
-        case agg_dim::src_as: std::memcpy(k, &r.src_as, 4); break;
-        case agg_dim::dst_as: std::memcpy(k, &r.dst_as, 4); break;
-        case agg_dim::etype: std::memcpy(k, &r.etype, 2); break;
-        case agg_dim::ip_tos: k[0] = r.ip_tos; break;
-        case agg_dim::direction: k[0] = uint8_t(r.direction); break;
-        case agg_dim::type: k[0] = uint8_t(r.type); break;
-        default: break;  // the enrichment dimensions, above
-        }
+        std::memcpy(k, &v, 4);
     }
     return ok;
 }
@@ -625,7 +658,15 @@ void aggregator::add_burst(const decode::flow_record* recs, unsigned n, uint32_t
         q.w = window_for(start);
         q.r = &r;
         std::memset(q.key, 0, words * 8);
-        const bool keyed = make_key(r, q.key);
+        bool keyed = true;
+        if (_enrich) [[unlikely]]
+            keyed = make_key_enrich(r, q.key);
+        else
+            make_key(r, q.key);
+        if (keyed) [[likely]] {
+            q.h = hash_key(q.key, words);
+            __builtin_prefetch(&q.w->slots[uint32_t(q.h) & _mask]);
+        }
         const uint32_t rate = r.sampling_rate == 0 ? 1 : r.sampling_rate;
         q.eb = (r.extrapolated_bytes != 0 ? r.extrapolated_bytes : r.bytes * rate) * scale;
         q.ep = (r.extrapolated_packets != 0 ? r.extrapolated_packets : r.packets * rate) * scale;
@@ -640,8 +681,6 @@ void aggregator::add_burst(const decode::flow_record* recs, unsigned n, uint32_t
             _counters->add(aggregate_counter::values_overflow);
             continue;
         }
-        q.h = hash_key(q.key, words);
-        __builtin_prefetch(&q.w->slots[uint32_t(q.h) & _mask]);
         if (++np == k_group) flush();
     }
     flush();
@@ -775,7 +814,7 @@ void aggregator::close(window& w) noexcept {
                 uint32_t l = 0;
                 if (v != 0 && v <= _vmask + 1 && _values[v - 1].h != 0) {
                     auto [it, fresh] = local.emplace(v, uint32_t(cw->values.size()));
-                    if (fresh) cw->values.push_back(*_values[v - 1].s);
+                    if (fresh) cw->values.emplace_back(slot_value(_values[v - 1]));
                     l = it->second;
                 }
                 std::memcpy(kp, &l, 4);

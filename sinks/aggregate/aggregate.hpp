@@ -32,7 +32,7 @@
 // Enrichment dimensions (src_net_site, exporter_name, in_if_boundary, ...: one attribute of one of the record's
 // five attribute sets, enrich/attrs): keyed by the VALUE, not by the set, so two hosts of one site are one
 // src_net_site row. Per aggregator, a value table interns each distinct value string once (the string itself
-// stays in the enrichment interner, which never frees it: the table holds a pointer) and the key holds its
+// stays in the enrichment interner's flat blob of the set, which is never freed: the table holds a pointer) and the key holds its
 // 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
 // recently. Both are allocated at start-up; the record path never allocates. A window close resolves the ids
 // it emits to strings (closed_window::values), so rows and `top` answers never read the aggregator's tables.
@@ -41,7 +41,7 @@
 //
 // Memory: per open window, a table of max(2 * max_keys, 1024) rounded up to a power of two slots of
 // sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys; with an enrichment dimension, the value
-// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 192 KiB cache.
+// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 768 KiB cache.
 // Allocated once at start-up; a window close sorts in place, so the record path never allocates.
 //
 // Ownership: one aggregator per (output, sink core), used only by that sink core. Closed windows are
@@ -306,8 +306,9 @@ private:
     window* window_for(uint64_t start_ns) noexcept;
     void close_until(uint64_t clock_ns) noexcept;
     void close(window& w) noexcept;
-    // False when an enrichment value could not get an id (the value table is full).
-    bool make_key(const decode::flow_record& r, uint8_t* key) noexcept;
+    void make_key(const decode::flow_record& r, uint8_t* key) const noexcept;  // record fields only
+    // Any dimensions; false when an enrichment value could not get an id (the value table is full).
+    bool make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept;
     uint32_t value_id(uint32_t set, enrich::key k) noexcept;  // 0 = no value; UINT32_MAX = table full
     void insert(window& w, const uint8_t* key, uint64_t h, const decode::flow_record& r, uint64_t eb,
                 uint64_t ep) noexcept;
@@ -330,8 +331,11 @@ private:
     bool _enrich = false;
     struct value_slot {
         uint64_t h;             // 0 = empty
-        const std::string* s;   // the interner's string (never freed while the process runs)
+        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length, bytes
     };
+    static std::string_view slot_value(const value_slot& s) noexcept {
+        return {reinterpret_cast<const char*>(s.v + 2), std::size_t(s.v[0] | (s.v[1] << 8))};
+    }
     std::unique_ptr<value_slot[]> _values;  // open addressing; a value's id = slot index + 1
     uint32_t _vmask = 0, _vused = 0, _vmax = 0;
     struct cache_slot {
@@ -340,8 +344,12 @@ private:
         uint16_t pad_;
         uint32_t value;
     };
-    static constexpr uint32_t k_cache = 1u << 14;  // (set, key) pairs: 192 KiB
+    static constexpr uint32_t k_cache_bits = 16;
+    static constexpr uint32_t k_cache = 1u << k_cache_bits;  // (set, key) pairs: 768 KiB
     std::unique_ptr<cache_slot[]> _cache;
+    static uint32_t cache_index(uint32_t set, uint16_t key) noexcept {
+        return (set * 0x9E3779B1u + key * 0x85EBCA77u) >> (32 - k_cache_bits);
+    }
 };
 
 }  // namespace sluice::sinks
