@@ -216,6 +216,7 @@ outcome do_exporters(daemon& d) {
     struct agg {
         decode::counter_block c{};
         uint64_t first = UINT64_MAX, last = 0;
+        uint32_t forced = 0;
         std::vector<unsigned> workers;
     };
     std::map<std::string, agg> all;
@@ -226,6 +227,7 @@ outcome do_exporters(daemon& d) {
                 a.c += e.counters;
                 a.first = std::min(a.first, e.first_seen_ns);
                 a.last = std::max(a.last, e.last_seen_ns);
+                a.forced = std::max(a.forced, e.sampling_override);  // every worker holds the same entries
                 a.workers.push_back(wk->id);
             },
             nullptr);
@@ -251,6 +253,7 @@ outcome do_exporters(daemon& d) {
             if (decode::counter_table[i].k == counters::kind::deviation) deviations += a.c.v[i];
         }
         w.key("errors").num(errors).key("deviations").num(deviations);
+        w.key("sampling_override").num(a.forced);
         w.key("first_seen_ns").num(a.first).key("last_seen_ns").num(a.last);
         w.end_object();
     }

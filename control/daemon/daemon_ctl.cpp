@@ -139,12 +139,12 @@ void create_sinks(daemon& d, unsigned lcore) {
         k->id = s;
         k->lcore = lcore;
         for (const auto& rs : d.rings) k->rings.push_back(rs[s].get());
+        k->enrich_interner = d.enrich_interner.get();  // before the outputs: the aggregators keep it
+        k->enrich_names = d.enrich_names.get();
+        k->enrich_keys = d.enrich_keys.get();
         sinks::add_outputs(*k, o.sink.outputs, o.sinks, d.wcfg.tsc_hz);
         k->stop = &flags().sinks_stop;
         k->delay_us = o.sink.delay_us;
-        k->enrich_interner = d.enrich_interner.get();
-        k->enrich_names = d.enrich_names.get();
-        k->enrich_keys = d.enrich_keys.get();
         if (d.enrich_interner) {  // a member cache per format that has an output (18 MiB each, made here, once)
             using enrich::member_cache;
             for (const auto& out : o.sink.outputs) {

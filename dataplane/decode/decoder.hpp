@@ -41,7 +41,7 @@
 //
 //   A reader sees each live exporter's counters plus the retired totals,
 //   never a retired exporter twice or a reused slot under its old address.
-//   Only addr, first/last_seen_ns, generation and counters may be read from
+//   Only addr, first/last_seen_ns, sampling_override, generation and counters may be read from
 //   another core; everything else in exporter_state is owner-only.
 #pragma once
 
@@ -214,7 +214,7 @@ struct exporter_state {
     alignas(8) uint8_t addr[16]{};  // read by other cores through exporter_table::read_live()
     const decoder_limits* limits = nullptr;
     template_accounting* templates_acct = nullptr;  // the table's, or none (hand-built state)
-    uint32_t sampling_override = 0;  // 0 = none; otherwise forced 1-in-N for every record
+    uint32_t sampling_override = 0;  // 0 = none; otherwise forced 1-in-N for every record (read live: relaxed)
     uint64_t first_seen_ns = 0;
     uint64_t last_seen_ns = 0;       // relaxed atomic stores (read live)
     counter_block counters;
@@ -248,6 +248,7 @@ struct exporter_view {
     uint32_t generation;  // changes when the slot is retired or reused
     uint64_t first_seen_ns, last_seen_ns;
     counter_block counters;  // a snapshot
+    uint32_t sampling_override;  // the forced 1-in-N its records get (exporter_table overrides), 0 = none
 };
 
 // One entry of the bounded list of refused senders.
@@ -429,6 +430,7 @@ bool exporter_table::read_live(F&& f, counter_block* retired, int attempts) cons
             v.first_seen_ns = counters::relaxed_get(s.state.first_seen_ns);
             v.last_seen_ns = counters::relaxed_get(s.state.last_seen_ns);
             v.counters = s.state.counters.snapshot();
+            v.sampling_override = __atomic_load_n(&s.state.sampling_override, __ATOMIC_RELAXED);
             views.push_back(v);
         }
         counter_block r = _retired.snapshot();

@@ -400,7 +400,7 @@ void exporter_table::reapply_overrides(const uint8_t addr[16], unsigned len) noe
         if (!in_prefix(e.addr, p.data(), len)) return;
         const uint32_t r = sampling_override_for(e.addr);
         if (r == e.sampling_override) return;
-        e.sampling_override = r;
+        __atomic_store_n(&e.sampling_override, r, __ATOMIC_RELAXED);  // read live (read_live)
         _tcounters.add(table_counter::sampling_forced);
     });
 }

@@ -85,18 +85,22 @@ std::vector<publisher::forced_entry> publisher::forced_entries(const table_versi
         return in.prefix_len > out.prefix_len && (in.address & m) == out.address;
     };
     std::vector<forced_entry> want;
-    for (const auto& [k, e] : rows) {
+    std::vector<const exporter_entry*> forced;  // few: rows x forced rows below, not rows x rows
+    for (const auto& [k, e] : rows)
         if (e->force && e->sampling_rate) {
             want.push_back({e->address, e->prefix_len, e->sampling_rate});
-            continue;
+            forced.push_back(e);
         }
-        // Not forced: an exemption when a forced entry contains it (a more specific entry wins).
-        for (const auto& [k2, f] : rows)
-            if (f->force && f->sampling_rate && inside(*e, *f)) {
-                want.push_back({e->address, e->prefix_len, 0});
-                break;
-            }
-    }
+    if (!forced.empty())
+        for (const auto& [k, e] : rows) {
+            if (e->force && e->sampling_rate) continue;
+            // Not forced: an exemption when a forced entry contains it (a more specific entry wins).
+            for (const exporter_entry* f : forced)
+                if (inside(*e, *f)) {
+                    want.push_back({e->address, e->prefix_len, 0});
+                    break;
+                }
+        }
     std::sort(want.begin(), want.end());
     return want;
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <unordered_map>
 
 #include "dataplane/decode/record_format.hpp"
 
@@ -61,8 +62,80 @@ std::vector<std::size_t> dim_offsets(const std::vector<agg_dim>& dims) {
 
 std::string dim_names() {
     std::string s;
-    for (const auto& d : agg_dim_table) s += (s.empty() ? "" : ", ") + std::string(d.name);
-    return s + " (exporter = sampler_address)";
+    for (const auto& d : agg_dim_table)
+        if (d.scope == agg_scope::none) s += (s.empty() ? "" : ", ") + std::string(d.name);
+    s += " (exporter = sampler_address); enrichment: ";
+    // Grouped by scope: "src_|dst_{net_name,...}", "exporter_{...}", "in_if_|out_if_{...}".
+    auto group = [](agg_scope sc, std::string_view prefix, std::string_view shown) {
+        std::string g = std::string(shown) + "{";
+        bool first = true;
+        for (const auto& d : agg_dim_table)
+            if (d.scope == sc) {
+                g += (first ? "" : ",") + std::string(d.name.substr(prefix.size()));
+                first = false;
+            }
+        return g + "}";
+    };
+    return s + group(agg_scope::src, "src_", "src_|dst_") + ", " + group(agg_scope::exporter, "exporter_", "exporter_") +
+           ", " + group(agg_scope::in_if, "in_if_", "in_if_|out_if_") + " (src_X = src_net_X)";
+}
+
+inline uint64_t hash_string(std::string_view v) noexcept {
+    uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a, then a finaliser
+    for (unsigned char ch : v) {
+        h ^= ch;
+        h *= 0x100000001B3ull;
+    }
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    return h == 0 ? 1 : h;
+}
+
+inline uint32_t attr_of(const decode::flow_record& r, agg_scope s) noexcept {
+    switch (s) {
+    case agg_scope::src: return r.src_attr_id;
+    case agg_scope::dst: return r.dst_attr_id;
+    case agg_scope::exporter: return r.exporter_attr_id;
+    case agg_scope::in_if: return r.in_if_attr_id;
+    case agg_scope::out_if: return r.out_if_attr_id;
+    case agg_scope::none: break;
+    }
+    return 0;
+}
+
+inline uint32_t load32(const uint8_t* p) noexcept {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// A JSON string's content: escaped, at most `cap` bytes, cut before a character that would not fit.
+std::size_t put_json_string(char* out, std::string_view v, std::size_t cap) noexcept {
+    static const char* hex = "0123456789abcdef";
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < v.size();) {
+        const unsigned char ch = static_cast<unsigned char>(v[i]);
+        // One character: an escape, an ASCII byte, or a whole UTF-8 sequence.
+        std::size_t len = 1;
+        if (ch >= 0xC0) len = ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : 2;
+        if (i + len > v.size()) len = v.size() - i;
+        const std::size_t need = ch < 0x20 ? 6 : (ch == '"' || ch == '\\') ? 2 : len;
+        if (n + need > cap) break;
+        if (ch < 0x20) {
+            std::memcpy(out + n, "\\u00", 4);
+            out[n + 4] = hex[ch >> 4];
+            out[n + 5] = hex[ch & 15];
+        } else if (ch == '"' || ch == '\\') {
+            out[n] = '\\';
+            out[n + 1] = char(ch);
+        } else {
+            std::memcpy(out + n, v.data() + i, len);
+        }
+        n += need;
+        i += len;
+    }
+    return n;
 }
 
 }  // namespace
@@ -74,8 +147,13 @@ std::vector<agg_dim> parse_agg_dims(std::string_view s) {
         const std::size_t k = s.find('+', at);
         const std::string_view n = s.substr(at, k == std::string_view::npos ? std::string_view::npos : k - at);
         bool found = false;
+        // src_site = src_net_site (the address scopes' network attributes without "net_").
+        std::string alias;
+        if ((n.starts_with("src_") || n.starts_with("dst_")) && !n.substr(4).starts_with("net"))
+            alias = std::string(n.substr(0, 4)) + "net_" + std::string(n.substr(4));
         for (std::size_t i = 0; i < agg_dim_table.size(); ++i)
-            if (n == agg_dim_table[i].name || (n == "exporter" && i == std::size_t(agg_dim::exporter))) {
+            if (n == agg_dim_table[i].name || (n == "exporter" && i == std::size_t(agg_dim::exporter)) ||
+                (!alias.empty() && is_enrich_dim(agg_dim(i)) && alias == agg_dim_table[i].name)) {
                 if (std::find(out.begin(), out.end(), agg_dim(i)) != out.end())
                     throw std::invalid_argument("dimension '" + std::string(n) + "' given twice");
                 out.push_back(agg_dim(i));
@@ -146,6 +224,8 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
     if (start == 0)
         for (const auto& w : ws) start = std::max(start, w->start_ns);
     std::map<std::array<uint8_t, k_agg_key_bytes>, agg_row> by;
+    std::map<std::string, uint32_t> value_ids;  // equal strings from any window (any sink core): one id
+    a.values.assign(1, std::string());
     agg_row other;
     other.other = true;
     other.keys = 0;
@@ -167,7 +247,18 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
             std::size_t at = 0;
             for (std::size_t i = 0; i < a.dims.size(); ++i) {
                 const std::size_t wd = agg_dim_table[std::size_t(a.dims[i])].width;
-                std::memcpy(k.data() + at, r.key.data() + from[i], wd);
+                if (is_enrich_dim(a.dims[i])) {
+                    const uint32_t v = load32(r.key.data() + from[i]);
+                    uint32_t g = 0;
+                    if (v != 0 && v < w->values.size()) {
+                        auto [it, fresh] = value_ids.emplace(w->values[v], uint32_t(a.values.size()));
+                        if (fresh) a.values.push_back(w->values[v]);
+                        g = it->second;
+                    }
+                    std::memcpy(k.data() + at, &g, 4);
+                } else {
+                    std::memcpy(k.data() + at, r.key.data() + from[i], wd);
+                }
                 at += wd;
             }
             agg_row& t = by[k];
@@ -199,7 +290,8 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
     return a;
 }
 
-std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* key, char* out) noexcept {
+std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* key, char* out,
+                             const std::vector<std::string>* values) noexcept {
     char* p = out;
     std::size_t at = 0;
     bool first = true;
@@ -215,6 +307,26 @@ std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* ke
         *p++ = '"';
         *p++ = ':';
         auto num = [&](uint64_t v) { p += std::snprintf(p, 24, "%" PRIu64, v); };
+        if (info.scope != agg_scope::none) {
+            const uint32_t v = load32(k);
+            if (values == nullptr || v == 0 || v >= values->size()) {
+                std::memcpy(p, "null", 4);
+                p += 4;
+                continue;
+            }
+            const std::string& str = (*values)[v];
+            const bool digits = info.numeric && !str.empty() && str.size() <= 19 &&
+                                std::all_of(str.begin(), str.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (digits) {
+                std::memcpy(p, str.data(), str.size());
+                p += str.size();
+            } else {
+                *p++ = '"';
+                p += put_json_string(p, str, k_agg_value_json);
+                *p++ = '"';
+            }
+            continue;
+        }
         switch (d) {
         case agg_dim::exporter:
         case agg_dim::src_addr:
@@ -261,7 +373,7 @@ std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* ke
             num(v);
             break;
         }
-        case agg_dim::count_: break;
+        default: break;  // the enrichment dimensions, above
         }
     }
     return std::size_t(p - out);
@@ -278,7 +390,7 @@ std::size_t format_row_json(const closed_window& w, const agg_row& row, unsigned
                                "\"sink\":%u,\"rank\":%u,\"other\":%s,",
                        ts, w.start_ns, w.window_s, w.sink, rank, row.other ? "true" : "false");
     if (!row.other) {
-        p += format_dims_json(w.dims, row.key.data(), p);
+        p += format_dims_json(w.dims, row.key.data(), p, &w.values);
         *p++ = ',';
     }
     const double sec = double(w.window_s);
@@ -332,7 +444,7 @@ std::string format_top_json(const top_answer& a) {
         if (!first) s += ',';
         first = false;
         s += "{\"rank\":" + std::to_string(++rank) + ",";
-        s.append(buf, format_dims_json(a.dims, r.key.data(), buf));
+        s.append(buf, format_dims_json(a.dims, r.key.data(), buf, &a.values));
         s += ',';
         s.append(buf, std::size_t(vols(buf)));
     }
@@ -340,8 +452,8 @@ std::string format_top_json(const top_answer& a) {
 }
 
 aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
-                       aggregate_counter_block* counters)
-    : _c(c), _sink(sink), _history(std::move(history)), _emit(std::move(emit)), _counters(counters) {
+                       aggregate_counter_block* counters, const enrich::interner* in)
+    : _c(c), _sink(sink), _history(std::move(history)), _emit(std::move(emit)), _counters(counters), _in(in) {
     check_agg_config(_c);
     _window_ns = uint64_t(_c.window_s) * k_ns;
     _lateness_ns = uint64_t(_c.lateness_s) * k_ns;
@@ -359,41 +471,130 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
         w.other.keys = 0;
     }
     _mem = uint64_t(nwin) * cap * sizeof(entry);
+    _enrich = std::any_of(_c.dims.begin(), _c.dims.end(), is_enrich_dim);
+    if (_enrich) {
+        _vmax = std::max<uint32_t>(4 * _c.max_keys, 4096);
+        uint32_t vcap = 1024;
+        while (vcap < 2ull * _vmax) vcap <<= 1;
+        _vmask = vcap - 1;
+        _values = std::make_unique<value_slot[]>(vcap);  // every h 0 (empty)
+        _cache = std::make_unique<cache_slot[]>(k_cache);
+        _mem += uint64_t(vcap) * sizeof(value_slot) + uint64_t(k_cache) * sizeof(cache_slot);
+    }
 }
+
+// The id of set `set`'s value for `k` in this aggregator's value table: equal strings (of any set) get one id.
+uint32_t aggregator::value_id(uint32_t set, enrich::key k) noexcept {
+    if (set == 0 || _in == nullptr) return 0;
+    const uint16_t kk = uint16_t(k);
+    cache_slot& c = _cache[cache_index(set, kk)];
+    if (c.set == set && c.key == kk) return c.value;
+    // The set's flat blob (one contiguous read): u32 total, then per pair u8 key, u16 length, the bytes.
+    uint32_t id = 0;
+    if (const uint8_t* f = _in->flat(set)) {
+        uint32_t total;
+        std::memcpy(&total, f, 4);
+        const uint8_t* v = nullptr;
+        uint16_t len = 0;
+        for (uint32_t at = 4; at + 3 <= total;) {
+            const uint16_t l = uint16_t(f[at + 1] | (f[at + 2] << 8));
+            if (at + 3 + l > total) break;  // never past the blob
+            if (f[at] == kk) {
+                v = f + at + 1;
+                len = l;
+                break;
+            }
+            at += 3 + l;
+        }
+        if (v != nullptr && len != 0) {
+            const std::string_view sv(reinterpret_cast<const char*>(v + 2), len);
+            const uint64_t h = hash_string(sv);
+            for (uint32_t i = uint32_t(h) & _vmask;; i = (i + 1) & _vmask) {
+                value_slot& s = _values[i];
+                if (s.h == h && slot_value(s) == sv) {
+                    id = i + 1;
+                    break;
+                }
+                if (s.h == 0) {
+                    if (_vused >= _vmax) [[unlikely]]
+                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
+                    s.h = h;
+                    s.v = v;
+                    ++_vused;
+                    id = i + 1;
+                    break;
+                }
+            }
+        }
+    }
+    c.set = set;
+    c.key = kk;
+    c.value = id;
+    return id;
+}
+
+namespace {
+
+// A record field's key bytes (not an enrichment dimension).
+inline void field_key(agg_dim d, const decode::flow_record& r, uint8_t* k) noexcept {
+    switch (d) {
+    case agg_dim::exporter: std::memcpy(k, r.sampler_address, 16); break;
+    case agg_dim::src_addr: std::memcpy(k, r.src_addr, 16); break;
+    case agg_dim::dst_addr: std::memcpy(k, r.dst_addr, 16); break;
+    case agg_dim::src_net:
+    case agg_dim::dst_net: {
+        const uint8_t* a = d == agg_dim::src_net ? r.src_addr : r.dst_addr;
+        const unsigned exported = d == agg_dim::src_net ? r.src_net : r.dst_net;
+        const bool v4 = decode::is_ipv4_mapped(a);
+        const unsigned len = v4 ? 96 + std::min(exported, 32u) : std::min(exported, 128u);
+        mask_prefix(k, a, len);
+        k[16] = uint8_t(len);
+        break;
+    }
+    case agg_dim::proto: k[0] = r.proto; break;
+    case agg_dim::src_port: std::memcpy(k, &r.src_port, 2); break;
+    case agg_dim::dst_port: std::memcpy(k, &r.dst_port, 2); break;
+    case agg_dim::in_if: std::memcpy(k, &r.in_if, 4); break;
+    case agg_dim::out_if: std::memcpy(k, &r.out_if, 4); break;
+    case agg_dim::src_as: std::memcpy(k, &r.src_as, 4); break;
+    case agg_dim::dst_as: std::memcpy(k, &r.dst_as, 4); break;
+    case agg_dim::etype: std::memcpy(k, &r.etype, 2); break;
+    case agg_dim::ip_tos: k[0] = r.ip_tos; break;
+    case agg_dim::direction: k[0] = uint8_t(r.direction); break;
+    case agg_dim::type: k[0] = uint8_t(r.type); break;
+    default: break;  // the enrichment dimensions: make_key_enrich
+    }
+}
+
+}  // namespace
 
 void aggregator::make_key(const decode::flow_record& r, uint8_t* key) const noexcept {
     std::size_t at = 0;
     for (agg_dim d : _c.dims) {
-        uint8_t* k = key + at;
+        field_key(d, r, key + at);
         at += agg_dim_table[std::size_t(d)].width;
-        switch (d) {
-        case agg_dim::exporter: std::memcpy(k, r.sampler_address, 16); break;
-        case agg_dim::src_addr: std::memcpy(k, r.src_addr, 16); break;
-        case agg_dim::dst_addr: std::memcpy(k, r.dst_addr, 16); break;
-        case agg_dim::src_net:
-        case agg_dim::dst_net: {
-            const uint8_t* a = d == agg_dim::src_net ? r.src_addr : r.dst_addr;
-            const unsigned exported = d == agg_dim::src_net ? r.src_net : r.dst_net;
-            const bool v4 = decode::is_ipv4_mapped(a);
-            const unsigned len = v4 ? 96 + std::min(exported, 32u) : std::min(exported, 128u);
-            mask_prefix(k, a, len);
-            k[16] = uint8_t(len);
-            break;
-        }
-        case agg_dim::proto: k[0] = r.proto; break;
-        case agg_dim::src_port: std::memcpy(k, &r.src_port, 2); break;
-        case agg_dim::dst_port: std::memcpy(k, &r.dst_port, 2); break;
-        case agg_dim::in_if: std::memcpy(k, &r.in_if, 4); break;
-        case agg_dim::out_if: std::memcpy(k, &r.out_if, 4); break;
-        case agg_dim::src_as: std::memcpy(k, &r.src_as, 4); break;
-        case agg_dim::dst_as: std::memcpy(k, &r.dst_as, 4); break;
-        case agg_dim::etype: std::memcpy(k, &r.etype, 2); break;
-        case agg_dim::ip_tos: k[0] = r.ip_tos; break;
-        case agg_dim::direction: k[0] = uint8_t(r.direction); break;
-        case agg_dim::type: k[0] = uint8_t(r.type); break;
-        case agg_dim::count_: break;
-        }
     }
+}
+
+bool aggregator::make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept {
+    std::size_t at = 0;
+    bool ok = true;
+    for (agg_dim d : _c.dims) {
+        uint8_t* k = key + at;
+        const agg_dim_info& info = agg_dim_table[std::size_t(d)];
+        at += info.width;
+        if (info.scope == agg_scope::none) {
+            field_key(d, r, k);
+            continue;
+        }
+        uint32_t v = value_id(attr_of(r, info.scope), info.attr);
+        if (v == UINT32_MAX) [[unlikely]] {
+            ok = false;
+            v = 0;
+        }
+        std::memcpy(k, &v, 4);
+    }
+    return ok;
 }
 
 aggregator::window* aggregator::window_for(uint64_t start_ns) noexcept {
@@ -457,13 +658,29 @@ void aggregator::add_burst(const decode::flow_record* recs, unsigned n, uint32_t
         q.w = window_for(start);
         q.r = &r;
         std::memset(q.key, 0, words * 8);
-        make_key(r, q.key);
-        q.h = hash_key(q.key, words);
-        __builtin_prefetch(&q.w->slots[uint32_t(q.h) & _mask]);
+        bool keyed = true;
+        if (_enrich) [[unlikely]]
+            keyed = make_key_enrich(r, q.key);
+        else
+            make_key(r, q.key);
+        if (keyed) [[likely]] {
+            q.h = hash_key(q.key, words);
+            __builtin_prefetch(&q.w->slots[uint32_t(q.h) & _mask]);
+        }
         const uint32_t rate = r.sampling_rate == 0 ? 1 : r.sampling_rate;
         q.eb = (r.extrapolated_bytes != 0 ? r.extrapolated_bytes : r.bytes * rate) * scale;
         q.ep = (r.extrapolated_packets != 0 ? r.extrapolated_packets : r.packets * rate) * scale;
         ++records;
+        if (!keyed) [[unlikely]] {  // a value the full value table has no id for: into "other"
+            agg_row& o = q.w->other;
+            o.bytes += r.bytes;
+            o.packets += r.packets;
+            o.ext_bytes += q.eb;
+            o.ext_packets += q.ep;
+            ++o.records;
+            _counters->add(aggregate_counter::values_overflow);
+            continue;
+        }
         if (++np == k_group) flush();
     }
     flush();
@@ -584,6 +801,25 @@ void aggregator::close(window& w) noexcept {
     }
     rows.resize(k);
     std::sort(rows.begin(), rows.end(), row_before);
+    if (_enrich) {
+        // The emitted rows' value ids -> strings of this window (1, 2, ... in row order).
+        cw->values.assign(1, std::string());
+        std::unordered_map<uint32_t, uint32_t> local;
+        const auto off = dim_offsets(_c.dims);
+        for (agg_row& r : rows)
+            for (std::size_t i = 0; i < _c.dims.size(); ++i) {
+                if (!is_enrich_dim(_c.dims[i])) continue;
+                uint8_t* kp = r.key.data() + off[i];
+                const uint32_t v = load32(kp);
+                uint32_t l = 0;
+                if (v != 0 && v <= _vmask + 1 && _values[v - 1].h != 0) {
+                    auto [it, fresh] = local.emplace(v, uint32_t(cw->values.size()));
+                    if (fresh) cw->values.emplace_back(slot_value(_values[v - 1]));
+                    l = it->second;
+                }
+                std::memcpy(kp, &l, 4);
+            }
+    }
     rows.push_back(other);
     cw->rows = std::move(rows);
     _counters->add(aggregate_counter::windows_closed);

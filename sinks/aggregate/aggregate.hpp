@@ -29,9 +29,20 @@
 // Extrapolated volumes: the record's extrapolated_bytes/packets when the enrichment stage set them, else
 // bytes/packets times the record's sampling rate (0 = unknown counts as 1).
 //
+// Enrichment dimensions (src_net_site, exporter_name, in_if_boundary, ...: one attribute of one of the record's
+// five attribute sets, enrich/attrs): keyed by the VALUE, not by the set, so two hosts of one site are one
+// src_net_site row. Per aggregator, a value table interns each distinct value string once (the string itself
+// stays in the enrichment interner's flat blob of the set, which is never freed: the table holds a pointer) and the key holds its
+// 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
+// recently. Both are allocated at start-up; the record path never allocates. A window close resolves the ids
+// it emits to strings (closed_window::values), so rows and `top` answers never read the aggregator's tables.
+// The value table holds max(4 x max_keys, 4096) distinct values for the process's life; a record with a value
+// first seen after it filled is folded into "other" (counted values_overflow: totals stay exact).
+//
 // Memory: per open window, a table of max(2 * max_keys, 1024) rounded up to a power of two slots of
-// sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys. Allocated once at start-up; a
-// window close sorts in place, so the record path never allocates.
+// sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys; with an enrichment dimension, the value
+// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 768 KiB cache.
+// Allocated once at start-up; a window close sorts in place, so the record path never allocates.
 //
 // Ownership: one aggregator per (output, sink core), used only by that sink core. Closed windows are
 // published to a `window_history` shared by the output's sink cores and read by the control core (`top`
@@ -52,6 +63,7 @@
 
 #include "counters.hpp"
 #include "dataplane/decode/flow_record.hpp"
+#include "enrich/attrs/attrs.hpp"
 
 namespace sluice::sinks {
 
@@ -73,19 +85,93 @@ enum class agg_dim : uint8_t {
     ip_tos,
     direction,
     type,
+    // The enrichment's attributes (sluiced --enrich-*): the JSON record's member names in snake_case
+    // (SrcNetSite -> src_net_site), SrcAS -> src_asn (src_as is the exported field). docs/record.md.
+    src_net_name, src_net_role, src_net_site, src_net_region, src_net_tenant, src_net_kind, src_net_service,
+    src_net_team, src_net_group, src_country, src_geo_state, src_geo_city, src_asn, src_as_name,
+    dst_net_name, dst_net_role, dst_net_site, dst_net_region, dst_net_tenant, dst_net_kind, dst_net_service,
+    dst_net_team, dst_net_group, dst_country, dst_geo_state, dst_geo_city, dst_asn, dst_as_name,
+    exporter_name, exporter_group, exporter_role, exporter_site, exporter_region, exporter_tenant,
+    in_if_name, in_if_description, in_if_speed, in_if_boundary, in_if_connectivity, in_if_provider,
+    out_if_name, out_if_description, out_if_speed, out_if_boundary, out_if_connectivity, out_if_provider,
     count_,
 };
 
+// Which of the record's attribute sets an enrichment dimension reads (none: a record field).
+enum class agg_scope : uint8_t { none, src, dst, exporter, in_if, out_if };
+
 struct agg_dim_info {
     std::string_view name;
-    uint8_t width;  // key bytes
+    uint8_t width;                  // key bytes
+    agg_scope scope = agg_scope::none;
+    enrich::key attr = enrich::key::name;  // the attribute (scope != none)
+    bool numeric = false;           // printed as a JSON number when the value is digits (asn, speed)
 };
+
+namespace detail {
+using K = enrich::key;
+using S = agg_scope;
+constexpr agg_dim_info e(std::string_view n, S s, K k) { return {n, 4, s, k, k == K::asn || k == K::speed}; }
+}  // namespace detail
 
 inline constexpr std::array<agg_dim_info, std::size_t(agg_dim::count_)> agg_dim_table{{
     {"sampler_address", 16}, {"src_addr", 16}, {"dst_addr", 16}, {"src_net", 17}, {"dst_net", 17},
     {"proto", 1}, {"src_port", 2}, {"dst_port", 2}, {"in_if", 4}, {"out_if", 4}, {"src_as", 4},
     {"dst_as", 4}, {"etype", 2}, {"ip_tos", 1}, {"direction", 1}, {"type", 1},
+    detail::e("src_net_name", detail::S::src, detail::K::name),
+    detail::e("src_net_role", detail::S::src, detail::K::role),
+    detail::e("src_net_site", detail::S::src, detail::K::site),
+    detail::e("src_net_region", detail::S::src, detail::K::region),
+    detail::e("src_net_tenant", detail::S::src, detail::K::tenant),
+    detail::e("src_net_kind", detail::S::src, detail::K::kind),
+    detail::e("src_net_service", detail::S::src, detail::K::service),
+    detail::e("src_net_team", detail::S::src, detail::K::team),
+    detail::e("src_net_group", detail::S::src, detail::K::group),
+    detail::e("src_country", detail::S::src, detail::K::country),
+    detail::e("src_geo_state", detail::S::src, detail::K::state),
+    detail::e("src_geo_city", detail::S::src, detail::K::city),
+    detail::e("src_asn", detail::S::src, detail::K::asn),
+    detail::e("src_as_name", detail::S::src, detail::K::as_name),
+    detail::e("dst_net_name", detail::S::dst, detail::K::name),
+    detail::e("dst_net_role", detail::S::dst, detail::K::role),
+    detail::e("dst_net_site", detail::S::dst, detail::K::site),
+    detail::e("dst_net_region", detail::S::dst, detail::K::region),
+    detail::e("dst_net_tenant", detail::S::dst, detail::K::tenant),
+    detail::e("dst_net_kind", detail::S::dst, detail::K::kind),
+    detail::e("dst_net_service", detail::S::dst, detail::K::service),
+    detail::e("dst_net_team", detail::S::dst, detail::K::team),
+    detail::e("dst_net_group", detail::S::dst, detail::K::group),
+    detail::e("dst_country", detail::S::dst, detail::K::country),
+    detail::e("dst_geo_state", detail::S::dst, detail::K::state),
+    detail::e("dst_geo_city", detail::S::dst, detail::K::city),
+    detail::e("dst_asn", detail::S::dst, detail::K::asn),
+    detail::e("dst_as_name", detail::S::dst, detail::K::as_name),
+    detail::e("exporter_name", detail::S::exporter, detail::K::name),
+    detail::e("exporter_group", detail::S::exporter, detail::K::group),
+    detail::e("exporter_role", detail::S::exporter, detail::K::role),
+    detail::e("exporter_site", detail::S::exporter, detail::K::site),
+    detail::e("exporter_region", detail::S::exporter, detail::K::region),
+    detail::e("exporter_tenant", detail::S::exporter, detail::K::tenant),
+    detail::e("in_if_name", detail::S::in_if, detail::K::name),
+    detail::e("in_if_description", detail::S::in_if, detail::K::description),
+    detail::e("in_if_speed", detail::S::in_if, detail::K::speed),
+    detail::e("in_if_boundary", detail::S::in_if, detail::K::boundary),
+    detail::e("in_if_connectivity", detail::S::in_if, detail::K::connectivity),
+    detail::e("in_if_provider", detail::S::in_if, detail::K::provider),
+    detail::e("out_if_name", detail::S::out_if, detail::K::name),
+    detail::e("out_if_description", detail::S::out_if, detail::K::description),
+    detail::e("out_if_speed", detail::S::out_if, detail::K::speed),
+    detail::e("out_if_boundary", detail::S::out_if, detail::K::boundary),
+    detail::e("out_if_connectivity", detail::S::out_if, detail::K::connectivity),
+    detail::e("out_if_provider", detail::S::out_if, detail::K::provider),
 }};
+static_assert(agg_dim_table.back().name == "out_if_provider", "agg_dim_table lists every agg_dim, in order");
+
+inline bool is_enrich_dim(agg_dim d) noexcept { return agg_dim_table[std::size_t(d)].scope != agg_scope::none; }
+
+// A value string of an enrichment dimension is printed as at most this many bytes of JSON string content
+// (escaped; cut at a character boundary): a row stays within the file writer's line.
+constexpr std::size_t k_agg_value_json = 120;
 
 // Key bytes per window entry: the sum of the configured dimensions' widths must fit.
 constexpr std::size_t k_agg_key_bytes = 72;
@@ -100,8 +186,9 @@ struct agg_config {
     uint32_t max_age_s = 3600;     // a flow end older than this before its reception: the exporter's clock is wrong
 };
 
-// Parses "dim+dim+..." (names of agg_dim_table, or exporter for sampler_address). Throws std::invalid_argument
-// with the allowed names.
+// Parses "dim+dim+..." (names of agg_dim_table, or exporter for sampler_address; src_site for src_net_site and
+// the like: an address scope's src_net_X / dst_net_X may be given as src_X / dst_X). Throws
+// std::invalid_argument with the allowed names.
 std::vector<agg_dim> parse_agg_dims(std::string_view s);
 
 // Checks a config (dims, sizes); throws std::invalid_argument saying what is allowed.
@@ -121,6 +208,9 @@ struct closed_window {
     unsigned sink = 0;
     std::vector<agg_dim> dims;
     std::vector<agg_row> rows;  // top K by bytes, descending; then the "other" row (always present)
+    // The strings of the enrichment dimensions' keys: a key's 4-byte value v > 0 is values[v] (0 = no value,
+    // printed null). values[0] is unused.
+    std::vector<std::string> values;
 };
 
 // Closed windows of one output (all its sink cores), newest last, for `top` queries.
@@ -148,6 +238,7 @@ struct top_answer {
     uint32_t window_s = 0;
     std::vector<agg_dim> dims;
     std::vector<agg_row> rows;  // keys re-encoded over `dims`
+    std::vector<std::string> values;  // as closed_window::values, over the merged windows (equal strings: one id)
     bool found = false;
 };
 // Throws std::invalid_argument when `by` names a dimension the output does not keep.
@@ -160,13 +251,16 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
 //    "other":{"keys":N,"records":..,"bytes":..,...}}
 std::string format_top_json(const top_answer& a);
 
-// Formats one row's dimensions as JSON members (`"src_addr":"10.0.0.1","proto":6`), no braces. Returns the
-// length written (at most k_agg_dims_json bytes).
-constexpr std::size_t k_agg_dims_json = 1024;
-std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* key, char* out) noexcept;
+// Formats one row's dimensions as JSON members (`"src_addr":"10.0.0.1","proto":6,"src_net_site":"par1"`), no
+// braces; an enrichment dimension's value v is values[v] (null when 0 or out of range). Returns the length
+// written (at most k_agg_dims_json bytes: 18 enrichment dimensions of k_agg_value_json bytes fit).
+constexpr std::size_t k_agg_dims_json = 3072;
+std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* key, char* out,
+                             const std::vector<std::string>* values = nullptr) noexcept;
 
-// One JSON line per row: window, dimensions, volumes, rates. Returns the length (no newline).
-constexpr std::size_t k_agg_row_json = 2048;
+// One JSON line per row: window, dimensions, volumes, rates. Returns the length (no newline). At most
+// k_agg_row_json bytes: within the file writer's 4 KiB line (sinks/file/file.hpp).
+constexpr std::size_t k_agg_row_json = 4000;
 std::size_t format_row_json(const closed_window& w, const agg_row& row, unsigned rank, char* out) noexcept;
 
 class aggregator {
@@ -174,8 +268,10 @@ public:
     // Called with each closed window (rows sorted); the callback writes the rows (the sink stage's writer).
     using emit_fn = std::function<void(const closed_window&)>;
 
+    // `in`: the enrichment interner the records' attribute ids refer to (sink_context::enrich_interner);
+    // nullptr: every enrichment dimension is null.
     aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
-               aggregate_counter_block* counters);
+               aggregate_counter_block* counters, const enrich::interner* in = nullptr);
     aggregator(const aggregator&) = delete;
     aggregator& operator=(const aggregator&) = delete;
 
@@ -210,7 +306,10 @@ private:
     window* window_for(uint64_t start_ns) noexcept;
     void close_until(uint64_t clock_ns) noexcept;
     void close(window& w) noexcept;
-    void make_key(const decode::flow_record& r, uint8_t* key) const noexcept;
+    void make_key(const decode::flow_record& r, uint8_t* key) const noexcept;  // record fields only
+    // Any dimensions; false when an enrichment value could not get an id (the value table is full).
+    bool make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept;
+    uint32_t value_id(uint32_t set, enrich::key k) noexcept;  // 0 = no value; UINT32_MAX = table full
     void insert(window& w, const uint8_t* key, uint64_t h, const decode::flow_record& r, uint64_t eb,
                 uint64_t ep) noexcept;
 
@@ -226,6 +325,31 @@ private:
     uint64_t _clock_ns = 0;  // newest time_received seen, plus advance()
     uint64_t _last_record_clock = 0;
     uint64_t _mem = 0;
+
+    // Enrichment dimensions (allocated only when the config has one).
+    const enrich::interner* _in = nullptr;
+    bool _enrich = false;
+    struct value_slot {
+        uint64_t h;             // 0 = empty
+        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length, bytes
+    };
+    static std::string_view slot_value(const value_slot& s) noexcept {
+        return {reinterpret_cast<const char*>(s.v + 2), std::size_t(s.v[0] | (s.v[1] << 8))};
+    }
+    std::unique_ptr<value_slot[]> _values;  // open addressing; a value's id = slot index + 1
+    uint32_t _vmask = 0, _vused = 0, _vmax = 0;
+    struct cache_slot {
+        uint32_t set;   // 0 = empty
+        uint16_t key;
+        uint16_t pad_;
+        uint32_t value;
+    };
+    static constexpr uint32_t k_cache_bits = 16;
+    static constexpr uint32_t k_cache = 1u << k_cache_bits;  // (set, key) pairs: 768 KiB
+    std::unique_ptr<cache_slot[]> _cache;
+    static uint32_t cache_index(uint32_t set, uint16_t key) noexcept {
+        return (set * 0x9E3779B1u + key * 0x85EBCA77u) >> (32 - k_cache_bits);
+    }
 };
 
 }  // namespace sluice::sinks

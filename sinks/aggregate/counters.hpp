@@ -24,6 +24,7 @@ enum class aggregate_counter : uint8_t {
     windows_closed,
     rows,
     late,
+    values_overflow,
     count_
 };
 constexpr std::size_t aggregate_counter_count = static_cast<std::size_t>(aggregate_counter::count_);
@@ -47,6 +48,11 @@ inline constexpr std::array<counters::info, aggregate_counter_count> aggregate_c
     {"late", "Records whose window had already closed (flow end older than the clock minus lateness): "
              "not aggregated.",
      counters::kind::drop},
+    {"values_overflow",
+     "Records with an enrichment value (src_net_site, exporter_name, ...) first seen after the output's value "
+     "table was full (max(4 x max_keys, 4096) distinct values for the process's life): folded into the "
+     "window's 'other' row, so totals stay exact but that value cannot rank.",
+     counters::kind::deviation},
 }};
 static_assert(counters::table_complete(aggregate_counter_table));
 

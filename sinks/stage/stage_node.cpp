@@ -322,7 +322,7 @@ void add_outputs(sink_context& s, const std::vector<output_config>& outs, unsign
                         w->commit(len);
                     }
                 },
-                &o->agg_counters);
+                &o->agg_counters, s.enrich_interner);
         }
         s.outputs.push_back(std::move(o));
     }

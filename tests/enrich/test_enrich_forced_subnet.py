@@ -5,9 +5,10 @@ inside 127.0.0.0/8), end to end:
   - every record of the exporter gets the forced rate through the decoder's override (the records equal
     sluice-decode's with --sampling-override 127.0.0.1=RATE), the exporter table counts it;
   - a more specific entry without force inside the subnet wins: the exporter keeps its own rate;
-  - a live run whose exporters file loses the force on a reload: the records stop carrying the forced rate.
+  - a live run whose exporters file loses the force on a reload: the records stop carrying the forced rate,
+    and `sluicectl exporters` shows the exporter's forced rate before and none after.
 
-usage: test_enrich_forced_subnet.py SLUICED SLUICE_DECODE FIXTURES_DIR [unittest args]"""
+usage: test_enrich_forced_subnet.py SLUICED SLUICE_DECODE SLUICECTL FIXTURES_DIR [unittest args]"""
 
 import json
 import os
@@ -18,7 +19,7 @@ import threading
 import time
 import unittest
 
-SLUICED = SLUICE_DECODE = FIXTURES = ""
+SLUICED = SLUICE_DECODE = SLUICECTL = FIXTURES = ""
 V5 = "softflowd-v5-ipv4.pcap"
 V5_PORT = ["--port-map", "20555=v5"]
 
@@ -88,16 +89,28 @@ class ForcedSubnet(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             exp = write(os.path.join(tmp, "exp.csv"), "prefix,name,sampling_rate,force\n127.0.0.0/8,lo,512,true\n")
             out, st = os.path.join(tmp, "live.json"), os.path.join(tmp, "live-stats.json")
+            sock = os.path.join(tmp, "s.sock")
             # 25 M records/s of replay: an aggregation per exporter and 1-s window holds the rate (extrapolated
             # bytes / bytes) without writing every record.
             cmd = [SLUICED, "--port", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, *V5_PORT,
                    "--output", "name=agg,path=%s,aggregate=exporter,window=1,lateness=0" % out,
-                   "--stats-json", st, "--duration", "7", "--enrich-exporters", exp]
+                   "--stats-json", st, "--duration", "7", "--enrich-exporters", exp,
+                   "--control-socket", sock]
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            forced = []
+
+            def exporters():
+                r = subprocess.run([SLUICECTL, "-s", sock, "--json", "exporters"], capture_output=True, text=True,
+                                   timeout=30)
+                return {e["exporter"]: e["sampling_override"] for e in json.loads(r.stdout)} if r.returncode == 0 \
+                    else None
 
             def rewrite():
-                time.sleep(3)
+                time.sleep(2.5)
+                forced.append(exporters())
                 write(exp, "prefix,name,sampling_rate,force\n127.0.0.0/8,lo,,\n")  # the row stays, the force goes
+                time.sleep(2.5)
+                forced.append(exporters())
 
             t = threading.Thread(target=rewrite)
             t.start()
@@ -122,10 +135,12 @@ class ForcedSubnet(unittest.TestCase):
             self.assertTrue(all(x == float(own_ratio) for x in ratio[k:]), ratio)
             self.assertGreaterEqual(m["sluice_enrich_tables_builds_ok_total"], 2)
             self.assertEqual(m["sluice_enrich_tables_overrides_sent_total"], 2)  # the set, then the removal
+            # `sluicectl exporters`: the forced rate while forced, none after the reload.
+            self.assertEqual(forced, [{"127.0.0.1": 512}, {"127.0.0.1": 0}])
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 5:
         sys.exit(__doc__)
-    SLUICED, SLUICE_DECODE, FIXTURES = sys.argv[1:4]
-    unittest.main(argv=[sys.argv[0]] + sys.argv[4:], verbosity=2)
+    SLUICED, SLUICE_DECODE, SLUICECTL, FIXTURES = sys.argv[1:5]
+    unittest.main(argv=[sys.argv[0]] + sys.argv[5:], verbosity=2)

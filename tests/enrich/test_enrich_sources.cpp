@@ -303,7 +303,8 @@ TEST(EnrichBuilder, FailingSourceReportsAndBuildsNothing) {
     tmpdir d;
     build_config cfg;
     cfg.inventories.push_back({d.write("inv.ndjson", "{\"prefix\":\"10.0.0.0/8\",\"name\":\"a\"}\n{\"prefix\":\"x\"}\n"), {}});
-    cfg.exporters_file = d.write("e.csv", "prefix,name,force,sampling_rate\n10.0.0.0/8,r,true,10\n");
+    // force on a subnet is valid (the override path takes prefixes); without a rate it is not.
+    cfg.exporters_file = d.write("e.csv", "prefix,name,force,sampling_rate\n10.0.0.0/8,r,true,\n10.1.0.0/16,s,true,10\n");
     interner in;
     builder bld(in);
     std::vector<std::string> errors;
@@ -312,7 +313,7 @@ TEST(EnrichBuilder, FailingSourceReportsAndBuildsNothing) {
     EXPECT_EQ(reason, "invalid");
     EXPECT_EQ(errors, (std::vector<std::string>{
                           d.path + "/inv.ndjson:2: bad prefix \"x\"",
-                          d.path + "/e.csv:2: force needs a single address (the override path is per exporter address)"}));
+                          d.path + "/e.csv:2: force without a sampling_rate"}));
 }
 
 TEST(EnrichInterner, IdsStableAndShared) {

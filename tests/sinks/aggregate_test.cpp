@@ -8,6 +8,7 @@
 #include <random>
 #include <tuple>
 
+#include "enrich/attrs/attrs.hpp"
 #include "sinks/aggregate/aggregate.hpp"
 #include "sinks/output/output.hpp"
 
@@ -316,7 +317,10 @@ TEST(Aggregate, SpecKeysAndErrors) {
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto+port"),
               "--output a: key 'aggregate': unknown dimension 'port' (want DIM+DIM+... of sampler_address, "
               "src_addr, dst_addr, src_net, dst_net, proto, src_port, dst_port, in_if, out_if, src_as, dst_as, "
-              "etype, ip_tos, direction, type (exporter = sampler_address))");
+              "etype, ip_tos, direction, type (exporter = sampler_address); enrichment: src_|dst_{net_name,net_role,"
+              "net_site,net_region,net_tenant,net_kind,net_service,net_team,net_group,country,geo_state,geo_city,asn,"
+              "as_name}, exporter_{name,group,role,site,region,tenant}, in_if_|out_if_{name,description,speed,"
+              "boundary,connectivity,provider} (src_X = src_net_X))");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=src_net+dst_net+src_addr+dst_addr+proto+in_if+out_if"),
               "--output a: aggregate: dimensions take 75 key bytes, at most 72 (each address 16, a prefix 17)");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,window=7"),
@@ -327,4 +331,191 @@ TEST(Aggregate, SpecKeysAndErrors) {
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,proto"), "--output a: 'proto' is not KEY=VALUE");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto+proto"),
               "--output a: key 'aggregate': dimension 'proto' given twice");
+}
+
+// ---- enrichment dimensions ----
+
+namespace {
+
+uint32_t intern(enrich::interner& in, std::initializer_list<std::pair<enrich::key, std::string_view>> kv) {
+    enrich::set_builder b;
+    for (const auto& [k, v] : kv) b.put(k, v);
+    bool full = false;
+    const uint32_t id = in.intern(b.take(), full);
+    EXPECT_FALSE(full);
+    return id;
+}
+
+uint32_t load32_at(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+std::vector<std::string> row_lines(const closed_window& w) {
+    std::vector<std::string> out;
+    char buf[k_agg_row_json];
+    for (std::size_t i = 0; i < w.rows.size(); ++i) {
+        std::string s(buf, format_row_json(w, w.rows[i], unsigned(i + 1), buf));
+        // Only the dimensions and volumes: drop the window prefix (exact above) and the rates.
+        const auto a = s.find("\"other\":"), b = s.find(",\"keys\":");
+        out.push_back(s.substr(a, b - a));
+    }
+    return out;
+}
+
+}  // namespace
+
+// Two hosts of one site are one src_net_site row (keyed by the value, not the set); a record without a set
+// (or a set without the key) is the null row; several enrichment dimensions and record fields combine.
+TEST(AggregateEnrich, RowsMergeByValueAcrossSets) {
+    enrich::interner in;
+    const uint32_t a = intern(in, {{enrich::key::name, "web-1"}, {enrich::key::site, "par1"}, {enrich::key::service, "web"}});
+    const uint32_t b = intern(in, {{enrich::key::name, "db-1"}, {enrich::key::site, "par1"}, {enrich::key::service, "db"}});
+    const uint32_t c = intern(in, {{enrich::key::name, "web-2"}, {enrich::key::site, "ams1"}, {enrich::key::service, "web"}});
+    const uint32_t d = intern(in, {{enrich::key::name, "lab"}});  // no site
+    const uint32_t e = intern(in, {{enrich::key::name, "edge \"1\""}, {enrich::key::group, "edge"}});
+    const uint32_t x = intern(in, {{enrich::key::name, "xe-0/0/1"}, {enrich::key::boundary, "external"},
+                                   {enrich::key::speed, "10000"}});
+    const uint32_t as = intern(in, {{enrich::key::asn, "64500"}, {enrich::key::as_name, "Example"}});
+    ASSERT_NE(a, b);
+    auto r = [&](uint32_t src, uint32_t dst, uint64_t bytes) {
+        decode::flow_record x_ = rec(1, 2, 6, 443, bytes, 1, t0, t0, 10);
+        x_.src_attr_id = src;
+        x_.dst_attr_id = dst;
+        x_.exporter_attr_id = e;
+        x_.in_if_attr_id = x;
+        return x_;
+    };
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    // The short names are aliases of the net_ ones.
+    agg_config cfg1 = cfg("src_site", 10);
+    ASSERT_EQ(cfg1.dims, std::vector<agg_dim>{agg_dim::src_net_site});
+    aggregator ag(cfg1, 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr, &in);
+    const decode::flow_record recs[] = {r(a, 0, 100), r(b, 0, 200), r(c, 0, 50), r(d, 0, 7), r(0, 0, 3), r(a, 0, 1000)};
+    ag.add_burst(recs, 6);
+    ag.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(row_lines(out[0]),
+              (std::vector<std::string>{
+                  "\"other\":false,\"src_net_site\":\"par1\",\"records\":3,\"bytes\":1300,\"packets\":3,"
+                  "\"extrapolated_bytes\":13000,\"extrapolated_packets\":30",
+                  "\"other\":false,\"src_net_site\":\"ams1\",\"records\":1,\"bytes\":50,\"packets\":1,"
+                  "\"extrapolated_bytes\":500,\"extrapolated_packets\":10",
+                  "\"other\":false,\"src_net_site\":null,\"records\":2,\"bytes\":10,\"packets\":2,"
+                  "\"extrapolated_bytes\":100,\"extrapolated_packets\":20",
+                  "\"other\":true,\"records\":0,\"bytes\":0,\"packets\":0,\"extrapolated_bytes\":0,"
+                  "\"extrapolated_packets\":0"}));
+    EXPECT_EQ(out[0].values, (std::vector<std::string>{"", "par1", "ams1"}));
+    EXPECT_EQ(ctr.get(aggregate_counter::records), 6u);
+
+    // Several scopes at once, a numeric attribute, a quote escaped; the same set in src and dst scopes.
+    out.clear();
+    aggregator ag2(cfg("src_net_service+exporter_name+in_if_boundary+in_if_speed+dst_asn+proto", 10), 0, nullptr,
+                   [&](const closed_window& w) { out.push_back(w); }, &ctr, &in);
+    const decode::flow_record recs2[] = {r(a, as, 100), r(c, as, 20), r(b, a, 5)};
+    ag2.add_burst(recs2, 3);
+    ag2.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(row_lines(out[0]),
+              (std::vector<std::string>{
+                  "\"other\":false,\"src_net_service\":\"web\",\"exporter_name\":\"edge \\\"1\\\"\","
+                  "\"in_if_boundary\":\"external\",\"in_if_speed\":10000,\"dst_asn\":64500,\"proto\":6,"
+                  "\"records\":2,\"bytes\":120,\"packets\":2,\"extrapolated_bytes\":1200,\"extrapolated_packets\":20",
+                  "\"other\":false,\"src_net_service\":\"db\",\"exporter_name\":\"edge \\\"1\\\"\","
+                  "\"in_if_boundary\":\"external\",\"in_if_speed\":10000,\"dst_asn\":null,\"proto\":6,"
+                  "\"records\":1,\"bytes\":5,\"packets\":1,\"extrapolated_bytes\":50,\"extrapolated_packets\":10",
+                  "\"other\":true,\"records\":0,\"bytes\":0,\"packets\":0,\"extrapolated_bytes\":0,"
+                  "\"extrapolated_packets\":0"}));
+}
+
+// `top` over two sink cores whose value tables gave the same strings different ids: merged by the string;
+// re-grouped by one enrichment dimension of two.
+TEST(AggregateEnrich, TopMergesValuesOverSinkCores) {
+    enrich::interner in;
+    const uint32_t a = intern(in, {{enrich::key::site, "par1"}, {enrich::key::service, "web"}});
+    const uint32_t b = intern(in, {{enrich::key::site, "ams1"}, {enrich::key::service, "web"}});
+    const uint32_t c = intern(in, {{enrich::key::site, "par1"}, {enrich::key::service, "dns"}});
+    auto hist = std::make_shared<window_history>(2);
+    aggregate_counter_block c0, c1;
+    const agg_config cf = cfg("src_net_site+src_net_service", 100);
+    aggregator a0(cf, 0, hist, nullptr, &c0, &in), a1(cf, 1, hist, nullptr, &c1, &in);
+    auto r = [&](uint32_t src, uint64_t bytes) {
+        decode::flow_record x = rec(1, 2, 17, 53, bytes, 1, t0, t0);
+        x.src_attr_id = src;
+        return x;
+    };
+    a0.add(r(a, 100));  // sink 0: par1 = id 1, web = id 2
+    a0.add(r(b, 40));
+    a1.add(r(b, 30));   // sink 1: ams1 = id 1, web = id 2
+    a1.add(r(c, 500));
+    a1.add(r(a, 1));
+    a0.close_all();
+    a1.close_all();
+    top_query q;
+    q.by = parse_agg_dims("src_site");
+    q.limit = 10;
+    const top_answer t = query_top(*hist, cf.dims, q);
+    ASSERT_TRUE(t.found);
+    EXPECT_EQ(format_top_json(t),
+              "{\"found\":true,\"window_start\":\"2025-12-01T14:40:00Z\",\"window_start_ns\":1764600000000000000,"
+              "\"window_seconds\":300,\"by\":[\"src_net_site\"],\"rows\":[{\"rank\":1,\"src_net_site\":\"par1\","
+              "\"records\":3,\"bytes\":601,\"packets\":3,\"extrapolated_bytes\":601,\"extrapolated_packets\":3,"
+              "\"bps\":16.027,\"extrapolated_bps\":16.027},{\"rank\":2,\"src_net_site\":\"ams1\",\"records\":2,"
+              "\"bytes\":70,\"packets\":2,\"extrapolated_bytes\":70,\"extrapolated_packets\":2,\"bps\":1.867,"
+              "\"extrapolated_bps\":1.867}],\"other\":{\"keys\":0,\"records\":0,\"bytes\":0,\"packets\":0,"
+              "\"extrapolated_bytes\":0,\"extrapolated_packets\":0,\"bps\":0.000,\"extrapolated_bps\":0.000}}");
+    q.by = parse_agg_dims("src_service");
+    const top_answer t2 = query_top(*hist, cf.dims, q);
+    ASSERT_EQ(t2.rows.size(), 3u);
+    EXPECT_EQ(t2.values[load32_at(t2.rows[0].key.data())], "dns");
+    EXPECT_EQ(t2.rows[0].bytes, 500u);
+    EXPECT_EQ(t2.values[load32_at(t2.rows[1].key.data())], "web");
+    EXPECT_EQ(t2.rows[1].bytes, 171u);
+    EXPECT_EQ(t2.rows[1].records, 4u);
+}
+
+// Past the value table (max(4 x max_keys, 4096) distinct values) records go to "other", counted; past max_keys
+// keys too; totals stay exact. Without an interner every enrichment value is null.
+TEST(AggregateEnrich, ValueTableBoundAndNoInterner) {
+    enrich::interner in;
+    std::vector<decode::flow_record> recs;
+    for (int i = 0; i < 5000; ++i) {
+        const std::string name = "host-" + std::to_string(i);
+        decode::flow_record x = rec(1, 2, 6, 80, 10, 1, t0, t0);
+        x.src_attr_id = intern(in, {{enrich::key::name, name}});
+        recs.push_back(x);
+    }
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    aggregator ag(cfg("src_net_name", 10, 1024), 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr,
+                  &in);
+    ag.add_burst(recs.data(), unsigned(recs.size()));
+    ag.add_burst(recs.data(), unsigned(recs.size()));  // again: the first 4096 values hit the cache or the table
+    ag.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(ctr.get(aggregate_counter::records), 10000u);
+    EXPECT_EQ(ctr.get(aggregate_counter::values_overflow), 2u * 904);
+    EXPECT_EQ(ctr.get(aggregate_counter::keys_overflow), 2u * 3072);
+    uint64_t bytes = 0, records = 0;
+    for (const agg_row& r : out[0].rows) {
+        bytes += r.bytes;
+        records += r.records;
+    }
+    EXPECT_EQ(bytes, 100000u);
+    EXPECT_EQ(records, 10000u);
+    ASSERT_EQ(out[0].rows.size(), 11u);
+    // "other": the overflowed records and the 1014 tracked keys past the top 10 (each key twice).
+    EXPECT_EQ(out[0].rows.back().records, 2u * (904 + 3072 + 1014));
+    EXPECT_EQ(out[0].rows.back().keys, 1014u);
+    EXPECT_EQ(out[0].values.size(), 11u);  // the 10 rows' strings, plus [0]
+
+    out.clear();
+    aggregator none(cfg("exporter_site", 10), 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr);
+    none.add_burst(recs.data(), 3);
+    none.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(row_lines(out[0])[0], "\"other\":false,\"exporter_site\":null,\"records\":3,\"bytes\":30,\"packets\":3,"
+                                    "\"extrapolated_bytes\":30,\"extrapolated_packets\":3");
 }
