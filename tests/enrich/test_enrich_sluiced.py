@@ -297,7 +297,7 @@ class Reload(unittest.TestCase):
                 m["sluice_enrich_tables_builds_deferred_total"])
             print(info, file=sys.stderr)
             # Each request starts a build or, while one runs, is counted deferred (SIGHUP: kept and retried):
-            # on this shared 2-CPU box a build (a 64 MiB table) takes well over 100 ms while the worker and
+            # on this shared 2-CPU box a build takes tens of ms of wall time at nice 10 while the worker and
             # sink lcores spin, so requests coalesce; none is lost.
             deferred = m["sluice_enrich_tables_builds_deferred_total"]
             self.assertGreaterEqual(started, 5, info)
@@ -318,10 +318,13 @@ class Reload(unittest.TestCase):
             # processes take the CPU: on the shared 2-CPU box the short variant allows 2x; the soak, meant for a
             # quiet machine, 10% (RELOAD_CPP_TOLERANCE).
             limit = float(os.environ.get("RELOAD_CPP_TOLERANCE", "1.0"))
+            print("cycles per packet: %.1f reloading, %.1f without (x%.3f, bound x%.2f)" % (
+                self.cycles_per_packet(s), self.cycles_per_packet(base),
+                self.cycles_per_packet(s) / max(self.cycles_per_packet(base), 1e-9), 1 + limit), file=sys.stderr)
             self.assertLess(self.cycles_per_packet(s), self.cycles_per_packet(base) * (1 + limit),
                             (self.cycles_per_packet(s), self.cycles_per_packet(base)))
-            # Memory back to its level 2 s after the last reload: old versions (65 MiB each) are freed, not
-            # accumulated.
+            # Memory back to its level 2 s after the last reload: old versions (a few 2 MiB regions of their
+            # tbl24 each, up to 65 MiB for a large table) are freed, not accumulated.
             self.assertEqual(len(rss), 2)
             self.assertLess(rss[1], rss[0] + 100 * 1024, rss)
 
