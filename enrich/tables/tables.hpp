@@ -18,6 +18,7 @@
 // database's country for that address, and a static prefix's role beats the inventory's.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -144,6 +145,13 @@ public:
     }
     uint32_t address_attr(const uint8_t a[16]) const noexcept { return address(a).attr_id; }
     uint8_t address_match(const uint8_t a[16]) const noexcept { return address(a).match; }
+    // The matched prefix as text ("10.1.0.0/16", "2001:db8::/32") for a match of `a` (not 0); control plane.
+    static std::string matched_prefix(const uint8_t a[16], uint8_t match) {
+        const bool v4 = decode::is_ipv4_mapped(a);
+        const unsigned len = (v4 ? 96u : 0u) + (match ? match - 1u : 0u);
+        const u128 k = to_u128(a) & (len == 0 ? u128(0) : ~u128(0) << (128 - std::min(len, 128u)));
+        return prefix_text(k, static_cast<uint8_t>(std::min(len, 128u)));
+    }
     const exporter_entry* exporter(const uint8_t a[16]) const noexcept {
         const uint32_t v = exporters.lookup(to_u128(a));
         return v ? &exporter_entries[v - 1] : nullptr;

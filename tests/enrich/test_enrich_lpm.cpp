@@ -415,3 +415,24 @@ TEST(EnrichLpm, EnrichRecordsSetsIdsAndMatchedPrefixes) {
         ASSERT_EQ(recs[i].dst_net_match, m) << i;
     }
 }
+
+TEST(EnrichLpm, MatchedPrefixText) {
+    // The control socket's "prefix": the address masked to the matched length.
+    std::vector<prefix> ps{{v4_key(0x0a010000u), 96 + 16, 1}, {(u128(0x20010db8) << 96), 32, 2}, {0, 0, 3}};
+    table_version v;
+    const auto list = flatten(ps);
+    v.v4 = lpm4(list);
+    v.v6 = lpm6(list);
+    uint8_t a[16];
+    from_u128(v4_key(0x0a010203u), a);
+    ASSERT_EQ(v.address_match(a), 17);
+    EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "10.1.0.0/16");
+    from_u128(v4_key(0x0b000001u), a);  // only ::/0: an IPv4 /0
+    ASSERT_EQ(v.address_match(a), 1);
+    EXPECT_EQ(table_version::matched_prefix(a, 1), "0.0.0.0/0");
+    from_u128((u128(0x20010db8) << 96) | 0x1234, a);
+    ASSERT_EQ(v.address_match(a), 33);
+    EXPECT_EQ(table_version::matched_prefix(a, 33), "2001:db8::/32");
+    from_u128(u128(0x3fff) << 112, a);
+    EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "::/0");
+}
