@@ -10,18 +10,24 @@
 //
 //   BM_load_inventory_1m        the generated inventory alone (read, parse, intern: goal under 2 s)
 //   BM_build                    the whole build (every source read, flattened, merged, DIR-24 + IPv6 tables)
-//   BM_lpm4_single / _bulk      IPv4 lookups of random addresses one at a time / lookup_bulk over 32
+//   BM_lpm4_single / _bulk      IPv4 lookups of random addresses (uniform over 1/8..223/8: the 100 M/s goal's
+//                               case) one at a time / lookup_bulk over 32
+//   BM_lpm4_bulk_zipf           the same with Zipf(1.1) over 2^20 random /24s (traffic's locality)
+//   BM_lpm4_build_small         building the IPv4 table of a tiny version (the reload soak's case)
 //   BM_lpm6_single              IPv6 lookups of random addresses inside 2000::/3
 //   BM_enrich_hot               enrich_records over bursts of 32 records just written (the worker's case:
 //                               the records are in L1 after the decoder wrote them)
 //   BM_enrich_cold              the same over records streamed from 64 MiB (the sink's case: records written
 //                               by another core, not in this core's caches)
+//   *_v0                        the same over the code before issue 11's lookup work (a copy below: lpm4 on
+//                               new[] pages, every tbl24 entry written, values only; enrich_records' old
+//                               passes), over the same intervals: before/after in one run
 //   BM_json_enriched            format_json + append_enriched: what the sink does per record anyway
 //   BM_json_plain               format_json alone (the JSON output without enrichment), same records
 //
 // Checked first: the merged table's country for 20,000 random addresses equals libmaxminddb's own lookup in
 // the City files (where the inventory gives none), lookup_bulk equals lookup, and the AS number equals a
-// binary search in the ASN CSV.
+// binary search in the ASN CSV. lookup_bulk answers words (value and matched prefix, lpm.hpp).
 #include <benchmark/benchmark.h>
 #include <maxminddb.h>
 #include <sys/resource.h>
