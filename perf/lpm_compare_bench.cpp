@@ -16,6 +16,8 @@
 // covered range). rte_lpm6 holds at most 2^21 tbl8 groups and 21-bit next hops: prefixes refused
 // (-ENOSPC) or with a larger id are counted and left out (LPM_COMPARE_V6_BUDGET_S, default 120).
 //
+// BM_v6_sluice_v0_lookup: lpm6 before its second index (a copy below), over the same prefixes.
+//
 // EAL: --no-huge -m <computed from the rule and tbl8 counts> --no-pci --no-shconf, one lcore.
 #include <benchmark/benchmark.h>
 #include <rte_eal.h>
@@ -80,6 +82,39 @@ std::string gen_inventory() {
     return path;
 }
 
+// lpm6 before its second index (issue 11): the top-16-bit index only, for a same-run before/after.
+class lpm6_v0 {
+public:
+    explicit lpm6_v0(const std::vector<interval>& all) : _index(65537, 0) {
+        for (const auto& iv : all) {
+            _starts.push_back(iv.lo);
+            _values.push_back(iv.value);
+        }
+        std::size_t j = 0;
+        for (uint32_t h = 0; h < 65536; ++h) {
+            const u128 base = u128(h) << 112;
+            while (j + 1 < _starts.size() && _starts[j + 1] <= base) ++j;
+            _index[h] = static_cast<uint32_t>(j);
+        }
+        _index[65536] = static_cast<uint32_t>(_starts.size() - 1);
+    }
+    uint32_t lookup(u128 k) const noexcept {
+        const uint32_t h = static_cast<uint32_t>(k >> 112);
+        uint32_t lo = _index[h], hi = _index[h + 1];
+        while (lo < hi) {
+            const uint32_t mid = (lo + hi + 1) / 2;
+            if (_starts[mid] <= k) lo = mid;
+            else hi = mid - 1;
+        }
+        return _values[lo];
+    }
+
+private:
+    std::vector<uint32_t> _index;
+    std::vector<u128> _starts;
+    std::vector<uint32_t> _values;
+};
+
 struct compare_world {
     std::string why;  // empty: ready
     bool eal = false;
@@ -92,6 +127,7 @@ struct compare_world {
     // IPv6: rte_lpm6 and our lpm6 over the prefixes rte_lpm6 took.
     rte_lpm6* lpm6t = nullptr;
     std::unique_ptr<lpm6> sub6;
+    std::unique_ptr<lpm6_v0> sub6_v0;
     std::vector<u128> v6_in;      // inside a random accepted prefix
     std::vector<u128> v6_random;  // uniform in 2000::/3 (perf/enrich_bench's)
     std::vector<std::array<uint8_t, 16>> v6_in_bytes, v6_random_bytes;
@@ -300,7 +336,11 @@ void setup(const char* argv0) {
             W.why = "rte_lpm6 took no prefix";
             return;
         }
-        W.sub6 = std::make_unique<lpm6>(flatten(took));
+        {
+            const auto list = flatten(took);
+            W.sub6 = std::make_unique<lpm6>(list);
+            W.sub6_v0 = std::make_unique<lpm6_v0>(list);
+        }
         std::mt19937_64 rng(9);
         for (int i = 0; i < (1 << 20); ++i) {
             const prefix& p = took[rng() % took.size()];
@@ -319,7 +359,8 @@ void setup(const char* argv0) {
             for (const auto* set : {&W.v6_in_bytes, &W.v6_random_bytes}) {
                 uint32_t hop = 0;
                 const uint32_t got = rte_lpm6_lookup(W.lpm6t, (*set)[i].data(), &hop) == 0 ? hop : 0;
-                if (got != W.sub6->lookup(to_u128((*set)[i].data()))) {
+                if (got != W.sub6->lookup(to_u128((*set)[i].data())) ||
+                    got != W.sub6_v0->lookup(to_u128((*set)[i].data()))) {
                     W.why = "rte_lpm6 and lpm6 differ at " + prefix_text(to_u128((*set)[i].data()), 128);
                     return;
                 }
@@ -423,6 +464,19 @@ void BM_v6_sluice_lookup(benchmark::State& st) {
     st.SetItemsProcessed(int64_t(st.iterations()));
 }
 template <bool inside>
+void BM_v6_sluice_v0_lookup(benchmark::State& st) {
+    if (!ready(st)) return;
+    const auto& v = inside ? W.v6_in : W.v6_random;
+    std::size_t i = 0;
+    uint32_t acc = 0;
+    for (auto _ : st) {
+        acc += W.sub6_v0->lookup(v[i]);
+        i = (i + 1) & k_mask;
+    }
+    benchmark::DoNotOptimize(acc);
+    st.SetItemsProcessed(int64_t(st.iterations()));
+}
+template <bool inside>
 void BM_v6_rte_lpm6_lookup(benchmark::State& st) {
     if (!ready(st)) return;
     const auto& v = inside ? W.v6_in_bytes : W.v6_random_bytes;
@@ -459,9 +513,11 @@ BENCHMARK(BM_v4_rte_lpm_lookup_bulk32);
 BENCHMARK(BM_v4_rte_lpm_lookupx4);
 BENCHMARK(BM_v4_sluice_full_table_bulk32);
 BENCHMARK(BM_v6_sluice_lookup<true>)->Name("BM_v6_sluice_lookup/inside_prefixes");
+BENCHMARK(BM_v6_sluice_v0_lookup<true>)->Name("BM_v6_sluice_v0_lookup/inside_prefixes");
 BENCHMARK(BM_v6_rte_lpm6_lookup<true>)->Name("BM_v6_rte_lpm6_lookup/inside_prefixes");
 BENCHMARK(BM_v6_rte_lpm6_lookup_bulk32<true>)->Name("BM_v6_rte_lpm6_lookup_bulk32/inside_prefixes");
 BENCHMARK(BM_v6_sluice_lookup<false>)->Name("BM_v6_sluice_lookup/random_2000::/3");
+BENCHMARK(BM_v6_sluice_v0_lookup<false>)->Name("BM_v6_sluice_v0_lookup/random_2000::/3");
 BENCHMARK(BM_v6_rte_lpm6_lookup<false>)->Name("BM_v6_rte_lpm6_lookup/random_2000::/3");
 BENCHMARK(BM_v6_rte_lpm6_lookup_bulk32<false>)->Name("BM_v6_rte_lpm6_lookup_bulk32/random_2000::/3");
 

@@ -213,9 +213,9 @@ std::vector<interval> lpm4::to_intervals() const {
     return out;
 }
 
-lpm6::lpm6() : _index(65537, 0), _starts{0}, _words{0} {}
+lpm6::lpm6() : _index(65537, 0), _sub_of(65536), _starts{0}, _words{0} {}
 
-lpm6::lpm6(const std::vector<interval>& all) : _index(65537, 0) {
+lpm6::lpm6(const std::vector<interval>& all) : _index(65537, 0), _sub_of(65536) {
     _starts.reserve(all.size());
     _words.reserve(all.size());
     for (const auto& iv : all) {
@@ -233,6 +233,22 @@ lpm6::lpm6(const std::vector<interval>& all) : _index(65537, 0) {
         _index[h] = static_cast<uint32_t>(j);
     }
     _index[65536] = static_cast<uint32_t>(_starts.size() - 1);
+    // The second index of the crowded buckets: entry s = the interval covering (h << 112) | (s << (112 - bits)),
+    // and entry 2^bits = the first index's entry for h + 1 (the interval covering the next bucket's start).
+    for (uint32_t h = 0; h < 65536; ++h) {
+        const uint32_t count = _index[h + 1] - _index[h];
+        if (count <= k_sub_min) continue;
+        uint32_t bits = 1;
+        while (bits < k_sub_max_bits && (uint64_t(1) << bits) * 8 < count) ++bits;
+        _sub_of[h] = {static_cast<uint32_t>(_sub.size()), bits};
+        std::size_t jj = _index[h];
+        for (uint32_t sb = 0; sb < (1u << bits); ++sb) {
+            const u128 base = (u128(h) << 112) | (u128(sb) << (112 - bits));
+            while (jj + 1 < _starts.size() && _starts[jj + 1] <= base) ++jj;
+            _sub.push_back(static_cast<uint32_t>(jj));
+        }
+        _sub.push_back(_index[h + 1]);
+    }
 }
 
 std::vector<interval> lpm6::to_intervals() const {

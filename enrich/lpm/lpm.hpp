@@ -29,10 +29,12 @@
 // kernel's huge zero page, so a small table costs a few regions to build and free, not a 64 MiB fill
 // (150 us instead of 27 ms, perf/RESULTS.md). The page tables are filled readable at build
 // (MADV_POPULATE_READ), so the worker's first lookups into a fresh version take no page fault. Huge pages
-// would also spare a random lookup its TLB miss; on this project's VM they measured no faster (the host's
+// would also spare a random lookup its TLB miss; on this project's VM they measured no faster (likely: the host's
 // own 4 KiB pages set the TLB's reach).
 //
-// lpm6 is a binary search over the interval starts, narrowed by an index on the top 16 bits.
+// lpm6 is a binary search over the interval starts, narrowed by an index on the top 16 bits and, in the
+// buckets that hold more than 16 intervals (where real prefixes crowd: 2001::/16, 2a00::/16 ...), a second
+// index on the next bits sized to about 8 intervals an entry (up to 16 bits; at most 1 byte per interval).
 //
 // Keys: 128-bit, IPv4 as IPv4-mapped (::ffff:a.b.c.d) like flow_record's addresses.
 #pragma once
@@ -129,6 +131,11 @@ public:
     uint32_t lookup_word(u128 k) const noexcept {
         const uint32_t h = static_cast<uint32_t>(k >> 112);
         uint32_t lo = _index[h], hi = _index[h + 1];  // the answer is in [lo, hi]
+        if (const sub_ref r = _sub_of[h]; r.bits != 0) {
+            const uint32_t s = static_cast<uint32_t>(k >> (112 - r.bits)) & ((1u << r.bits) - 1);
+            lo = _sub[r.off + s];
+            hi = _sub[r.off + s + 1];
+        }
         while (lo < hi) {
             const uint32_t mid = (lo + hi + 1) / 2;
             if (_starts[mid] <= k) lo = mid;
@@ -137,12 +144,25 @@ public:
         return _words[lo];
     }
     uint32_t lookup(u128 k) const noexcept { return lpm_value(lookup_word(k)); }
-    std::size_t bytes() const noexcept { return _index.size() * 4 + _starts.size() * 20; }
+    std::size_t bytes() const noexcept {
+        return (_index.size() + _sub.size()) * 4 + _sub_of.size() * sizeof(sub_ref) + _starts.size() * 20;
+    }
     std::size_t intervals() const noexcept { return _words.size(); }
     std::vector<interval> to_intervals() const;
 
+    // A top-16-bit bucket of more than 16 intervals gets a second index on its next `bits` bits: 2^bits >=
+    // intervals / 8 (about 8 intervals, 3 search steps, per entry), at most 16 bits.
+    static constexpr uint32_t k_sub_min = 16;
+    static constexpr unsigned k_sub_max_bits = 16;
+
 private:
+    struct sub_ref {
+        uint32_t off = 0;   // bucket h's second index in _sub
+        uint32_t bits = 0;  // 0: none
+    };
     std::vector<uint32_t> _index;  // 65,537: interval covering h << 112
+    std::vector<sub_ref> _sub_of;  // 65,536
+    std::vector<uint32_t> _sub;    // per indexed bucket 2^bits + 1: interval covering (h << 112) | (s << (112 - bits))
     std::vector<u128> _starts;
     std::vector<uint32_t> _words;
 };

@@ -10,7 +10,8 @@
 //   sources ──builder::build()──► table_version (owns its lpm4/lpm6/exporter/interface arrays)
 //                                   │ borrowed by workers between two quiescent states
 //                                   ▼
-//   record ──enrich_records()──► src/dst/exporter/in_if/out_if attr ids ──(sink)──► interner ──► strings
+//   record ──enrich_records()──► src/dst/exporter/in_if/out_if attr ids (+ src/dst matched prefix lengths)
+//                                   ──(sink)──► interner ──► strings
 //
 // Precedence (per field, highest first): static prefixes (--enrich-prefix), inventory files in the order
 // given, mmdb files in the order given. The per-address answer is the longest matching prefix of EACH

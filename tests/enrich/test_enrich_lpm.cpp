@@ -436,3 +436,32 @@ TEST(EnrichLpm, MatchedPrefixText) {
     from_u128(u128(0x3fff) << 112, a);
     EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "::/0");
 }
+
+TEST(EnrichLpm, CrowdedIpv6BucketsUseTheSecondIndex) {
+    // 3,000 prefixes spread over 2001::/16 and 2a00::/16 (so those buckets pass lpm6::k_sub_min and get a
+    // second index, every part of it used), /17../64, plus a few elsewhere: lpm6 equals brute
+    // force at every prefix's edges and at random addresses in the crowded buckets.
+    std::mt19937_64 rng(29);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 3000; ++i) {
+        const u128 top = i % 2 ? 0x2001 : 0x2a00;
+        const u128 a = (top << 112) | (u128(rng() & 0xffffffffffffull) << 64) | u128(rng());
+        const uint8_t len = static_cast<uint8_t>(17 + rng() % 48);
+        ps.push_back({a & mask(len), len, 1 + uint32_t(rng() % 1000)});
+    }
+    ps.push_back({u128(0x2400) << 112, 12, 1001});
+    ps.push_back({(u128(0xffff) << 112) | 1, 128, 1002});  // the last bucket
+    const auto list = flatten(ps);
+    lpm6 t(list);
+    std::vector<u128> ks;
+    for (const auto& p : ps) {
+        const u128 last = p.addr | ~mask(p.len);
+        for (u128 k : {p.addr, last, p.addr - 1, last + 1}) ks.push_back(k);
+    }
+    for (int i = 0; i < 20000; ++i)
+        ks.push_back((u128(i % 2 ? 0x2001 : 0x2a00) << 112) | (u128(rng() & 0xffffffffffffull) << 64) | u128(rng()));
+    for (u128 k : ks) {
+        ASSERT_EQ(t.lookup(k), brute(ps, k)) << prefix_text(k, 128);
+        ASSERT_EQ(t.lookup(k), interval_lookup(list, k));
+    }
+}
