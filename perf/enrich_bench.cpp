@@ -11,23 +11,32 @@
 //   BM_load_inventory_1m        the generated inventory alone (read, parse, intern: goal under 2 s)
 //   BM_build                    the whole build (every source read, flattened, merged, DIR-24 + IPv6 tables);
 //                               build_s is wall time, build_cpu_s the process CPU of every thread over it
-//   BM_lpm4_single / _bulk      IPv4 lookups of random addresses one at a time / lookup_bulk over 32
+//   BM_lpm4_single / _bulk      IPv4 lookups of random addresses (uniform over 1/8..223/8: the 100 M/s goal's
+//                               case) one at a time / lookup_bulk over 32
+//   BM_lpm4_bulk_zipf           the same with Zipf(1.1) over 2^20 random /24s (traffic's locality)
+//   BM_lpm4_build_small         building the IPv4 table of a tiny version (the reload soak's case)
 //   BM_lpm6_single              IPv6 lookups of random addresses inside 2000::/3
 //   BM_enrich_hot               enrich_records over bursts of 32 records just written (the worker's case:
 //                               the records are in L1 after the decoder wrote them)
 //   BM_enrich_cold              the same over records streamed from 64 MiB (the sink's case: records written
 //                               by another core, not in this core's caches)
+//   *_v0                        the same over the code before issue 11's lookup work (a copy below: lpm4 on
+//                               new[] pages, every tbl24 entry written, values only; enrich_records' old
+//                               passes), over the same intervals: before/after in one run
 //   BM_json_enriched            format_json + append_enriched: what the sink does per record anyway
 //   BM_json_plain               format_json alone (the JSON output without enrichment), same records
 //
 // Checked first: the merged table's country for 20,000 random addresses equals libmaxminddb's own lookup in
 // the City files (where the inventory gives none), lookup_bulk equals lookup, and the AS number equals a
-// binary search in the ASN CSV.
+// binary search in the ASN CSV. lookup_bulk answers words (value and matched prefix, lpm.hpp).
 #include <benchmark/benchmark.h>
 #include <maxminddb.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -189,7 +198,7 @@ world& the_world() {
         std::vector<uint32_t> out(4096);
         for (std::size_t i = 0; i < out.size(); i += 32) w.v->v4.lookup_bulk(&w.v4[i], &out[i], 32);
         for (std::size_t i = 0; i < out.size(); ++i)
-            if (out[i] != w.v->v4.lookup(w.v4[i])) {
+            if (out[i] != w.v->v4.lookup_word(w.v4[i])) {
                 w.why = "lookup_bulk differs from lookup";
                 return w;
             }
@@ -264,33 +273,257 @@ void BM_load_inventory_1m(benchmark::State& st) {
 }
 BENCHMARK(BM_load_inventory_1m)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-void BM_lpm4_single(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
+// ---- the tables before issue 11's lookup work, for same-run comparisons (the "_v0" benchmarks) ----
+// lpm4 as it was: the tbl24 from new[] (4 KiB pages, every entry written), values only.
+namespace v0 {
+class lpm4 {
+public:
+    static constexpr uint32_t k_ext = 1u << 31;
+    explicit lpm4(const std::vector<interval>& all) : _tbl24(new uint32_t[1u << 24]) {
+        const u128 lo4 = k_v4_mapped, hi4 = k_v4_mapped | 0xffffffffu;
+        std::vector<uint64_t> starts;
+        std::size_t i = 0;
+        while (i + 1 < all.size() && all[i + 1].lo <= lo4) ++i;
+        starts.push_back(0);
+        _iv.push_back({0, all.empty() ? 0 : all[i].value});
+        for (++i; i < all.size() && all[i].lo <= hi4; ++i) {
+            starts.push_back(static_cast<uint64_t>(all[i].lo - lo4));
+            _iv.push_back({static_cast<uint32_t>(all[i].lo - lo4), all[i].value});
+        }
+        starts.push_back(uint64_t(1) << 32);
+        _last = static_cast<uint32_t>(_iv.size() - 1);
+        _iv.push_back({0xffffffffu, 0});
+        const std::size_t n = _last + 1;
+        for (std::size_t j = 0; j < n; ++j) {
+            const uint64_t first_block = (starts[j] + 255) >> 8, end_block = starts[j + 1] >> 8;
+            if (first_block < end_block) std::fill(_tbl24.get() + first_block, _tbl24.get() + end_block, _iv[j].value);
+        }
+        uint64_t last_ext = UINT64_MAX;
+        for (std::size_t j = 1; j < n; ++j) {
+            if ((starts[j] & 255) == 0) continue;
+            const uint64_t b = starts[j] >> 8;
+            if (b != last_ext) _tbl24[b] = k_ext | static_cast<uint32_t>(j - 1);
+            last_ext = b;
+        }
+    }
+    uint32_t lookup(uint32_t a) const noexcept {
+        const uint32_t e = _tbl24[a >> 8];
+        if (!(e & k_ext)) [[likely]]
+            return e;
+        uint32_t i = e & ~k_ext;
+        while (i < _last && _iv[i + 1].start <= a) ++i;
+        return _iv[i].value;
+    }
+    void lookup_bulk(const uint32_t* a, uint32_t* out, unsigned n) const noexcept {
+        for (unsigned i = 0; i < n; ++i) __builtin_prefetch(&_tbl24[a[i] >> 8]);
+        unsigned ext = 0;
+        for (unsigned i = 0; i < n; ++i) {
+            out[i] = _tbl24[a[i] >> 8];
+            if (out[i] & k_ext) [[unlikely]] {
+                __builtin_prefetch(&_iv[(out[i] & ~k_ext) + 1]);
+                ++ext;
+            }
+        }
+        if (ext == 0) return;
+        for (unsigned i = 0; i < n; ++i)
+            if (out[i] & k_ext) {
+                uint32_t j = out[i] & ~k_ext;
+                while (j < _last && _iv[j + 1].start <= a[i]) ++j;
+                out[i] = _iv[j].value;
+            }
+    }
+
+private:
+    struct iv {
+        uint32_t start;
+        uint32_t value;
+    };
+    std::unique_ptr<uint32_t[]> _tbl24;
+    std::vector<iv> _iv;
+    uint32_t _last = 0;
+};
+
+// enrich_records as it was (lookup.cpp before issue 11's work), over the v0 lpm4; the rest of the version
+// (lpm6, exporters, interfaces) is the current one's.
+inline uint32_t if_attr(const table_version& t, u128 exporter, decode::if_format f, uint32_t value) noexcept {
+    if (f == decode::if_format::ifindex && value != 0) {
+        const uint32_t id = t.interface_attr(exporter, value);
+        if (id) return id;
+        return 0;
+    }
+    if (t.has_interfaces && f == decode::if_format::ifindex) {
+        if (const uint32_t id = t.interface_attr(exporter, value)) return id;
+    }
+    return interface_label(t, f, value);
+}
+inline uint32_t v4_of(const uint8_t a[16]) noexcept {
+    return (uint32_t(a[12]) << 24) | (uint32_t(a[13]) << 16) | (uint32_t(a[14]) << 8) | a[15];
+}
+void enrich_records(const lpm4& v4, const table_version& t, decode::flow_record* recs, unsigned n) noexcept {
+    constexpr unsigned k_batch = 32;
+    uint32_t keys[2 * k_batch], vals[2 * k_batch];
+    uint16_t slot[2 * k_batch];
+    uint8_t last_exp[16] = {};
+    const exporter_entry* last_e = nullptr;
+    u128 last_key = 0;
+    bool have_last = false;
+    for (unsigned base = 0; base < n; base += k_batch) {
+        const unsigned m = std::min(k_batch, n - base);
+        decode::flow_record* r = recs + base;
+        unsigned nk = 0;
+        for (unsigned i = 0; i < m; ++i) {
+            const uint8_t* a[2] = {r[i].src_addr, r[i].dst_addr};
+            uint32_t* out[2] = {&r[i].src_attr_id, &r[i].dst_attr_id};
+            for (int s = 0; s < 2; ++s) {
+                if (decode::is_ipv4_mapped(a[s])) {
+                    keys[nk] = v4_of(a[s]);
+                    slot[nk++] = static_cast<uint16_t>(2 * i + s);
+                } else {
+                    *out[s] = decode::is_zero_address(a[s]) ? 0 : t.v6.lookup(to_u128(a[s]));
+                }
+            }
+        }
+        v4.lookup_bulk(keys, vals, nk);
+        for (unsigned j = 0; j < nk; ++j) {
+            decode::flow_record& x = r[slot[j] >> 1];
+            (slot[j] & 1 ? x.dst_attr_id : x.src_attr_id) = vals[j];
+        }
+        for (unsigned i = 0; i < m; ++i) {
+            decode::flow_record& x = r[i];
+            if (!have_last || std::memcmp(last_exp, x.sampler_address, 16) != 0) [[unlikely]] {
+                std::memcpy(last_exp, x.sampler_address, 16);
+                last_key = to_u128(x.sampler_address);
+                last_e = t.exporter(x.sampler_address);
+                have_last = true;
+            }
+            x.exporter_attr_id = last_e ? last_e->attr_id : 0;
+            if (last_e && last_e->sampling_rate && !last_e->force && x.sampling_rate == 0) {
+                x.sampling_rate = last_e->sampling_rate;
+                x.flags |= decode::record_flags::sampling_overridden;
+            }
+            if (x.kind == decode::record_kind::interface_counters) {
+                x.in_if_attr_id = if_attr(t, last_key, decode::if_format::ifindex, x.in_if);
+                x.out_if_attr_id = 0;
+            } else {
+                x.in_if_attr_id = if_attr(t, last_key, x.in_if_format, x.in_if);
+                x.out_if_attr_id = if_attr(t, last_key, x.out_if_format, x.out_if);
+            }
+        }
+    }
+}
+}  // namespace v0
+
+// The v0 table over the same intervals, and realistic addresses: Zipf(1.1) over 2^20 random /24s of
+// 1/8..223/8 (rank 1 the most frequent), a random last octet. Built on first use, checked against the
+// current table.
+struct world_v0 {
+    std::unique_ptr<v0::lpm4> v4;
+    std::vector<uint32_t> zipf4;
+    bool ok = false;
+};
+world_v0& the_world_v0() {
+    static world_v0 z = [] {
+        world_v0 z;
+        world& w = the_world();
+        if (!w.ok) return z;
+        z.v4 = std::make_unique<v0::lpm4>(w.v->v4.to_intervals());
+        std::mt19937_64 rng(19);
+        std::vector<uint32_t> blocks(1 << 20);
+        for (auto& b : blocks) b = 0x010000u + uint32_t(rng() % 0xdf0000u);
+        std::vector<double> cdf(blocks.size());
+        double sum = 0;
+        for (std::size_t r = 0; r < blocks.size(); ++r) cdf[r] = sum += 1.0 / std::pow(double(r + 1), 1.1);
+        std::uniform_real_distribution<double> u(0, sum);
+        for (int i = 0; i < (1 << 20); ++i) {
+            const std::size_t r = std::size_t(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+            z.zipf4.push_back((blocks[std::min(r, blocks.size() - 1)] << 8) | uint32_t(rng() & 255));
+        }
+        for (std::size_t i = 0; i < w.v4.size(); i += 7)
+            if (z.v4->lookup(w.v4[i]) != w.v->v4.lookup(w.v4[i])) return z;
+        z.ok = true;
+        return z;
+    }();
+    return z;
+}
+bool ready_v0(benchmark::State& st) {
+    if (!ready(st)) return false;
+    if (!the_world_v0().ok) st.SkipWithError("the v0 table differs from the current one");
+    return the_world_v0().ok;
+}
+
+template <class T>
+void lpm4_single(benchmark::State& st, const T& t, const std::vector<uint32_t>& addrs) {
     std::size_t i = 0;
     uint32_t acc = 0;
     for (auto _ : st) {
-        acc += w.v->v4.lookup(w.v4[i]);
+        acc += t.lookup(addrs[i]);
         i = (i + 1) & ((1 << 20) - 1);
     }
     benchmark::DoNotOptimize(acc);
     st.SetItemsProcessed(int64_t(st.iterations()));
 }
-BENCHMARK(BM_lpm4_single);
-
-void BM_lpm4_bulk(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
+template <class T>
+void lpm4_bulk(benchmark::State& st, const T& t, const std::vector<uint32_t>& addrs) {
     std::size_t i = 0;
     uint32_t out[32];
     for (auto _ : st) {
-        w.v->v4.lookup_bulk(&w.v4[i], out, 32);
+        t.lookup_bulk(&addrs[i], out, 32);
         benchmark::DoNotOptimize(out);
         i = (i + 32) & ((1 << 20) - 1);
     }
     st.SetItemsProcessed(int64_t(st.iterations()) * 32);
 }
+
+// Uniform random addresses over 1/8..223/8 (the goal's case: every lookup a cache miss) ...
+void BM_lpm4_single(benchmark::State& st) {
+    if (ready(st)) lpm4_single(st, the_world().v->v4, the_world().v4);
+}
+BENCHMARK(BM_lpm4_single);
+void BM_lpm4_single_v0(benchmark::State& st) {
+    if (ready_v0(st)) lpm4_single(st, *the_world_v0().v4, the_world().v4);
+}
+BENCHMARK(BM_lpm4_single_v0);
+void BM_lpm4_bulk(benchmark::State& st) {
+    if (ready(st)) lpm4_bulk(st, the_world().v->v4, the_world().v4);
+}
 BENCHMARK(BM_lpm4_bulk);
+void BM_lpm4_bulk_v0(benchmark::State& st) {
+    if (ready_v0(st)) lpm4_bulk(st, *the_world_v0().v4, the_world().v4);
+}
+BENCHMARK(BM_lpm4_bulk_v0);
+// ... and Zipf over /24s (traffic's case: hot /24s stay in cache).
+void BM_lpm4_bulk_zipf(benchmark::State& st) {
+    if (ready_v0(st)) lpm4_bulk(st, the_world().v->v4, the_world_v0().zipf4);
+}
+BENCHMARK(BM_lpm4_bulk_zipf);
+void BM_lpm4_bulk_zipf_v0(benchmark::State& st) {
+    if (ready_v0(st)) lpm4_bulk(st, *the_world_v0().v4, the_world_v0().zipf4);
+}
+BENCHMARK(BM_lpm4_bulk_zipf_v0);
+
+// Building the IPv4 table of a tiny version (the reload soak's: a /24 and a /32 of an inventory, a few
+// ASN/City-like ranges): the v0 table writes the whole 64 MiB tbl24 every time, the current one a few pages.
+std::vector<interval> small_intervals() {
+    std::vector<prefix> ps{{v4_key(0xc0000200u), 96 + 24, 1}, {v4_key(0xcb007135u), 128, 2}};
+    for (uint32_t i = 0; i < 16; ++i) split_range(v4_key(0x01000000u + (i << 20)), v4_key(0x01000000u + (i << 20) + 4999), 3 + i, ps);
+    return flatten(ps);
+}
+void BM_lpm4_build_small(benchmark::State& st) {
+    const auto list = small_intervals();
+    for (auto _ : st) {
+        lpm4 t(list);
+        benchmark::DoNotOptimize(t.lookup(0xc0000201u));
+    }
+}
+BENCHMARK(BM_lpm4_build_small)->Unit(benchmark::kMicrosecond);
+void BM_lpm4_build_small_v0(benchmark::State& st) {
+    const auto list = small_intervals();
+    for (auto _ : st) {
+        v0::lpm4 t(list);
+        benchmark::DoNotOptimize(t.lookup(0xc0000201u));
+    }
+}
+BENCHMARK(BM_lpm4_build_small_v0)->Unit(benchmark::kMillisecond);
 
 void BM_lpm6_single(benchmark::State& st) {
     if (!ready(st)) return;
@@ -333,52 +566,66 @@ std::vector<decode::flow_record> make_records(std::size_t n) {
     return r;
 }
 
-void BM_enrich_hot(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
+// The decoder's write (a copy: the records are then in L1, as in the worker's ring slots), then the lookups.
+template <class F>
+void enrich_hot(benchmark::State& st, F&& enrich) {
     auto src = make_records(1 << 16);
     std::vector<decode::flow_record> burst(32);
     std::size_t i = 0;
     for (auto _ : st) {
-        // The decoder's write (a copy: the records are then in L1, as in the worker's ring slots).
         std::memcpy(burst.data(), &src[i], 32 * sizeof(decode::flow_record));
-        enrich_records(*w.v, burst.data(), 32);
+        enrich(burst.data(), 32u);
         benchmark::DoNotOptimize(burst.data());
         i = (i + 32) & ((1 << 16) - 1);
     }
     st.SetItemsProcessed(int64_t(st.iterations()) * 32);
 }
+void BM_enrich_hot(benchmark::State& st) {
+    if (!ready(st)) return;
+    const table_version& t = *the_world().v;
+    enrich_hot(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); });
+}
 BENCHMARK(BM_enrich_hot);
+void BM_enrich_hot_v0(benchmark::State& st) {
+    if (!ready_v0(st)) return;
+    const table_version& t = *the_world().v;
+    const v0::lpm4& v4 = *the_world_v0().v4;
+    enrich_hot(st, [&](decode::flow_record* r, unsigned n) { v0::enrich_records(v4, t, r, n); });
+}
+BENCHMARK(BM_enrich_hot_v0);
 
 // The same copy without the lookup: the baseline to subtract (same run).
 void BM_enrich_hot_baseline_copy(benchmark::State& st) {
     if (!ready(st)) return;
-    auto src = make_records(1 << 16);
-    std::vector<decode::flow_record> burst(32);
-    std::size_t i = 0;
-    for (auto _ : st) {
-        std::memcpy(burst.data(), &src[i], 32 * sizeof(decode::flow_record));
-        benchmark::DoNotOptimize(burst.data());
-        i = (i + 32) & ((1 << 16) - 1);
-    }
-    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+    enrich_hot(st, [](decode::flow_record*, unsigned) {});
 }
 BENCHMARK(BM_enrich_hot_baseline_copy);
 
-void BM_enrich_cold(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
+template <class F>
+void enrich_cold(benchmark::State& st, F&& enrich) {
     constexpr std::size_t n = (64u << 20) / sizeof(decode::flow_record);  // 64 MiB of records: past the LLC
     auto recs = make_records(n);
     std::size_t i = 0;
     for (auto _ : st) {
-        enrich_records(*w.v, &recs[i], 32);
+        enrich(&recs[i], 32u);
         i += 32;
         if (i + 32 > n) i = 0;
     }
     st.SetItemsProcessed(int64_t(st.iterations()) * 32);
 }
+void BM_enrich_cold(benchmark::State& st) {
+    if (!ready(st)) return;
+    const table_version& t = *the_world().v;
+    enrich_cold(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); });
+}
 BENCHMARK(BM_enrich_cold);
+void BM_enrich_cold_v0(benchmark::State& st) {
+    if (!ready_v0(st)) return;
+    const table_version& t = *the_world().v;
+    const v0::lpm4& v4 = *the_world_v0().v4;
+    enrich_cold(st, [&](decode::flow_record* r, unsigned n) { v0::enrich_records(v4, t, r, n); });
+}
+BENCHMARK(BM_enrich_cold_v0);
 
 void BM_json_enriched(benchmark::State& st) {
     if (!ready(st)) return;

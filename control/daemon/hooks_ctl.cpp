@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The control socket's hooks, set by the composition root: `reload` (the config file, the rules) and `top` (the
-// aggregating outputs' closed windows) and `lookup` (the live enrichment table version's answer for an address;
-// the merged set does not record which source gave each attribute, so the answer does not say).
+// aggregating outputs' closed windows) and `lookup` (the live enrichment table version's answer for an address
+// and its matched prefix; the merged set does not record which source gave each attribute, so the answer does
+// not say).
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -150,10 +151,12 @@ outcome do_lookup(const daemon& d, const request& rq) {
         return outcome::error(error_code::bad_args, "ip: an IPv4 or IPv6 address");
     const enrich::table_version* v = d.enrich->version();
     if (v == nullptr) return outcome::error(error_code::failed, "no table version published yet");
-    const uint32_t id = v->address_attr(a);
+    const enrich::table_version::address_answer hit = v->address(a);
+    const uint32_t id = hit.attr_id;
     const enrich::exporter_entry* e = v->exporter(a);
     std::string j = "{\"ip\":" + json_string(ip) + ",\"version\":" + std::to_string(v->version) +
                     ",\"address\":" + attrs_json(d, id);
+    if (hit.match) j += ",\"prefix\":" + json_string(enrich::table_version::matched_prefix(a, hit.match));
     if (e != nullptr)
         j += ",\"exporter\":" + attrs_json(d, e->attr_id) + ",\"exporter_sampling_rate\":" +
              std::to_string(e->sampling_rate) + ",\"exporter_sampling_force\":" + (e->force ? "true" : "false");

@@ -10,7 +10,8 @@
 //   sources ──builder::build()──► table_version (owns its lpm4/lpm6/exporter/interface arrays)
 //                                   │ borrowed by workers between two quiescent states
 //                                   ▼
-//   record ──enrich_records()──► src/dst/exporter/in_if/out_if attr ids ──(sink)──► interner ──► strings
+//   record ──enrich_records()──► src/dst/exporter/in_if/out_if attr ids (+ src/dst matched prefix lengths)
+//                                   ──(sink)──► interner ──► strings
 //
 // Precedence (per field, highest first): static prefixes (--enrich-prefix), inventory files in the order
 // given, mmdb files in the order given. The per-address answer is the longest matching prefix of EACH
@@ -18,6 +19,7 @@
 // database's country for that address, and a static prefix's role beats the inventory's.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,12 +101,15 @@ struct build_stats {
 
 namespace detail {
 // The interface table's hash of (exporter, ifIndex): the builder (tables.cpp) and the lookup (lookup.cpp).
-inline uint64_t if_hash(u128 e, uint32_t ifindex) noexcept {
-    uint64_t h = static_cast<uint64_t>(e) * 0x9E3779B97F4A7C15ull;
-    h ^= static_cast<uint64_t>(e >> 64) * 0xC2B2AE3D27D4EB4Full;
-    h ^= (uint64_t(ifindex) + 0x165667B19E3779F9ull) * 0xFF51AFD7ED558CCDull;
+// In two parts so that the lookup hashes a record's exporter once for both of its interfaces.
+inline uint64_t if_hash_exporter(u128 e) noexcept {
+    return (static_cast<uint64_t>(e) * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(e >> 64) * 0xC2B2AE3D27D4EB4Full);
+}
+inline uint64_t if_hash_finish(uint64_t he, uint32_t ifindex) noexcept {
+    const uint64_t h = he ^ ((uint64_t(ifindex) + 0x165667B19E3779F9ull) * 0xFF51AFD7ED558CCDull);
     return h ^ (h >> 29);
 }
+inline uint64_t if_hash(u128 e, uint32_t ifindex) noexcept { return if_hash_finish(if_hash_exporter(e), ifindex); }
 }  // namespace detail
 
 class table_version {
@@ -134,11 +139,28 @@ public:
     build_stats stats;
     bool has_interfaces = false;
 
-    uint32_t address_attr(const uint8_t a[16]) const noexcept {
-        if (decode::is_zero_address(a)) return 0;
-        if (decode::is_ipv4_mapped(a))
-            return v4.lookup((uint32_t(a[12]) << 24) | (uint32_t(a[13]) << 16) | (uint32_t(a[14]) << 8) | a[15]);
-        return v6.lookup(to_u128(a));
+    // An address's attribute set and matched prefix, from one lookup. match follows flow_record's
+    // src_net_match: the family's prefix length + 1 (IPv4 1..33, IPv6 1..129), 0 = no prefix matched.
+    struct address_answer {
+        uint32_t attr_id = 0;
+        uint8_t match = 0;
+    };
+    address_answer address(const uint8_t a[16]) const noexcept {
+        if (decode::is_zero_address(a)) return {};
+        const uint32_t w =
+            decode::is_ipv4_mapped(a)
+                ? v4.lookup_word((uint32_t(a[12]) << 24) | (uint32_t(a[13]) << 16) | (uint32_t(a[14]) << 8) | a[15])
+                : v6.lookup_word(to_u128(a));
+        return {lpm_value(w), lpm_match(w)};
+    }
+    uint32_t address_attr(const uint8_t a[16]) const noexcept { return address(a).attr_id; }
+    uint8_t address_match(const uint8_t a[16]) const noexcept { return address(a).match; }
+    // The matched prefix as text ("10.1.0.0/16", "2001:db8::/32") for a match of `a` (not 0); control plane.
+    static std::string matched_prefix(const uint8_t a[16], uint8_t match) {
+        const bool v4 = decode::is_ipv4_mapped(a);
+        const unsigned len = (v4 ? 96u : 0u) + (match ? match - 1u : 0u);
+        const u128 k = to_u128(a) & (len == 0 ? u128(0) : ~u128(0) << (128 - std::min(len, 128u)));
+        return prefix_text(k, static_cast<uint8_t>(std::min(len, 128u)));
     }
     const exporter_entry* exporter(const uint8_t a[16]) const noexcept {
         const uint32_t v = exporters.lookup(to_u128(a));
@@ -150,9 +172,10 @@ public:
 // The interface label a record gets for (format, value) when it names no ifIndex, else 0.
 uint32_t interface_label(const table_version& t, decode::if_format f, uint32_t value) noexcept;
 
-// Sets the five *_attr_id fields of n records (and the non-forced exporter sampling rate where the
-// record has none). Batched: the IPv4 source and destination lookups of the records go through
-// lpm4::lookup_bulk. No allocation, no lock.
+// Sets the five *_attr_id fields and src_net_match / dst_net_match of n records (and the non-forced exporter
+// sampling rate where the record has none). Batched per 32 records: the IPv4 source and destination tbl24
+// lines are prefetched first, the exporter and interface lookups run while those misses are in flight, then
+// lpm4::lookup_bulk resolves them. No allocation, no lock.
 void enrich_records(const table_version& t, decode::flow_record* r, unsigned n) noexcept;
 
 class builder {

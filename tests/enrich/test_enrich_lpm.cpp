@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// LPM flattening, merging, range splitting and the lpm4/lpm6 tables against a brute-force reference.
+// LPM flattening, merging, range splitting and the lpm4/lpm6 tables against a brute-force reference: the
+// value and the matched prefix of one lookup, lookup_bulk, the tables' page use, and enrich_records' ids and
+// matched prefixes on records.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <random>
+#include <stdexcept>
 
 #include "enrich/lpm/lpm.hpp"
+#include "enrich/tables/tables.hpp"
 
+using namespace sluice;
 using namespace sluice::enrich;
 
 namespace {
@@ -94,7 +101,17 @@ TEST(EnrichLpm, BulkEqualsSingle) {
     std::vector<uint32_t> keys(4096), out(4096);
     for (auto& k : keys) k = 0x0a000000u | (uint32_t(rng()) & 0x000fffffu);
     for (std::size_t i = 0; i < keys.size(); i += 32) t.lookup_bulk(&keys[i], &out[i], 32);
-    for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(out[i], t.lookup(keys[i])) << i;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        ASSERT_EQ(out[i], t.lookup_word(keys[i])) << i;
+        ASSERT_EQ(lpm_value(out[i]), t.lookup(keys[i])) << i;
+    }
+    // Every batch size around the pipeline's depth (16), from every offset.
+    for (unsigned n = 0; n <= 40; ++n) {
+        std::vector<uint32_t> o(n + 1, 0xdeadbeef);
+        t.lookup_bulk(&keys[n * 7], o.data(), n);
+        for (unsigned i = 0; i < n; ++i) ASSERT_EQ(o[i], t.lookup_word(keys[n * 7 + i])) << n << " " << i;
+        ASSERT_EQ(o[n], 0xdeadbeefu);  // nothing written past n
+    }
 }
 
 TEST(EnrichLpm, MergeIsPerSourceLpmThenCombined) {
@@ -182,7 +199,16 @@ TEST(EnrichLpm, EdgesOfTheAddressSpace) {
     EXPECT_EQ(t6.lookup(v4_key(0xffffffffu)), 7u);
     uint32_t keys[4] = {0xffffffffu, 0xfffffffdu, 0, 1}, out[4];
     t.lookup_bulk(keys, out, 4);
+    for (auto& o : out) o = lpm_value(o);
     EXPECT_EQ(std::vector<uint32_t>(out, out + 4), (std::vector<uint32_t>{7, 5, 6, 9}));
+    // The matches: 255.255.255.254/31, the split range (one /28, 255.255.255.240/28), 0.0.0.0/32, ::/0 (an IPv4
+    // /0 for lpm4, /0 of the 128 bits for lpm6).
+    EXPECT_EQ(lpm_match(t.lookup_word(0xffffffffu)), 32);
+    EXPECT_EQ(lpm_match(t.lookup_word(0xfffffffdu)), 29);
+    EXPECT_EQ(lpm_match(t.lookup_word(0)), 33);
+    EXPECT_EQ(lpm_match(t.lookup_word(1)), 1);
+    EXPECT_EQ(lpm_match(t6.lookup_word(~u128(0))), 1);
+    EXPECT_EQ(lpm_match(t6.lookup_word(v4_key(0xffffffffu))), 96 + 31 + 1);
     // An empty table answers 0 everywhere.
     lpm4 empty(flatten({}));
     EXPECT_EQ(empty.lookup(0x0a000001u), 0u);
@@ -238,5 +264,204 @@ TEST(EnrichLpm, MatchedPrefixLengthThroughFlattenAndMerge) {
         auto merged = merge(lists, [](std::span<const uint32_t> v) { return v[0] ? v[0] : v[1] ? v[1] : v[2]; });
         for (std::size_t i = 0; i < srcs.size(); ++i)
             for (u128 k : probes(srcs[i], rng, i < 2)) ASSERT_EQ(match_at(merged, k), brute_match(srcs, k));
+    }
+}
+
+namespace {
+// The IPv4 match lpm4 reports for a 128-bit match m (intervals.hpp): the IPv4 length + 1, a prefix shorter
+// than /96 counting as /0.
+uint8_t v4_match(uint8_t m) { return m == 0 ? 0 : m <= 96 ? 1 : static_cast<uint8_t>(m - 96); }
+
+std::vector<prefix> random_wide_v4(std::mt19937_64& rng, unsigned n, uint32_t base_value) {
+    // Anywhere in the IPv4 space, /1../32: blocks of every size, many /24 boundaries.
+    std::vector<prefix> ps;
+    for (unsigned i = 0; i < n; ++i) {
+        const uint8_t len = static_cast<uint8_t>(1 + rng() % 32);
+        ps.push_back({v4_key(uint32_t(rng())) & mask(96 + len), static_cast<uint8_t>(96 + len),
+                      base_value + 1 + uint32_t(rng() % 50)});
+    }
+    return ps;
+}
+}  // namespace
+
+TEST(EnrichLpm, ValueAndMatchInOneLookupAgainstBruteForce) {
+    // Three sources (two IPv4, one IPv6, one of them with a ::/0 and an ::ffff:0:0/96 under everything),
+    // merged: lpm4 and lpm6 give the merged value and the longest matching prefix of any source.
+    std::mt19937_64 rng(21);
+    for (int round = 0; round < 4; ++round) {
+        std::vector<std::vector<prefix>> srcs{random_v4(rng, 300, 0), random_wide_v4(rng, 300, 100),
+                                              random_v6(rng, 200, 200)};
+        if (round % 2) {
+            srcs[2].push_back({0, 0, 250});
+            srcs[2].push_back({k_v4_mapped, 96, 251});
+        }
+        std::vector<std::vector<interval>> lists;
+        for (const auto& s : srcs) lists.push_back(flatten(s));
+        auto combine = [](std::span<const uint32_t> v) { return v[0] * 1000 + v[1] * 3 + v[2]; };
+        auto merged = merge(lists, combine);
+        lpm4 t4(merged);
+        lpm6 t6(merged);
+        std::vector<u128> ks;
+        for (std::size_t i = 0; i < srcs.size(); ++i)
+            for (u128 k : probes(srcs[i], rng, i < 2)) ks.push_back(k);
+        for (int i = 0; i < 3000; ++i) ks.push_back(v4_key(uint32_t(rng())));
+        std::vector<uint32_t> keys4;
+        for (u128 k : ks) {
+            const uint32_t va = brute(srcs[0], k), vb = brute(srcs[1], k), vc = brute(srcs[2], k);
+            const uint32_t want = (va | vb | vc) ? combine(std::vector<uint32_t>{va, vb, vc}) : 0;
+            const uint8_t m = brute_match(srcs, k);
+            ASSERT_EQ(lpm_value(t6.lookup_word(k)), want);
+            ASSERT_EQ(lpm_match(t6.lookup_word(k)), m);
+            ASSERT_EQ(t6.lookup(k), want);
+            if (is_v4_key(k)) {
+                const uint32_t w = t4.lookup_word(static_cast<uint32_t>(k));
+                ASSERT_EQ(lpm_value(w), want) << prefix_text(k, 128);
+                ASSERT_EQ(lpm_match(w), v4_match(m)) << prefix_text(k, 128);
+                ASSERT_EQ(w == 0, want == 0);
+                keys4.push_back(static_cast<uint32_t>(k));
+            }
+        }
+        std::vector<uint32_t> out(keys4.size());
+        t4.lookup_bulk(keys4.data(), out.data(), static_cast<unsigned>(keys4.size()));
+        for (std::size_t i = 0; i < keys4.size(); ++i) ASSERT_EQ(out[i], t4.lookup_word(keys4[i])) << i;
+        // The intervals read back rebuild the same table.
+        lpm4 again(t4.to_intervals());
+        for (uint32_t k : keys4) ASSERT_EQ(again.lookup_word(k), t4.lookup_word(k));
+        lpm6 again6(t6.to_intervals());
+        for (u128 k : ks) ASSERT_EQ(again6.lookup_word(k), t6.lookup_word(k));
+    }
+}
+
+TEST(EnrichLpm, SmallTablesWriteFewPages) {
+    // Two IPv4 rows: a /24 and a /32 (a boundary inside a /24), two 4 KiB pages of the 16,384.
+    std::vector<prefix> ps{{v4_key(0xc0000200u), 96 + 24, 1}, {v4_key(0xcb007135u), 128, 2}};
+    lpm4 small(flatten(ps));
+    EXPECT_EQ(small.tbl24_pages_written(), 2u);
+    EXPECT_EQ(small.lookup_word(0xc0000201u), 1u | (25u << k_lpm_value_bits));
+    EXPECT_EQ(small.lookup_word(0xcb007135u), 2u | (33u << k_lpm_value_bits));
+    EXPECT_EQ(small.lookup_word(0xcb007136u), 0u);
+    EXPECT_EQ(small.lookup_word(0x0a000001u), 0u);
+    // 0.0.0.0/1: half the table's pages hold a word.
+    lpm4 half(flatten({{v4_key(0), 96 + 1, 3}}));
+    EXPECT_EQ(half.tbl24_pages_written(), 8192u);
+    EXPECT_EQ(half.lookup(0x7fffffffu), 3u);
+    EXPECT_EQ(half.lookup(0x80000000u), 0u);
+    // Default-constructed: 0 everywhere, nothing written.
+    lpm4 none;
+    lpm6 none6;
+    EXPECT_EQ(none.lookup_word(0xffffffffu), 0u);
+    EXPECT_EQ(none6.lookup_word(~u128(0)), 0u);
+    uint32_t k[3] = {0, 0x7f000001u, 0xffffffffu}, o[3] = {9, 9, 9};
+    none.lookup_bulk(k, o, 3);
+    EXPECT_EQ(o[0] | o[1] | o[2], 0u);
+}
+
+TEST(EnrichLpm, ValuesPastTwentyTwoBitsAreRefused) {
+    std::vector<prefix> ok{{v4_key(0x0a000000u), 96 + 8, k_lpm_value_mask}};
+    EXPECT_EQ(lpm4(flatten(ok)).lookup(0x0a000001u), k_lpm_value_mask);
+    EXPECT_EQ(lpm6(flatten(ok)).lookup(v4_key(0x0a000001u)), k_lpm_value_mask);
+    std::vector<prefix> big{{v4_key(0x0a000000u), 96 + 8, k_lpm_value_mask + 1}};
+    EXPECT_THROW(lpm4{flatten(big)}, std::length_error);
+    EXPECT_THROW(lpm6{flatten(big)}, std::length_error);
+}
+
+TEST(EnrichLpm, EnrichRecordsSetsIdsAndMatchedPrefixes) {
+    // A version with only address tables (no exporters, no interfaces): every record's src/dst ids and
+    // matched prefixes equal the brute force, IPv4 (1..33) and IPv6 (1..129), zero addresses untouched.
+    std::mt19937_64 rng(23);
+    std::vector<std::vector<prefix>> srcs{random_v4(rng, 400, 0), random_wide_v4(rng, 200, 100),
+                                          random_v6(rng, 300, 200)};
+    std::vector<std::vector<interval>> lists;
+    for (const auto& s : srcs) lists.push_back(flatten(s));
+    auto combine = [](std::span<const uint32_t> v) { return v[0] ? v[0] : v[1] ? v[1] : v[2]; };
+    auto merged = merge(lists, combine);
+    table_version v;
+    v.v4 = lpm4(merged);
+    v.v6 = lpm6(merged);
+    std::vector<u128> ks;
+    for (std::size_t i = 0; i < srcs.size(); ++i)
+        for (u128 k : probes(srcs[i], rng, i < 2)) ks.push_back(k);
+    ks.push_back(0);
+    std::shuffle(ks.begin(), ks.end(), rng);
+    std::vector<decode::flow_record> recs(ks.size());
+    std::memset(recs.data(), 0, recs.size() * sizeof(decode::flow_record));
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+        from_u128(ks[i], recs[i].src_addr);
+        from_u128(ks[(i * 7 + 3) % ks.size()], recs[i].dst_addr);
+    }
+    // Uneven burst sizes: 1, 2, ... records per call.
+    for (std::size_t i = 0, n = 1; i < recs.size(); i += n, ++n)
+        enrich_records(v, &recs[i], static_cast<unsigned>(std::min(n, recs.size() - i)));
+    auto want = [&](u128 k, uint32_t& id, uint8_t& m) {
+        if (k == 0) {
+            id = 0, m = 0;
+            return;
+        }
+        const uint32_t a = brute(srcs[0], k), b = brute(srcs[1], k), c = brute(srcs[2], k);
+        id = combine(std::vector<uint32_t>{a, b, c});
+        const uint8_t m128 = brute_match(srcs, k);
+        m = is_v4_key(k) ? v4_match(m128) : m128;
+    };
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+        uint32_t id;
+        uint8_t m;
+        want(ks[i], id, m);
+        ASSERT_EQ(recs[i].src_attr_id, id) << i;
+        ASSERT_EQ(recs[i].src_net_match, m) << i;
+        ASSERT_EQ(v.address_attr(recs[i].src_addr), id);
+        ASSERT_EQ(v.address_match(recs[i].src_addr), m);
+        want(ks[(i * 7 + 3) % ks.size()], id, m);
+        ASSERT_EQ(recs[i].dst_attr_id, id) << i;
+        ASSERT_EQ(recs[i].dst_net_match, m) << i;
+    }
+}
+
+TEST(EnrichLpm, MatchedPrefixText) {
+    // The control socket's "prefix": the address masked to the matched length.
+    std::vector<prefix> ps{{v4_key(0x0a010000u), 96 + 16, 1}, {(u128(0x20010db8) << 96), 32, 2}, {0, 0, 3}};
+    table_version v;
+    const auto list = flatten(ps);
+    v.v4 = lpm4(list);
+    v.v6 = lpm6(list);
+    uint8_t a[16];
+    from_u128(v4_key(0x0a010203u), a);
+    ASSERT_EQ(v.address_match(a), 17);
+    EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "10.1.0.0/16");
+    from_u128(v4_key(0x0b000001u), a);  // only ::/0: an IPv4 /0
+    ASSERT_EQ(v.address_match(a), 1);
+    EXPECT_EQ(table_version::matched_prefix(a, 1), "0.0.0.0/0");
+    from_u128((u128(0x20010db8) << 96) | 0x1234, a);
+    ASSERT_EQ(v.address_match(a), 33);
+    EXPECT_EQ(table_version::matched_prefix(a, 33), "2001:db8::/32");
+    from_u128(u128(0x3fff) << 112, a);
+    EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "::/0");
+}
+
+TEST(EnrichLpm, CrowdedIpv6BucketsUseTheSecondIndex) {
+    // 3,000 prefixes spread over 2001::/16 and 2a00::/16 (so those buckets pass lpm6::k_sub_min and get a
+    // second index, every part of it used), /17../64, plus a few elsewhere: lpm6 equals brute
+    // force at every prefix's edges and at random addresses in the crowded buckets.
+    std::mt19937_64 rng(29);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 3000; ++i) {
+        const u128 top = i % 2 ? 0x2001 : 0x2a00;
+        const u128 a = (top << 112) | (u128(rng() & 0xffffffffffffull) << 64) | u128(rng());
+        const uint8_t len = static_cast<uint8_t>(17 + rng() % 48);
+        ps.push_back({a & mask(len), len, 1 + uint32_t(rng() % 1000)});
+    }
+    ps.push_back({u128(0x2400) << 112, 12, 1001});
+    ps.push_back({(u128(0xffff) << 112) | 1, 128, 1002});  // the last bucket
+    const auto list = flatten(ps);
+    lpm6 t(list);
+    std::vector<u128> ks;
+    for (const auto& p : ps) {
+        const u128 last = p.addr | ~mask(p.len);
+        for (u128 k : {p.addr, last, p.addr - 1, last + 1}) ks.push_back(k);
+    }
+    for (int i = 0; i < 20000; ++i)
+        ks.push_back((u128(i % 2 ? 0x2001 : 0x2a00) << 112) | (u128(rng() & 0xffffffffffffull) << 64) | u128(rng()));
+    for (u128 k : ks) {
+        ASSERT_EQ(t.lookup(k), brute(ps, k)) << prefix_text(k, 128);
+        ASSERT_EQ(t.lookup(k), interval_lookup(list, k));
     }
 }

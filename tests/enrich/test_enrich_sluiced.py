@@ -7,7 +7,8 @@
   - a bad source at start-up: exit 1 naming file and line; the forced exporter rate through the override path;
   - Reload: the tables rebuilt 10 times a second (SIGHUP, file rewrites) while a live net_pcap port replays
     with infinite_rx: no crash, builds published and old versions retired after grace periods, the workers
-    keep their cycles per packet, memory back to its level. RELOAD_SECONDS (default 10; the soak suite 60).
+    keep their cycles per packet (the soak: windows with and without reloads alternated in one run), memory
+    back to its level. RELOAD_SECONDS (default 12; the soak suite 60).
 
 usage: test_enrich_sluiced.py SLUICED SLUICE_DECODE FIXTURES_DIR TESTDATA_DIR [unittest args]"""
 
@@ -251,6 +252,18 @@ class Reload(unittest.TestCase):
         work = sum(m["sluice_dataplane_worker_cycles_%s_total" % k] for k in ("parse", "decode", "enrich"))
         return work / max(m["sluice_dataplane_worker_rx_packets_total"], 1)
 
+    @staticmethod
+    def work_and_packets(m):
+        work = sum(m["sluice_dataplane_worker_cycles_%s_total" % k] for k in ("parse", "decode", "enrich"))
+        return work, m["sluice_dataplane_worker_rx_packets_total"]
+
+    # The soak (RELOAD_SECONDS >= 30) alternates PHASE-second windows of reloading and of none in the one run and
+    # compares the worker's cycles per packet between the two kinds (each window measured from 2 s after it
+    # starts to its end, off the live stats file): on a shared machine the load drifts over a minute far more
+    # than 10%, so a 3 s base run before it measures the neighbours, not the reloads. The short variant keeps
+    # the base run and reloads throughout.
+    PHASE = 6.0
+
     def test_reload_ten_times_a_second(self):
         with tempfile.TemporaryDirectory() as tmp:
             src = sources(tmp)
@@ -258,30 +271,53 @@ class Reload(unittest.TestCase):
             base, _, _ = self.live(tmp, "base", src, 3)
 
             self.rx_samples = []
+            interleave = self.SECONDS >= 30
+            self.windows = {True: [0, 0, 0], False: [0, 0, 0]}  # reloading?: [work cycles, packets, windows]
 
-            def sample_rx(st):
+            def read_metrics(st):
                 try:
                     with open(st) as f:
-                        self.rx_samples.append(json.load(f)["metrics"]["sluice_dataplane_worker_rx_packets_total"])
+                        return json.load(f)["metrics"]
                 except (OSError, ValueError, KeyError):
-                    pass
+                    return None
 
             def reload(p, rss, st):
                 time.sleep(1.5)  # EAL up, first build done
                 rss.append(rss_kb(p.pid))
-                end = time.time() + self.SECONDS - 4.5
+                start = time.time()
+                end = start + self.SECONDS - 4.5
                 i = 0
-                next_sample = time.time()
+                next_sample = start
+                phase, opened = 0, None  # the current window and its first snapshot (work, packets)
                 while time.time() < end and p.poll() is None:
-                    if time.time() >= next_sample:
-                        sample_rx(st)
+                    now = time.time()
+                    if now >= next_sample:
+                        m = read_metrics(st)
+                        if m:
+                            self.rx_samples.append(m["sluice_dataplane_worker_rx_packets_total"])
                         next_sample += 1.0
-                    i += 1
-                    self.requests = i
-                    if i % 2:
-                        # A changed file (the control loop's mtime check also sees it) ...
-                        write(inv, "prefix,name\n192.0.2.0/24,lan-%d\n203.0.113.53,dns-%d\n" % (i, i))
-                    p.send_signal(signal.SIGHUP)  # ... and a reload request
+                    if interleave:
+                        k = int((now - start) // self.PHASE)
+                        if k != phase:  # window `phase` ends: its last snapshot
+                            m = read_metrics(st)
+                            if opened and m:
+                                w, n = self.work_and_packets(m)
+                                acc = self.windows[phase % 2 == 0]
+                                acc[0] += w - opened[0]
+                                acc[1] += n - opened[1]
+                                acc[2] += 1
+                            phase, opened = k, None
+                        if opened is None and now - start - phase * self.PHASE >= 2.0:
+                            m = read_metrics(st)
+                            if m:
+                                opened = self.work_and_packets(m)
+                    if not interleave or phase % 2 == 0:
+                        i += 1
+                        self.requests = i
+                        if i % 2:
+                            # A changed file (the control loop's mtime check also sees it) ...
+                            write(inv, "prefix,name\n192.0.2.0/24,lan-%d\n203.0.113.53,dns-%d\n" % (i, i))
+                        p.send_signal(signal.SIGHUP)  # ... and a reload request
                     time.sleep(0.1)
                 time.sleep(2.0)  # the last build (at nice 10) and its grace period
                 rss.append(rss_kb(p.pid))
@@ -297,7 +333,7 @@ class Reload(unittest.TestCase):
                 m["sluice_enrich_tables_builds_deferred_total"])
             print(info, file=sys.stderr)
             # Each request starts a build or, while one runs, is counted deferred (SIGHUP: kept and retried):
-            # on this shared 2-CPU box a build (a 64 MiB table) takes well over 100 ms while the worker and
+            # on this shared 2-CPU box a build takes tens of ms of wall time at nice 10 while the worker and
             # sink lcores spin, so requests coalesce; none is lost.
             deferred = m["sluice_enrich_tables_builds_deferred_total"]
             self.assertGreaterEqual(started, 5, info)
@@ -318,10 +354,19 @@ class Reload(unittest.TestCase):
             # processes take the CPU: on the shared 2-CPU box the short variant allows 2x; the soak, meant for a
             # quiet machine, 10% (RELOAD_CPP_TOLERANCE).
             limit = float(os.environ.get("RELOAD_CPP_TOLERANCE", "1.0"))
-            self.assertLess(self.cycles_per_packet(s), self.cycles_per_packet(base) * (1 + limit),
-                            (self.cycles_per_packet(s), self.cycles_per_packet(base)))
-            # Memory back to its level 2 s after the last reload: old versions (65 MiB each) are freed, not
-            # accumulated.
+            if interleave:
+                (wr, nr, kr), (wq, nq, kq) = self.windows[True], self.windows[False]
+                self.assertGreaterEqual(min(kr, kq), 2, self.windows)
+                with_reloads, without = wr / max(nr, 1), wq / max(nq, 1)
+                how = "%d reloading / %d quiet windows of %.0f s, alternated in one run" % (kr, kq, self.PHASE)
+            else:
+                with_reloads, without = self.cycles_per_packet(s), self.cycles_per_packet(base)
+                how = "the whole run against a 3 s run without reloads"
+            print("cycles per packet: %.1f reloading, %.1f without (x%.3f, bound x%.2f; %s)" % (
+                with_reloads, without, with_reloads / max(without, 1e-9), 1 + limit, how), file=sys.stderr)
+            self.assertLess(with_reloads, without * (1 + limit), (with_reloads, without, how))
+            # Memory back to its level 2 s after the last reload: old versions (a few 2 MiB regions of their
+            # tbl24 each, up to 65 MiB for a large table) are freed, not accumulated.
             self.assertEqual(len(rss), 2)
             self.assertLess(rss[1], rss[0] + 100 * 1024, rss)
 
