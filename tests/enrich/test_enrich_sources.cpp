@@ -289,7 +289,9 @@ TEST(EnrichBuilder, MergedTablesAndRecords) {
     EXPECT_EQ(tail,
               ",\"SrcNetName\":\"db7\",\"SrcNetRole\":\"pinned\",\"SrcCountry\":\"FR\",\"SrcGeoState\":\"IDF\","
               "\"SrcGeoCity\":\"Paris\",\"SrcAS\":64500,\"SrcASName\":\"Example \\\"Transit\\\"\",\"SrcNetRack\":\"r12\","
+              "\"SrcNetPrefix\":\"198.51.100.7/32\","
               "\"DstCountry\":\"DE\",\"DstGeoCity\":\"Berlin\",\"DstAS\":64501,\"DstASName\":\"Example v6\","
+              "\"DstNetPrefix\":\"2001:db8:1::/48\","
               "\"ExporterName\":\"edge1\",\"ExporterSite\":\"par\",\"ExporterGroup\":\"edge\","
               "\"InIfName\":\"xe-0/0/3\",\"InIfDescription\":\"Transit: Cogent\",\"InIfSpeed\":10000,"
               "\"InIfBoundary\":\"external\",\"InIfProvider\":\"cogent\",\"OutIfName\":\"xe-0/0/4\"}");

@@ -166,8 +166,10 @@ def main():
                 want.update(tes.IN5)
                 want.update(tes.SELF_OUT)
             got = pc.enriched_fields(m)
-            # The matched prefix: the worker fills src/dst_net_match (another part of issue 11); when it does,
-            # it is the address's own network, masked.
+            # Every enriched field, the matched prefixes included, as the JSON line of the same record has it.
+            assert got == expected_from_json(j), "%s: protobuf %s != JSON" % (where, got)
+            # The matched prefix (the worker's src/dst_net_match): the address's own network, masked, the same in
+            # Avro.
             for side, addr in (("Src", j.get("src_addr", "")), ("Dst", j.get("dst_addr", ""))):
                 k = side + "NetPrefix"
                 if k in got:
@@ -177,12 +179,12 @@ def main():
                     prefixes += 1
                     del got[k]
             assert got == want, "%s: protobuf %s != tables %s" % (where, got, want)
-            assert got == expected_from_json(j), "%s: protobuf %s != JSON" % (where, got)
             # Avro: the same values under the snake-case names, every other enriched field null.
             avro_got = {k: a[k] for k in avro_enriched if a[k] is not None and not k.endswith("_net_prefix")}
             assert avro_got == {ee.avro_name(k): v for k, v in want.items()}, "%s: avro %s" % (where, avro_got)
             fields_seen |= set(want)
             racks += sum(1 for k in want if k.endswith("Custom"))
+        assert prefixes > 0, "no record carried a matched prefix"
         assert racks > 0 and {"SrcNetName", "DstASN", "SrcGeoCity", "InIfSpeed", "OutIfName", "ExporterGroup",
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
