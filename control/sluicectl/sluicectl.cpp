@@ -419,12 +419,16 @@ void render_stats(element r, const ctl::style& st, rates* rt) {
 }
 
 void render_exporters(element r, const ctl::style& st) {
-    ctl::table t({"EXPORTER", "DATAGRAMS", "RECORDS", "TEMPLATES", "SAMPLING", "SEQ LOST", "ERRORS", "LAST SEEN"});
+    // FORCED: the sampling rate forced on the exporter (--sampling-override, or an exporter-table row with
+    // force, for its address or a subnet holding it), "-" for none.
+    ctl::table t({"EXPORTER", "DATAGRAMS", "RECORDS", "TEMPLATES", "SAMPLING", "SEQ LOST", "ERRORS", "LAST SEEN",
+                  "FORCED"});
     for (element e : r.get_array()) {
-        const uint64_t lost = u(e, "sequence_lost"), err = u(e, "errors");
+        const uint64_t lost = u(e, "sequence_lost"), err = u(e, "errors"), forced = u(e, "sampling_override");
         t.row({s(e, "exporter"), n(e, "datagrams"), n(e, "flow_records"), n(e, "templates_learned"),
                n(e, "sampling_rates_learned"), lost ? st.red(n(e, "sequence_lost")) : "0",
-               err ? st.red(n(e, "errors")) : "0", time_ns(u(e, "last_seen_ns"))});
+               err ? st.red(n(e, "errors")) : "0", time_ns(u(e, "last_seen_ns")),
+               forced ? "1/" + std::to_string(forced) : "-"});
     }
     if (t.empty()) std::printf("no exporter seen yet\n");
     else std::printf("%s", t.render(st).c_str());
