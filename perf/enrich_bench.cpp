@@ -444,6 +444,22 @@ void BM_lpm4_bulk(benchmark::State& st) {
     if (ready(st)) lpm4_bulk(st, the_world().v->v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_bulk);
+// Batches of 256 (a burst's records' addresses): the pipelined lookup_bulk keeps its misses in flight across
+// the whole batch.
+void BM_lpm4_bulk_256(benchmark::State& st) {
+    if (!ready(st)) return;
+    const lpm4& t = the_world().v->v4;
+    const auto& addrs = the_world().v4;
+    std::size_t i = 0;
+    uint32_t out[256];
+    for (auto _ : st) {
+        t.lookup_bulk(&addrs[i], out, 256);
+        benchmark::DoNotOptimize(out);
+        i = (i + 256) & ((1 << 20) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 256);
+}
+BENCHMARK(BM_lpm4_bulk_256);
 void BM_lpm4_bulk_v0(benchmark::State& st) {
     if (ready_v0(st)) lpm4_bulk(st, *the_world_v0().v4, the_world().v4);
 }
@@ -495,11 +511,81 @@ void BM_lpm6_single(benchmark::State& st) {
     st.SetItemsProcessed(int64_t(st.iterations()));
 }
 BENCHMARK(BM_lpm6_single);
+template <unsigned N>
+void BM_lpm6_bulk(benchmark::State& st) {
+    if (!ready(st)) return;
+    world& w = the_world();
+    std::size_t i = 0;
+    uint32_t out[N];
+    for (auto _ : st) {
+        w.v->v6.lookup_bulk(&w.v6[i], out, N);
+        benchmark::DoNotOptimize(out);
+        i = (i + N) & ((1 << 20) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * N);
+}
+BENCHMARK(BM_lpm6_bulk<32>);
+// IPv6 addresses where the table has data: a random non-empty interval of the real-data table (each equally
+// likely), a random address inside it. Real traffic's IPv6 addresses are in allocated space, where the
+// intervals crowd (2001::/16, 2a00::/16, ...) and a lookup's binary search touches DRAM; uniform random
+// addresses over 2000::/3 mostly land in the empty /16s, one cached index entry each.
+const std::vector<u128>& real_v6() {
+    static const std::vector<u128> keys = [] {
+        std::vector<u128> out;
+        world& w = the_world();
+        if (!w.ok) return out;
+        const auto ivs = w.v->v6.to_intervals();
+        std::vector<std::size_t> nonzero;
+        for (std::size_t i = 0; i + 1 < ivs.size(); ++i)
+            if (ivs[i].value != 0 && (ivs[i].lo >> 125) == 1) nonzero.push_back(i);  // in 2000::/3
+        std::mt19937_64 rng(23);
+        for (int i = 0; i < (1 << 20); ++i) {
+            const std::size_t j = nonzero[rng() % nonzero.size()];
+            const u128 lo = ivs[j].lo, span = ivs[j + 1].lo - lo;  // [lo, next start)
+            const u128 r = (u128(rng()) << 64) | rng();
+            out.push_back(lo + (span == 0 ? 0 : r % span));
+        }
+        return out;
+    }();
+    return keys;
+}
+void BM_lpm6_single_real(benchmark::State& st) {
+    if (!ready(st)) return;
+    const lpm6& t = the_world().v->v6;
+    const auto& k = real_v6();
+    std::size_t i = 0;
+    uint32_t acc = 0;
+    for (auto _ : st) {
+        acc += t.lookup(k[i]);
+        i = (i + 1) & ((1 << 20) - 1);
+    }
+    benchmark::DoNotOptimize(acc);
+    st.SetItemsProcessed(int64_t(st.iterations()));
+}
+BENCHMARK(BM_lpm6_single_real);
+void BM_lpm6_bulk_real(benchmark::State& st) {
+    if (!ready(st)) return;
+    const lpm6& t = the_world().v->v6;
+    const auto& k = real_v6();
+    std::size_t i = 0;
+    uint32_t out[32];
+    for (auto _ : st) {
+        t.lookup_bulk(&k[i], out, 32);
+        benchmark::DoNotOptimize(out);
+        i = (i + 32) & ((1 << 20) - 1);
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+    st.counters["index_slots"] = double(t.index_slots());
+    st.counters["depth"] = double(t.index_depth());
+    st.counters["MiB"] = double(t.bytes()) / (1 << 20);
+}
+BENCHMARK(BM_lpm6_bulk_real);
 
 // Records as a decoder writes them: 80% IPv4 / 20% IPv6 random addresses, one of 16 exporters per 32-record
 // "datagram", interfaces 1..64.
-std::vector<decode::flow_record> make_records(std::size_t n) {
+std::vector<decode::flow_record> make_records(std::size_t n, const std::vector<u128>* v6 = nullptr) {
     world& w = the_world();
+    const std::vector<u128>& six = v6 ? *v6 : w.v6;
     std::vector<decode::flow_record> r(n);
     std::memset(r.data(), 0, n * sizeof(decode::flow_record));
     std::mt19937_64 rng(3);
@@ -509,8 +595,8 @@ std::vector<decode::flow_record> make_records(std::size_t n) {
             from_u128(v4_key(w.v4[rng() % w.v4.size()]), x.src_addr);
             from_u128(v4_key(w.v4[rng() % w.v4.size()]), x.dst_addr);
         } else {
-            from_u128(w.v6[rng() % w.v6.size()], x.src_addr);
-            from_u128(w.v6[rng() % w.v6.size()], x.dst_addr);
+            from_u128(six[rng() % six.size()], x.src_addr);
+            from_u128(six[rng() % six.size()], x.dst_addr);
         }
         from_u128(w.exporters[(i / 32) % 16], x.sampler_address);
         x.in_if = 1 + uint32_t(rng() % 64);
@@ -525,8 +611,8 @@ std::vector<decode::flow_record> make_records(std::size_t n) {
 
 // The decoder's write (a copy: the records are then in L1, as in the worker's ring slots), then the lookups.
 template <class F>
-void enrich_hot(benchmark::State& st, F&& enrich) {
-    auto src = make_records(1 << 16);
+void enrich_hot(benchmark::State& st, F&& enrich, const std::vector<u128>* v6 = nullptr) {
+    auto src = make_records(1 << 16, v6);
     std::vector<decode::flow_record> burst(32);
     std::size_t i = 0;
     for (auto _ : st) {
@@ -543,6 +629,16 @@ void BM_enrich_hot(benchmark::State& st) {
     enrich_hot(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); });
 }
 BENCHMARK(BM_enrich_hot);
+// The same with the IPv6 addresses where the table has data (real_v6: allocated space, crowded buckets)
+// instead of uniform over 2000::/3 (mostly empty /16s).
+void BM_enrich_hot_real6(benchmark::State& st) {
+    if (!ready(st)) return;
+    const table_version& t = *the_world().v;
+    enrich_hot(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); }, &real_v6());
+}
+BENCHMARK(BM_enrich_hot_real6);
+
+
 void BM_enrich_hot_v0(benchmark::State& st) {
     if (!ready_v0(st)) return;
     const table_version& t = *the_world().v;
@@ -619,5 +715,7 @@ void BM_json_plain(benchmark::State& st) {
 BENCHMARK(BM_json_plain);
 
 }  // namespace
+
+
 
 BENCHMARK_MAIN();

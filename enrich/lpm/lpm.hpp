@@ -32,15 +32,24 @@
 // would also spare a random lookup its TLB miss; on this project's VM they measured no faster (likely: the host's
 // own 4 KiB pages set the TLB's reach).
 //
-// lpm6 is a binary search over the interval starts, narrowed by an index on the top 16 bits and, in the
-// buckets that hold more than 16 intervals (where real prefixes crowd: 2001::/16, 2a00::/16 ...), a second
-// index on the next bits sized to about 8 intervals an entry (up to 16 bits; at most 1 byte per interval).
+// lpm6 is a multi-level index over the interval starts, then a short search. The root indexes the top 16
+// bits; an entry whose range holds more than 8 intervals (where real prefixes crowd: 2001::/16, 2a02::/16,
+// then their busy /32s ...) gets a child on its next bits, sized to about 4 intervals a slot, and so on down,
+// so a lookup reads one 8-byte slot a level and then at most 9 starts (3 cache lines). Two shapes of real
+// data would make that chain deep, and get their own rule: boundaries clustered far below a child's entries
+// (a few hosts in one /120 of a /64) get a child over just their aligned block (a "skip" child, with a header
+// holding the block and the answers on either side); and the staircase an inclusive range splits into
+// (boundaries at start + 2, 4, 8 ...: no split of it is productive) stays one leaf of up to 128 candidates.
+// On the real-data table: depth 9 at most (27 without the two rules), 4.9 M slots (39 MiB). lookup_bulk
+// walks 16 keys a level at a time, every key's next slot prefetched before any is read (perf/RESULTS.md:
+// 6x the single lookups on addresses in allocated space).
 //
 // Keys: 128-bit, IPv4 as IPv4-mapped (::ffff:a.b.c.d) like flow_record's addresses.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "enrich/lpm/intervals.hpp"
@@ -97,9 +106,30 @@ public:
     uint32_t lookup(uint32_t a) const noexcept { return lpm_value(lookup_word(a)); }
     // Starts loading a's tbl24 line (a caller that has other work to overlap with the miss).
     void prefetch(uint32_t a) const noexcept { __builtin_prefetch(&_tbl24[a >> 8]); }
-    // n lookups (words, as lookup_word), in chunks of 32 whose tbl24 loads are all in flight at once
-    // (prefetched first). No allocation.
+    // n lookups (words, as lookup_word), software-pipelined: the tbl24 loads of the next 32 addresses in
+    // flight while one is read, an extension entry resolved 16 addresses after its interval line is
+    // prefetched. Any n; larger batches hide more of the latency (perf/RESULTS.md). No allocation.
     void lookup_bulk(const uint32_t* a, uint32_t* out, unsigned n) const noexcept;
+    // lookup_bulk in two halves, for a caller with other work to overlap with the second misses (enrich_records:
+    // the IPv6 lookups). start: out[i] = the tbl24 entry (the caller prefetched those lines), an extension entry's
+    // interval line prefetched. finish: the extension entries (bit 31) resolved to words. start then finish
+    // answers exactly what lookup_bulk does.
+    void lookup_bulk_start(const uint32_t* a, uint32_t* out, unsigned n) const noexcept {
+        for (unsigned i = 0; i < n; ++i) {
+            const uint32_t e = _tbl24[a[i] >> 8];
+            out[i] = e;
+            if (e & k_ext) [[unlikely]]
+                __builtin_prefetch(&_iv[(e & ~k_ext) + 1]);
+        }
+    }
+    void lookup_bulk_finish(const uint32_t* a, uint32_t* out, unsigned n) const noexcept {
+        for (unsigned i = 0; i < n; ++i)
+            if (out[i] & k_ext) [[unlikely]] {
+                uint32_t j = out[i] & ~k_ext;
+                while (j < _last && _iv[j + 1].start <= a[i]) ++j;
+                out[i] = _iv[j].word;
+            }
+    }
 
     std::size_t bytes() const noexcept { return (std::size_t(1) << 24) * 4 + (std::size_t(_last) + 2) * sizeof(iv); }
     std::size_t intervals() const noexcept { return std::size_t(_last) + 1; }
@@ -127,44 +157,91 @@ public:
     lpm6();
     // From a full-coverage list. Values must be < 2^22.
     explicit lpm6(const std::vector<interval>& all);
-    // The packed answer (value and 128-bit match, lpm_value / lpm_match).
+    // The packed answer (value and 128-bit match, lpm_value / lpm_match): the index walked down to a leaf
+    // entry (one slot a level: the root's top 16 bits, then each crowded entry's next bits), then a search
+    // over the at most k_leaf + 1 candidate starts that entry leaves.
     uint32_t lookup_word(u128 k) const noexcept {
-        const uint32_t h = static_cast<uint32_t>(k >> 112);
-        uint32_t lo = _index[h], hi = _index[h + 1];  // the answer is in [lo, hi]
-        if (const sub_ref r = _sub_of[h]; r.bits != 0) {
-            const uint32_t s = static_cast<uint32_t>(k >> (112 - r.bits)) & ((1u << r.bits) - 1);
-            lo = _sub[r.off + s];
-            hi = _sub[r.off + s + 1];
+        uint32_t off = 0, bits = k_root_bits;
+        unsigned shift = 128 - k_root_bits;
+        for (;;) {
+            const uint32_t s = off + (static_cast<uint32_t>(k >> shift) & ((1u << bits) - 1));
+            const slot e = _slots[s];
+            if (e.child == 0) return _words[last_le(_starts.data(), e.lo, _slots[s + 1].lo, k)];
+            off = e.child >> 6;
+            bits = e.child & 31;
+            if (e.child & k_skip) [[unlikely]] {
+                const header h = header_of(off);
+                if (k < h.base) return _words[h.before];
+                shift = h.shift;
+                if (((k - h.base) >> (shift + bits)) != 0) return _words[h.after];
+            } else {
+                shift -= bits;
+            }
         }
-        while (lo < hi) {
-            const uint32_t mid = (lo + hi + 1) / 2;
-            if (_starts[mid] <= k) lo = mid;
-            else hi = mid - 1;
+    }
+    // The last index in [lo, hi] whose start is <= k (starts[lo] <= k): a binary search without a branch on
+    // the comparison (a conditional move per step; the steps' branches would mispredict half the time).
+    static uint32_t last_le(const u128* starts, uint32_t lo, uint32_t hi, u128 k) noexcept {
+        uint32_t len = hi - lo + 1;
+        while (len > 1) {
+            const uint32_t half = len / 2;
+            lo = starts[lo + half] <= k ? lo + half : lo;
+            len -= half;
         }
-        return _words[lo];
+        return lo;
     }
     uint32_t lookup(u128 k) const noexcept { return lpm_value(lookup_word(k)); }
-    std::size_t bytes() const noexcept {
-        return (_index.size() + _sub.size()) * 4 + _sub_of.size() * sizeof(sub_ref) + _starts.size() * 20;
-    }
+    // n lookups (words, as lookup_word), in chunks of 16 walked level by level: every key's slot of one level
+    // is prefetched before any is read, then every key's candidate starts and words, so the chunk's misses
+    // overlap instead of forming one chain per key. No allocation.
+    void lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept;
+    std::size_t bytes() const noexcept { return _slots.size() * sizeof(slot) + _starts.size() * 20; }
     std::size_t intervals() const noexcept { return _words.size(); }
     std::vector<interval> to_intervals() const;
+    // Index slots in all (the root's 65,537 included) and the deepest level (1 = the root only), for tests.
+    std::size_t index_slots() const noexcept { return _slots.size(); }
+    unsigned index_depth() const noexcept { return _depth; }
+    // Skip children (path compression) and big leaves (unproductive splits left unsplit), for tests.
+    std::size_t index_skips() const noexcept { return _skips; }
+    std::size_t index_big_leaves() const noexcept { return _big_leaves; }
 
-    // A top-16-bit bucket of more than 16 intervals gets a second index on its next `bits` bits: 2^bits >=
-    // intervals / 8 (about 8 intervals, 3 search steps, per entry), at most 16 bits.
-    static constexpr uint32_t k_sub_min = 16;
-    static constexpr unsigned k_sub_max_bits = 16;
+    // The index: the root on the top 16 bits; an entry whose range holds more than k_leaf intervals gets a
+    // child on its next bits, 2^bits >= intervals / 4 (about 4 a slot), at most 16 bits, and so on down, so a
+    // leaf entry leaves at most k_leaf + 1 candidates (3 cache lines of starts). Memory: about 2 slots (16
+    // bytes) per interval in crowded space, nothing where intervals are sparse.
+    static constexpr unsigned k_root_bits = 16;
+    static constexpr uint32_t k_leaf = 8;
+    static constexpr uint32_t k_big_leaf = 128;  // an unproductive split's leaf (add_node)
+    static constexpr unsigned k_max_bits = 16;
 
 private:
-    struct sub_ref {
-        uint32_t off = 0;   // bucket h's second index in _sub
-        uint32_t bits = 0;  // 0: none
+    struct slot {
+        uint32_t lo = 0;     // the interval covering the entry's first address
+        uint32_t child = 0;  // 0: a leaf; else (child's first slot << 6) | k_skip if it has a header | its bits
     };
-    std::vector<uint32_t> _index;  // 65,537: interval covering h << 112
-    std::vector<sub_ref> _sub_of;  // 65,536
-    std::vector<uint32_t> _sub;    // per indexed bucket 2^bits + 1: interval covering (h << 112) | (s << (112 - bits))
+    static constexpr uint32_t k_skip = 32;
+    // A child over only part of its parent's entry (path compression: the entry's boundaries cluster in a
+    // block much smaller than a regular child's entries, as a few hosts in one /120 of a /64 do; without it
+    // each level would split off a few bits and the clustered keys walk dozens of levels). The 4 slots before
+    // its first hold: its block's base, the parent entry's answers before and after the block, its shift.
+    struct header {
+        u128 base;
+        uint32_t before, after, shift, pad;
+    };
+    static_assert(sizeof(header) == 4 * sizeof(slot));
+    header header_of(uint32_t off) const noexcept {
+        header h;
+        std::memcpy(&h, static_cast<const void*>(&_slots[off - 4]), sizeof h);
+        return h;
+    }
+    uint32_t add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, unsigned depth);
+    // Nodes: 2^bits entries and a sentinel (the interval covering the block's end), a skip child's header
+    // in the 4 slots before them.
+    std::vector<slot> _slots;
     std::vector<u128> _starts;
     std::vector<uint32_t> _words;
+    unsigned _depth = 1;
+    std::size_t _skips = 0, _big_leaves = 0;
 };
 
 }  // namespace sluice::enrich

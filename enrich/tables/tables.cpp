@@ -375,6 +375,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
                 break;
             }
     }
+    v->index_interfaces();
     if (full) {
         errors.push_back("attribute-set interner full");
         reason = "interner_full";

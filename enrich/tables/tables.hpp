@@ -135,6 +135,21 @@ public:
     };
     std::vector<if_slot> interfaces;
     uint64_t if_mask = 0;
+    // The interfaces again, per exporter and dense by ifIndex, for enrich_records (index_interfaces): an
+    // exporter's ifIndexes below `len` are an array lookup (0 = none), the rest (sparse: past the first
+    // ifIndex where the exporter's entries get sparser than 1 in 16) probe `interfaces`. An exporter not in
+    // `if_dense_of` has no interfaces at all, and its records skip the probes.
+    struct if_dense_ref {
+        u128 exporter;
+        uint32_t off = 0;      // into if_dense
+        uint32_t len = 0;      // ifIndexes 0..len-1 are in if_dense[off ..]
+        uint32_t rest = 0;     // entries with ifIndex >= len (then probe `interfaces`)
+        uint32_t present = 0;  // 0 = empty slot
+    };
+    std::vector<if_dense_ref> if_dense_of;  // open addressing by detail::if_hash_exporter, power of two
+    uint64_t if_dense_mask = 0;
+    std::vector<uint32_t> if_dense;
+    bool if_indexed = false;  // index_interfaces ran over the current `interfaces`
     labels label;
     build_stats stats;
     bool has_interfaces = false;
@@ -167,6 +182,8 @@ public:
         return v ? &exporter_entries[v - 1] : nullptr;
     }
     uint32_t interface_attr(u128 exporter, uint32_t ifindex) const noexcept;
+    // Builds if_dense_of / if_dense from `interfaces` (the builder, after filling them; lookup.cpp).
+    void index_interfaces();
 };
 
 // The interface label a record gets for (format, value) when it names no ifIndex, else 0.

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+// The lookup structures' shapes that random prefix sets do not reach: lpm6's index on the layouts real data
+// has (the staircase of prefixes an inclusive range splits into, host clusters deep inside a /64, the
+// IPv4-mapped block, crowded /16s), with its depth bounded; lpm4's pipelined lookup_bulk and its two halves
+// over batch sizes past the pipeline; and enrich_records' per-exporter dense interface arrays against the
+// interface table's own probe (dense, sparse, huge and zero ifIndexes, exporters without interfaces).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "enrich/attrs/attrs.hpp"
+#include "enrich/lpm/lpm.hpp"
+#include "enrich/tables/tables.hpp"
+
+using namespace sluice;
+using namespace sluice::enrich;
+
+namespace {
+
+u128 mask(uint8_t len) { return len == 0 ? 0 : ~u128(0) << (128 - len); }
+
+// Every interval's first and last address and their neighbours, plus random addresses in each interval.
+std::vector<u128> edges(const std::vector<interval>& list, std::mt19937_64& rng) {
+    std::vector<u128> ks;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const u128 lo = list[i].lo;
+        const u128 next = i + 1 < list.size() ? list[i + 1].lo : 0;  // 0: the end of the space
+        ks.push_back(lo);
+        ks.push_back(lo - 1);
+        ks.push_back(lo + 1);
+        ks.push_back(next - 1);
+        const u128 span = next - lo;
+        const u128 r = (u128(rng()) << 64) | rng();
+        ks.push_back(span == 0 ? lo + r : lo + r % span);
+    }
+    return ks;
+}
+
+// lpm6 equals the reference on every edge, one at a time and in bulk (every batch size up to 40, and 1000).
+void check_lpm6(const std::vector<interval>& list, std::mt19937_64& rng) {
+    const lpm6 t(list);
+    const auto ks = edges(list, rng);
+    std::vector<uint32_t> want(ks.size());
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+        want[i] = interval_lookup(list, ks[i]);
+        ASSERT_EQ(t.lookup(ks[i]), want[i]) << prefix_text(ks[i], 128);
+    }
+    std::vector<uint32_t> out(ks.size() + 1);
+    for (unsigned n : {1u, 2u, 15u, 16u, 17u, 33u, 40u, 1000u}) {
+        for (std::size_t at = 0; at + n <= ks.size(); at += n) {
+            out[n] = 0xdeadbeef;
+            t.lookup_bulk(&ks[at], out.data(), n);
+            for (unsigned i = 0; i < n; ++i) ASSERT_EQ(lpm_value(out[i]), want[at + i]) << n << " " << at + i;
+            ASSERT_EQ(out[n], 0xdeadbeefu);
+        }
+    }
+}
+
+}  // namespace
+
+TEST(EnrichLookup, Lpm6StaircasesStayShallow) {
+    // Inclusive ranges starting just past a /48's first address (::2 .. a random end): each splits into a
+    // staircase of ~80 prefixes whose boundaries sit at start + 2, 4, 8 ... Without the big-leaf rule each level
+    // of the index would split off a few of them (27 levels on the real data).
+    std::mt19937_64 rng(41);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 300; ++i) {
+        const u128 net = (u128(0x2001) << 112) | (u128(rng() & 0xffffffff) << 80);
+        const u128 first = net + 2 + (rng() % 7);
+        const u128 last = net | (~mask(48) >> (rng() % 40));
+        split_range(first, last, 1 + uint32_t(i % 97), ps);
+    }
+    const auto list = flatten(ps);
+    ASSERT_GT(list.size(), 300u * 40);
+    check_lpm6(list, rng);
+    const lpm6 t(list);
+    EXPECT_LE(t.index_depth(), 8u);
+    EXPECT_GT(t.index_big_leaves(), 100u);
+}
+
+TEST(EnrichLookup, Lpm6HostClustersUseASkipChild) {
+    // 30 /128 hosts in one /120 of each of 200 /64s (and the /64s' own prefixes): every entry's boundaries
+    // cluster far below a regular child's entries, so its child covers only the /120 (a header: its base, the
+    // answers before and after). Probes before, inside and after each cluster.
+    std::mt19937_64 rng(43);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 200; ++i) {
+        const u128 net = (u128(0x2a02) << 112) | (u128(rng() & 0xffffffffffffull) << 64);
+        ps.push_back({net, 64, 5000 + uint32_t(i)});
+        const u128 cluster = net | (u128(rng() & 0xffffffffffull) << 8);
+        for (int h = 0; h < 30; ++h) ps.push_back({cluster | (rng() & 255), 128, 1 + uint32_t(rng() % 3000)});
+    }
+    const auto list = flatten(ps);
+    check_lpm6(list, rng);
+    const lpm6 t(list);
+    EXPECT_LE(t.index_depth(), 6u);
+    EXPECT_GE(t.index_skips(), 200u);  // one a cluster at least
+}
+
+TEST(EnrichLookup, Lpm6MappedAndCrowded) {
+    // The IPv4-mapped block full of /24../32s (the merged table's 5 M IPv4 intervals live there), crowded
+    // 2001::/16 and 2a00::/16, a few /12s, the space's first and last addresses.
+    std::mt19937_64 rng(47);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 20000; ++i) {
+        const uint8_t len = static_cast<uint8_t>(24 + rng() % 9);
+        ps.push_back({v4_key(uint32_t(rng())) & mask(96 + len), static_cast<uint8_t>(96 + len), 1 + uint32_t(rng() % 500)});
+    }
+    for (int i = 0; i < 20000; ++i) {
+        const u128 top = i % 2 ? 0x2001 : 0x2a00;
+        const u128 a = (top << 112) | (u128(rng() & 0xffffffffffffull) << 64) | u128(rng());
+        const uint8_t len = static_cast<uint8_t>(20 + rng() % 109);
+        ps.push_back({a & mask(len), len, 1 + uint32_t(rng() % 1000)});
+    }
+    ps.push_back({u128(0x2400) << 112, 12, 1001});
+    ps.push_back({0, 128, 1002});
+    ps.push_back({~u128(0), 128, 1003});
+    check_lpm6(flatten(ps), rng);
+}
+
+TEST(EnrichLookup, Lpm4BulkPipelineAndHalves) {
+    // Dense /25../32s in 10.0.0.0/16 (most /24s split: extension entries everywhere) and /8../24s elsewhere.
+    std::mt19937_64 rng(53);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 20000; ++i) {
+        const uint8_t len = static_cast<uint8_t>(25 + rng() % 8);
+        ps.push_back({v4_key(0x0a000000u | (uint32_t(rng()) & 0xffffu)) & mask(96 + len), static_cast<uint8_t>(96 + len),
+                      1 + uint32_t(rng() % 1000)});
+    }
+    for (int i = 0; i < 2000; ++i) {
+        const uint8_t len = static_cast<uint8_t>(8 + rng() % 17);
+        ps.push_back({v4_key(uint32_t(rng())) & mask(96 + len), static_cast<uint8_t>(96 + len), 1 + uint32_t(rng() % 1000)});
+    }
+    const lpm4 t(flatten(ps));
+    std::vector<uint32_t> keys(5000);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        keys[i] = i % 3 ? 0x0a000000u | (uint32_t(rng()) & 0xffffu) : uint32_t(rng());
+    std::vector<uint32_t> want(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) want[i] = t.lookup_word(keys[i]);
+    std::vector<uint32_t> out(keys.size() + 1);
+    for (unsigned n : {31u, 32u, 33u, 47u, 48u, 49u, 64u, 100u, 256u, 1000u, 5000u}) {
+        for (std::size_t at = 0; at + n <= keys.size(); at += n) {
+            out[n] = 0xdeadbeef;
+            t.lookup_bulk(&keys[at], out.data(), n);
+            for (unsigned i = 0; i < n; ++i) ASSERT_EQ(out[i], want[at + i]) << n << " " << at + i;
+            ASSERT_EQ(out[n], 0xdeadbeefu);
+            std::fill(out.begin(), out.begin() + n, 0);
+            t.lookup_bulk_start(&keys[at], out.data(), n);
+            t.lookup_bulk_finish(&keys[at], out.data(), n);
+            for (unsigned i = 0; i < n; ++i) ASSERT_EQ(out[i], want[at + i]) << n << " " << at + i;
+        }
+    }
+}
+
+TEST(EnrichLookup, DenseInterfacesEqualTheTable) {
+    // Exporter A: ifIndexes 1..64 (dense). B: 5, 1,000,000, 2^31 + 7 and 0 (sparse; ifIndex 0 named). C:
+    // 1..10 and 5000..5010 (a dense start, a sparse rest). D: in the exporter table, no interfaces. Every
+    // record's ids equal the table's own probe (interface_attr) or the labels, for ifIndexes in and out of
+    // every exporter's dense part.
+    build_config cfg;
+    const u128 A = v4_key(0xc0000201u), B = v4_key(0xc0000202u), C = (u128(0x20010db8) << 96) | 3,
+               D = v4_key(0xc0000204u);
+    std::vector<std::pair<u128, uint32_t>> entries;
+    for (uint32_t i = 1; i <= 64; ++i) entries.emplace_back(A, i);
+    for (uint32_t i : {5u, 1000000u, (1u << 31) + 7, 0u}) entries.emplace_back(B, i);
+    for (uint32_t i = 1; i <= 10; ++i) entries.emplace_back(C, i);
+    for (uint32_t i = 5000; i <= 5010; ++i) entries.emplace_back(C, i);
+    cfg.extra_interfaces = [&entries] {
+        std::vector<interface_row> rows;
+        for (const auto& [e, i] : entries) {
+            set_builder b;
+            b.put(key::name, "if" + std::to_string(i) + "@" + std::to_string(uint64_t(e)));
+            rows.push_back({e, i, b.take()});
+        }
+        return rows;
+    };
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    auto v = bld.build(cfg, errors, reason);
+    ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
+    ASSERT_TRUE(v->if_indexed);
+    ASSERT_EQ(v->if_dense_of.size(), 16u);  // 3 exporters with interfaces: 16 slots
+
+    const std::vector<uint32_t> probes{0, 1, 2, 5, 6, 10, 11, 63, 64, 65, 4999, 5000, 5005, 5010, 5011,
+                                       1000000, 999999, (1u << 31) + 7, 0x3FFFFFFF, 0xffffffffu};
+    std::vector<decode::flow_record> recs;
+    for (u128 e : {A, B, C, D})
+        for (std::size_t i = 0; i < probes.size(); ++i) {
+            decode::flow_record r;
+            std::memset(&r, 0, sizeof r);
+            from_u128(e, r.sampler_address);
+            r.in_if = probes[i];
+            r.out_if = probes[(i + 7) % probes.size()];
+            recs.push_back(r);
+        }
+    for (std::size_t at = 0, n = 1; at < recs.size(); at += n, n = n % 37 + 1)
+        enrich_records(*v, &recs[at], static_cast<unsigned>(std::min(n, recs.size() - at)));
+    std::size_t named = 0;
+    for (const auto& r : recs) {
+        const u128 e = to_u128(r.sampler_address);
+        for (auto [ifx, got] : {std::pair{r.in_if, r.in_if_attr_id}, std::pair{r.out_if, r.out_if_attr_id}}) {
+            uint32_t want = v->interface_attr(e, ifx);
+            if (want == 0 && ifx == 0) want = v->label.none;  // ifIndex 0 unnamed: labelled
+            ASSERT_EQ(got, want) << uint64_t(e) << " ifIndex " << ifx;
+            const bool listed = std::find(entries.begin(), entries.end(), std::pair{e, ifx}) != entries.end();
+            ASSERT_EQ(listed, want != 0 && want != v->label.none) << uint64_t(e) << " ifIndex " << ifx;
+            named += listed;
+        }
+    }
+    EXPECT_EQ(named, 40u);  // probes listed: A 8, B 4 (0, 5, 10^6, 2^31 + 7), C 8; in and out each
+}
