@@ -17,6 +17,7 @@
 // (-ENOSPC) or with a larger id are counted and left out (LPM_COMPARE_V6_BUDGET_S, default 120).
 //
 // BM_v6_sluice_v0_lookup: lpm6 before its second index (a copy below), over the same prefixes.
+// BM_v6_sluice_lookup_bulk32: lpm6::lookup_bulk over 32 (its multi-level index walked level by level).
 //
 // EAL: --no-huge -m <computed from the rule and tbl8 counts> --no-pci --no-shconf, one lcore.
 #include <benchmark/benchmark.h>
@@ -426,6 +427,19 @@ void BM_v6_sluice_lookup(benchmark::State& st) {
     st.SetItemsProcessed(int64_t(st.iterations()));
 }
 template <bool inside>
+void BM_v6_sluice_lookup_bulk32(benchmark::State& st) {
+    if (!ready(st)) return;
+    const auto& v = inside ? W.v6_in : W.v6_random;
+    std::size_t i = 0;
+    uint32_t out[32];
+    for (auto _ : st) {
+        W.sub6->lookup_bulk(&v[i], out, 32);
+        benchmark::DoNotOptimize(out);
+        i = (i + 32) & k_mask;
+    }
+    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+}
+template <bool inside>
 void BM_v6_sluice_v0_lookup(benchmark::State& st) {
     if (!ready(st)) return;
     const auto& v = inside ? W.v6_in : W.v6_random;
@@ -475,10 +489,12 @@ BENCHMARK(BM_v4_rte_lpm_lookup_bulk32);
 BENCHMARK(BM_v4_rte_lpm_lookupx4);
 BENCHMARK(BM_v4_sluice_full_table_bulk32);
 BENCHMARK(BM_v6_sluice_lookup<true>)->Name("BM_v6_sluice_lookup/inside_prefixes");
+BENCHMARK(BM_v6_sluice_lookup_bulk32<true>)->Name("BM_v6_sluice_lookup_bulk32/inside_prefixes");
 BENCHMARK(BM_v6_sluice_v0_lookup<true>)->Name("BM_v6_sluice_v0_lookup/inside_prefixes");
 BENCHMARK(BM_v6_rte_lpm6_lookup<true>)->Name("BM_v6_rte_lpm6_lookup/inside_prefixes");
 BENCHMARK(BM_v6_rte_lpm6_lookup_bulk32<true>)->Name("BM_v6_rte_lpm6_lookup_bulk32/inside_prefixes");
 BENCHMARK(BM_v6_sluice_lookup<false>)->Name("BM_v6_sluice_lookup/random_2000::/3");
+BENCHMARK(BM_v6_sluice_lookup_bulk32<false>)->Name("BM_v6_sluice_lookup_bulk32/random_2000::/3");
 BENCHMARK(BM_v6_sluice_v0_lookup<false>)->Name("BM_v6_sluice_v0_lookup/random_2000::/3");
 BENCHMARK(BM_v6_rte_lpm6_lookup<false>)->Name("BM_v6_rte_lpm6_lookup/random_2000::/3");
 BENCHMARK(BM_v6_rte_lpm6_lookup_bulk32<false>)->Name("BM_v6_rte_lpm6_lookup_bulk32/random_2000::/3");

@@ -166,7 +166,18 @@ public:
         for (;;) {
             const uint32_t s = off + (static_cast<uint32_t>(k >> shift) & ((1u << bits) - 1));
             const slot e = _slots[s];
-            if (e.child == 0) return _words[last_le(_starts.data(), e.lo, _slots[s + 1].lo, k)];
+            if (e.child == 0) {
+                const uint32_t hi = _slots[s + 1].lo;
+                // The candidates' lines and their words' line loaded in parallel, not one search step
+                // after another.
+                if (hi - e.lo <= 2 * k_leaf) {
+                    __builtin_prefetch(&_starts[hi]);
+                    __builtin_prefetch(&_starts[(e.lo + hi) / 2]);
+                    __builtin_prefetch(&_words[e.lo]);
+                    __builtin_prefetch(&_words[hi]);
+                }
+                return _words[last_le(_starts.data(), e.lo, hi, k)];
+            }
             off = e.child >> 6;
             bits = e.child & 31;
             if (e.child & k_skip) [[unlikely]] {
