@@ -198,6 +198,7 @@ void lpm4::lookup_bulk(const uint32_t* a, uint32_t* out, unsigned n) const noexc
         out[i] = e;
         if (e & k_ext) [[unlikely]] {
             __builtin_prefetch(&_iv[(e & ~k_ext) + 1]);
+            __builtin_prefetch(&_iv[std::min((e & ~k_ext) + 8, _last + 1)]);  // a block's intervals may straddle two lines
             ring[tail++ & (k_ring - 1)] = i;
         }
         if (head != tail && ring[head & (k_ring - 1)] + k_ext_delay <= i) resolve(ring[head++ & (k_ring - 1)]);

@@ -120,6 +120,7 @@ public:
             out[i] = e;
             if (e & k_ext) [[unlikely]]
                 __builtin_prefetch(&_iv[(e & ~k_ext) + 1]);
+                __builtin_prefetch(&_iv[std::min((e & ~k_ext) + 8, _last + 1)]);  // a block's intervals may straddle two lines
         }
     }
     void lookup_bulk_finish(const uint32_t* a, uint32_t* out, unsigned n) const noexcept {
