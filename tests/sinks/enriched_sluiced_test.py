@@ -106,6 +106,25 @@ def check_kafka(mock_exe, sluiced, pcap, sources, lines, ours, tmp):
     return len(msgs)
 
 
+SCOPES = ("Src", "Dst", "Exporter", "InIf", "OutIf")  # the json member cache's scopes, in resolve.hpp's order
+
+
+def member_cache_counts(lines):
+    """(hits, misses) of the json member cache of one sink core over these records, in any order: a record looks
+    up each scope it has a set for (the scope's enriched members; the matched prefixes are not from a set), and a
+    (scope, set) misses once, the first time (the default cache holds far more than these sets: no eviction). The
+    interner keeps one id per distinct set, so a set is named by its members."""
+    seen, lookups = set(), 0
+    for j in lines:
+        for sc in SCOPES:
+            members = tuple(sorted((k, json.dumps(v)) for k, v in j.items() if k.startswith(sc) and
+                                   not k.endswith("NetPrefix")))
+            if members:
+                lookups += 1
+                seen.add((sc, members))
+    return lookups - len(seen), len(seen)
+
+
 def main():
     sluiced, fixtures, testdata, root = sys.argv[1:5]
     mock_exe = sys.argv[5] if len(sys.argv) > 5 else ""
@@ -145,6 +164,18 @@ def main():
                 recs += list(rd)
                 rd.close()
         assert len(lines) == len(msgs) == len(recs) == 47, (len(lines), len(msgs), len(recs))
+        # The sink core's member cache counters (one sink core: one cache, json only; no ecs_json output).
+        with open(os.path.join(tmp, "stats.json")) as fh:
+            stats = json.load(fh)
+        assert len(stats["sinks"]) == 1, stats["sinks"]
+        hits, misses = member_cache_counts(lines)
+        got = {k: stats["sinks"][0][k] for k in ("member_cache_json_hits", "member_cache_json_misses",
+                                                 "member_cache_ecs_hits", "member_cache_ecs_misses")}
+        assert got == {"member_cache_json_hits": hits, "member_cache_json_misses": misses,
+                       "member_cache_ecs_hits": 0, "member_cache_ecs_misses": 0}, (got, hits, misses)
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_json_hits_total"] == hits
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_json_misses_total"] == misses
+        assert hits > 0 and misses > 0, (hits, misses)
         with open(os.path.join(root, "sinks", "avro", "flow.avsc")) as fh:
             avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:]
         fields_seen, prefixes, racks = set(), 0, 0
@@ -188,7 +219,8 @@ def main():
         assert racks > 0 and {"SrcNetName", "DstASN", "SrcGeoCity", "InIfSpeed", "OutIfName", "ExporterGroup",
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
-              "custom maps, %d matched prefixes)" % (len(fields_seen), racks, prefixes))
+              "custom maps, %d matched prefixes); member cache: %d hits, %d misses" % (len(fields_seen), racks,
+                                                                                       prefixes, hits, misses))
         if mock_exe:
             n = check_kafka(mock_exe, sluiced, pcap, srcs, lines, ours, tmp)
             print("%d Kafka protobuf messages: enriched fields equal the JSON's" % n)
