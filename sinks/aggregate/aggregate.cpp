@@ -477,9 +477,18 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
         uint32_t vcap = 1024;
         while (vcap < 2ull * _vmax) vcap <<= 1;
         _vmask = vcap - 1;
-        _values = std::make_unique<value_slot[]>(vcap);  // every h 0 (empty)
+        _vindex = std::make_unique<index_slot[]>(vcap);  // every id 0 (empty)
+        _vals = std::make_unique<value_ref[]>(_vmax);
+        _vfree = std::make_unique<uint32_t[]>(_vmax);
+        _vmark = std::make_unique<uint8_t[]>(_vmax);
+        for (uint32_t i = 0; i < _vmax; ++i) _vfree[i] = _vmax - i;  // ids 1, 2, ... popped first
+        _vfree_n = _vmax;
+        const auto off = dim_offsets(_c.dims);
+        for (std::size_t i = 0; i < _c.dims.size(); ++i)
+            if (is_enrich_dim(_c.dims[i])) _enrich_off.push_back(off[i]);
         _cache = std::make_unique<cache_slot[]>(k_cache);
-        _mem += uint64_t(vcap) * sizeof(value_slot) + uint64_t(k_cache) * sizeof(cache_slot);
+        _mem += uint64_t(vcap) * sizeof(index_slot) + uint64_t(_vmax) * (sizeof(value_ref) + 4 + 1) +
+                uint64_t(k_cache) * sizeof(cache_slot);
     }
 }
 
@@ -510,18 +519,18 @@ uint32_t aggregator::value_id(uint32_t set, enrich::key k) noexcept {
             const std::string_view sv(reinterpret_cast<const char*>(v + 2), len);
             const uint64_t h = hash_string(sv);
             for (uint32_t i = uint32_t(h) & _vmask;; i = (i + 1) & _vmask) {
-                value_slot& s = _values[i];
-                if (s.h == h && slot_value(s) == sv) {
-                    id = i + 1;
+                index_slot& s = _vindex[i];
+                if (s.id == 0) {
+                    if (_vfree_n == 0) [[unlikely]]
+                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
+                    id = _vfree[--_vfree_n];
+                    s.h = h;
+                    s.id = id;
+                    _vals[id - 1] = {h, v};
                     break;
                 }
-                if (s.h == 0) {
-                    if (_vused >= _vmax) [[unlikely]]
-                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
-                    s.h = h;
-                    s.v = v;
-                    ++_vused;
-                    id = i + 1;
+                if (s.h == h && ref_value(_vals[s.id - 1]) == sv) {
+                    id = s.id;
                     break;
                 }
             }
@@ -765,6 +774,42 @@ void aggregator::close_all() noexcept {
     }
 }
 
+void aggregator::reclaim_values() noexcept {
+    // Mark: the ids the open windows' keys hold (a closed window's slots are empty).
+    std::memset(_vmark.get(), 0, _vmax);
+    const uint32_t cap = _mask + 1;
+    for (const window& w : _w) {
+        if (!w.open) continue;
+        for (uint32_t i = 0; i < cap; ++i) {
+            const entry& e = w.slots[i];
+            if (e.hash == 0) continue;
+            for (const std::size_t off : _enrich_off)
+                if (const uint32_t v = load32(e.key.data() + off); v != 0 && v <= _vmax) _vmark[v - 1] = 1;
+        }
+    }
+    // Sweep into the free list (the lowest ids popped first) and rebuild the index from the kept ids.
+    std::memset(static_cast<void*>(_vindex.get()), 0, sizeof(index_slot) * (std::size_t(_vmask) + 1));
+    const uint32_t was_free = _vfree_n;
+    _vfree_n = 0;
+    for (uint32_t id = _vmax; id >= 1; --id) {
+        value_ref& r = _vals[id - 1];
+        if (!_vmark[id - 1]) {
+            r.v = nullptr;
+            _vfree[_vfree_n++] = id;
+            continue;
+        }
+        for (uint32_t i = uint32_t(r.h) & _vmask;; i = (i + 1) & _vmask)
+            if (_vindex[i].id == 0) {
+                _vindex[i].h = r.h;
+                _vindex[i].id = id;
+                break;
+            }
+    }
+    // Cached (set, key) -> id pairs may name a freed id (soon another value's).
+    std::memset(static_cast<void*>(_cache.get()), 0, sizeof(cache_slot) * k_cache);
+    if (_vfree_n > was_free) _counters->add(aggregate_counter::values_reclaimed, _vfree_n - was_free);
+}
+
 void aggregator::close(window& w) noexcept {
     // Once per window (every window_s): allocation here is off the per-record path.
     auto cw = std::make_shared<closed_window>();
@@ -812,9 +857,9 @@ void aggregator::close(window& w) noexcept {
                 uint8_t* kp = r.key.data() + off[i];
                 const uint32_t v = load32(kp);
                 uint32_t l = 0;
-                if (v != 0 && v <= _vmask + 1 && _values[v - 1].h != 0) {
+                if (v != 0 && v <= _vmax && _vals[v - 1].v != nullptr) {
                     auto [it, fresh] = local.emplace(v, uint32_t(cw->values.size()));
-                    if (fresh) cw->values.emplace_back(slot_value(_values[v - 1]));
+                    if (fresh) cw->values.emplace_back(ref_value(_vals[v - 1]));
                     l = it->second;
                 }
                 std::memcpy(kp, &l, 4);
@@ -829,6 +874,8 @@ void aggregator::close(window& w) noexcept {
     w.other = agg_row{};
     w.other.other = true;
     w.other.keys = 0;
+    // The high-water mark: the table at least half full. Its rows hold strings now, its slots are empty.
+    if (_enrich && _vmax - _vfree_n >= _vmax / 2) reclaim_values();
     if (_emit) _emit(*cw);
     if (_history) _history->publish(std::move(cw));
 }

@@ -36,12 +36,27 @@
 // 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
 // recently. Both are allocated at start-up; the record path never allocates. A window close resolves the ids
 // it emits to strings (closed_window::values), so rows and `top` answers never read the aggregator's tables.
-// The value table holds max(4 x max_keys, 4096) distinct values for the process's life; a record with a value
-// first seen after it filled is folded into "other" (counted values_overflow: totals stay exact).
+// The value table holds max(4 x max_keys, 4096) distinct values at once; a record with a value first seen while
+// it is full is folded into "other" (counted values_overflow: totals stay exact).
+//
+// Reclaiming the value table (enrichment tables change over days: without it the table would fill with values
+// no window holds any more, and every new value would go to "other"). A value's id is its index in a dense
+// array, not its hash slot, so ids stay put while others are freed:
+//
+//   window close (rows resolved to strings first) and the table at least half full (the high-water mark):
+//     mark: every id the still-open windows' keys hold ─► sweep: every other id to the free list (counted
+//     values_reclaimed) ─► rebuild the hash index from the kept ids ─► clear the (set, key) cache
+//
+// The open windows' keys keep their ids (no key or hash changes), and the closed window's rows already carry
+// their strings (closed_window::values). So a value is refused only when the values the open windows hold plus
+// those first seen since the last reclaim exceed the table. The work is a pass over the open windows' tables
+// and a rebuild of the index: at most once per window close, never on the record path (which pops a free id
+// from a preallocated stack: no allocation).
 //
 // Memory: per open window, a table of max(2 * max_keys, 1024) rounded up to a power of two slots of
 // sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys; with an enrichment dimension, the value
-// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 768 KiB cache.
+// table's hash index (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default), its values, free
+// list and marks (21 bytes per value: 5.25 MiB at the default) and the 768 KiB cache.
 // Allocated once at start-up; a window close sorts in place, so the record path never allocates.
 //
 // Ownership: one aggregator per (output, sink core), used only by that sink core. Closed windows are
@@ -310,6 +325,8 @@ private:
     // Any dimensions; false when an enrichment value could not get an id (the value table is full).
     bool make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept;
     uint32_t value_id(uint32_t set, enrich::key k) noexcept;  // 0 = no value; UINT32_MAX = table full
+    // Frees every value id no open window's key holds and rebuilds the index (at a window close).
+    void reclaim_values() noexcept;
     void insert(window& w, const uint8_t* key, uint64_t h, const decode::flow_record& r, uint64_t eb,
                 uint64_t ep) noexcept;
 
@@ -329,15 +346,25 @@ private:
     // Enrichment dimensions (allocated only when the config has one).
     const enrich::interner* _in = nullptr;
     bool _enrich = false;
-    struct value_slot {
-        uint64_t h;             // 0 = empty
-        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length, bytes
+    struct value_ref {
+        uint64_t h;             // the string's hash
+        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length,
+                                // bytes; nullptr = a free id
     };
-    static std::string_view slot_value(const value_slot& s) noexcept {
+    static std::string_view ref_value(const value_ref& s) noexcept {
         return {reinterpret_cast<const char*>(s.v + 2), std::size_t(s.v[0] | (s.v[1] << 8))};
     }
-    std::unique_ptr<value_slot[]> _values;  // open addressing; a value's id = slot index + 1
-    uint32_t _vmask = 0, _vused = 0, _vmax = 0;
+    struct index_slot {
+        uint64_t h;
+        uint32_t id;  // 0 = empty
+        uint32_t pad_;
+    };
+    std::unique_ptr<index_slot[]> _vindex;  // open addressing over the ids, by the string's hash
+    std::unique_ptr<value_ref[]> _vals;     // a value's id = its index + 1 (1.._vmax)
+    std::unique_ptr<uint32_t[]> _vfree;     // the free ids (a stack: the next one at _vfree[_vfree_n - 1])
+    std::unique_ptr<uint8_t[]> _vmark;      // reclaim_values' marks, one per id
+    std::vector<std::size_t> _enrich_off;   // key offsets of the enrichment dimensions
+    uint32_t _vmask = 0, _vmax = 0, _vfree_n = 0;
     struct cache_slot {
         uint32_t set;   // 0 = empty
         uint16_t key;
