@@ -177,7 +177,7 @@ def main():
         assert stats["metrics"]["sluice_sinks_stage_member_cache_json_misses_total"] == misses
         assert hits > 0 and misses > 0, (hits, misses)
         with open(os.path.join(root, "sinks", "avro", "flow.avsc")) as fh:
-            avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:]
+            avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:114]
         fields_seen, prefixes, racks = set(), 0, 0
         for i, (j, m, a) in enumerate(zip(lines, msgs, recs)):
             where = "record %d" % i
@@ -185,6 +185,10 @@ def main():
             assert (m.sequence_num, m.bytes, m.time_received_ns) == (j["sequence_num"], j["bytes"],
                                                                      j["time_received_ns"]), where
             assert (a["sequence_num"], a["bytes"]) == (j["sequence_num"], j["bytes"]), where
+            # The flow id and record index: the protobuf message's (checked against the definition by
+            # proto_compat), the id as the Avro long of the same bits.
+            assert a["flow_id"] == (m.flow_id - (1 << 64) if m.flow_id >= 1 << 63 else m.flow_id), where
+            assert a["record_index"] == m.record_index, where
             # The tables' values (test_enrich_sluiced.py's expectations), exactly.
             want = {proto_name(k): v for k, v in tes.EXPORTER.items()}
             if j["kind"] == "interface_counters":
