@@ -30,7 +30,7 @@
 // bytes/packets times the record's sampling rate (0 = unknown counts as 1).
 //
 // Enrichment dimensions (src_net_site, exporter_name, in_if_boundary, ...: one attribute of one of the record's
-// five attribute sets, enrich/attrs): keyed by the VALUE, not by the set, so two hosts of one site are one
+// five attribute sets, enrich/attrs; a declared custom key too, src_net_rack: below): keyed by the VALUE, not by the set, so two hosts of one site are one
 // src_net_site row. Per aggregator, a value table interns each distinct value string once (the string itself
 // stays in the enrichment interner's flat blob of the set, which is never freed: the table holds a pointer) and the key holds its
 // 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
@@ -182,7 +182,24 @@ inline constexpr std::array<agg_dim_info, std::size_t(agg_dim::count_)> agg_dim_
 }};
 static_assert(agg_dim_table.back().name == "out_if_provider", "agg_dim_table lists every agg_dim, in order");
 
-inline bool is_enrich_dim(agg_dim d) noexcept { return agg_dim_table[std::size_t(d)].scope != agg_scope::none; }
+// Custom-key dimensions: the custom keys declared in the config (--enrich-key, [enrich] keys; enrich/attrs) as
+// src_net_<key>, dst_net_<key>, exporter_<key>, in_if_<key>, out_if_<key>, as the JSON names them (SrcNetRack
+// = src_net_rack: the key in snake case; src_<key> = src_net_<key> as for the built-in ones). Their agg_dim
+// values follow the built-in ones (agg_dim::count_ + i). parse_agg_dims registers each new name in one
+// process-wide table (at most k_agg_custom_dims, names at most k_agg_custom_name bytes after the scope), the
+// same name being one dimension for every output; resolve_agg_dims gives each its key id at start-up, once the
+// keys are declared, and refuses a key that is not declared. Entries are written only then (main thread, before
+// the lcores launch) and never move, so sink cores read them without a lock.
+constexpr std::size_t k_agg_custom_dims = 64;
+constexpr std::size_t k_agg_custom_name = 24;
+static_assert(std::size_t(agg_dim::count_) + k_agg_custom_dims <= 256, "agg_dim is a uint8_t");
+
+// The dimension's row (agg_dim_table's, or a custom-key dimension's).
+const agg_dim_info& agg_dim_of(agg_dim d) noexcept;
+inline bool is_custom_dim(agg_dim d) noexcept { return std::size_t(d) >= std::size_t(agg_dim::count_); }
+inline bool is_enrich_dim(agg_dim d) noexcept { return agg_dim_of(d).scope != agg_scope::none; }
+// true once resolve_agg_dims gave the custom-key dimension d its key.
+bool custom_dim_resolved(agg_dim d) noexcept;
 
 // A value string of an enrichment dimension is printed as at most this many bytes of JSON string content
 // (escaped; cut at a character boundary): a row stays within the file writer's line.
@@ -202,9 +219,14 @@ struct agg_config {
 };
 
 // Parses "dim+dim+..." (names of agg_dim_table, or exporter for sampler_address; src_site for src_net_site and
-// the like: an address scope's src_net_X / dst_net_X may be given as src_X / dst_X). Throws
+// the like: an address scope's src_net_X / dst_net_X may be given as src_X / dst_X; a scope's name that is not
+// built-in is a custom-key dimension, registered when `declare_custom`, else unknown). Throws
 // std::invalid_argument with the allowed names.
-std::vector<agg_dim> parse_agg_dims(std::string_view s);
+std::vector<agg_dim> parse_agg_dims(std::string_view s, bool declare_custom = true);
+
+// At start-up, once the custom keys are declared: gives every custom-key dimension of `c` its key id in `keys`;
+// throws std::invalid_argument naming the dimension and the declared custom keys when one is not declared.
+void resolve_agg_dims(const agg_config& c, const enrich::key_registry& keys);
 
 // Checks a config (dims, sizes); throws std::invalid_argument saying what is allowed.
 void check_agg_config(const agg_config& c);
@@ -284,7 +306,8 @@ public:
     using emit_fn = std::function<void(const closed_window&)>;
 
     // `in`: the enrichment interner the records' attribute ids refer to (sink_context::enrich_interner);
-    // nullptr: every enrichment dimension is null.
+    // nullptr: every enrichment dimension is null. Throws std::invalid_argument for a custom-key dimension not
+    // resolved (resolve_agg_dims).
     aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
                aggregate_counter_block* counters, const enrich::interner* in = nullptr);
     aggregator(const aggregator&) = delete;

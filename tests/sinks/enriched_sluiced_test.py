@@ -150,6 +150,8 @@ def main():
                 "--output", "name=json,path=" + js,
                 "--output", "name=pb,format=protobuf_delimited,path=" + pb,
                 "--output", "name=av,format=avro,hdfs=%s,table=flows,host=testhost" % av,
+                # The custom key as aggregation dimensions (src_rack = src_net_rack).
+                "--output", "name=agg,path=%s,aggregate=src_net_rack+dst_rack" % os.path.join(tmp, "agg.json"),
                 "--stats-json", os.path.join(tmp, "stats.json")]
         p = subprocess.run(args, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr[-3000:]
@@ -176,6 +178,33 @@ def main():
         assert stats["metrics"]["sluice_sinks_stage_member_cache_json_hits_total"] == hits
         assert stats["metrics"]["sluice_sinks_stage_member_cache_json_misses_total"] == misses
         assert hits > 0 and misses > 0, (hits, misses)
+        # The aggregation by the custom key: its rows (summed over windows) = the JSON's flows by SrcNetRack and
+        # DstNetRack (null when the record has none), records and bytes exact.
+        want_agg = {}
+        for j in lines:
+            if j["kind"] != "flow":
+                continue
+            k = (j.get("SrcNetRack"), j.get("DstNetRack"))
+            r, b = want_agg.get(k, (0, 0))
+            want_agg[k] = (r + 1, b + j["bytes"])
+        got_agg = {}
+        with open(os.path.join(tmp, "agg.json")) as fh:
+            for row in map(json.loads, fh.read().splitlines()):
+                if row["other"]:
+                    assert row["records"] == 0, row
+                    continue
+                k = (row["src_net_rack"], row["dst_net_rack"])
+                r, b = got_agg.get(k, (0, 0))
+                got_agg[k] = (r + row["records"], b + row["bytes"])
+        assert got_agg == want_agg, (got_agg, want_agg)
+        assert any(k[0] == "r7" for k in got_agg) and any(k[1] == "r7" for k in got_agg), got_agg
+        # An undeclared custom key as a dimension: refused at start-up, naming it and the declared keys.
+        bad = subprocess.run([sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *srcs,
+                              "--output", "name=bad,path=%s,aggregate=src_net_rck" % os.path.join(tmp, "bad.json")],
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 1, (bad.returncode, bad.stderr[-2000:])
+        assert ("--output bad: aggregate: dimension 'src_net_rck': no custom key 'rck' is declared (declared: rack;"
+                in bad.stderr), bad.stderr[-2000:]
         with open(os.path.join(root, "sinks", "avro", "flow.avsc")) as fh:
             avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:114]
         fields_seen, prefixes, racks = set(), 0, 0
@@ -223,8 +252,8 @@ def main():
         assert racks > 0 and {"SrcNetName", "DstASN", "SrcGeoCity", "InIfSpeed", "OutIfName", "ExporterGroup",
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
-              "custom maps, %d matched prefixes); member cache: %d hits, %d misses" % (len(fields_seen), racks,
-                                                                                       prefixes, hits, misses))
+              "custom maps, %d matched prefixes); member cache: %d hits, %d misses; %d rows by the custom key"
+              % (len(fields_seen), racks, prefixes, hits, misses, len(got_agg)))
         if mock_exe:
             n = check_kafka(mock_exe, sluiced, pcap, srcs, lines, ours, tmp)
             print("%d Kafka protobuf messages: enriched fields equal the JSON's" % n)
