@@ -109,19 +109,22 @@ def check_kafka(mock_exe, sluiced, pcap, sources, lines, ours, tmp):
 SCOPES = ("Src", "Dst", "Exporter", "InIf", "OutIf")  # the json member cache's scopes, in resolve.hpp's order
 
 
-def member_cache_counts(lines):
+def member_cache_counts(lines, ecs=False):
     """(hits, misses) of the json member cache of one sink core over these records, in any order: a record looks
     up each scope it has a set for (the scope's enriched members; the matched prefixes are not from a set), and a
     (scope, set) misses once, the first time (the default cache holds far more than these sets: no eviction). The
     interner keeps one id per distinct set, so a set is named by its members."""
+    # The ecs_json cache keys a set by its class: src and dst share entries, in_if and out_if too (resolve.hpp's
+    # scope_key), so a set is named by its members without the scope's prefix.
+    klass = {"Src": "net", "Dst": "net", "Exporter": "exporter", "InIf": "if", "OutIf": "if"}
     seen, lookups = set(), 0
     for j in lines:
         for sc in SCOPES:
-            members = tuple(sorted((k, json.dumps(v)) for k, v in j.items() if k.startswith(sc) and
+            members = tuple(sorted((k[len(sc):], json.dumps(v)) for k, v in j.items() if k.startswith(sc) and
                                    not k.endswith("NetPrefix")))
             if members:
                 lookups += 1
-                seen.add((sc, members))
+                seen.add((klass[sc] if ecs else sc, members))
     return lookups - len(seen), len(seen)
 
 
@@ -149,6 +152,7 @@ def main():
         args = [sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *srcs,
                 "--output", "name=json,path=" + js,
                 "--output", "name=pb,format=protobuf_delimited,path=" + pb,
+                "--output", "name=ecs,format=ecs_json,path=" + os.path.join(tmp, "out.ecs.json"),
                 "--output", "name=av,format=avro,hdfs=%s,table=flows,host=testhost" % av,
                 # The custom key as aggregation dimensions (src_rack = src_net_rack).
                 "--output", "name=agg,path=%s,aggregate=src_net_rack+dst_rack" % os.path.join(tmp, "agg.json"),
@@ -166,18 +170,21 @@ def main():
                 recs += list(rd)
                 rd.close()
         assert len(lines) == len(msgs) == len(recs) == 47, (len(lines), len(msgs), len(recs))
-        # The sink core's member cache counters (one sink core: one cache, json only; no ecs_json output).
+        # The sink core's member cache counters (one sink core: one json cache, one ecs_json cache).
         with open(os.path.join(tmp, "stats.json")) as fh:
             stats = json.load(fh)
         assert len(stats["sinks"]) == 1, stats["sinks"]
         hits, misses = member_cache_counts(lines)
+        ehits, emisses = member_cache_counts(lines, ecs=True)
         got = {k: stats["sinks"][0][k] for k in ("member_cache_json_hits", "member_cache_json_misses",
                                                  "member_cache_ecs_hits", "member_cache_ecs_misses")}
         assert got == {"member_cache_json_hits": hits, "member_cache_json_misses": misses,
-                       "member_cache_ecs_hits": 0, "member_cache_ecs_misses": 0}, (got, hits, misses)
+                       "member_cache_ecs_hits": ehits, "member_cache_ecs_misses": emisses}, (got, hits, misses)
         assert stats["metrics"]["sluice_sinks_stage_member_cache_json_hits_total"] == hits
         assert stats["metrics"]["sluice_sinks_stage_member_cache_json_misses_total"] == misses
-        assert hits > 0 and misses > 0, (hits, misses)
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_ecs_hits_total"] == ehits
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_ecs_misses_total"] == emisses
+        assert hits > 0 and misses > 0 and emisses < misses, (hits, misses, ehits, emisses)
         # The aggregation by the custom key: its rows (summed over windows) = the JSON's flows by SrcNetRack and
         # DstNetRack (null when the record has none), records and bytes exact.
         want_agg = {}
@@ -252,8 +259,8 @@ def main():
         assert racks > 0 and {"SrcNetName", "DstASN", "SrcGeoCity", "InIfSpeed", "OutIfName", "ExporterGroup",
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
-              "custom maps, %d matched prefixes); member cache: %d hits, %d misses; %d rows by the custom key"
-              % (len(fields_seen), racks, prefixes, hits, misses, len(got_agg)))
+              "custom maps, %d matched prefixes); member caches: json %d hits, %d misses, ecs %d hits, %d misses; %d "
+              "rows by the custom key" % (len(fields_seen), racks, prefixes, hits, misses, ehits, emisses, len(got_agg)))
         if mock_exe:
             n = check_kafka(mock_exe, sluiced, pcap, srcs, lines, ours, tmp)
             print("%d Kafka protobuf messages: enriched fields equal the JSON's" % n)
