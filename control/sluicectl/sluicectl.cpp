@@ -420,7 +420,8 @@ void render_stats(element r, const ctl::style& st, rates* rt) {
     element mc;
     if (!r["member_cache"].get(mc))
         for (const char* f : {"json", "ecs"}) {
-            const uint64_t h = u(mc, (std::string(f) + "_hits").c_str()), m = u(mc, (std::string(f) + "_misses").c_str());
+            const uint64_t h = u(mc, (std::string(f) + "_hits").c_str());
+            const uint64_t m = u(mc, (std::string(f) + "_misses").c_str());
             if (h + m == 0) continue;
             std::printf("member cache %s: hits %s misses %s (%.1f%% hits)\n", f, ctl::human_count(h).c_str(),
                         ctl::human_count(m).c_str(), 100.0 * double(h) / double(h + m));

@@ -30,12 +30,13 @@
 // bytes/packets times the record's sampling rate (0 = unknown counts as 1).
 //
 // Enrichment dimensions (src_net_site, exporter_name, in_if_boundary, ...: one attribute of one of the record's
-// five attribute sets, enrich/attrs; a declared custom key too, src_net_rack: below): keyed by the VALUE, not by the set, so two hosts of one site are one
-// src_net_site row. Per aggregator, a value table interns each distinct value string once (the string itself
-// stays in the enrichment interner's flat blob of the set, which is never freed: the table holds a pointer) and the key holds its
-// 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
-// recently. Both are allocated at start-up; the record path never allocates. A window close resolves the ids
-// it emits to strings (closed_window::values), so rows and `top` answers never read the aggregator's tables.
+// five attribute sets, enrich/attrs; a declared custom key too, src_net_rack: below): keyed by the VALUE, not by
+// the set, so two hosts of one site are one src_net_site row. Per aggregator, a value table interns each
+// distinct value string once (the string itself stays in the enrichment interner's flat blob of the set, which
+// is never freed: the table holds a pointer) and the key holds its 4-byte id; a direct-mapped cache (set id,
+// key) -> value id spares the interner walk for the sets seen recently. Both are allocated at start-up; the
+// record path never allocates. A window close resolves the ids it emits to strings (closed_window::values), so
+// rows and `top` answers never read the aggregator's tables.
 // The value table holds max(4 x max_keys, 4096) distinct values at once; a record with a value first seen while
 // it is full is folded into "other" (counted values_overflow: totals stay exact).
 //

@@ -320,8 +320,8 @@ TEST(Aggregate, SpecKeysAndErrors) {
               "etype, ip_tos, direction, type (exporter = sampler_address); enrichment: src_|dst_{net_name,net_role,"
               "net_site,net_region,net_tenant,net_kind,net_service,net_team,net_group,country,geo_state,geo_city,asn,"
               "as_name}, exporter_{name,group,role,site,region,tenant}, in_if_|out_if_{name,description,speed,"
-              "boundary,connectivity,provider} (src_X = src_net_X); custom keys: src_net_|dst_net_|exporter_|in_if_|out_if_"
-              "<key>)");
+              "boundary,connectivity,provider} (src_X = src_net_X); custom keys: "
+              "src_net_|dst_net_|exporter_|in_if_|out_if_<key>)");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=src_net+dst_net+src_addr+dst_addr+proto+in_if+out_if"),
               "--output a: aggregate: dimensions take 75 key bytes, at most 72 (each address 16, a prefix 17)");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,window=7"),
