@@ -189,8 +189,10 @@ static_assert(agg_dim_table.back().name == "out_if_provider", "agg_dim_table lis
 // values follow the built-in ones (agg_dim::count_ + i). parse_agg_dims registers each new name in one
 // process-wide table (at most k_agg_custom_dims, names at most k_agg_custom_name bytes after the scope), the
 // same name being one dimension for every output; resolve_agg_dims gives each its key id at start-up, once the
-// keys are declared, and refuses a key that is not declared. Entries are written only then (main thread, before
-// the lcores launch) and never move, so sink cores read them without a lock.
+// keys are declared, and refuses a key that is not declared. Entries are written on the main thread only: at
+// start-up, before the lcores launch, and by a config reload's parse, which may only append a new name (an
+// aggregation change needs a restart: a running output's dimensions are never re-resolved); an entry never
+// moves and is not written again once resolved, so sink cores read theirs without a lock.
 constexpr std::size_t k_agg_custom_dims = 64;
 constexpr std::size_t k_agg_custom_name = 24;
 static_assert(std::size_t(agg_dim::count_) + k_agg_custom_dims <= 256, "agg_dim is a uint8_t");
