@@ -97,8 +97,20 @@ class Mailbox(unittest.TestCase):
                 # Printed by the control core's first drains, before its first stats write (50 ms in) blocks.
                 self.assertTrue(started.wait(60), "".join(err)[-2000:])
                 time.sleep(2)
-                with open(st + ".tmp") as fh:  # lets the control core go on: read to the end (no SIGPIPE)
-                    json.loads(fh.read())  # the snapshot it took before the block
+                # Opening the read end lets the control core go on; read to the end (no SIGPIPE). In a thread,
+                # so that a daemon that never opened the FIFO fails the test instead of hanging it.
+                got = []
+
+                def read_fifo():
+                    with open(st + ".tmp") as fh:
+                        got.append(fh.read())
+                fifo = threading.Thread(target=read_fifo, daemon=True)
+                fifo.start()
+                fifo.join(30)
+                if fifo.is_alive():  # no writer: release the reader's open() with one of our own
+                    os.close(os.open(st + ".tmp", os.O_WRONLY | os.O_NONBLOCK))
+                    self.fail("sluiced never opened %s.tmp: the stats JSON's temporary path changed?" % st)
+                json.loads(got[0])  # the snapshot the control core took before the block
                 self.assertEqual(d.wait(timeout=60), 0, "".join(err)[-2000:])
             finally:
                 if d.poll() is None:
