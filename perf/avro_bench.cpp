@@ -30,6 +30,7 @@
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/offline/offline_reader.hpp"
 #include "sinks/avro/avro.hpp"
+#include "sinks/encode/flow_id.hpp"
 #include "sinks/hdfs/hdfs.hpp"
 #include "enriched_sets.hpp"
 
@@ -185,7 +186,9 @@ void fill(avro_value_t& v, const decode::flow_record& r) {
     for (uint64_t x : {r.extrapolated_bytes, r.extrapolated_packets, uint64_t(r.signature_tags)}) olong(x, x != 0);
     std::size_t fields = 0;
     avro_value_get_size(&v, &fields);
-    while (i < fields) null();
+    while (i + 2 < fields) null();
+    olong(sinks::encode::flow_id(r), true);  // the last two: flow_id, record_index
+    oint(r.record_index, true);
 }
 
 struct tmpdir {

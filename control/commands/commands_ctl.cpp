@@ -204,6 +204,16 @@ outcome do_stats(daemon& d) {
     }
     w.end_array();
 
+    // The sink cores' enrichment member caches, summed over sink cores (0 with enrichment off).
+    const std::size_t g_sink = s.find_group("sinks", groups::sink_stage);
+    w.key("member_cache").begin_object();
+    for (const std::string_view f : {"json", "ecs"})
+        for (const std::string_view r : {"hits", "misses"}) {
+            const std::string row = "member_cache_" + std::string(f) + "_" + std::string(r);
+            w.key(std::string(f) + "_" + std::string(r)).num(g_sink == SIZE_MAX ? 0 : s.sum(g_sink, row));
+        }
+    w.end_object();
+
     w.key("totals").begin_object();
     for (const std::string_view r : {"rx_packets", "datagrams", "records", "records_enqueued", "ring_full"})
         w.key(r).num(s.sum(g_worker, r));

@@ -438,6 +438,19 @@ void setup(daemon& d) {
         d.enrich_keys = std::make_unique<sinks::encode::enriched_keys>(d.enrich->table_builder().keys());
         wire_group_filter(d);
     }
+    // Aggregation by custom keys: each dimension's key, now that every key is declared (none with enrichment off).
+    {
+        const enrich::key_registry none;
+        const enrich::key_registry& keys = d.enrich ? d.enrich->table_builder().keys() : none;
+        for (const sinks::output_config& out : o.sink.outputs) {
+            if (!out.aggregate) continue;
+            try {
+                sinks::resolve_agg_dims(out.agg, keys);
+            } catch (const std::invalid_argument& e) {
+                throw std::runtime_error("--output " + out.name + ": aggregate: " + e.what());
+            }
+        }
+    }
 
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);

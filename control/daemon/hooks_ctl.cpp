@@ -118,7 +118,7 @@ outcome do_top(const daemon& d, const request& rq) {
             std::string by(rq.arg("by"));
             for (char& ch : by)
                 if (ch == ',') ch = '+';
-            q.by = sinks::parse_agg_dims(by);
+            q.by = sinks::parse_agg_dims(by, false);  // names only the dimensions the outputs declared
         }
         sinks::top_answer a = sinks::query_top(*out->agg_history, out->agg.dims, q);
         std::string j = sinks::format_top_json(a);

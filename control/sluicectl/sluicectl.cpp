@@ -416,6 +416,16 @@ void render_stats(element r, const ctl::style& st, rates* rt) {
     }
     if (!outs.empty()) std::printf("%s", outs.render(st).c_str());
     else std::printf("outputs: none (records discarded)\n");
+    // The sink cores' enrichment member caches (absent from older daemons; nothing printed with enrichment off).
+    element mc;
+    if (!r["member_cache"].get(mc))
+        for (const char* f : {"json", "ecs"}) {
+            const uint64_t h = u(mc, (std::string(f) + "_hits").c_str());
+            const uint64_t m = u(mc, (std::string(f) + "_misses").c_str());
+            if (h + m == 0) continue;
+            std::printf("member cache %s: hits %s misses %s (%.1f%% hits)\n", f, ctl::human_count(h).c_str(),
+                        ctl::human_count(m).c_str(), 100.0 * double(h) / double(h + m));
+        }
 }
 
 void render_exporters(element r, const ctl::style& st) {

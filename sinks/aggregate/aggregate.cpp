@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "dataplane/decode/record_format.hpp"
@@ -55,7 +56,7 @@ std::vector<std::size_t> dim_offsets(const std::vector<agg_dim>& dims) {
     std::size_t at = 0;
     for (agg_dim d : dims) {
         off.push_back(at);
-        at += agg_dim_table[std::size_t(d)].width;
+        at += agg_dim_of(d).width;
     }
     return off;
 }
@@ -77,7 +78,73 @@ std::string dim_names() {
         return g + "}";
     };
     return s + group(agg_scope::src, "src_", "src_|dst_") + ", " + group(agg_scope::exporter, "exporter_", "exporter_") +
-           ", " + group(agg_scope::in_if, "in_if_", "in_if_|out_if_") + " (src_X = src_net_X)";
+           ", " + group(agg_scope::in_if, "in_if_", "in_if_|out_if_") +
+           " (src_X = src_net_X); custom keys: src_net_|dst_net_|exporter_|in_if_|out_if_<key>";
+}
+
+// ---- custom-key dimensions (aggregate.hpp) ----
+
+struct custom_dim {
+    std::string name;  // "src_net_rack"
+    std::string key;   // "rack": the key's name in snake case
+    agg_dim_info info;
+    bool resolved = false;
+};
+// Written on the main thread before the lcores launch (parse, resolve), never moved: read by any core after.
+std::array<custom_dim, k_agg_custom_dims> g_custom;
+std::size_t g_custom_n = 0;
+
+constexpr struct {
+    std::string_view prefix;
+    agg_scope scope;
+} k_custom_scopes[] = {{"src_net_", agg_scope::src},     {"dst_net_", agg_scope::dst},
+                       {"exporter_", agg_scope::exporter}, {"in_if_", agg_scope::in_if},
+                       {"out_if_", agg_scope::out_if}};
+
+// A key's name as a dimension's suffix: the JSON's member name (SrcNet + the key camel-cased at '_', '-', '.')
+// in snake case: rack, cost_center (cost_center, cost-center and costCenter alike).
+std::string snake_key(std::string_view k) {
+    std::string o;
+    bool boundary = false;
+    for (char ch : k) {
+        if (ch == '_' || ch == '-' || ch == '.') {
+            boundary = true;
+            continue;
+        }
+        if (ch >= 'A' && ch <= 'Z') {
+            boundary = true;
+            ch = char(ch + 32);
+        }
+        if (boundary && !o.empty()) o.push_back('_');
+        boundary = false;
+        o.push_back(ch);
+    }
+    return o;
+}
+
+// The custom-key dimension of `n` (a scope prefix and a suffix of [a-z0-9_]), registered if new and `declare`;
+// none when `n` is not one.
+std::optional<agg_dim> custom_dim_of(std::string_view n, bool declare) {
+    for (const auto& sc : k_custom_scopes) {
+        if (!n.starts_with(sc.prefix)) continue;
+        const std::string_view key = n.substr(sc.prefix.size());
+        if (key.empty() || key.size() > k_agg_custom_name || key.front() == '_' || key.back() == '_' ||
+            !std::all_of(key.begin(), key.end(),
+                         [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'; }))
+            return std::nullopt;
+        for (std::size_t i = 0; i < g_custom_n; ++i)
+            if (g_custom[i].name == n) return agg_dim(std::size_t(agg_dim::count_) + i);
+        if (!declare) return std::nullopt;
+        if (g_custom_n == k_agg_custom_dims)
+            throw std::invalid_argument("more than " + std::to_string(k_agg_custom_dims) +
+                                        " custom-key dimensions in all outputs");
+        custom_dim& c = g_custom[g_custom_n];
+        c.name = std::string(n);
+        c.key = std::string(key);
+        c.info = {c.name, 4, sc.scope, enrich::key::name, false};  // the key: resolve_agg_dims
+        return agg_dim(std::size_t(agg_dim::count_) + g_custom_n++);
+    }
+    return std::nullopt;
 }
 
 inline uint64_t hash_string(std::string_view v) noexcept {
@@ -140,7 +207,35 @@ std::size_t put_json_string(char* out, std::string_view v, std::size_t cap) noex
 
 }  // namespace
 
-std::vector<agg_dim> parse_agg_dims(std::string_view s) {
+const agg_dim_info& agg_dim_of(agg_dim d) noexcept {
+    const std::size_t i = std::size_t(d);
+    return i < agg_dim_table.size() ? agg_dim_table[i] : g_custom[i - agg_dim_table.size()].info;
+}
+
+bool custom_dim_resolved(agg_dim d) noexcept {
+    return !is_custom_dim(d) || g_custom[std::size_t(d) - agg_dim_table.size()].resolved;
+}
+
+void resolve_agg_dims(const agg_config& c, const enrich::key_registry& keys) {
+    for (agg_dim d : c.dims) {
+        if (!is_custom_dim(d)) continue;
+        custom_dim& x = g_custom[std::size_t(d) - agg_dim_table.size()];
+        int id = -1;
+        std::string declared;
+        for (uint16_t k = enrich::k_builtin_keys; k < keys.size(); ++k) {
+            declared += (declared.empty() ? "" : ", ") + std::string(keys.name(k));
+            if (snake_key(keys.name(k)) == x.key) id = k;
+        }
+        if (id < 0)
+            throw std::invalid_argument("dimension '" + x.name + "': no custom key '" + x.key +
+                                        "' is declared (declared: " + (declared.empty() ? "none" : declared) +
+                                        "; --enrich-key NAME, with enrichment on); the dimensions are " + dim_names());
+        x.info.attr = enrich::key(uint16_t(id));
+        x.resolved = true;
+    }
+}
+
+std::vector<agg_dim> parse_agg_dims(std::string_view s, bool declare_custom) {
     std::vector<agg_dim> out;
     std::size_t at = 0;
     for (;;) {
@@ -159,6 +254,14 @@ std::vector<agg_dim> parse_agg_dims(std::string_view s) {
                 out.push_back(agg_dim(i));
                 found = true;
             }
+        if (!found) {  // a scope's custom key (src_X = src_net_X too)
+            if (const auto d = custom_dim_of(alias.empty() ? n : std::string_view(alias), declare_custom)) {
+                if (std::find(out.begin(), out.end(), *d) != out.end())
+                    throw std::invalid_argument("dimension '" + std::string(n) + "' given twice");
+                out.push_back(*d);
+                found = true;
+            }
+        }
         if (!found)
             throw std::invalid_argument("unknown dimension '" + std::string(n) + "' (want DIM+DIM+... of " +
                                         dim_names() + ")");
@@ -170,7 +273,7 @@ std::vector<agg_dim> parse_agg_dims(std::string_view s) {
 void check_agg_config(const agg_config& c) {
     if (c.dims.empty()) throw std::invalid_argument("no dimensions (want DIM+DIM+... of " + dim_names() + ")");
     std::size_t bytes = 0;
-    for (agg_dim d : c.dims) bytes += agg_dim_table[std::size_t(d)].width;
+    for (agg_dim d : c.dims) bytes += agg_dim_of(d).width;
     if (bytes > k_agg_key_bytes)
         throw std::invalid_argument("dimensions take " + std::to_string(bytes) + " key bytes, at most " +
                                     std::to_string(k_agg_key_bytes) + " (each address 16, a prefix 17)");
@@ -216,7 +319,7 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
         const auto it = std::find(output_dims.begin(), output_dims.end(), d);
         if (it == output_dims.end())
             throw std::invalid_argument("the output does not aggregate by '" +
-                                        std::string(agg_dim_table[std::size_t(d)].name) + "'");
+                                        std::string(agg_dim_of(d).name) + "'");
         from.push_back(off[std::size_t(it - output_dims.begin())]);
     }
     const auto ws = h.all();
@@ -246,7 +349,7 @@ top_answer query_top(const window_history& h, const std::vector<agg_dim>& output
             std::array<uint8_t, k_agg_key_bytes> k{};
             std::size_t at = 0;
             for (std::size_t i = 0; i < a.dims.size(); ++i) {
-                const std::size_t wd = agg_dim_table[std::size_t(a.dims[i])].width;
+                const std::size_t wd = agg_dim_of(a.dims[i]).width;
                 if (is_enrich_dim(a.dims[i])) {
                     const uint32_t v = load32(r.key.data() + from[i]);
                     uint32_t g = 0;
@@ -296,7 +399,7 @@ std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* ke
     std::size_t at = 0;
     bool first = true;
     for (agg_dim d : dims) {
-        const auto& info = agg_dim_table[std::size_t(d)];
+        const auto& info = agg_dim_of(d);
         const uint8_t* k = key + at;
         at += info.width;
         if (!first) *p++ = ',';
@@ -422,7 +525,7 @@ std::string format_top_json(const top_answer& a) {
     s += ",\"window_start\":\"" + std::string(ts) + "\",\"window_start_ns\":" + std::to_string(a.start_ns) +
          ",\"window_seconds\":" + std::to_string(a.window_s) + ",\"by\":[";
     for (std::size_t i = 0; i < a.dims.size(); ++i)
-        s += (i ? ",\"" : "\"") + std::string(agg_dim_table[std::size_t(a.dims[i])].name) + "\"";
+        s += (i ? ",\"" : "\"") + std::string(agg_dim_of(a.dims[i]).name) + "\"";
     s += "],\"rows\":[";
     bool first = true;
     unsigned rank = 0;
@@ -455,10 +558,14 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
                        aggregate_counter_block* counters, const enrich::interner* in)
     : _c(c), _sink(sink), _history(std::move(history)), _emit(std::move(emit)), _counters(counters), _in(in) {
     check_agg_config(_c);
+    for (agg_dim d : _c.dims)
+        if (!custom_dim_resolved(d))
+            throw std::invalid_argument("dimension '" + std::string(agg_dim_of(d).name) +
+                                        "': its custom key was not resolved (resolve_agg_dims)");
     _window_ns = uint64_t(_c.window_s) * k_ns;
     _lateness_ns = uint64_t(_c.lateness_s) * k_ns;
     _max_age_ns = uint64_t(_c.max_age_s) * k_ns;
-    for (agg_dim d : _c.dims) _key_len += agg_dim_table[std::size_t(d)].width;
+    for (agg_dim d : _c.dims) _key_len += agg_dim_of(d).width;
     uint32_t cap = 1024;
     while (cap < 2ull * _c.max_keys) cap <<= 1;
     _mask = cap - 1;
@@ -477,9 +584,18 @@ aggregator::aggregator(const agg_config& c, unsigned sink, std::shared_ptr<windo
         uint32_t vcap = 1024;
         while (vcap < 2ull * _vmax) vcap <<= 1;
         _vmask = vcap - 1;
-        _values = std::make_unique<value_slot[]>(vcap);  // every h 0 (empty)
+        _vindex = std::make_unique<index_slot[]>(vcap);  // every id 0 (empty)
+        _vals = std::make_unique<value_ref[]>(_vmax);
+        _vfree = std::make_unique<uint32_t[]>(_vmax);
+        _vmark = std::make_unique<uint8_t[]>(_vmax);
+        for (uint32_t i = 0; i < _vmax; ++i) _vfree[i] = _vmax - i;  // ids 1, 2, ... popped first
+        _vfree_n = _vmax;
+        const auto off = dim_offsets(_c.dims);
+        for (std::size_t i = 0; i < _c.dims.size(); ++i)
+            if (is_enrich_dim(_c.dims[i])) _enrich_off.push_back(off[i]);
         _cache = std::make_unique<cache_slot[]>(k_cache);
-        _mem += uint64_t(vcap) * sizeof(value_slot) + uint64_t(k_cache) * sizeof(cache_slot);
+        _mem += uint64_t(vcap) * sizeof(index_slot) + uint64_t(_vmax) * (sizeof(value_ref) + 4 + 1) +
+                uint64_t(k_cache) * sizeof(cache_slot);
     }
 }
 
@@ -510,18 +626,18 @@ uint32_t aggregator::value_id(uint32_t set, enrich::key k) noexcept {
             const std::string_view sv(reinterpret_cast<const char*>(v + 2), len);
             const uint64_t h = hash_string(sv);
             for (uint32_t i = uint32_t(h) & _vmask;; i = (i + 1) & _vmask) {
-                value_slot& s = _values[i];
-                if (s.h == h && slot_value(s) == sv) {
-                    id = i + 1;
+                index_slot& s = _vindex[i];
+                if (s.id == 0) {
+                    if (_vfree_n == 0) [[unlikely]]
+                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
+                    id = _vfree[--_vfree_n];
+                    s.h = h;
+                    s.id = id;
+                    _vals[id - 1] = {h, v};
                     break;
                 }
-                if (s.h == 0) {
-                    if (_vused >= _vmax) [[unlikely]]
-                        return UINT32_MAX;  // not cached: a later record retries (and is counted again)
-                    s.h = h;
-                    s.v = v;
-                    ++_vused;
-                    id = i + 1;
+                if (s.h == h && ref_value(_vals[s.id - 1]) == sv) {
+                    id = s.id;
                     break;
                 }
             }
@@ -572,7 +688,7 @@ void aggregator::make_key(const decode::flow_record& r, uint8_t* key) const noex
     std::size_t at = 0;
     for (agg_dim d : _c.dims) {
         field_key(d, r, key + at);
-        at += agg_dim_table[std::size_t(d)].width;
+        at += agg_dim_of(d).width;
     }
 }
 
@@ -581,7 +697,7 @@ bool aggregator::make_key_enrich(const decode::flow_record& r, uint8_t* key) noe
     bool ok = true;
     for (agg_dim d : _c.dims) {
         uint8_t* k = key + at;
-        const agg_dim_info& info = agg_dim_table[std::size_t(d)];
+        const agg_dim_info& info = agg_dim_of(d);
         at += info.width;
         if (info.scope == agg_scope::none) {
             field_key(d, r, k);
@@ -765,6 +881,42 @@ void aggregator::close_all() noexcept {
     }
 }
 
+void aggregator::reclaim_values() noexcept {
+    // Mark: the ids the open windows' keys hold (a closed window's slots are empty).
+    std::memset(_vmark.get(), 0, _vmax);
+    const uint32_t cap = _mask + 1;
+    for (const window& w : _w) {
+        if (!w.open) continue;
+        for (uint32_t i = 0; i < cap; ++i) {
+            const entry& e = w.slots[i];
+            if (e.hash == 0) continue;
+            for (const std::size_t off : _enrich_off)
+                if (const uint32_t v = load32(e.key.data() + off); v != 0 && v <= _vmax) _vmark[v - 1] = 1;
+        }
+    }
+    // Sweep into the free list (the lowest ids popped first) and rebuild the index from the kept ids.
+    std::memset(static_cast<void*>(_vindex.get()), 0, sizeof(index_slot) * (std::size_t(_vmask) + 1));
+    const uint32_t was_free = _vfree_n;
+    _vfree_n = 0;
+    for (uint32_t id = _vmax; id >= 1; --id) {
+        value_ref& r = _vals[id - 1];
+        if (!_vmark[id - 1]) {
+            r.v = nullptr;
+            _vfree[_vfree_n++] = id;
+            continue;
+        }
+        for (uint32_t i = uint32_t(r.h) & _vmask;; i = (i + 1) & _vmask)
+            if (_vindex[i].id == 0) {
+                _vindex[i].h = r.h;
+                _vindex[i].id = id;
+                break;
+            }
+    }
+    // Cached (set, key) -> id pairs may name a freed id (soon another value's).
+    std::memset(static_cast<void*>(_cache.get()), 0, sizeof(cache_slot) * k_cache);
+    if (_vfree_n > was_free) _counters->add(aggregate_counter::values_reclaimed, _vfree_n - was_free);
+}
+
 void aggregator::close(window& w) noexcept {
     // Once per window (every window_s): allocation here is off the per-record path.
     auto cw = std::make_shared<closed_window>();
@@ -812,9 +964,9 @@ void aggregator::close(window& w) noexcept {
                 uint8_t* kp = r.key.data() + off[i];
                 const uint32_t v = load32(kp);
                 uint32_t l = 0;
-                if (v != 0 && v <= _vmask + 1 && _values[v - 1].h != 0) {
+                if (v != 0 && v <= _vmax && _vals[v - 1].v != nullptr) {
                     auto [it, fresh] = local.emplace(v, uint32_t(cw->values.size()));
-                    if (fresh) cw->values.emplace_back(slot_value(_values[v - 1]));
+                    if (fresh) cw->values.emplace_back(ref_value(_vals[v - 1]));
                     l = it->second;
                 }
                 std::memcpy(kp, &l, 4);
@@ -829,6 +981,8 @@ void aggregator::close(window& w) noexcept {
     w.other = agg_row{};
     w.other.other = true;
     w.other.keys = 0;
+    // The high-water mark: the table at least half full. Its rows hold strings now, its slots are empty.
+    if (_enrich && _vmax - _vfree_n >= _vmax / 2) reclaim_values();
     if (_emit) _emit(*cw);
     if (_history) _history->publish(std::move(cw));
 }

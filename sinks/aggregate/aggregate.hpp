@@ -30,18 +30,34 @@
 // bytes/packets times the record's sampling rate (0 = unknown counts as 1).
 //
 // Enrichment dimensions (src_net_site, exporter_name, in_if_boundary, ...: one attribute of one of the record's
-// five attribute sets, enrich/attrs): keyed by the VALUE, not by the set, so two hosts of one site are one
-// src_net_site row. Per aggregator, a value table interns each distinct value string once (the string itself
-// stays in the enrichment interner's flat blob of the set, which is never freed: the table holds a pointer) and the key holds its
-// 4-byte id; a direct-mapped cache (set id, key) -> value id spares the interner walk for the sets seen
-// recently. Both are allocated at start-up; the record path never allocates. A window close resolves the ids
-// it emits to strings (closed_window::values), so rows and `top` answers never read the aggregator's tables.
-// The value table holds max(4 x max_keys, 4096) distinct values for the process's life; a record with a value
-// first seen after it filled is folded into "other" (counted values_overflow: totals stay exact).
+// five attribute sets, enrich/attrs; a declared custom key too, src_net_rack: below): keyed by the VALUE, not by
+// the set, so two hosts of one site are one src_net_site row. Per aggregator, a value table interns each
+// distinct value string once (the string itself stays in the enrichment interner's flat blob of the set, which
+// is never freed: the table holds a pointer) and the key holds its 4-byte id; a direct-mapped cache (set id,
+// key) -> value id spares the interner walk for the sets seen recently. Both are allocated at start-up; the
+// record path never allocates. A window close resolves the ids it emits to strings (closed_window::values), so
+// rows and `top` answers never read the aggregator's tables.
+// The value table holds max(4 x max_keys, 4096) distinct values at once; a record with a value first seen while
+// it is full is folded into "other" (counted values_overflow: totals stay exact).
+//
+// Reclaiming the value table (enrichment tables change over days: without it the table would fill with values
+// no window holds any more, and every new value would go to "other"). A value's id is its index in a dense
+// array, not its hash slot, so ids stay put while others are freed:
+//
+//   window close (rows resolved to strings first) and the table at least half full (the high-water mark):
+//     mark: every id the still-open windows' keys hold ─► sweep: every other id to the free list (counted
+//     values_reclaimed) ─► rebuild the hash index from the kept ids ─► clear the (set, key) cache
+//
+// The open windows' keys keep their ids (no key or hash changes), and the closed window's rows already carry
+// their strings (closed_window::values). So a value is refused only when the values the open windows hold plus
+// those first seen since the last reclaim exceed the table. The work is a pass over the open windows' tables
+// and a rebuild of the index: at most once per window close, never on the record path (which pops a free id
+// from a preallocated stack: no allocation).
 //
 // Memory: per open window, a table of max(2 * max_keys, 1024) rounded up to a power of two slots of
 // sizeof(entry) (128 bytes): 16 MiB per window at the default 65536 keys; with an enrichment dimension, the value
-// table (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default) and the 768 KiB cache.
+// table's hash index (2 x max(4 x max_keys, 4096) rounded up x 16 bytes: 8 MiB at the default), its values, free
+// list and marks (21 bytes per value: 5.25 MiB at the default) and the 768 KiB cache.
 // Allocated once at start-up; a window close sorts in place, so the record path never allocates.
 //
 // Ownership: one aggregator per (output, sink core), used only by that sink core. Closed windows are
@@ -167,7 +183,26 @@ inline constexpr std::array<agg_dim_info, std::size_t(agg_dim::count_)> agg_dim_
 }};
 static_assert(agg_dim_table.back().name == "out_if_provider", "agg_dim_table lists every agg_dim, in order");
 
-inline bool is_enrich_dim(agg_dim d) noexcept { return agg_dim_table[std::size_t(d)].scope != agg_scope::none; }
+// Custom-key dimensions: the custom keys declared in the config (--enrich-key, [enrich] keys; enrich/attrs) as
+// src_net_<key>, dst_net_<key>, exporter_<key>, in_if_<key>, out_if_<key>, as the JSON names them (SrcNetRack
+// = src_net_rack: the key in snake case; src_<key> = src_net_<key> as for the built-in ones). Their agg_dim
+// values follow the built-in ones (agg_dim::count_ + i). parse_agg_dims registers each new name in one
+// process-wide table (at most k_agg_custom_dims, names at most k_agg_custom_name bytes after the scope), the
+// same name being one dimension for every output; resolve_agg_dims gives each its key id at start-up, once the
+// keys are declared, and refuses a key that is not declared. Entries are written on the main thread only: at
+// start-up, before the lcores launch, and by a config reload's parse, which may only append a new name (an
+// aggregation change needs a restart: a running output's dimensions are never re-resolved); an entry never
+// moves and is not written again once resolved, so sink cores read theirs without a lock.
+constexpr std::size_t k_agg_custom_dims = 64;
+constexpr std::size_t k_agg_custom_name = 24;
+static_assert(std::size_t(agg_dim::count_) + k_agg_custom_dims <= 256, "agg_dim is a uint8_t");
+
+// The dimension's row (agg_dim_table's, or a custom-key dimension's).
+const agg_dim_info& agg_dim_of(agg_dim d) noexcept;
+inline bool is_custom_dim(agg_dim d) noexcept { return std::size_t(d) >= std::size_t(agg_dim::count_); }
+inline bool is_enrich_dim(agg_dim d) noexcept { return agg_dim_of(d).scope != agg_scope::none; }
+// true once resolve_agg_dims gave the custom-key dimension d its key.
+bool custom_dim_resolved(agg_dim d) noexcept;
 
 // A value string of an enrichment dimension is printed as at most this many bytes of JSON string content
 // (escaped; cut at a character boundary): a row stays within the file writer's line.
@@ -187,9 +222,14 @@ struct agg_config {
 };
 
 // Parses "dim+dim+..." (names of agg_dim_table, or exporter for sampler_address; src_site for src_net_site and
-// the like: an address scope's src_net_X / dst_net_X may be given as src_X / dst_X). Throws
+// the like: an address scope's src_net_X / dst_net_X may be given as src_X / dst_X; a scope's name that is not
+// built-in is a custom-key dimension, registered when `declare_custom`, else unknown). Throws
 // std::invalid_argument with the allowed names.
-std::vector<agg_dim> parse_agg_dims(std::string_view s);
+std::vector<agg_dim> parse_agg_dims(std::string_view s, bool declare_custom = true);
+
+// At start-up, once the custom keys are declared: gives every custom-key dimension of `c` its key id in `keys`;
+// throws std::invalid_argument naming the dimension and the declared custom keys when one is not declared.
+void resolve_agg_dims(const agg_config& c, const enrich::key_registry& keys);
 
 // Checks a config (dims, sizes); throws std::invalid_argument saying what is allowed.
 void check_agg_config(const agg_config& c);
@@ -269,7 +309,8 @@ public:
     using emit_fn = std::function<void(const closed_window&)>;
 
     // `in`: the enrichment interner the records' attribute ids refer to (sink_context::enrich_interner);
-    // nullptr: every enrichment dimension is null.
+    // nullptr: every enrichment dimension is null. Throws std::invalid_argument for a custom-key dimension not
+    // resolved (resolve_agg_dims).
     aggregator(const agg_config& c, unsigned sink, std::shared_ptr<window_history> history, emit_fn emit,
                aggregate_counter_block* counters, const enrich::interner* in = nullptr);
     aggregator(const aggregator&) = delete;
@@ -310,6 +351,8 @@ private:
     // Any dimensions; false when an enrichment value could not get an id (the value table is full).
     bool make_key_enrich(const decode::flow_record& r, uint8_t* key) noexcept;
     uint32_t value_id(uint32_t set, enrich::key k) noexcept;  // 0 = no value; UINT32_MAX = table full
+    // Frees every value id no open window's key holds and rebuilds the index (at a window close).
+    void reclaim_values() noexcept;
     void insert(window& w, const uint8_t* key, uint64_t h, const decode::flow_record& r, uint64_t eb,
                 uint64_t ep) noexcept;
 
@@ -329,15 +372,25 @@ private:
     // Enrichment dimensions (allocated only when the config has one).
     const enrich::interner* _in = nullptr;
     bool _enrich = false;
-    struct value_slot {
-        uint64_t h;             // 0 = empty
-        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length, bytes
+    struct value_ref {
+        uint64_t h;             // the string's hash
+        const uint8_t* v;       // in the interner's flat blob (never freed while the process runs): u16 length,
+                                // bytes; nullptr = a free id
     };
-    static std::string_view slot_value(const value_slot& s) noexcept {
+    static std::string_view ref_value(const value_ref& s) noexcept {
         return {reinterpret_cast<const char*>(s.v + 2), std::size_t(s.v[0] | (s.v[1] << 8))};
     }
-    std::unique_ptr<value_slot[]> _values;  // open addressing; a value's id = slot index + 1
-    uint32_t _vmask = 0, _vused = 0, _vmax = 0;
+    struct index_slot {
+        uint64_t h;
+        uint32_t id;  // 0 = empty
+        uint32_t pad_;
+    };
+    std::unique_ptr<index_slot[]> _vindex;  // open addressing over the ids, by the string's hash
+    std::unique_ptr<value_ref[]> _vals;     // a value's id = its index + 1 (1.._vmax)
+    std::unique_ptr<uint32_t[]> _vfree;     // the free ids (a stack: the next one at _vfree[_vfree_n - 1])
+    std::unique_ptr<uint8_t[]> _vmark;      // reclaim_values' marks, one per id
+    std::vector<std::size_t> _enrich_off;   // key offsets of the enrichment dimensions
+    uint32_t _vmask = 0, _vmax = 0, _vfree_n = 0;
     struct cache_slot {
         uint32_t set;   // 0 = empty
         uint16_t key;

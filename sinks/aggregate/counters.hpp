@@ -25,6 +25,7 @@ enum class aggregate_counter : uint8_t {
     rows,
     late,
     values_overflow,
+    values_reclaimed,
     count_
 };
 constexpr std::size_t aggregate_counter_count = static_cast<std::size_t>(aggregate_counter::count_);
@@ -49,10 +50,14 @@ inline constexpr std::array<counters::info, aggregate_counter_count> aggregate_c
              "not aggregated.",
      counters::kind::drop},
     {"values_overflow",
-     "Records with an enrichment value (src_net_site, exporter_name, ...) first seen after the output's value "
-     "table was full (max(4 x max_keys, 4096) distinct values for the process's life): folded into the "
-     "window's 'other' row, so totals stay exact but that value cannot rank.",
+     "Records with an enrichment value (src_net_site, exporter_name, ...) first seen while the output's value "
+     "table was full (max(4 x max_keys, 4096) distinct values at once): folded into the window's 'other' row, "
+     "so totals stay exact but that value cannot rank.",
      counters::kind::deviation},
+    {"values_reclaimed",
+     "Enrichment values freed from the value table at a window close (the table at least half full): values no "
+     "open window holds any more, whose room new values take.",
+     counters::kind::volume},
 }};
 static_assert(counters::table_complete(aggregate_counter_table));
 

@@ -8,6 +8,7 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "flow_schema.hpp"
+#include "sinks/encode/flow_id.hpp"
 
 namespace sluice::sinks::avro {
 
@@ -224,6 +225,13 @@ void enriched_out(out& o, const decode::flow_record& r, const encode::enrichment
     scope_fields_out(o, budget, encode::scope_out_if, blobs[4], e->keys, nullptr, 0);
 }
 
+// The last two fields (after out_if_custom): the flow id (sinks/encode/flow_id.hpp, the u64's bits as a long) and
+// record_index, both kinds.
+void ids_out(out& o, const decode::flow_record& r) noexcept {
+    o.opt(encode::flow_id(r));
+    o.opt(r.record_index);
+}
+
 }  // namespace
 
 std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf, const encode::enrichment* e) noexcept {
@@ -251,6 +259,7 @@ std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf, const encode
         o.opt(r.if_in_discards);
         o.opt(r.if_out_discards);
         enriched_out(o, r, e);
+        ids_out(o, r);
         return o.size();
     }
     o.opt(r.sampling_rate);
@@ -300,6 +309,7 @@ std::size_t encode_flow(const decode::flow_record& r, uint8_t* buf, const encode
     o.num(r.export_version);
     o.nulls(k_counter_fields);
     enriched_out(o, r, e);
+    ids_out(o, r);
     return o.size();
 }
 

@@ -34,9 +34,9 @@ struct avro_obj_t;
 
 namespace sluice::sinks::avro {
 
-// The largest datum encode_flow writes: 114 fields, six addresses of at most
-// 39 characters, two MACs, varints of at most 10 bytes, one byte per null
-// enriched field: under 1 KiB (the widest record is tested), plus at most
+// The largest datum encode_flow writes: 116 fields, six addresses of at most
+// 39 characters, two MACs, varints of at most 10 bytes (the flow id's 10 too),
+// one byte per null enriched field: under 1 KiB (the widest record is tested), plus at most
 // k_max_enriched_values bytes of enriched values (strings with their lengths,
 // numbers, the maps' entries): a value that would not fit is null (an entry
 // left out of its map), never cut.
@@ -46,7 +46,8 @@ constexpr std::size_t k_max_datum = k_max_base_datum + k_max_enriched_values;
 
 // Writes r's datum at out (at least k_max_datum bytes); returns its length. With e (enrichment on), the
 // enriched attributes of the record's ids (encode/enriched.hpp) fill the fields after if_out_discards; without,
-// they are null (extrapolated_bytes, _packets and signature_tags are the record's either way).
+// they are null (extrapolated_bytes, _packets and signature_tags are the record's either way). The last two,
+// flow_id (encode/flow_id.hpp) and record_index, are always set.
 std::size_t encode_flow(const decode::flow_record& r, uint8_t* out,
                         const encode::enrichment* e = nullptr) noexcept;
 

@@ -4,6 +4,9 @@
 -- ["null", T] = a nullable column). The enriched columns (src_net_name ... out_if_custom) are the JSON's Akvorado
 -- names in snake case: Hive lower-cases column names and its AvroSerDe finds each field by that name, so a
 -- mixed-case Avro field (SrcNetName) would not be found (NULL, or an error with avro.schema.url).
+-- flow_id is the flow id (docs/schema.md) as a signed BIGINT (the u64's bits; negative for about half): the
+-- redundant pair's duplicates are one GROUP BY flow_id. A table created before it: ALTER TABLE flows
+-- ADD COLUMNS (`flow_id` BIGINT, `record_index` INT); older files read them as NULL (the schema's defaults).
 -- Set LOCATION to <root>/<table> of the output (hdfs=URL's path, or the mounted directory's HDFS path).
 -- Files are named part-<host>-<core>-<seq>.avro; the temporary .part-*.avro.tmp names start with '.', which
 -- Hive's input format skips, so a query never reads half a file.
@@ -126,7 +129,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS flows (
   `out_if_boundary` STRING,
   `out_if_connectivity` STRING,
   `out_if_provider` STRING,
-  `out_if_custom` MAP<STRING,STRING>
+  `out_if_custom` MAP<STRING,STRING>,
+  `flow_id` BIGINT,
+  `record_index` INT
 )
 PARTITIONED BY (dt STRING, `hour` STRING)
 STORED AS AVRO

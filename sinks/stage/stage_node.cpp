@@ -276,6 +276,16 @@ void run_agg(output_slot& o, const decode::flow_record* recs, unsigned n) noexce
     o.agg_last_tsc = rte_rdtsc();
 }
 
+// The member caches' counts into the sink core's counter block (the cache counts in plain integers: the
+// control core reads the block). Once per batch: a few loads and relaxed stores, none per record.
+inline void publish_cache(stage_counter_block& b, const enrich::member_cache* c, stage_counter hits,
+                          stage_counter misses) noexcept {
+    if (c == nullptr) return;
+    const enrich::member_cache::counts& n = c->stats();
+    b.add(hits, n.hits - b.get(hits));  // the owner's block: get() is its last copy
+    b.add(misses, n.fills - b.get(misses));
+}
+
 // The thread's CPU time so far (a system call: called every ~25 ms, never per batch).
 uint64_t thread_cpu_ns() noexcept {
     timespec ts{};
@@ -353,6 +363,10 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
         case format::avro: run_writer(*o, recs, n, avro_encoder{en}); break;
         }
     }
+    publish_cache(s.counters, s.enrich_json_cache.get(), stage_counter::member_cache_json_hits,
+                  stage_counter::member_cache_json_misses);
+    publish_cache(s.counters, s.enrich_ecs_cache.get(), stage_counter::member_cache_ecs_hits,
+                  stage_counter::member_cache_ecs_misses);
 }
 
 void flush_outputs(sink_context& s) noexcept {

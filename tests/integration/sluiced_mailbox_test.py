@@ -17,6 +17,8 @@ import subprocess
 import os
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -60,18 +62,61 @@ class Mailbox(unittest.TestCase):
     def test_full_log_ring_drops_and_counts(self):
         # 24 exporters sending IPFIX data without a template, looped
         # (infinite_rx): every exporter's err_* counters move all the time, so
-        # with a 1 ms stats interval the worker posts 17 lines per ms while the
-        # control core drains every 20 ms: the event ring overflows.
+        # with a 1 ms stats interval the worker posts 17 lines per interval it
+        # runs in (16 exporters and a "more" line). The ring must overflow
+        # whatever the scheduling: the control core, which drains it every
+        # 20 ms, is held off draining by its own periodic stats write, which
+        # blocks in open() on a FIFO at the path it writes first
+        # (FILE.tmp) until this test reads it. (Relying on the worker
+        # outpacing the 20 ms drains failed under load: a worker that runs
+        # in fewer than 12 of every 20 ms posts fewer lines than the ring
+        # holds.) The worker fills the ring's 192 log slots in its first 12
+        # intervals; the test holds the control core for 2 s after the
+        # worker's first line was printed.
         msgs = t.ipfix_payloads(2, 5)[1:]
         with tempfile.TemporaryDirectory() as tmp:
             p = os.path.join(tmp, "flood.pcap")
             g.write_pcap(p, [g.ipv4_udp_frame("10.9.9.%d" % (i + 1), "10.9.0.254", 4739, 4739, m)
                              for i in range(24) for m in msgs])
             st = os.path.join(tmp, "stats.json")
-            r = subprocess.run([t.SLUICED, "--port", "net_pcap0,rx_pcap=%s,infinite_rx=1" % p, "--sink-discard",
-                                "--stats-interval", "0.001", "--stats-json", st, "--duration", "1.5"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-            self.assertEqual(r.returncode, 0)
+            os.mkfifo(st + ".tmp")
+            d = subprocess.Popen([t.SLUICED, "--port", "net_pcap0,rx_pcap=%s,infinite_rx=1" % p, "--sink-discard",
+                                  "--stats-interval", "0.001", "--stats-json", st, "--stats-json-interval", "0.05",
+                                  "--duration", "1.5"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            err, started = [], threading.Event()
+
+            def read_stderr():
+                for line in d.stderr:
+                    err.append(line)
+                    if "worker 0 on lcore" in line:
+                        started.set()
+            reader = threading.Thread(target=read_stderr, daemon=True)
+            reader.start()
+            try:
+                # Printed by the control core's first drains, before its first stats write (50 ms in) blocks.
+                self.assertTrue(started.wait(60), "".join(err)[-2000:])
+                time.sleep(2)
+                # Opening the read end lets the control core go on; read to the end (no SIGPIPE). In a thread,
+                # so that a daemon that never opened the FIFO fails the test instead of hanging it.
+                got = []
+
+                def read_fifo():
+                    with open(st + ".tmp") as fh:
+                        got.append(fh.read())
+                fifo = threading.Thread(target=read_fifo, daemon=True)
+                fifo.start()
+                fifo.join(30)
+                if fifo.is_alive():  # no writer: release the reader's open() with one of our own
+                    os.close(os.open(st + ".tmp", os.O_WRONLY | os.O_NONBLOCK))
+                    self.fail("sluiced never opened %s.tmp: the stats JSON's temporary path changed?" % st)
+                json.loads(got[0])  # the snapshot the control core took before the block
+                self.assertEqual(d.wait(timeout=60), 0, "".join(err)[-2000:])
+            finally:
+                if d.poll() is None:
+                    d.kill()
+                    d.wait()
+            reader.join(10)
             with open(st) as fh:
                 s = json.load(fh)
             c = s["totals"]

@@ -320,7 +320,8 @@ TEST(Aggregate, SpecKeysAndErrors) {
               "etype, ip_tos, direction, type (exporter = sampler_address); enrichment: src_|dst_{net_name,net_role,"
               "net_site,net_region,net_tenant,net_kind,net_service,net_team,net_group,country,geo_state,geo_city,asn,"
               "as_name}, exporter_{name,group,role,site,region,tenant}, in_if_|out_if_{name,description,speed,"
-              "boundary,connectivity,provider} (src_X = src_net_X))");
+              "boundary,connectivity,provider} (src_X = src_net_X); custom keys: "
+              "src_net_|dst_net_|exporter_|in_if_|out_if_<key>)");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=src_net+dst_net+src_addr+dst_addr+proto+in_if+out_if"),
               "--output a: aggregate: dimensions take 75 key bytes, at most 72 (each address 16, a prefix 17)");
     EXPECT_EQ(err("name=a,path=/tmp/x,aggregate=proto,window=7"),
@@ -518,4 +519,143 @@ TEST(AggregateEnrich, ValueTableBoundAndNoInterner) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(row_lines(out[0])[0], "\"other\":false,\"exporter_site\":null,\"records\":3,\"bytes\":30,\"packets\":3,"
                                     "\"extrapolated_bytes\":30,\"extrapolated_packets\":3");
+}
+
+// Enrichment tables that change over days: every window brings 1000 values never seen before, 10 windows in
+// all (10,000 values) through a value table of 4096 (max_keys 1024). At each window close with the table at
+// least half full, the values no open window holds are freed: no record is ever refused a value, and every
+// window's rows are its own values, exact.
+TEST(AggregateEnrich, ValueTableReclaimsTheValuesOfClosedWindows) {
+    constexpr int k_windows = 10, k_values = 1000;
+    enrich::interner in;
+    std::vector<std::vector<decode::flow_record>> bursts(k_windows);
+    for (int w = 0; w < k_windows; ++w)
+        for (int i = 0; i < k_values; ++i) {
+            // Received 100 s into its window (end = received): window w closes when window w+1's burst
+            // moves the clock to its start + 400 s (past start + 300 s + 60 s of lateness).
+            const uint64_t t = t0 + uint64_t(w) * 300 * s_ns + 100 * s_ns;
+            decode::flow_record x = rec(1, 2, 6, 80, uint64_t(1000 + i), 1, t, t);
+            x.src_attr_id = intern(in, {{enrich::key::site, "site-" + std::to_string(w) + "-" + std::to_string(i)}});
+            bursts[w].push_back(x);
+        }
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    aggregator ag(cfg("src_net_site", k_values, 1024), 0, nullptr, [&](const closed_window& w) { out.push_back(w); },
+                  &ctr, &in);
+    std::vector<uint64_t> reclaimed;  // values_reclaimed after each burst
+    for (int w = 0; w < k_windows; ++w) {
+        ag.add_burst(bursts[w].data(), unsigned(bursts[w].size()));
+        reclaimed.push_back(ctr.get(aggregate_counter::values_reclaimed));
+        ASSERT_EQ(out.size(), std::size_t(w)) << "window " << w - 1 << " closed by window " << w << "'s burst";
+    }
+    ag.close_all();
+    ASSERT_EQ(out.size(), std::size_t(k_windows));
+    EXPECT_EQ(ctr.get(aggregate_counter::values_overflow), 0u);
+    EXPECT_EQ(ctr.get(aggregate_counter::keys_overflow), 0u);
+    EXPECT_EQ(ctr.get(aggregate_counter::records), uint64_t(k_windows) * k_values);
+    // Window w-1 closes after window w's burst: 2000 values held after an odd burst (below the mark, kept), 3000
+    // after an even one (at least 2048: the 2000 of the windows closed since are freed, window w's 1000 kept).
+    // close_all at 2000 held: nothing freed.
+    EXPECT_EQ(reclaimed, (std::vector<uint64_t>{0, 0, 2000, 2000, 4000, 4000, 6000, 6000, 8000, 8000}));
+    EXPECT_EQ(ctr.get(aggregate_counter::values_reclaimed), 8000u);
+    for (int w = 0; w < k_windows; ++w) {
+        const closed_window& cw = out[std::size_t(w)];
+        EXPECT_EQ(cw.start_ns, t0 + uint64_t(w) * 300 * s_ns);
+        ASSERT_EQ(cw.rows.size(), std::size_t(k_values + 1)) << "window " << w;
+        ASSERT_EQ(cw.values.size(), std::size_t(k_values + 1)) << "window " << w;
+        const std::vector<std::string> lines = row_lines(cw);
+        for (int r = 0; r < k_values; ++r) {
+            // Rank r: the record of bytes 1000 + (999 - r), the value of its own window.
+            const int i = k_values - 1 - r;
+            const uint64_t b = uint64_t(1000 + i);
+            ASSERT_EQ(lines[std::size_t(r)], "\"other\":false,\"src_net_site\":\"site-" + std::to_string(w) + "-" +
+                                                 std::to_string(i) + "\",\"records\":1,\"bytes\":" + std::to_string(b) +
+                                                 ",\"packets\":1,\"extrapolated_bytes\":" + std::to_string(b) +
+                                                 ",\"extrapolated_packets\":1")
+                << "window " << w << " rank " << r + 1;
+        }
+        const agg_row& other = cw.rows.back();
+        EXPECT_TRUE(other.other);
+        EXPECT_EQ(other.records, 0u);
+        EXPECT_EQ(other.keys, 0u);
+    }
+}
+
+// Custom keys declared in the config as dimensions (src_net_<key>, src_<key>, exporter_<key>, ...): keyed by value
+// like the built-in attributes, named as the JSON names them (SrcNetRack = src_net_rack, CostCenter =
+// cost_center); an undeclared key is refused at start-up (resolve_agg_dims), naming the declared ones.
+TEST(AggregateEnrich, CustomKeysAsDimensions) {
+    enrich::key_registry keys;
+    const uint16_t rack = keys.add("rack"), cost = keys.add("cost-center");
+    const agg_config c = cfg("src_net_rack+dst_rack+exporter_cost_center+proto", 10);
+    ASSERT_EQ(c.dims.size(), 4u);
+    EXPECT_TRUE(is_custom_dim(c.dims[0]) && is_custom_dim(c.dims[1]) && is_custom_dim(c.dims[2]));
+    EXPECT_EQ(c.dims[3], agg_dim::proto);
+    EXPECT_EQ(agg_dim_of(c.dims[1]).name, "dst_net_rack");  // src_X = src_net_X
+    // The same name in another spec (or a `top` query) is the same dimension; a query declares none.
+    EXPECT_EQ(parse_agg_dims("dst_net_rack", false), std::vector<agg_dim>{c.dims[1]});
+    EXPECT_THROW(parse_agg_dims("in_if_rack", false), std::invalid_argument);
+    EXPECT_FALSE(custom_dim_resolved(c.dims[0]));
+    EXPECT_THROW(aggregator(c, 0, nullptr, nullptr, nullptr), std::invalid_argument);  // not resolved
+    resolve_agg_dims(c, keys);
+    EXPECT_EQ(uint16_t(agg_dim_of(c.dims[0]).attr), rack);
+    EXPECT_EQ(uint16_t(agg_dim_of(c.dims[2]).attr), cost);
+
+    enrich::interner in;
+    auto custom = [&](std::initializer_list<std::pair<uint16_t, std::string_view>> kv) {
+        enrich::set_builder b;
+        for (const auto& [k, v] : kv) b.put(k, v);
+        bool full = false;
+        return in.intern(b.take(), full);
+    };
+    const uint32_t r7 = custom({{uint16_t(enrich::key::name), "web-1"}, {rack, "r7"}});
+    const uint32_t r7b = custom({{uint16_t(enrich::key::name), "web-2"}, {rack, "r7"}});  // another set, same rack
+    const uint32_t r9 = custom({{rack, "r9"}});
+    const uint32_t ex = custom({{uint16_t(enrich::key::name), "edge1"}, {cost, "cc-42"}});
+    std::vector<decode::flow_record> recs;
+    auto add = [&](uint32_t src, uint32_t dst, uint32_t exp, uint8_t proto, uint64_t bytes) {
+        decode::flow_record x = rec(1, 2, proto, 80, bytes, 1, t0, t0);
+        x.src_attr_id = src;
+        x.dst_attr_id = dst;
+        x.exporter_attr_id = exp;
+        recs.push_back(x);
+    };
+    add(r7, r9, ex, 6, 1000);
+    add(r7b, r9, ex, 6, 500);  // the same row as the first: rack r7 both
+    add(r9, r7, ex, 17, 300);
+    add(r9, 0, 0, 6, 100);     // no dst set, no exporter set: nulls
+    std::vector<closed_window> out;
+    aggregate_counter_block ctr;
+    aggregator ag(c, 0, nullptr, [&](const closed_window& w) { out.push_back(w); }, &ctr, &in);
+    ag.add_burst(recs.data(), unsigned(recs.size()));
+    ag.close_all();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(row_lines(out[0]),
+              (std::vector<std::string>{
+                  "\"other\":false,\"src_net_rack\":\"r7\",\"dst_net_rack\":\"r9\",\"exporter_cost_center\":\"cc-42\","
+                  "\"proto\":6,\"records\":2,\"bytes\":1500,\"packets\":2,\"extrapolated_bytes\":1500,"
+                  "\"extrapolated_packets\":2",
+                  "\"other\":false,\"src_net_rack\":\"r9\",\"dst_net_rack\":\"r7\",\"exporter_cost_center\":\"cc-42\","
+                  "\"proto\":17,\"records\":1,\"bytes\":300,\"packets\":1,\"extrapolated_bytes\":300,"
+                  "\"extrapolated_packets\":1",
+                  "\"other\":false,\"src_net_rack\":\"r9\",\"dst_net_rack\":null,\"exporter_cost_center\":null,"
+                  "\"proto\":6,\"records\":1,\"bytes\":100,\"packets\":1,\"extrapolated_bytes\":100,"
+                  "\"extrapolated_packets\":1",
+                  "\"other\":true,\"records\":0,\"bytes\":0,\"packets\":0,\"extrapolated_bytes\":0,"
+                  "\"extrapolated_packets\":0"}));
+
+    // Undeclared: refused, naming the dimension and the declared keys.
+    const agg_config bad = cfg("src_net_rck+proto", 10);
+    try {
+        resolve_agg_dims(bad, keys);
+        ADD_FAILURE() << "no error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_EQ(std::string(e.what()).substr(0, 120),
+                  std::string("dimension 'src_net_rck': no custom key 'rck' is declared (declared: rack, cost-center; "
+                              "--enrich-key NAME, with enrichment on)").substr(0, 120));
+    }
+    EXPECT_THROW(resolve_agg_dims(bad, enrich::key_registry{}), std::invalid_argument);  // none declared
+    // Not a custom-key name: unknown at parse.
+    EXPECT_THROW(parse_agg_dims("src_net_Rack"), std::invalid_argument);
+    EXPECT_THROW(parse_agg_dims("site_rack"), std::invalid_argument);
 }

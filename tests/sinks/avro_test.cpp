@@ -101,7 +101,7 @@ TEST(avro, widest_record_fits_and_reads_back) {
         ASSERT_TRUE(w.close()) << w.error();
         std::size_t fields = 0;
         const auto recs = read_back(f, fields);
-        EXPECT_EQ(fields, 114u);  // 58 record fields, 56 enrichment fields (null here)
+        EXPECT_EQ(fields, 116u);  // 58 record fields, 56 enrichment fields (null here), flow_id, record_index
         ASSERT_EQ(recs.size(), 2u);
         EXPECT_EQ(recs[0].first, -1);  // u64 max as a long: two's complement (docs/schema.md)
         EXPECT_EQ(recs[0].second, "2001:db8:1111:2222:3333:4444:5555:6666");

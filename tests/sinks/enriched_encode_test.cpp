@@ -251,7 +251,7 @@ TEST(enriched, random_sets_and_ids_stay_in_bounds) {
     while (avro_file_reader_read_value(rd, &v) == 0) {
         std::size_t nf = 0;
         avro_value_get_size(&v, &nf);
-        ASSERT_EQ(nf, 114u);
+        ASSERT_EQ(nf, 116u);
         ++got;
     }
     EXPECT_EQ(got, k_records);

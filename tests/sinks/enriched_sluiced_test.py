@@ -106,6 +106,28 @@ def check_kafka(mock_exe, sluiced, pcap, sources, lines, ours, tmp):
     return len(msgs)
 
 
+SCOPES = ("Src", "Dst", "Exporter", "InIf", "OutIf")  # the json member cache's scopes, in resolve.hpp's order
+
+
+def member_cache_counts(lines, ecs=False):
+    """(hits, misses) of the json member cache of one sink core over these records, in any order: a record looks
+    up each scope it has a set for (the scope's enriched members; the matched prefixes are not from a set), and a
+    (scope, set) misses once, the first time (the default cache holds far more than these sets: no eviction). The
+    interner keeps one id per distinct set, so a set is named by its members."""
+    # The ecs_json cache keys a set by its class: src and dst share entries, in_if and out_if too (resolve.hpp's
+    # scope_key), so a set is named by its members without the scope's prefix.
+    klass = {"Src": "net", "Dst": "net", "Exporter": "exporter", "InIf": "if", "OutIf": "if"}
+    seen, lookups = set(), 0
+    for j in lines:
+        for sc in SCOPES:
+            members = tuple(sorted((k[len(sc):], json.dumps(v)) for k, v in j.items() if k.startswith(sc) and
+                                   not k.endswith("NetPrefix")))
+            if members:
+                lookups += 1
+                seen.add((klass[sc] if ecs else sc, members))
+    return lookups - len(seen), len(seen)
+
+
 def main():
     sluiced, fixtures, testdata, root = sys.argv[1:5]
     mock_exe = sys.argv[5] if len(sys.argv) > 5 else ""
@@ -130,7 +152,10 @@ def main():
         args = [sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *srcs,
                 "--output", "name=json,path=" + js,
                 "--output", "name=pb,format=protobuf_delimited,path=" + pb,
+                "--output", "name=ecs,format=ecs_json,path=" + os.path.join(tmp, "out.ecs.json"),
                 "--output", "name=av,format=avro,hdfs=%s,table=flows,host=testhost" % av,
+                # The custom key as aggregation dimensions (src_rack = src_net_rack).
+                "--output", "name=agg,path=%s,aggregate=src_net_rack+dst_rack" % os.path.join(tmp, "agg.json"),
                 "--stats-json", os.path.join(tmp, "stats.json")]
         p = subprocess.run(args, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr[-3000:]
@@ -145,8 +170,50 @@ def main():
                 recs += list(rd)
                 rd.close()
         assert len(lines) == len(msgs) == len(recs) == 47, (len(lines), len(msgs), len(recs))
+        # The sink core's member cache counters (one sink core: one json cache, one ecs_json cache).
+        with open(os.path.join(tmp, "stats.json")) as fh:
+            stats = json.load(fh)
+        assert len(stats["sinks"]) == 1, stats["sinks"]
+        hits, misses = member_cache_counts(lines)
+        ehits, emisses = member_cache_counts(lines, ecs=True)
+        got = {k: stats["sinks"][0][k] for k in ("member_cache_json_hits", "member_cache_json_misses",
+                                                 "member_cache_ecs_hits", "member_cache_ecs_misses")}
+        assert got == {"member_cache_json_hits": hits, "member_cache_json_misses": misses,
+                       "member_cache_ecs_hits": ehits, "member_cache_ecs_misses": emisses}, (got, hits, misses)
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_json_hits_total"] == hits
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_json_misses_total"] == misses
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_ecs_hits_total"] == ehits
+        assert stats["metrics"]["sluice_sinks_stage_member_cache_ecs_misses_total"] == emisses
+        assert hits > 0 and misses > 0 and emisses < misses, (hits, misses, ehits, emisses)
+        # The aggregation by the custom key: its rows (summed over windows) = the JSON's flows by SrcNetRack and
+        # DstNetRack (null when the record has none), records and bytes exact.
+        want_agg = {}
+        for j in lines:
+            if j["kind"] != "flow":
+                continue
+            k = (j.get("SrcNetRack"), j.get("DstNetRack"))
+            r, b = want_agg.get(k, (0, 0))
+            want_agg[k] = (r + 1, b + j["bytes"])
+        got_agg = {}
+        with open(os.path.join(tmp, "agg.json")) as fh:
+            for row in map(json.loads, fh.read().splitlines()):
+                if row["other"]:
+                    assert row["records"] == 0, row
+                    continue
+                k = (row["src_net_rack"], row["dst_net_rack"])
+                r, b = got_agg.get(k, (0, 0))
+                got_agg[k] = (r + row["records"], b + row["bytes"])
+        assert got_agg == want_agg, (got_agg, want_agg)
+        assert any(k[0] == "r7" for k in got_agg) and any(k[1] == "r7" for k in got_agg), got_agg
+        # An undeclared custom key as a dimension: refused at start-up, naming it and the declared keys.
+        bad = subprocess.run([sluiced, "--pcap", pcap, *tes.SFLOW_PORT, *srcs,
+                              "--output", "name=bad,path=%s,aggregate=src_net_rck" % os.path.join(tmp, "bad.json")],
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 1, (bad.returncode, bad.stderr[-2000:])
+        assert ("--output bad: aggregate: dimension 'src_net_rck': no custom key 'rck' is declared (declared: rack;"
+                in bad.stderr), bad.stderr[-2000:]
         with open(os.path.join(root, "sinks", "avro", "flow.avsc")) as fh:
-            avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:]
+            avro_enriched = [f["name"] for f in json.load(fh)["fields"]][58:114]
         fields_seen, prefixes, racks = set(), 0, 0
         for i, (j, m, a) in enumerate(zip(lines, msgs, recs)):
             where = "record %d" % i
@@ -154,6 +221,10 @@ def main():
             assert (m.sequence_num, m.bytes, m.time_received_ns) == (j["sequence_num"], j["bytes"],
                                                                      j["time_received_ns"]), where
             assert (a["sequence_num"], a["bytes"]) == (j["sequence_num"], j["bytes"]), where
+            # The flow id and record index: the protobuf message's (checked against the definition by
+            # proto_compat), the id as the Avro long of the same bits.
+            assert a["flow_id"] == (m.flow_id - (1 << 64) if m.flow_id >= 1 << 63 else m.flow_id), where
+            assert a["record_index"] == m.record_index, where
             # The tables' values (test_enrich_sluiced.py's expectations), exactly.
             want = {proto_name(k): v for k, v in tes.EXPORTER.items()}
             if j["kind"] == "interface_counters":
@@ -188,7 +259,8 @@ def main():
         assert racks > 0 and {"SrcNetName", "DstASN", "SrcGeoCity", "InIfSpeed", "OutIfName", "ExporterGroup",
                               "SrcNetCustom"} <= fields_seen, sorted(fields_seen)
         print("47 records: protobuf and Avro enriched fields equal the tables and the JSON (%d fields used, %d "
-              "custom maps, %d matched prefixes)" % (len(fields_seen), racks, prefixes))
+              "custom maps, %d matched prefixes); member caches: json %d hits, %d misses, ecs %d hits, %d misses; %d "
+              "rows by the custom key" % (len(fields_seen), racks, prefixes, hits, misses, ehits, emisses, len(got_agg)))
         if mock_exe:
             n = check_kafka(mock_exe, sluiced, pcap, srcs, lines, ours, tmp)
             print("%d Kafka protobuf messages: enriched fields equal the JSON's" % n)
