@@ -179,6 +179,18 @@ public:
     // The same from the canonical bytes (flat_builder::encode, set_table::blob, set_to_flat): nothing is
     // allocated when the set is known (a hash probe and one compare with the stored blob).
     uint32_t intern_flat(std::span<const uint8_t> blob, bool& full);
+    // Batched interning (the builder's merge, ~1.5 M new sets on a process's first build): the id intern_flat
+    // would give, the bytes stored, but a new set stays unpublished (get/flat/size do not see it) until
+    // publish(), which makes the batch's attr_sets (the strings: most of a new set's cost) on `threads`
+    // threads and then publishes the batch at once. intern() and intern_flat() publish a pending batch first
+    // (on the calling thread), so ids never depend on how the calls were batched.
+    uint32_t intern_flat_batched(std::span<const uint8_t> blob, bool& full);
+    // intern_flat_batched of every blob of `t` in id order: ids[i] for t's id i (ids[0] = 0). The hashes are
+    // computed and the index slots prefetched a few blobs ahead (the index is a cache miss per probe).
+    void intern_batched(const set_table& t, std::vector<uint32_t>& ids, bool& full);
+    void publish(unsigned threads = 1);
+    // Room in the index for `n` more sets (no rehash while they are interned).
+    void reserve(std::size_t n);
     // The set of `id`, nullptr for 0 or an id not published yet. Any thread, lock free.
     const attr_set* get(uint32_t id) const noexcept {
         if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
@@ -200,13 +212,15 @@ public:
     std::size_t bytes() const noexcept { return _bytes; }  // approximate heap bytes of the sets
 
 private:
-    uint32_t intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full);
-    void grow_index();
+    uint32_t intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full, bool now);
+    void publish_locked(unsigned threads);
+    void grow_index(std::size_t slots);
     uint8_t* arena(std::size_t n);
 
     std::array<const attr_set**, k_chunks> _chunks{};
     std::array<const uint8_t**, k_chunks> _flat_chunks{};
-    std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored
+    std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored; ids below it are published
+    uint32_t _next = 1;               // writer only: the next id; [_count, _next) is the unpublished batch
     // Writer only: open addressing over (hash >> 32) << 32 | id (0 = empty slot), home slot from the same
     // 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id compared on a tag match. 8 bytes a
     // slot, no string per set.
