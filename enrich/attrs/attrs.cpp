@@ -236,6 +236,21 @@ void interner::reserve(std::size_t n) {
     if (slots != _index.size()) grow_index(slots);
 }
 
+uint32_t interner::find_flat(std::span<const uint8_t> blob, uint64_t h) const noexcept {
+    const uint64_t tag = h & 0xffffffff00000000ull;
+    const uint32_t published = _count.load(std::memory_order_acquire);
+    for (uint64_t i = (h >> 32) & _mask;; i = (i + 1) & _mask) {
+        const uint64_t e = _index[i];
+        if (e == 0) return 0;
+        if ((e & 0xffffffff00000000ull) == tag) {
+            const uint32_t id = static_cast<uint32_t>(e);
+            const uint8_t* o = _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+            if (flat_size(o) == blob.size() && std::memcmp(o, blob.data(), blob.size()) == 0)
+                return id < published ? id : 0;
+        }
+    }
+}
+
 uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full, bool now) {
     const uint64_t tag = h & 0xffffffff00000000ull;
     uint64_t i = (h >> 32) & _mask;

@@ -191,6 +191,11 @@ public:
     void publish(unsigned threads = 1);
     // Room in the index for `n` more sets (no rehash while they are interned).
     void reserve(std::size_t n);
+    // The id of canonical bytes already interned and published (0: none), from their flat_hash. A read of
+    // the writer's index: only while the caller holds exclude_writers() (any number of threads may look up
+    // under it: the builder's merge sweeps do, so a reload's known sets are not stored again).
+    uint32_t find_flat(std::span<const uint8_t> blob, uint64_t hash) const noexcept;
+    [[nodiscard]] std::unique_lock<std::mutex> exclude_writers() { return std::unique_lock<std::mutex>(_writer); }
     // The set of `id`, nullptr for 0 or an id not published yet. Any thread, lock free.
     const attr_set* get(uint32_t id) const noexcept {
         if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;

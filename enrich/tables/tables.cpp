@@ -359,6 +359,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     }
     std::size_t capacity = 1;  // the first range's result takes the others' (every list's boundaries, at most)
     for (const auto& l : lists) capacity += l.size();
+    std::unique_lock<std::mutex> no_writer = _in.exclude_writers();  // the sweeps read the interner's index
     run_parallel(lists.empty() ? 0 : ranges.size(), threads, [&](std::size_t r) {
         range_state& st = ranges[r];
         auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
@@ -395,10 +396,13 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
                 std::memcpy(w, p.at, n);
                 w += n;
             }
-            return k_local | st.sets.add({st.blob.data(), st.blob.size()});
+            // A set the interner has (a reload's, or one a source gave): its id, nothing stored.
+            const uint32_t known = _in.find_flat({st.blob.data(), st.blob.size()}, flat_hash(st.blob.data(), total));
+            return known != 0 ? known : k_local | st.sets.add({st.blob.data(), st.blob.size()});
         };
         st.out = merge_range(lists, st.from, st.to, combine, true, r == 0 ? capacity : 0);
     });
+    no_writer.unlock();
     lists.clear();
     lists.shrink_to_fit();
     bool full = false;
