@@ -415,7 +415,22 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         _in.intern_batched(st.sets, st.ids, full);
         st.sets = set_table();  // the blobs are the interner's now
     }
-    _in.publish(threads);  // the new sets' strings, on the build's threads
+    // The new sets' strings (interner::publish, the larger part of a first build's new sets) are made on the
+    // build's threads in the background while this thread stitches the ranges and builds the lookup tables,
+    // which read no set; joined before the interfaces are interned (that publishes).
+    struct joiner {
+        std::thread t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } publisher;
+    if (threads > 1) {
+        try {
+            publisher.t = std::thread([this, threads] { _in.publish(threads); });
+        } catch (const std::system_error&) {
+        }
+    }
+    if (!publisher.t.joinable()) _in.publish(threads);
     // The ranges' results, their local ids replaced, appended to the first's; equal neighbours at a cut (and
     // two blobs the interner already had as one set) coalesce as in one sweep.
     std::vector<interval> merged;
@@ -447,6 +462,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->v4 = lpm4(merged);
     v->v6 = lpm6(merged);
     v->exporters = lpm6(flatten(std::move(exp_prefixes)));
+    if (publisher.t.joinable()) publisher.t.join();
 
     std::size_t slots = 16;
     while (slots < ifs.size() * 2) slots <<= 1;  // load factor <= 0.5: short probes
