@@ -157,26 +157,27 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
 }
 
 std::vector<u128> merge_cuts(const std::vector<std::vector<interval>>& lists, unsigned n) {
-    // Boundaries of the lists below `a` (every list's first interval starts at 0: not a step).
-    auto below = [&](u128 a) {
+    // The lists' boundaries (the sweep's steps) at addresses in (0, a]; a list's first interval, at 0, is none.
+    auto upto = [&](u128 a) {
         uint64_t c = 0;
+        const auto after = [](u128 v, const interval& x) { return v < x.lo; };
         for (const auto& l : lists)
-            c += uint64_t(std::lower_bound(l.begin(), l.end(), a, [](const interval& x, u128 v) { return x.lo < v; }) -
-                          l.begin());
+            c += uint64_t(std::upper_bound(l.begin(), l.end(), a, after) - std::upper_bound(l.begin(), l.end(), u128(0), after));
         return c;
     };
-    const uint64_t total = below(k_max) + 1;
+    const uint64_t total = upto(k_max);
     std::vector<u128> cuts;
     for (unsigned j = 1; j < n; ++j) {
         const uint64_t want = total * j / n;
-        // The smallest address with at least `want` boundaries below it (bisection over the 128-bit space).
+        if (want == 0) continue;
+        // The address of the want-th boundary: the smallest a with want boundaries in (0, a] (bisection).
         u128 lo = 1, hi = k_max;
         while (lo < hi) {
             const u128 mid = lo + (hi - lo) / 2;
-            if (below(mid) >= want) hi = mid;
+            if (upto(mid) >= want) hi = mid;
             else lo = mid + 1;
         }
-        if (below(lo) < want || lo == 0 || (!cuts.empty() && lo <= cuts.back())) continue;
+        if (!cuts.empty() && lo <= cuts.back()) continue;  // several boundaries at one address
         cuts.push_back(lo);
     }
     return cuts;

@@ -85,9 +85,10 @@ std::vector<interval> merge_range(const std::vector<std::vector<interval>>& list
                                   const std::function<uint32_t(std::span<const uint32_t>)>& combine,
                                   bool one_is_itself = false, std::size_t capacity = 0);
 
-// Up to n - 1 ascending cut addresses, every one > 0, that split the merge of `lists` into ranges
-// [0, cut0 - 1], [cut0, cut1 - 1], ..., [cut_last, max] of about equal numbers of list boundaries (the sweep's
-// steps). Fewer when the lists have too few distinct boundaries.
+// Up to n - 1 ascending cut addresses, every one > 0 and a list boundary, that split the merge of `lists` into
+// ranges [0, cut0 - 1], [cut0, cut1 - 1], ..., [cut_last, max] of about equal numbers of list boundaries (the
+// sweep's steps): cut j is the address of boundary number total * (j + 1) / n in address order. Fewer when the
+// lists have too few distinct boundaries.
 std::vector<u128> merge_cuts(const std::vector<std::vector<interval>>& lists, unsigned n);
 
 // Asks for transparent huge pages over [p, p + bytes) (the builder's large, short-lived arrays: a build
