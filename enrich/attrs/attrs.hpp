@@ -12,6 +12,10 @@
 //
 //   builder thread (only writer) ──intern(set)──► chunk[id / k_chunk][id % k_chunk] = set*, then
 //                                                 count.store(id + 1, release)
+//                                ──intern_batched(blobs)──► ids and blobs stored, count unchanged; then
+//                                  publish(threads): the batch's sets made on `threads` threads, joined,
+//                                  count.store(last id + 1, release)
+//   merge sweeps (builder's threads, under exclude_writers()) ──find_flat(blob)──► a published id or 0
 //   any reader (sinks, workers)   ──get(id)──────► id < count.load(acquire) ? chunk[..][..] : nullptr
 //
 // Chunks are allocated once and never move (a fixed array of chunk pointers), so a reader never sees a
@@ -226,9 +230,9 @@ private:
     std::array<const uint8_t**, k_chunks> _flat_chunks{};
     std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored; ids below it are published
     uint32_t _next = 1;               // writer only: the next id; [_count, _next) is the unpublished batch
-    // Writer only: open addressing over (hash >> 32) << 32 | id (0 = empty slot), home slot from the same
-    // 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id compared on a tag match. 8 bytes a
-    // slot, no string per set.
+    // Writer only (and find_flat under exclude_writers): open addressing over (hash >> 32) << 32 | id (0 =
+    // empty slot), home slot from the same 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id
+    // compared on a tag match. 8 bytes a slot, no string per set.
     std::vector<uint64_t> _index;
     uint64_t _mask = 0;
     std::vector<std::unique_ptr<uint8_t[]>> _arena;  // the blobs, packed in 1 MiB blocks (never moved or freed)
