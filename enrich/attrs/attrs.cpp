@@ -2,8 +2,12 @@
 // Attribute sets, the key registry and the append-only interner; see attrs.hpp.
 #include "attrs.hpp"
 
+#include "enrich/lpm/intervals.hpp"
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -199,16 +203,22 @@ interner::~interner() {
 }
 
 uint8_t* interner::arena(std::size_t n) {
-    constexpr std::size_t k_block = 1u << 20;
-    if (n > k_block / 4) {  // a large blob: its own block (values are at most 64 KiB each)
-        _arena.emplace_back(new uint8_t[n]);
-        return _arena.back().get();
-    }
+    constexpr std::size_t k_block = 1u << 20, k_huge = 2u << 20, k_max_block = 32u << 20;
+    auto block = [this](std::size_t size, std::size_t align) {
+        void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, size) : std::malloc(size);
+        if (p == nullptr) throw std::bad_alloc();
+        _arena.emplace_back(static_cast<uint8_t*>(p));
+        _arena_bytes += size;
+        _bytes += size;
+        return static_cast<uint8_t*>(p);
+    };
+    if (n > k_block / 4) return block(n, alignof(std::max_align_t));  // a large blob: its own block (<= 64 KiB + pairs)
     if (n > _arena_left) {
-        _arena.emplace_back(new uint8_t[k_block]);
-        _arena_at = _arena.back().get();
-        _arena_left = k_block;
-        _bytes += k_block;
+        std::size_t size = std::clamp(_arena_bytes / 4, k_block, k_max_block);
+        if (size >= 2 * k_huge) size = (size + k_huge - 1) & ~(k_huge - 1);
+        _arena_at = block(size, size >= 2 * k_huge ? k_huge : alignof(std::max_align_t));
+        if (size >= 2 * k_huge) hint_huge_pages(_arena_at, size);
+        _arena_left = size;
     }
     uint8_t* p = _arena_at;
     _arena_at += n;
