@@ -2,9 +2,15 @@
 // Attribute sets, the key registry and the append-only interner; see attrs.hpp.
 #include "attrs.hpp"
 
+#include "enrich/lpm/intervals.hpp"
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
 
 namespace sluice::enrich {
 
@@ -197,16 +203,22 @@ interner::~interner() {
 }
 
 uint8_t* interner::arena(std::size_t n) {
-    constexpr std::size_t k_block = 1u << 20;
-    if (n > k_block / 4) {  // a large blob: its own block (values are at most 64 KiB each)
-        _arena.emplace_back(new uint8_t[n]);
-        return _arena.back().get();
-    }
+    constexpr std::size_t k_block = 1u << 20, k_huge = 2u << 20, k_max_block = 32u << 20;
+    auto block = [this](std::size_t size, std::size_t align) {
+        void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, size) : std::malloc(size);
+        if (p == nullptr) throw std::bad_alloc();
+        _arena.emplace_back(static_cast<uint8_t*>(p));
+        _arena_bytes += size;
+        _bytes += size;
+        return static_cast<uint8_t*>(p);
+    };
+    if (n > k_block / 4) return block(n, alignof(std::max_align_t));  // a large blob: its own block (<= 64 KiB + pairs)
     if (n > _arena_left) {
-        _arena.emplace_back(new uint8_t[k_block]);
-        _arena_at = _arena.back().get();
-        _arena_left = k_block;
-        _bytes += k_block;
+        std::size_t size = std::clamp(_arena_bytes / 4, k_block, k_max_block);
+        if (size >= 2 * k_huge) size = (size + k_huge - 1) & ~(k_huge - 1);
+        _arena_at = block(size, size >= 2 * k_huge ? k_huge : alignof(std::max_align_t));
+        if (size >= 2 * k_huge) hint_huge_pages(_arena_at, size);
+        _arena_left = size;
     }
     uint8_t* p = _arena_at;
     _arena_at += n;
@@ -214,9 +226,9 @@ uint8_t* interner::arena(std::size_t n) {
     return p;
 }
 
-void interner::grow_index() {
+void interner::grow_index(std::size_t slots) {
     std::vector<uint64_t> old = std::move(_index);
-    _index.assign(old.size() * 2, 0);
+    _index.assign(slots, 0);
     _mask = _index.size() - 1;
     for (uint64_t e : old) {
         if (e == 0) continue;
@@ -226,7 +238,30 @@ void interner::grow_index() {
     }
 }
 
-uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full) {
+void interner::reserve(std::size_t n) {
+    std::lock_guard<std::mutex> lock(_writer);
+    const std::size_t want = 2 * (std::size_t(_next) + std::min<std::size_t>(n, k_max_sets)) + 2;  // load <= 0.5
+    std::size_t slots = _index.size();
+    while (slots < want) slots *= 2;
+    if (slots != _index.size()) grow_index(slots);
+}
+
+uint32_t interner::find_flat(std::span<const uint8_t> blob, uint64_t h) const noexcept {
+    const uint64_t tag = h & 0xffffffff00000000ull;
+    const uint32_t published = _count.load(std::memory_order_acquire);
+    for (uint64_t i = (h >> 32) & _mask;; i = (i + 1) & _mask) {
+        const uint64_t e = _index[i];
+        if (e == 0) return 0;
+        if ((e & 0xffffffff00000000ull) == tag) {
+            const uint32_t id = static_cast<uint32_t>(e);
+            const uint8_t* o = _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+            if (flat_size(o) == blob.size() && std::memcmp(o, blob.data(), blob.size()) == 0)
+                return id < published ? id : 0;
+        }
+    }
+}
+
+uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full, bool now) {
     const uint64_t tag = h & 0xffffffff00000000ull;
     uint64_t i = (h >> 32) & _mask;
     for (;; i = (i + 1) & _mask) {
@@ -235,10 +270,13 @@ uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr
         if ((e & 0xffffffff00000000ull) == tag) {
             const uint32_t id = static_cast<uint32_t>(e);
             const uint8_t* o = _flat_chunks[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
-            if (flat_size(o) == blob.size() && std::memcmp(o, blob.data(), blob.size()) == 0) return id;
+            if (flat_size(o) == blob.size() && std::memcmp(o, blob.data(), blob.size()) == 0) {
+                if (now) publish_locked(1);  // the caller may read it: the batch it is in goes out first
+                return id;
+            }
         }
     }
-    const uint32_t id = _count.load(std::memory_order_relaxed);
+    const uint32_t id = _next;
     if (id >= k_max_sets) {
         full = true;
         return 0;
@@ -250,28 +288,102 @@ uint32_t interner::intern_locked(std::span<const uint8_t> blob, uint64_t h, attr
     uint8_t* b = arena(blob.size());
     std::memcpy(b, blob.data(), blob.size());
     fchunk[id & ((1u << k_chunk_bits) - 1)] = b;
-    // The sets live in blocks of k_chunk (one allocation per 4,096 sets), never moved.
+    // The sets live in blocks of k_chunk (one allocation per 4,096 sets), never moved: block id >> k_chunk_bits.
     if ((id & ((1u << k_chunk_bits) - 1)) == 0 || _sets.empty()) {
         _sets.emplace_back(new attr_set[1u << k_chunk_bits]);
         _bytes += sizeof(attr_set) << k_chunk_bits;
     }
-    attr_set* owned = &_sets.back()[id & ((1u << k_chunk_bits) - 1)];
-    *owned = s != nullptr ? std::move(*s) : flat_to_set(b);
-    _bytes += owned->kv.capacity() * sizeof(std::pair<uint16_t, std::string>);
-    for (const auto& [k, v] : owned->kv)
-        if (v.size() >= sizeof(std::string)) _bytes += v.capacity() + 1;  // not in the small-string buffer
-    chunk[id & ((1u << k_chunk_bits) - 1)] = owned;
     _index[i] = tag | id;
-    if (uint64_t(id) * 2 > _mask) grow_index();  // load <= 0.5
-    _count.store(id + 1, std::memory_order_release);
+    _next = id + 1;
+    if (uint64_t(id) * 2 > _mask) grow_index(_index.size() * 2);  // load <= 0.5
+    if (s != nullptr) {  // intern(): the caller's strings, moved in (publish makes the others')
+        attr_set* owned = &_sets[id >> k_chunk_bits][id & ((1u << k_chunk_bits) - 1)];
+        *owned = std::move(*s);
+        chunk[id & ((1u << k_chunk_bits) - 1)] = owned;
+    }
+    if (now) publish_locked(1);
     return id;
+}
+
+void interner::publish_locked(unsigned threads) {
+    const uint32_t from = _count.load(std::memory_order_relaxed), to = _next;
+    if (from == to) return;
+    // Makes the attr_set of every id in [lo, hi) that has none yet (intern() moved its own in); returns the
+    // heap bytes they hold. The ids' slots are disjoint between threads, and nothing reads them before the
+    // release store below.
+    auto make = [this](uint32_t lo, uint32_t hi) {
+        std::size_t bytes = 0;
+        for (uint32_t id = lo; id < hi; ++id) {
+            const uint32_t c = id >> k_chunk_bits, j = id & ((1u << k_chunk_bits) - 1);
+            attr_set* owned = &_sets[c][j];
+            if (_chunks[c][j] == nullptr) {
+                *owned = flat_to_set(_flat_chunks[c][j]);
+                _chunks[c][j] = owned;
+            }
+            bytes += owned->kv.capacity() * sizeof(std::pair<uint16_t, std::string>);
+            for (const auto& [k, v] : owned->kv)
+                if (v.size() >= sizeof(std::string)) bytes += v.capacity() + 1;  // not in the small-string buffer
+        }
+        return bytes;
+    };
+    constexpr uint32_t k_min_per_thread = 16384;  // below this a thread costs more than it saves
+    const uint32_t n = to - from;
+    threads = std::clamp(threads, 1u, std::max(1u, n / k_min_per_thread));
+    std::vector<std::size_t> bytes(threads, 0);
+    std::vector<std::thread> ts;
+    const auto lo_of = [&](unsigned t) { return from + uint32_t(uint64_t(n) * t / threads); };
+    for (unsigned t = 1; t < threads; ++t) {
+        try {
+            ts.emplace_back([&, t] { bytes[t] = make(lo_of(t), lo_of(t + 1)); });
+        } catch (const std::system_error&) {
+            bytes[t] = make(lo_of(t), lo_of(t + 1));  // no thread to be had: this one does it
+        }
+    }
+    bytes[0] = make(lo_of(0), lo_of(1));
+    for (auto& t : ts) t.join();
+    for (std::size_t b : bytes) _bytes += b;
+    _count.store(to, std::memory_order_release);
+}
+
+void interner::publish(unsigned threads) {
+    std::lock_guard<std::mutex> lock(_writer);
+    publish_locked(threads);
 }
 
 uint32_t interner::intern_flat(std::span<const uint8_t> blob, bool& full) {
     if (blob.size() <= 4) return 0;
     const uint64_t h = flat_hash(blob.data(), blob.size());
     std::lock_guard<std::mutex> lock(_writer);
-    return intern_locked(blob, h, nullptr, full);
+    return intern_locked(blob, h, nullptr, full, true);
+}
+
+uint32_t interner::intern_flat_batched(std::span<const uint8_t> blob, bool& full) {
+    if (blob.size() <= 4) return 0;
+    const uint64_t h = flat_hash(blob.data(), blob.size());
+    std::lock_guard<std::mutex> lock(_writer);
+    return intern_locked(blob, h, nullptr, full, false);
+}
+
+void interner::intern_batched(const set_table& t, std::vector<uint32_t>& ids, bool& full) {
+    const uint32_t n = t.size();
+    ids.assign(std::size_t(n) + 1, 0);
+    constexpr uint32_t k_ahead = 8;  // index slots in flight: enough to cover a DRAM miss per blob
+    uint64_t hs[k_ahead];
+    std::lock_guard<std::mutex> lock(_writer);
+    auto start = [&](uint32_t i) {  // the hash of blob i, and its home slot on the way
+        const uint8_t* b = t.blob(i);
+        const uint64_t h = flat_hash(b, flat_size(b));
+        hs[i % k_ahead] = h;
+        __builtin_prefetch(&_index[(h >> 32) & _mask]);
+    };
+    for (uint32_t i = 1; i <= n && i < 1 + k_ahead; ++i) start(i);
+    for (uint32_t i = 1; i <= n && !full; ++i) {
+        const uint64_t h = hs[i % k_ahead];
+        if (i + k_ahead <= n) start(i + k_ahead);
+        const uint8_t* b = t.blob(i);
+        const std::size_t size = flat_size(b);
+        ids[i] = size <= 4 ? 0 : intern_locked({b, size}, h, nullptr, full, false);
+    }
 }
 
 uint32_t interner::intern(attr_set&& s, bool& full) {
@@ -291,7 +403,7 @@ uint32_t interner::intern(attr_set&& s, bool& full) {
     std::lock_guard<std::mutex> lock(_writer);
     set_to_flat(s, _enc);
     const uint64_t h = flat_hash(_enc.data(), _enc.size());
-    return intern_locked({_enc.data(), _enc.size()}, h, &s, full);
+    return intern_locked({_enc.data(), _enc.size()}, h, &s, full, true);
 }
 
 }  // namespace sluice::enrich

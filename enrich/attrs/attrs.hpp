@@ -12,6 +12,10 @@
 //
 //   builder thread (only writer) ──intern(set)──► chunk[id / k_chunk][id % k_chunk] = set*, then
 //                                                 count.store(id + 1, release)
+//                                ──intern_batched(blobs)──► ids and blobs stored, count unchanged; then
+//                                  publish(threads): the batch's sets made on `threads` threads, joined,
+//                                  count.store(last id + 1, release)
+//   merge sweeps (builder's threads, under exclude_writers()) ──find_flat(blob)──► a published id or 0
 //   any reader (sinks, workers)   ──get(id)──────► id < count.load(acquire) ? chunk[..][..] : nullptr
 //
 // Chunks are allocated once and never move (a fixed array of chunk pointers), so a reader never sees a
@@ -24,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <span>
@@ -179,6 +184,23 @@ public:
     // The same from the canonical bytes (flat_builder::encode, set_table::blob, set_to_flat): nothing is
     // allocated when the set is known (a hash probe and one compare with the stored blob).
     uint32_t intern_flat(std::span<const uint8_t> blob, bool& full);
+    // Batched interning (the builder's merge, ~1.5 M new sets on a process's first build): the id intern_flat
+    // would give, the bytes stored, but a new set stays unpublished (get/flat/size do not see it) until
+    // publish(), which makes the batch's attr_sets (the strings: most of a new set's cost) on `threads`
+    // threads and then publishes the batch at once. intern() and intern_flat() publish a pending batch first
+    // (on the calling thread), so ids never depend on how the calls were batched.
+    uint32_t intern_flat_batched(std::span<const uint8_t> blob, bool& full);
+    // intern_flat_batched of every blob of `t` in id order: ids[i] for t's id i (ids[0] = 0). The hashes are
+    // computed and the index slots prefetched a few blobs ahead (the index is a cache miss per probe).
+    void intern_batched(const set_table& t, std::vector<uint32_t>& ids, bool& full);
+    void publish(unsigned threads = 1);
+    // Room in the index for `n` more sets (no rehash while they are interned).
+    void reserve(std::size_t n);
+    // The id of canonical bytes already interned and published (0: none), from their flat_hash. A read of
+    // the writer's index: only while the caller holds exclude_writers() (any number of threads may look up
+    // under it: the builder's merge sweeps do, so a reload's known sets are not stored again).
+    uint32_t find_flat(std::span<const uint8_t> blob, uint64_t hash) const noexcept;
+    [[nodiscard]] std::unique_lock<std::mutex> exclude_writers() { return std::unique_lock<std::mutex>(_writer); }
     // The set of `id`, nullptr for 0 or an id not published yet. Any thread, lock free.
     const attr_set* get(uint32_t id) const noexcept {
         if (id == 0 || id >= _count.load(std::memory_order_acquire)) return nullptr;
@@ -200,19 +222,28 @@ public:
     std::size_t bytes() const noexcept { return _bytes; }  // approximate heap bytes of the sets
 
 private:
-    uint32_t intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full);
-    void grow_index();
+    uint32_t intern_locked(std::span<const uint8_t> blob, uint64_t h, attr_set* s, bool& full, bool now);
+    void publish_locked(unsigned threads);
+    void grow_index(std::size_t slots);
     uint8_t* arena(std::size_t n);
 
     std::array<const attr_set**, k_chunks> _chunks{};
     std::array<const uint8_t**, k_chunks> _flat_chunks{};
-    std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored
-    // Writer only: open addressing over (hash >> 32) << 32 | id (0 = empty slot), home slot from the same
-    // 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id compared on a tag match. 8 bytes a
-    // slot, no string per set.
+    std::atomic<uint32_t> _count{1};  // id 0 = the empty set, never stored; ids below it are published
+    uint32_t _next = 1;               // writer only: the next id; [_count, _next) is the unpublished batch
+    // Writer only (and find_flat under exclude_writers): open addressing over (hash >> 32) << 32 | id (0 =
+    // empty slot), home slot from the same 32 bits (a rehash reads no blob), load <= 0.5; the blob of the id
+    // compared on a tag match. 8 bytes a slot, no string per set.
     std::vector<uint64_t> _index;
     uint64_t _mask = 0;
-    std::vector<std::unique_ptr<uint8_t[]>> _arena;  // the blobs, packed in 1 MiB blocks (never moved or freed)
+    struct free_block {
+        void operator()(uint8_t* p) const noexcept { std::free(p); }
+    };
+    // The blobs, packed in blocks (never moved or freed): 1 MiB at first, then a quarter of what the arena
+    // holds, up to 32 MiB, 2 MiB-aligned with the transparent-huge-page hint (a first build writes ~170 MB
+    // of new blobs: 4 KiB page faults were a large part of interning them).
+    std::vector<std::unique_ptr<uint8_t, free_block>> _arena;
+    std::size_t _arena_bytes = 0;
     std::size_t _arena_left = 0;
     uint8_t* _arena_at = nullptr;
     std::vector<std::unique_ptr<attr_set[]>> _sets;  // block b holds ids b * k_chunk .. (the first: from id 1)

@@ -153,50 +153,93 @@ std::vector<interval> flatten(std::vector<prefix> ps) {
 
 std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
                             const std::function<uint32_t(std::span<const uint32_t>)>& combine, bool one_is_itself) {
+    return merge_range(lists, 0, k_max, combine, one_is_itself);
+}
+
+std::vector<u128> merge_cuts(const std::vector<std::vector<interval>>& lists, unsigned n) {
+    // The lists' boundaries (the sweep's steps) at addresses in (0, a]; a list's first interval, at 0, is none.
+    auto upto = [&](u128 a) {
+        uint64_t c = 0;
+        const auto after = [](u128 v, const interval& x) { return v < x.lo; };
+        for (const auto& l : lists)
+            c += uint64_t(std::upper_bound(l.begin(), l.end(), a, after) - std::upper_bound(l.begin(), l.end(), u128(0), after));
+        return c;
+    };
+    const uint64_t total = upto(k_max);
+    std::vector<u128> cuts;
+    for (unsigned j = 1; j < n; ++j) {
+        const uint64_t want = total * j / n;
+        if (want == 0) continue;
+        // The address of the want-th boundary: the smallest a with want boundaries in (0, a] (bisection).
+        u128 lo = 1, hi = k_max;
+        while (lo < hi) {
+            const u128 mid = lo + (hi - lo) / 2;
+            if (upto(mid) >= want) hi = mid;
+            else lo = mid + 1;
+        }
+        if (!cuts.empty() && lo <= cuts.back()) continue;  // several boundaries at one address
+        cuts.push_back(lo);
+    }
+    return cuts;
+}
+
+std::vector<interval> merge_range(const std::vector<std::vector<interval>>& lists, u128 from, u128 to,
+                                  const std::function<uint32_t(std::span<const uint32_t>)>& combine,
+                                  bool one_is_itself, std::size_t capacity) {
     const std::size_t k = lists.size();
     std::vector<uint32_t> cur(k, 0);
-    // The tuple cache: open addressing over flat keys (k values per slot), so a lookup is one probe run in
-    // one array and an insert allocates nothing (a map of vectors spent more time in malloc than in merging).
-    std::vector<uint32_t> keys;        // slots x k
-    std::vector<uint32_t> vals;        // slots; UINT32_MAX = empty
+    // The tuple cache: the distinct tuples once each, appended (k values, then the combined value), and an
+    // open-addressing index of (hash tag << 32 | tuple number + 1) over them, so a probe reads 8-byte slots and
+    // the tuple's values only on a tag match, a rehash moves slots only (the home slot is the tag's), and an
+    // insert allocates nothing (a map of vectors spent more time in malloc than in merging; a table of k-value
+    // slots at load 0.5 touched ~4x the memory, and its page faults were a tenth of the sweep).
+    std::vector<uint32_t> tuples;   // per tuple: k values, then the value combine gave
+    std::vector<uint64_t> slots;    // 0 = empty
     std::size_t used = 0, mask = 0;
     auto hash_of = [&](const uint32_t* t) {
         uint64_t h = 0x9E3779B97F4A7C15ull;
         for (std::size_t i = 0; i < k; ++i) h = (h ^ t[i]) * 0xFF51AFD7ED558CCDull;
-        return static_cast<std::size_t>(h ^ (h >> 29));
+        return h ^ (h >> 29);
     };
-    auto rehash = [&](std::size_t slots) {
-        std::vector<uint32_t> ok = std::move(keys), ov = std::move(vals);
-        keys.assign(slots * k, 0);
-        vals.assign(slots, UINT32_MAX);
-        mask = slots - 1;
-        for (std::size_t s = 0; s < ov.size(); ++s) {
-            if (ov[s] == UINT32_MAX) continue;
-            std::size_t i = hash_of(&ok[s * k]) & mask;
-            while (vals[i] != UINT32_MAX) i = (i + 1) & mask;
-            std::copy(&ok[s * k], &ok[s * k] + k, &keys[i * k]);
-            vals[i] = ov[s];
+    auto rehash = [&](std::size_t n) {
+        std::vector<uint64_t> old = std::move(slots);
+        slots.assign(n, 0);
+        hint_huge_pages(slots.data(), n * sizeof(uint64_t));
+        mask = n - 1;
+        for (uint64_t e : old) {
+            if (e == 0) continue;
+            std::size_t i = (e >> 32) & mask;
+            while (slots[i] != 0) i = (i + 1) & mask;
+            slots[i] = e;
         }
     };
-    rehash(1024);
     // In front of it, a small direct-mapped cache (L2-sized) of the tuples met last: the sweep mostly returns
     // to a tuple it has just left (an inner prefix ends and the outer one's tuple comes back), and the big
     // table is a cache miss per probe.
     constexpr std::size_t k_recent = 4096;
     std::vector<uint32_t> recent_keys(k_recent * k, 0), recent_vals(k_recent, UINT32_MAX);
     std::vector<interval> out;
-    std::size_t bound = 1;  // every output interval starts at a boundary of some list
-    for (const auto& l : lists) bound += l.size();
-    reserve_huge(out, bound);
+    std::size_t bound = 1;  // every output interval starts at a boundary of some list (in the range)
     // Cursors: the interval of each list that covers `at` (an empty list is 0 everywhere).
     std::vector<const interval*> p(k, nullptr), e(k, nullptr);
     for (std::size_t i = 0; i < k; ++i)
         if (!lists[i].empty()) {
-            p[i] = lists[i].data();
-            e[i] = lists[i].data() + lists[i].size();
-            while (p[i] + 1 < e[i] && (p[i] + 1)->lo <= 0) ++p[i];
+            const auto after = [](u128 v, const interval& x) { return v < x.lo; };
+            const interval* const b = lists[i].data();
+            p[i] = std::upper_bound(b, b + lists[i].size(), from, after);
+            p[i] = p[i] == b ? b : p[i] - 1;  // the one covering `from` (lists start at 0)
+            e[i] = std::upper_bound(p[i], b + lists[i].size(), to, after);  // the first one past `to`
+            bound += std::size_t(e[i] - p[i]);
         }
-    u128 at = 0;
+    reserve_huge(out, std::max(bound, capacity));
+    // Distinct tuples are at most the steps and were a quarter of them on the real data: sized for that at
+    // load 0.5, so that one rehash at most is met (a table sized for every step would touch 4x the memory).
+    {
+        std::size_t n = 1024;
+        while (n < bound / 2) n <<= 1;
+        rehash(n);
+    }
+    u128 at = from;
     for (;;) {
         uint8_t match = 0;  // the longest of the sources' matched prefixes here
         uint32_t v = 0;
@@ -211,27 +254,32 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
             }
         }
         if (nonzero > 1 || (nonzero == 1 && !one_is_itself)) {
-            const std::size_t h = hash_of(cur.data());
+            const uint64_t h = hash_of(cur.data());
             uint32_t* const rk = &recent_keys[(h & (k_recent - 1)) * k];
             uint32_t& rv = recent_vals[h & (k_recent - 1)];
-            std::size_t slot = h & mask;
             if (rv != UINT32_MAX && std::equal(cur.begin(), cur.end(), rk)) {
                 v = rv;
                 goto found;
             }
-            for (;;) {
-                if (vals[slot] == UINT32_MAX) {
+            const uint64_t tag = h & 0xffffffff00000000ull;
+            for (std::size_t slot = (h >> 32) & mask;; slot = (slot + 1) & mask) {
+                const uint64_t se = slots[slot];
+                if (se == 0) {
                     v = combine(cur);
-                    std::copy(cur.begin(), cur.end(), &keys[slot * k]);
-                    vals[slot] = v;
+                    const std::size_t n = tuples.size() / (k + 1);
+                    tuples.insert(tuples.end(), cur.begin(), cur.end());
+                    tuples.push_back(v);
+                    slots[slot] = tag | uint64_t(n + 1);
                     if (++used * 2 > mask + 1) rehash((mask + 1) * 2);  // load <= 0.5
                     break;
                 }
-                if (std::equal(cur.begin(), cur.end(), &keys[slot * k])) {
-                    v = vals[slot];
-                    break;
+                if ((se & 0xffffffff00000000ull) == tag) {
+                    const uint32_t* t = &tuples[(uint32_t(se) - 1) * (k + 1)];
+                    if (std::equal(cur.begin(), cur.end(), t)) {
+                        v = t[k];
+                        break;
+                    }
                 }
-                slot = (slot + 1) & mask;
             }
             std::copy(cur.begin(), cur.end(), rk);
             rv = v;

@@ -75,6 +75,22 @@ std::vector<interval> merge(const std::vector<std::vector<interval>>& lists,
                             const std::function<uint32_t(std::span<const uint32_t>)>& combine,
                             bool one_is_itself = false);
 
+// The sweep of merge() over [from, to] only (inclusive): the result covers [from, to] and its first interval
+// starts at `from` (then the parts of consecutive ranges, concatenated, are merge()'s result but for adjacent
+// equal intervals at the cuts, which the caller coalesces). Each range has its own tuple cache, so combine is
+// called once per distinct tuple of the range; ranges can be swept on different threads (the builder's merge).
+// The result's capacity is at least `capacity` (untouched reserved pages cost nothing: the builder appends the
+// later ranges' results to the first's without a reallocation).
+std::vector<interval> merge_range(const std::vector<std::vector<interval>>& lists, u128 from, u128 to,
+                                  const std::function<uint32_t(std::span<const uint32_t>)>& combine,
+                                  bool one_is_itself = false, std::size_t capacity = 0);
+
+// Up to n - 1 ascending cut addresses, every one > 0 and a list boundary, that split the merge of `lists` into
+// ranges [0, cut0 - 1], [cut0, cut1 - 1], ..., [cut_last, max] of about equal numbers of list boundaries (the
+// sweep's steps): cut j is the address of boundary number total * (j + 1) / n in address order. Fewer when the
+// lists have too few distinct boundaries.
+std::vector<u128> merge_cuts(const std::vector<std::vector<interval>>& lists, unsigned n);
+
 // Asks for transparent huge pages over [p, p + bytes) (the builder's large, short-lived arrays: a build
 // touches ~1 GB of fresh memory, and 4 KiB page faults were a fifth of its time). Only a hint.
 void hint_huge_pages(const void* p, std::size_t bytes) noexcept;

@@ -419,6 +419,18 @@ void remap(std::vector<prefix>& ps, const std::vector<uint32_t>& ids) noexcept {
     for (prefix& p : ps) p.value = p.value < ids.size() ? ids[p.value] : 0;
 }
 
+void remap(std::vector<interval>& list, const std::vector<uint32_t>& ids) noexcept {
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < list.size(); ++r) {
+        interval x = list[r];
+        x.value = x.value < ids.size() ? ids[x.value] : 0;
+        if (x.value == 0) x.match = 0;
+        if (w > 0 && list[w - 1].value == x.value && list[w - 1].match == x.match) continue;
+        list[w++] = x;
+    }
+    list.resize(w);
+}
+
 namespace {
 prefix_source finish(local_source&& l, interner& in, const deriver* derive) {
     prefix_source out;

@@ -85,6 +85,10 @@ local_source read_static(const std::vector<std::string>& specs, const key_regist
 std::vector<uint32_t> intern_sets(local_source& s, interner& in, const deriver* derive, derive_context where);
 // Rewrites prefix values through the map intern_sets returned.
 void remap(std::vector<prefix>& ps, const std::vector<uint32_t>& ids) noexcept;
+// The same for a source flattened on its local ids (the builder flattens in the reader threads): neighbours
+// that become equal (a deriver can make two local sets one) coalesce, so the list is flatten()'s of the
+// remapped prefixes.
+void remap(std::vector<interval>& list, const std::vector<uint32_t>& ids) noexcept;
 
 // Reads one inventory file. Never throws on bad content (it is reported); throws only on allocation failure.
 // (read_inventory + intern_sets + remap.)

@@ -5,7 +5,7 @@
 #include <array>
 #include <cinttypes>
 #include <cstdio>
-#include <unordered_map>
+#include <vector>
 
 #include "inventory.hpp"
 
@@ -91,8 +91,9 @@ private:
 
     void emit(u128 a, unsigned len, MMDB_entry_s entry) {
         uint32_t id;
-        if (auto it = _cache.find(entry.offset); it != _cache.end()) {
-            id = it->second;
+        uint64_t* const slot = _cache.find(entry.offset);
+        if (*slot != 0) {
+            id = static_cast<uint32_t>(*slot);
         } else {
             _b.clear();
             std::size_t pi = 0;
@@ -111,7 +112,7 @@ private:
             }
             // The strings point into the mmap'd file and _num: both outlive the encode.
             id = _b.empty() ? 0 : _out.sets.add(_b.encode());
-            _cache.emplace(entry.offset, id);
+            _cache.insert(slot, entry.offset, id);
         }
         if (id == 0) return;
         prefix p;
@@ -130,7 +131,27 @@ private:
     MMDB_s& _db;
     local_source& _out;
     std::vector<std::pair<key, std::vector<const char*>>> _paths;
-    std::unordered_map<uint32_t, uint32_t> _cache;  // data offset -> local set id: many networks share a record
+    // Data offset -> local set id: many networks share a record (City: 3.7 M networks, 72 k records), so this
+    // is looked up once per network. Open addressing over (offset + 1) << 32 | id (0 = empty), load <= 0.5: a
+    // node-based map spent a sixth of the walk in its lookups.
+    struct offset_cache {
+        std::vector<uint64_t> slots = std::vector<uint64_t>(4096, 0);
+        std::size_t used = 0;
+        static uint64_t home(uint32_t off) noexcept { return (uint64_t(off) * 0x9E3779B97F4A7C15ull) >> 32; }
+        uint64_t* find(uint32_t off) noexcept {  // the entry of `off`, or the empty slot it would go in
+            const std::size_t mask = slots.size() - 1;
+            for (std::size_t i = home(off) & mask;; i = (i + 1) & mask)
+                if (slots[i] == 0 || slots[i] >> 32 == uint64_t(off) + 1) return &slots[i];
+        }
+        void insert(uint64_t* slot, uint32_t off, uint32_t id) {
+            *slot = (uint64_t(off) + 1) << 32 | id;
+            if (++used * 2 <= slots.size()) return;
+            std::vector<uint64_t> old = std::move(slots);
+            slots.assign(old.size() * 2, 0);
+            for (uint64_t e : old)
+                if (e != 0) *find(uint32_t((e >> 32) - 1)) = e;
+        }
+    } _cache;
     flat_builder _b;
     std::vector<std::array<char, 24>> _num;  // the numbers' text, one per path, until the encode
     unsigned _bits = 128;

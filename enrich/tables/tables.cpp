@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -112,19 +113,39 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     const std::size_t nsrc = std::size_t(has_static) + cfg.inventories.size() + cfg.mmdbs.size();
     const unsigned threads = cfg.threads != 0 ? cfg.threads
                                               : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    // Each source read and flattened on local ids in one task (a flatten overlaps another source's read), the
+    // largest file first so that the last task to start is a short one.
     std::vector<local_source> srcs(nsrc);
-    run_parallel(nsrc, threads, [&](std::size_t i) {
+    std::vector<std::vector<interval>> lists(nsrc);
+    std::vector<uint64_t> src_prefixes(nsrc, 0);
+    std::vector<std::size_t> order(nsrc);
+    {
+        std::vector<uint64_t> size(nsrc, 0);
+        for (std::size_t i = 0; i < nsrc; ++i) {
+            order[i] = i;
+            const std::size_t j = i - std::size_t(has_static);
+            if (has_static && i == 0) continue;
+            std::error_code ec;
+            const auto n = std::filesystem::file_size(
+                j < cfg.inventories.size() ? cfg.inventories[j].path : cfg.mmdbs[j - cfg.inventories.size()].path, ec);
+            size[i] = ec ? 0 : uint64_t(n);
+        }
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
+    }
+    run_parallel(nsrc, threads, [&](std::size_t t) {
+        const std::size_t i = order[t];
         if (has_static && i == 0) {
             srcs[i] = read_static(cfg.static_prefixes, _keys);
-            return;
+        } else if (const std::size_t j = i - std::size_t(has_static); j < cfg.inventories.size()) {
+            srcs[i] = read_inventory(cfg.inventories[j].path, cfg.inventories[j].opt, _keys);
+        } else {
+            srcs[i] = read_mmdb(cfg.mmdbs[j - cfg.inventories.size()].path, cfg.mmdbs[j - cfg.inventories.size()].layout);
         }
-        i -= std::size_t(has_static);
-        if (i < cfg.inventories.size()) {
-            srcs[i + has_static] = read_inventory(cfg.inventories[i].path, cfg.inventories[i].opt, _keys);
-            return;
-        }
-        i -= cfg.inventories.size();
-        srcs[i + has_static + cfg.inventories.size()] = read_mmdb(cfg.mmdbs[i].path, cfg.mmdbs[i].layout);
+        src_prefixes[i] = srcs[i].prefixes.size();
+        // Local ids are equal where the interned ones are (but for a deriver that makes two sets one: remap
+        // below coalesces those), so the intervals are the same as from interned ids.
+        if (srcs[i].report.fatal.empty()) lists[i] = flatten(std::move(srcs[i].prefixes));
+        std::vector<prefix>().swap(srcs[i].prefixes);
     });
     std::vector<std::vector<uint32_t>> src_ids(nsrc);
     uint32_t source_sets = 0;
@@ -299,67 +320,149 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->stats.load_ns = lap();
 
     // ---- merge the prefix sources into one table ----
-    std::vector<std::vector<interval>> lists(nsrc);
     uint64_t nprefixes = 0;
-    for (const auto& s : srcs) nprefixes += s.prefixes.size();
-    run_parallel(nsrc, threads, [&](std::size_t i) {
-        remap(srcs[i].prefixes, src_ids[i]);
-        lists[i] = flatten(std::move(srcs[i].prefixes));
-    });
+    for (uint64_t n : src_prefixes) nprefixes += n;
+    run_parallel(nsrc, threads, [&](std::size_t i) { remap(lists[i], src_ids[i]); });
     srcs.clear();
     src_ids.clear();
     v->stats.flatten_ns = lap();
-    bool full = false;
-    uint64_t tuples = 0;
-    // A combination of the sources' sets: per key the first source (precedence order) that has it, built
-    // straight from the sets' blobs into one blob and interned from the bytes (no strings: a known set
-    // costs a hash probe and one compare).
+    // The sweep in address ranges of about equal work, one per thread. A combination of the sources' sets:
+    // per key the first source (precedence order) that has it, built straight from the sets' blobs (the
+    // interner's, published: read-only here) into one blob, kept in the range's own table; the sweep's value
+    // is then k_local | the blob's id there. The ranges' tables are interned after the sweeps, range after
+    // range, each in the order its sweep met the blobs: the order one sweep over the whole space would intern
+    // them in, so the ids do not depend on the number of threads.
+    constexpr uint32_t k_local = 0x80000000u;  // above every interner id (k_max_sets = 4 M)
+    static_assert(interner::k_max_sets <= k_local);
     struct pair_ref {
         uint8_t key;
         const uint8_t* at;  // the pair in its blob
     };
-    std::vector<pair_ref> pairs;
-    std::vector<uint8_t> blob;
-    auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
-        ++tuples;  // merge passes a tuple with one set through (one_is_itself): two sets or more here
-        uint64_t seen[4] = {0, 0, 0, 0};
-        pairs.clear();
-        std::size_t total = 4;
-        for (uint32_t id : ids) {
-            const uint8_t* b = _in.flat(id);
-            if (b == nullptr) continue;
-            const uint8_t* q = b + 4;
-            const uint8_t* const end = b + flat_size(b);
-            while (q < end) {
-                const uint8_t k = q[0];
-                const std::size_t l = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
-                if (!(seen[k >> 6] >> (k & 63) & 1)) {
-                    seen[k >> 6] |= uint64_t(1) << (k & 63);
-                    pairs.push_back({k, q});
-                    total += 3 + l;
-                }
-                q += 3 + l;
-            }
-        }
-        for (std::size_t i = 1; i < pairs.size(); ++i)  // a handful of keys: insertion sort
-            for (std::size_t j = i; j > 0 && pairs[j - 1].key > pairs[j].key; --j) std::swap(pairs[j - 1], pairs[j]);
-        blob.resize(total);
-        const uint32_t t32 = static_cast<uint32_t>(total);
-        std::memcpy(blob.data(), &t32, 4);
-        uint8_t* w = blob.data() + 4;
-        for (const pair_ref& p : pairs) {
-            const std::size_t n = 3 + (std::size_t(p.at[1]) | (std::size_t(p.at[2]) << 8));
-            std::memcpy(w, p.at, n);
-            w += n;
-        }
-        return _in.intern_flat({blob.data(), blob.size()}, full);
+    struct range_state {
+        u128 from = 0, to = 0;
+        std::vector<interval> out;
+        set_table sets;  // the range's combined blobs
+        std::vector<uint32_t> ids;  // after interning: local id -> interner id
+        uint64_t tuples = 0;
+        std::vector<pair_ref> pairs;
+        std::vector<uint8_t> blob;
     };
-    const std::vector<interval> merged = lists.empty() ? std::vector<interval>{{0, 0}} : merge(lists, combine, true);
+    // More ranges than threads: the ranges' costs differ (IPv4 space has more combinations per boundary than
+    // IPv6), and a thread that finishes early takes the next range.
+    constexpr unsigned k_ranges_per_thread = 4;
+    const std::vector<u128> cuts =
+        lists.empty() || threads < 2 ? std::vector<u128>{} : merge_cuts(lists, threads * k_ranges_per_thread);
+    std::vector<range_state> ranges(cuts.size() + 1);
+    for (std::size_t r = 0; r < ranges.size(); ++r) {
+        ranges[r].from = r == 0 ? 0 : cuts[r - 1];
+        ranges[r].to = r == cuts.size() ? ~u128(0) : cuts[r] - 1;
+    }
+    std::size_t capacity = 1;  // the first range's result takes the others' (every list's boundaries, at most)
+    for (const auto& l : lists) capacity += l.size();
+    std::unique_lock<std::mutex> no_writer = _in.exclude_writers();  // the sweeps read the interner's index
+    run_parallel(lists.empty() ? 0 : ranges.size(), threads, [&](std::size_t r) {
+        range_state& st = ranges[r];
+        auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
+            ++st.tuples;  // merge passes a tuple with one set through (one_is_itself): two sets or more here
+            uint64_t seen[4] = {0, 0, 0, 0};
+            st.pairs.clear();
+            std::size_t total = 4;
+            for (uint32_t id : ids) {
+                const uint8_t* b = _in.flat(id);
+                if (b == nullptr) continue;
+                const uint8_t* q = b + 4;
+                const uint8_t* const end = b + flat_size(b);
+                while (q < end) {
+                    const uint8_t k = q[0];
+                    const std::size_t l = std::size_t(q[1]) | (std::size_t(q[2]) << 8);
+                    if (!(seen[k >> 6] >> (k & 63) & 1)) {
+                        seen[k >> 6] |= uint64_t(1) << (k & 63);
+                        st.pairs.push_back({k, q});
+                        total += 3 + l;
+                    }
+                    q += 3 + l;
+                }
+            }
+            if (total == 4) return 0;  // no pair at all (intern_flat's empty set)
+            for (std::size_t i = 1; i < st.pairs.size(); ++i)  // a handful of keys: insertion sort
+                for (std::size_t j = i; j > 0 && st.pairs[j - 1].key > st.pairs[j].key; --j)
+                    std::swap(st.pairs[j - 1], st.pairs[j]);
+            st.blob.resize(total);
+            const uint32_t t32 = static_cast<uint32_t>(total);
+            std::memcpy(st.blob.data(), &t32, 4);
+            uint8_t* w = st.blob.data() + 4;
+            for (const pair_ref& p : st.pairs) {
+                const std::size_t n = 3 + (std::size_t(p.at[1]) | (std::size_t(p.at[2]) << 8));
+                std::memcpy(w, p.at, n);
+                w += n;
+            }
+            // A set the interner has (a reload's, or one a source gave): its id, nothing stored.
+            const uint32_t known = _in.find_flat({st.blob.data(), st.blob.size()}, flat_hash(st.blob.data(), total));
+            return known != 0 ? known : k_local | st.sets.add({st.blob.data(), st.blob.size()});
+        };
+        st.out = merge_range(lists, st.from, st.to, combine, true, r == 0 ? capacity : 0);
+    });
+    no_writer.unlock();
     lists.clear();
+    lists.shrink_to_fit();
+    bool full = false;
+    uint64_t tuples = 0;
+    std::size_t new_blobs = 0;
+    for (const auto& st : ranges) new_blobs += st.sets.size();
+    _in.reserve(new_blobs);
+    for (auto& st : ranges) {
+        tuples += st.tuples;
+        _in.intern_batched(st.sets, st.ids, full);
+        st.sets = set_table();  // the blobs are the interner's now
+    }
+    // The new sets' strings (interner::publish, the larger part of a first build's new sets) are made on the
+    // build's threads in the background while this thread stitches the ranges and builds the lookup tables,
+    // which read no set; joined before the interfaces are interned (that publishes).
+    struct joiner {
+        std::thread t;
+        ~joiner() {
+            if (t.joinable()) t.join();
+        }
+    } publisher;
+    if (threads > 1) {
+        try {
+            publisher.t = std::thread([this, threads] { _in.publish(threads); });
+        } catch (const std::system_error&) {
+        }
+    }
+    if (!publisher.t.joinable()) _in.publish(threads);
+    // The ranges' results, their local ids replaced, appended to the first's; equal neighbours at a cut (and
+    // two blobs the interner already had as one set) coalesce as in one sweep.
+    std::vector<interval> merged;
+    for (auto& st : ranges) {
+        if (merged.empty()) {
+            merged = std::move(st.out);
+            std::size_t w = 0;
+            for (std::size_t i = 0; i < merged.size(); ++i) {
+                interval x = merged[i];
+                if (x.value & k_local) x.value = st.ids[x.value & ~k_local];
+                if (x.value == 0) x.match = 0;
+                if (w > 0 && merged[w - 1].value == x.value && merged[w - 1].match == x.match) continue;
+                merged[w++] = x;
+            }
+            merged.resize(w);
+            continue;
+        }
+        for (interval x : st.out) {
+            if (x.value & k_local) x.value = st.ids[x.value & ~k_local];
+            if (x.value == 0) x.match = 0;
+            if (merged.back().value == x.value && merged.back().match == x.match) continue;
+            merged.push_back(x);
+        }
+        std::vector<interval>().swap(st.out);
+    }
+    if (merged.empty()) merged.push_back({0, 0, 0});
+    ranges.clear();
     v->stats.merge_ns = lap();
     v->v4 = lpm4(merged);
     v->v6 = lpm6(merged);
     v->exporters = lpm6(flatten(std::move(exp_prefixes)));
+    if (publisher.t.joinable()) publisher.t.join();
 
     std::size_t slots = 16;
     while (slots < ifs.size() * 2) slots <<= 1;  // load factor <= 0.5: short probes

@@ -62,8 +62,10 @@ struct build_config {
     // Entry points for enrich/snmp and enrich/classify (set by control/ at composition):
     std::function<std::vector<interface_row>()> extra_interfaces;  // called once per build
     deriver derive;  // applied to every inventory, mmdb, exporter and interface set (not static prefixes)
-    // Threads that read (and flatten) the prefix sources, the calling one included; 0 = the CPUs, at most 4.
-    // The interner's ids do not depend on it (the sources' sets are interned in precedence order).
+    // Threads of a build, the calling one included; 0 = the CPUs, at most 4: they read and flatten the prefix
+    // sources, sweep the merge's address ranges and make the new sets' strings. The interner's ids do not
+    // depend on it (the sources' sets are interned in precedence order, the ranges' new sets range after range
+    // in address order).
     unsigned threads = 0;
     // Every file the build reads (for the change check), in order.
     std::vector<std::string> files() const;
@@ -89,13 +91,17 @@ struct build_stats {
     uint64_t interfaces = 0;
     uint64_t bytes = 0;          // the version's arrays
     uint64_t build_ns = 0;
-    uint64_t load_ns = 0;     // reading every source (parse, split; in parallel threads), interning their sets
-    uint64_t flatten_ns = 0;  // per-source LPM to intervals (in parallel threads)
-    uint64_t merge_ns = 0;    // the sources merged (combined sets interned)
-    uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces
+    uint64_t load_ns = 0;     // reading and flattening every source (parse, split, per-source LPM to intervals
+                              // on local ids; in parallel threads), interning their sets, exporters, interfaces
+    uint64_t flatten_ns = 0;  // the flattened sources' local ids replaced by the interner's (in parallel threads)
+    uint64_t merge_ns = 0;    // the sources merged (the address ranges swept in parallel threads, their new
+                              // combined sets interned in order, the ranges joined)
+    uint64_t tables_ns = 0;   // lpm4 + lpm6 + exporters + interfaces, and the wait for the new sets' strings
+                              // (made in the background meanwhile: interner::publish)
     uint32_t interned_sets = 0;  // interner size after the build
     uint32_t source_sets = 0;    // the prefix sources' distinct sets, summed over the sources (before the merge)
-    uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each)
+    uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each),
+                                 // summed over the address ranges (a combination met in two ranges counts twice)
     unsigned threads = 0;        // threads that read the sources
 };
 

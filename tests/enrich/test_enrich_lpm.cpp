@@ -4,8 +4,13 @@
 // matched prefixes on records.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 #include <stdexcept>
 
@@ -463,5 +468,300 @@ TEST(EnrichLpm, CrowdedIpv6BucketsUseTheSecondIndex) {
     for (u128 k : ks) {
         ASSERT_EQ(t.lookup(k), brute(ps, k)) << prefix_text(k, 128);
         ASSERT_EQ(t.lookup(k), interval_lookup(list, k));
+    }
+}
+
+// ---- the builder's merge in address ranges (merge_range, merge_cuts) ----
+
+namespace {
+
+// A pure combine (the same value for the same tuple whichever range meets it), below lpm's 22-bit values.
+uint32_t combine_of(std::span<const uint32_t> t) {
+    uint64_t h = 0;
+    for (uint32_t x : t) h = h * 1000003 + x;
+    return 1 + uint32_t(h % 4000000);
+}
+
+// Boundaries of `lists` in (0, a] (as merge_cuts counts them: a list's first interval, at 0, is none).
+uint64_t boundaries_upto(const std::vector<std::vector<interval>>& lists, u128 a) {
+    uint64_t c = 0;
+    for (const auto& l : lists)
+        for (const auto& x : l) c += x.lo > 0 && x.lo <= a;
+    return c;
+}
+
+}  // namespace
+
+// The ranges' results, concatenated with equal neighbours coalesced, are the whole merge's, interval for
+// interval; each range calls combine once per distinct tuple it meets; the cuts split the boundaries evenly.
+TEST(EnrichLpm, MergeRangesConcatenateToTheWholeMerge) {
+    std::mt19937_64 rng(11);
+    std::vector<std::vector<interval>> lists;
+    lists.push_back(flatten(random_v4(rng, 400, 0)));
+    lists.push_back(flatten(random_v4(rng, 400, 100)));
+    lists.push_back(flatten(random_v6(rng, 300, 200)));
+    lists.push_back({});  // an empty source: 0 everywhere
+    {
+        auto both = random_v4(rng, 200, 300);
+        auto v6 = random_v6(rng, 200, 300);
+        both.insert(both.end(), v6.begin(), v6.end());
+        lists.push_back(flatten(both));
+    }
+    for (bool one_is_itself : {false, true}) {
+        const std::vector<interval> whole = merge(lists, combine_of, one_is_itself);
+        for (unsigned n : {1u, 2u, 3u, 8u, 64u}) {
+            const std::vector<u128> cuts = merge_cuts(lists, n);
+            ASSERT_LE(cuts.size(), n - 1);
+            if (n > 1) {
+                ASSERT_EQ(cuts.size(), n - 1) << "the lists have thousands of distinct boundaries";
+            }
+            const uint64_t total = boundaries_upto(lists, ~u128(0));
+            for (std::size_t j = 0; j < cuts.size(); ++j) {
+                ASSERT_GT(cuts[j], u128(0));
+                if (j > 0) {
+                    ASSERT_GT(cuts[j], cuts[j - 1]);
+                }
+                // The address of boundary number total * (j + 1) / n (random lists: no two at one address).
+                const uint64_t want = total * (j + 1) / n;
+                EXPECT_GE(boundaries_upto(lists, cuts[j]), want);
+                EXPECT_LT(boundaries_upto(lists, cuts[j] - 1), want);
+            }
+            std::vector<interval> joined;
+            for (std::size_t r = 0; r <= cuts.size(); ++r) {
+                const u128 from = r == 0 ? 0 : cuts[r - 1], to = r == cuts.size() ? ~u128(0) : cuts[r] - 1;
+                std::vector<std::vector<uint32_t>> seen;
+                auto counting = [&](std::span<const uint32_t> t) {
+                    std::vector<uint32_t> k(t.begin(), t.end());
+                    EXPECT_EQ(std::count(seen.begin(), seen.end(), k), 0) << "a tuple combined twice in one range";
+                    seen.push_back(k);
+                    return combine_of(t);
+                };
+                const std::vector<interval> part = merge_range(lists, from, to, counting, one_is_itself);
+                ASSERT_FALSE(part.empty());
+                ASSERT_TRUE(part.front().lo == from);
+                for (const interval& x : part) {
+                    ASSERT_TRUE(x.lo >= from && x.lo <= to);
+                    if (!joined.empty() && joined.back().value == x.value && joined.back().match == x.match) continue;
+                    joined.push_back(x);
+                }
+            }
+            ASSERT_EQ(joined.size(), whole.size()) << n << " ranges";
+            for (std::size_t i = 0; i < whole.size(); ++i) {
+                ASSERT_TRUE(joined[i].lo == whole[i].lo) << i;
+                ASSERT_EQ(joined[i].value, whole[i].value) << i;
+                ASSERT_EQ(joined[i].match, whole[i].match) << i;
+            }
+        }
+    }
+}
+
+// Too few distinct boundaries for the cuts asked for: fewer cuts, none at 0, and no lists at all: none.
+TEST(EnrichLpm, MergeCutsOfFewBoundaries) {
+    const std::vector<std::vector<interval>> one = {{{0, 0, 0}, {v4_key(0x0a000000u), 7, 105}, {v4_key(0x0b000000u), 0, 0}}};
+    // Two boundaries (10.0.0.0 and 11.0.0.0), 8 ranges asked for: boundary number 8 * j / 8 for j = 1..7 is
+    // boundary 1 (j = 4..7; none for j < 4), so one cut, at 10.0.0.0.
+    EXPECT_EQ(merge_cuts(one, 8), (std::vector<u128>{v4_key(0x0a000000u)}));
+    // 3 ranges: boundary 2 * 1 / 3 = 0 (none), then 2 * 2 / 3 = 1.
+    EXPECT_EQ(merge_cuts(one, 3), (std::vector<u128>{v4_key(0x0a000000u)}));
+    EXPECT_EQ(merge_cuts(one, 2), (std::vector<u128>{v4_key(0x0a000000u)}));
+    EXPECT_TRUE(merge_cuts({}, 4).empty());
+    EXPECT_TRUE(merge_cuts(one, 1).empty());
+}
+
+// Batched interning: the ids intern_flat gives in the same order, invisible until publish (on 1 or 2
+// threads), a pending batch published by the next intern too; find_flat sees published sets only.
+TEST(EnrichInterner, BatchedIdsAndPublish) {
+    auto blob_of = [](int i) {
+        attr_set s;
+        s.kv = {{uint16_t(key::name), "h" + std::to_string(i)}, {uint16_t(key::site), "site-" + std::to_string(i % 7)},
+                {uint16_t(key::description), "a description long enough to leave the small-string buffer"}};
+        std::vector<uint8_t> b;
+        set_to_flat(s, b);
+        return b;
+    };
+    std::vector<std::vector<uint8_t>> blobs;  // 40,000 blobs, 30,000 distinct (the last 10,000 repeat)
+    for (int i = 0; i < 40000; ++i) blobs.push_back(blob_of(i % 30000));
+    for (unsigned threads : {1u, 2u}) {
+        bool full = false;
+        interner ref;
+        std::vector<uint32_t> want;
+        const uint32_t pre = ref.intern_flat({blobs[5].data(), blobs[5].size()}, full);  // known before the batch
+        for (const auto& b : blobs) want.push_back(ref.intern_flat({b.data(), b.size()}, full));
+
+        interner in;
+        ASSERT_EQ(in.intern_flat({blobs[5].data(), blobs[5].size()}, full), pre);
+        const std::size_t bytes0 = in.bytes();
+        set_table t;
+        std::vector<uint32_t> local;
+        for (const auto& b : blobs) local.push_back(t.add({b.data(), b.size()}));
+        ASSERT_EQ(t.size(), 30000u);
+        std::vector<uint32_t> ids;
+        in.reserve(t.size());
+        in.intern_batched(t, ids, full);
+        ASSERT_FALSE(full);
+        ASSERT_EQ(ids.size(), 30001u);
+        EXPECT_EQ(ids[0], 0u);
+        EXPECT_EQ(in.size(), 2u);  // only the set interned before the batch is published
+        {
+            auto no_writer = in.exclude_writers();
+            EXPECT_EQ(in.find_flat({blobs[5].data(), blobs[5].size()}, flat_hash(blobs[5].data(), blobs[5].size())), pre);
+            EXPECT_EQ(in.find_flat({blobs[6].data(), blobs[6].size()}, flat_hash(blobs[6].data(), blobs[6].size())), 0u);
+        }
+        EXPECT_EQ(in.get(ids[local[6]]), nullptr);
+        EXPECT_EQ(in.flat(ids[local[6]]), nullptr);
+        in.publish(threads);
+        EXPECT_EQ(in.size(), ref.size());
+        EXPECT_EQ(in.size(), 30001u);
+        EXPECT_GT(in.bytes(), bytes0);
+        for (std::size_t i = 0; i < blobs.size(); ++i) {
+            const uint32_t id = ids[local[i]];
+            ASSERT_EQ(id, want[i]) << i;
+            ASSERT_NE(in.get(id), nullptr) << i;
+            ASSERT_EQ(in.get(id)->kv, flat_to_set(blobs[i].data()).kv) << i;
+            ASSERT_EQ(std::memcmp(in.flat(id), blobs[i].data(), blobs[i].size()), 0) << i;
+        }
+        {
+            auto no_writer = in.exclude_writers();
+            EXPECT_EQ(in.find_flat({blobs[6].data(), blobs[6].size()}, flat_hash(blobs[6].data(), blobs[6].size())),
+                      want[6]);
+        }
+        // A pending batch, then intern(): the batch first, then the new set after it; all published.
+        set_table more;
+        for (int i = 30000; i < 30003; ++i) {
+            const auto b = blob_of(i);
+            more.add({b.data(), b.size()});
+        }
+        in.intern_batched(more, ids, full);
+        EXPECT_EQ(ids, (std::vector<uint32_t>{0, 30001, 30002, 30003}));
+        EXPECT_EQ(in.size(), 30001u);
+        set_builder sb;
+        sb.put(key::name, "after");
+        EXPECT_EQ(in.intern(sb.take(), full), 30004u);
+        EXPECT_EQ(in.size(), 30005u);
+        ASSERT_NE(in.get(30002), nullptr);
+        EXPECT_EQ(*in.get(30002)->get(key::name), "h30001");
+        EXPECT_EQ(*in.get(30004)->get(key::name), "after");
+        in.publish(threads);  // nothing pending: no change
+        EXPECT_EQ(in.size(), 30005u);
+    }
+}
+
+// ---- the builder: the same table and ids whatever the number of threads (and of merge ranges) ----
+
+namespace {
+
+struct gen_row {
+    prefix p;
+    std::map<std::string, std::string> kv;
+};
+
+// Three prefix sources over one crowded IPv4 /12 and one IPv6 /32 (thousands of combinations of their sets),
+// written as CSV files; the rows kept for the brute-force reference.
+struct gen_sources {
+    std::filesystem::path dir;
+    std::vector<std::vector<gen_row>> rows;  // per source, precedence order
+    std::vector<std::string> files;
+    explicit gen_sources(uint64_t seed) {
+        dir = std::filesystem::temp_directory_path() / ("sluice-enrich-ranges-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        std::mt19937_64 rng(seed);
+        const std::vector<std::vector<std::string>> cols = {{"name", "role"}, {"asn", "as_name", "role"},
+                                                            {"country", "city", "name"}};
+        for (std::size_t s = 0; s < cols.size(); ++s) {
+            std::vector<gen_row> rs;
+            std::string text = "prefix";
+            for (const auto& c : cols[s]) text += "," + c;
+            text += "\n";
+            for (int i = 0; i < 3000; ++i) {
+                gen_row r;
+                auto ps = i % 4 == 3 ? random_v6(rng, 1, 0) : random_v4(rng, 1, 0);
+                r.p = ps[0];
+                const unsigned set = unsigned(rng() % 400);
+                text += prefix_text(r.p.addr, r.p.len);
+                for (std::size_t c = 0; c < cols[s].size(); ++c) {
+                    const std::string v = cols[s][c] + "-" + std::to_string(set % (40 + 30 * c));
+                    r.kv[cols[s][c]] = v;
+                    text += "," + v;
+                }
+                text += "\n";
+                rs.push_back(r);
+            }
+            const std::string f = (dir / ("src" + std::to_string(s) + ".csv")).string();
+            std::ofstream(f) << text;
+            files.push_back(f);
+            rows.push_back(std::move(rs));
+        }
+    }
+    ~gen_sources() { std::filesystem::remove_all(dir); }
+    // Per source the longest matching row (the later of equal prefixes), fields merged in precedence order.
+    std::map<std::string, std::string> expect(u128 k) const {
+        std::map<std::string, std::string> out;
+        for (const auto& rs : rows) {
+            const gen_row* best = nullptr;
+            for (const auto& r : rs)
+                if ((k & mask(r.p.len)) == r.p.addr && (best == nullptr || r.p.len >= best->p.len)) best = &r;
+            if (best)
+                for (const auto& [key, v] : best->kv) out.emplace(key, v);
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST(EnrichBuilder, RangesGiveTheSameTableAndIdsOnAnyThreads) {
+    gen_sources g(21);
+    std::mt19937_64 rng(22);
+    std::vector<u128> ks;
+    for (const auto& rs : g.rows)
+        for (std::size_t i = 0; i < rs.size(); i += 7) {
+            const u128 last = rs[i].p.addr | ~mask(rs[i].p.len);
+            for (u128 k : {rs[i].p.addr, last, rs[i].p.addr - 1, last + 1}) ks.push_back(k);
+        }
+    for (int i = 0; i < 3000; ++i) ks.push_back(v4_key(0x0a000000u | (uint32_t(rng()) & 0x000fffffu)));
+    struct run {
+        std::vector<std::vector<uint8_t>> sets;  // every id's bytes
+        std::vector<uint32_t> words;             // every probe's lookup word (id and matched prefix)
+        uint64_t intervals_v4 = 0, intervals_v6 = 0;
+    };
+    std::vector<run> runs;
+    for (unsigned threads : {1u, 2u, 3u, 4u}) {
+        build_config cfg;
+        cfg.threads = threads;
+        for (const auto& f : g.files) cfg.inventories.push_back({f, {}});
+        interner in;
+        builder bld(in);
+        std::vector<std::string> errors;
+        std::string reason;
+        auto v = bld.build(cfg, errors, reason);
+        ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
+        EXPECT_EQ(v->stats.threads, threads);
+        run r;
+        for (uint32_t id = 1; id < in.size(); ++id) r.sets.emplace_back(in.flat(id), in.flat(id) + flat_size(in.flat(id)));
+        for (u128 k : ks) r.words.push_back(is_v4_key(k) ? v->v4.lookup_word(uint32_t(k)) : v->v6.lookup_word(k));
+        r.intervals_v4 = v->stats.intervals_v4;
+        r.intervals_v6 = v->stats.intervals_v6;
+        // The reload: no new set, the same words.
+        auto v2 = bld.build(cfg, errors, reason);
+        ASSERT_TRUE(v2);
+        EXPECT_EQ(in.size(), r.sets.size() + 1);
+        for (std::size_t i = 0; i < ks.size(); ++i)
+            ASSERT_EQ(is_v4_key(ks[i]) ? v2->v4.lookup_word(uint32_t(ks[i])) : v2->v6.lookup_word(ks[i]), r.words[i]);
+        if (threads == 1) {  // the values against the brute force (the other runs are compared with this one)
+            for (std::size_t i = 0; i < ks.size(); i += 3) {
+                std::map<std::string, std::string> got;
+                if (const attr_set* s = in.get(lpm_value(r.words[i])))
+                    for (const auto& [k, val] : s->kv) got[std::string(bld.keys().name(k))] = val;
+                ASSERT_EQ(got, g.expect(ks[i])) << prefix_text(ks[i], 128);
+            }
+            EXPECT_GT(r.sets.size(), 5000u) << "combinations enough for ranges of their own";
+        }
+        runs.push_back(std::move(r));
+    }
+    for (std::size_t t = 1; t < runs.size(); ++t) {
+        EXPECT_EQ(runs[t].sets, runs[0].sets) << "threads " << t + 1;
+        EXPECT_EQ(runs[t].words, runs[0].words) << "threads " << t + 1;
+        EXPECT_EQ(runs[t].intervals_v4, runs[0].intervals_v4);
+        EXPECT_EQ(runs[t].intervals_v6, runs[0].intervals_v6);
     }
 }
