@@ -13,11 +13,15 @@
 //                               build_s is wall time, build_cpu_s the process CPU of every thread over it
 //   BM_lpm4_single / _bulk      IPv4 lookups of random addresses (uniform over 1/8..223/8: the 100 M/s goal's
 //                               case) one at a time / lookup_bulk over 32
+//   BM_lpm4_bulk_256            lookup_bulk over 256 (a burst's worth: the pipeline keeps misses in flight)
 //   BM_lpm4_bulk_zipf           the same with Zipf(1.1) over 2^20 random /24s (traffic's locality)
 //   BM_lpm4_build_small         building the IPv4 table of a tiny version (the reload soak's case)
-//   BM_lpm6_single              IPv6 lookups of random addresses inside 2000::/3
+//   BM_lpm6_single / _bulk<32>  IPv6 lookups of random addresses inside 2000::/3 (mostly empty /16s)
+//   BM_lpm6_*_real              IPv6 addresses inside the table's non-empty intervals (allocated space, where
+//                               the index is deep and every level a miss), one at a time / lookup_bulk over 32
 //   BM_enrich_hot               enrich_records over bursts of 32 records just written (the worker's case:
 //                               the records are in L1 after the decoder wrote them)
+//   BM_enrich_hot_real6         the same with the IPv6 addresses from BM_lpm6_*_real's set
 //   BM_enrich_cold              the same over records streamed from 64 MiB (the sink's case: records written
 //                               by another core, not in this core's caches)
 //   *_v0                        the same over the code before issue 11's lookup work (a copy below: lpm4 on
@@ -629,6 +633,7 @@ void BM_enrich_hot(benchmark::State& st) {
     enrich_hot(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); });
 }
 BENCHMARK(BM_enrich_hot);
+
 // The same with the IPv6 addresses where the table has data (real_v6: allocated space, crowded buckets)
 // instead of uniform over 2000::/3 (mostly empty /16s).
 void BM_enrich_hot_real6(benchmark::State& st) {
