@@ -412,69 +412,60 @@ bool ready_v0(benchmark::State& st) {
     return the_world_v0().ok;
 }
 
-template <class T>
-void lpm4_single(benchmark::State& st, const T& t, const std::vector<uint32_t>& addrs) {
+// One lookup at a time / lookup_bulk over batches of N, over 2^20 keys (IPv4 or IPv6, any table type).
+template <class T, class K>
+void lpm_single(benchmark::State& st, const T& t, const std::vector<K>& keys) {
     std::size_t i = 0;
     uint32_t acc = 0;
     for (auto _ : st) {
-        acc += t.lookup(addrs[i]);
+        acc += t.lookup(keys[i]);
         i = (i + 1) & ((1 << 20) - 1);
     }
     benchmark::DoNotOptimize(acc);
     st.SetItemsProcessed(int64_t(st.iterations()));
 }
-template <class T>
-void lpm4_bulk(benchmark::State& st, const T& t, const std::vector<uint32_t>& addrs) {
+template <unsigned N = 32, class T, class K>
+void lpm_bulk(benchmark::State& st, const T& t, const std::vector<K>& keys) {
     std::size_t i = 0;
-    uint32_t out[32];
+    uint32_t out[N];
     for (auto _ : st) {
-        t.lookup_bulk(&addrs[i], out, 32);
+        t.lookup_bulk(&keys[i], out, N);
         benchmark::DoNotOptimize(out);
-        i = (i + 32) & ((1 << 20) - 1);
+        i = (i + N) & ((1 << 20) - 1);
     }
-    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+    st.SetItemsProcessed(int64_t(st.iterations()) * N);
 }
 
 // Uniform random addresses over 1/8..223/8 (the goal's case: every lookup a cache miss) ...
 void BM_lpm4_single(benchmark::State& st) {
-    if (ready(st)) lpm4_single(st, the_world().v->v4, the_world().v4);
+    if (ready(st)) lpm_single(st, the_world().v->v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_single);
 void BM_lpm4_single_v0(benchmark::State& st) {
-    if (ready_v0(st)) lpm4_single(st, *the_world_v0().v4, the_world().v4);
+    if (ready_v0(st)) lpm_single(st, *the_world_v0().v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_single_v0);
 void BM_lpm4_bulk(benchmark::State& st) {
-    if (ready(st)) lpm4_bulk(st, the_world().v->v4, the_world().v4);
+    if (ready(st)) lpm_bulk(st, the_world().v->v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_bulk);
 // Batches of 256 (a burst's records' addresses): the pipelined lookup_bulk keeps its misses in flight across
 // the whole batch.
 void BM_lpm4_bulk_256(benchmark::State& st) {
-    if (!ready(st)) return;
-    const lpm4& t = the_world().v->v4;
-    const auto& addrs = the_world().v4;
-    std::size_t i = 0;
-    uint32_t out[256];
-    for (auto _ : st) {
-        t.lookup_bulk(&addrs[i], out, 256);
-        benchmark::DoNotOptimize(out);
-        i = (i + 256) & ((1 << 20) - 1);
-    }
-    st.SetItemsProcessed(int64_t(st.iterations()) * 256);
+    if (ready(st)) lpm_bulk<256>(st, the_world().v->v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_bulk_256);
 void BM_lpm4_bulk_v0(benchmark::State& st) {
-    if (ready_v0(st)) lpm4_bulk(st, *the_world_v0().v4, the_world().v4);
+    if (ready_v0(st)) lpm_bulk(st, *the_world_v0().v4, the_world().v4);
 }
 BENCHMARK(BM_lpm4_bulk_v0);
 // ... and Zipf over /24s (traffic's case: hot /24s stay in cache).
 void BM_lpm4_bulk_zipf(benchmark::State& st) {
-    if (ready_v0(st)) lpm4_bulk(st, the_world().v->v4, the_world_v0().zipf4);
+    if (ready_v0(st)) lpm_bulk(st, the_world().v->v4, the_world_v0().zipf4);
 }
 BENCHMARK(BM_lpm4_bulk_zipf);
 void BM_lpm4_bulk_zipf_v0(benchmark::State& st) {
-    if (ready_v0(st)) lpm4_bulk(st, *the_world_v0().v4, the_world_v0().zipf4);
+    if (ready_v0(st)) lpm_bulk(st, *the_world_v0().v4, the_world_v0().zipf4);
 }
 BENCHMARK(BM_lpm4_bulk_zipf_v0);
 
@@ -503,35 +494,17 @@ void BM_lpm4_build_small_v0(benchmark::State& st) {
 BENCHMARK(BM_lpm4_build_small_v0)->Unit(benchmark::kMillisecond);
 
 void BM_lpm6_single(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
-    std::size_t i = 0;
-    uint32_t acc = 0;
-    for (auto _ : st) {
-        acc += w.v->v6.lookup(w.v6[i]);
-        i = (i + 1) & ((1 << 20) - 1);
-    }
-    benchmark::DoNotOptimize(acc);
-    st.SetItemsProcessed(int64_t(st.iterations()));
+    if (ready(st)) lpm_single(st, the_world().v->v6, the_world().v6);
 }
 BENCHMARK(BM_lpm6_single);
 template <unsigned N>
 void BM_lpm6_bulk(benchmark::State& st) {
-    if (!ready(st)) return;
-    world& w = the_world();
-    std::size_t i = 0;
-    uint32_t out[N];
-    for (auto _ : st) {
-        w.v->v6.lookup_bulk(&w.v6[i], out, N);
-        benchmark::DoNotOptimize(out);
-        i = (i + N) & ((1 << 20) - 1);
-    }
-    st.SetItemsProcessed(int64_t(st.iterations()) * N);
+    if (ready(st)) lpm_bulk<N>(st, the_world().v->v6, the_world().v6);
 }
 BENCHMARK(BM_lpm6_bulk<32>);
 // IPv6 addresses where the table has data: a random non-empty interval of the real-data table (each equally
 // likely), a random address inside it. Real traffic's IPv6 addresses are in allocated space, where the
-// intervals crowd (2001::/16, 2a00::/16, ...) and a lookup's binary search touches DRAM; uniform random
+// intervals crowd (2001::/16, 2a02::/16, ...) and a lookup's index walk touches DRAM; uniform random
 // addresses over 2000::/3 mostly land in the empty /16s, one cached index entry each.
 const std::vector<u128>& real_v6() {
     static const std::vector<u128> keys = [] {
@@ -554,31 +527,13 @@ const std::vector<u128>& real_v6() {
     return keys;
 }
 void BM_lpm6_single_real(benchmark::State& st) {
-    if (!ready(st)) return;
-    const lpm6& t = the_world().v->v6;
-    const auto& k = real_v6();
-    std::size_t i = 0;
-    uint32_t acc = 0;
-    for (auto _ : st) {
-        acc += t.lookup(k[i]);
-        i = (i + 1) & ((1 << 20) - 1);
-    }
-    benchmark::DoNotOptimize(acc);
-    st.SetItemsProcessed(int64_t(st.iterations()));
+    if (ready(st)) lpm_single(st, the_world().v->v6, real_v6());
 }
 BENCHMARK(BM_lpm6_single_real);
 void BM_lpm6_bulk_real(benchmark::State& st) {
     if (!ready(st)) return;
     const lpm6& t = the_world().v->v6;
-    const auto& k = real_v6();
-    std::size_t i = 0;
-    uint32_t out[32];
-    for (auto _ : st) {
-        t.lookup_bulk(&k[i], out, 32);
-        benchmark::DoNotOptimize(out);
-        i = (i + 32) & ((1 << 20) - 1);
-    }
-    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+    lpm_bulk(st, t, real_v6());
     st.counters["index_slots"] = double(t.index_slots());
     st.counters["depth"] = double(t.index_depth());
     st.counters["MiB"] = double(t.bytes()) / (1 << 20);

@@ -187,18 +187,13 @@ void lpm4::lookup_bulk(const uint32_t* a, uint32_t* out, unsigned n) const noexc
     for (unsigned i = 0; i < pre; ++i) __builtin_prefetch(&_tbl24[a[i] >> 8]);
     uint32_t ring[k_ring];
     unsigned head = 0, tail = 0;
-    auto resolve = [&](uint32_t i) {
-        uint32_t j = out[i] & ~k_ext;
-        while (j < _last && _iv[j + 1].start <= a[i]) ++j;
-        out[i] = _iv[j].word;
-    };
+    auto resolve = [&](uint32_t i) { out[i] = scan(out[i], a[i]); };
     for (unsigned i = 0; i < n; ++i) {
         if (i + k_ahead < n) __builtin_prefetch(&_tbl24[a[i + k_ahead] >> 8]);
         const uint32_t e = _tbl24[a[i] >> 8];
         out[i] = e;
         if (e & k_ext) [[unlikely]] {
-            __builtin_prefetch(&_iv[(e & ~k_ext) + 1]);
-            __builtin_prefetch(&_iv[std::min((e & ~k_ext) + 8, _last + 1)]);  // a block's intervals may straddle two lines
+            prefetch_scan(e);
             ring[tail++ & (k_ring - 1)] = i;
         }
         if (head != tail && ring[head & (k_ring - 1)] + k_ext_delay <= i) resolve(ring[head++ & (k_ring - 1)]);
@@ -258,21 +253,26 @@ uint32_t lpm6::add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, un
     for (uint32_t s = 0; s < count; ++s) {
         const uint32_t lo = _slots[off + s].lo, hi = _slots[off + s + 1].lo;
         if (hi - lo <= k_leaf || shift == 0) continue;
-        // A regular child: the entry's next cb bits, 2^cb >= intervals / 4.
-        unsigned cb = 1;
-        while (cb < k_max_bits && cb < shift && (uint64_t(1) << cb) * 4 < hi - lo) ++cb;
+        // A child's bits: 2^bits >= intervals / 4, at most k_max_bits and fewer than the block's bits.
+        auto child_bits = [&](unsigned block_bits) {
+            unsigned b = 1;
+            while (b < k_max_bits && b < block_bits && (uint64_t(1) << b) * 4 < hi - lo) ++b;
+            return b;
+        };
+        // A regular child: the entry's next cb bits.
+        const unsigned cb = child_bits(shift);
         // The entry's boundaries: starts[lo + 1 .. last] (hi itself only if it starts inside the entry). When
         // they all fall in one of the regular child's entries, the child covers just their aligned block.
         const u128 entry = base + (u128(s) << shift);
         const u128 entry_last = entry + ((u128(1) << shift) - 1);
         const uint32_t last = _starts[hi] <= entry_last ? hi : hi - 1;
         const u128 x = _starts[lo + 1] ^ _starts[last];
-        const unsigned span = x == 0 ? 1 : 128 - unsigned(x >> 64 ? __builtin_clzll(uint64_t(x >> 64)) : 64 + __builtin_clzll(uint64_t(x)));
+        // The bits below their common prefix (x != 0: an entry over k_leaf holds distinct boundaries).
+        const unsigned span = x >> 64 ? 128 - __builtin_clzll(uint64_t(x >> 64)) : 64 - __builtin_clzll(uint64_t(x));
         uint32_t child;
         if (span <= shift - cb) {
             const u128 cbase = _starts[lo + 1] & ~((u128(1) << span) - 1);
-            unsigned sb = 1;
-            while (sb < k_max_bits && sb < span && (uint64_t(1) << sb) * 4 < hi - lo) ++sb;
+            const unsigned sb = child_bits(span);
             // The header in the 4 slots before the child's first (the child's interval covering cbase is lo:
             // no boundary lies between the entry's start and the first one).
             const std::size_t h = _slots.size();
@@ -311,7 +311,7 @@ uint32_t lpm6::add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, un
 
 void lpm6::lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept {
     constexpr unsigned k_chunk = 16;
-    uint32_t at[k_chunk], bits[k_chunk], lo[k_chunk], hi[k_chunk];
+    uint32_t at[k_chunk], lo[k_chunk], hi[k_chunk];
     unsigned shift[k_chunk];
     uint8_t active[k_chunk];
     const u128* starts = _starts.data();
@@ -334,35 +334,22 @@ void lpm6::lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept 
                 if (e.child == 0) {
                     lo[i] = e.lo;
                     hi[i] = _slots[at[i] + 1].lo;
-                    if (hi[i] - lo[i] <= 2 * k_leaf) {
-                        const char* p = reinterpret_cast<const char*>(starts + lo[i]);
-                        const char* q = reinterpret_cast<const char*>(starts + hi[i]);
-                        for (; p <= q; p += 64) __builtin_prefetch(p);
-                        __builtin_prefetch(q);
-                        __builtin_prefetch(&_words[lo[i]]);
-                        __builtin_prefetch(&_words[hi[i]]);
-                    } else {  // a big leaf: the search's first two steps' lines
-                        const uint32_t len = hi[i] - lo[i] + 1;
-                        __builtin_prefetch(starts + lo[i] + len / 2);
-                        __builtin_prefetch(starts + lo[i] + len / 4);
-                        __builtin_prefetch(starts + lo[i] + len / 2 + len / 4);
-                    }
+                    prefetch_leaf(lo[i], hi[i]);
                 } else {
-                    const uint32_t off = e.child >> 6;
-                    bits[i] = e.child & 31;
+                    const uint32_t off = e.child >> 6, bits = e.child & 31;
                     if (e.child & k_skip) [[unlikely]] {
                         // Rare (clustered boundaries): the header read now, not prefetched.
                         const header h = header_of(off);
-                        if (ck[i] < h.base || ((ck[i] - h.base) >> (h.shift + bits[i])) != 0) {
+                        if (ck[i] < h.base || ((ck[i] - h.base) >> (h.shift + bits)) != 0) {
                             lo[i] = hi[i] = ck[i] < h.base ? h.before : h.after;
                             __builtin_prefetch(&_words[lo[i]]);
                             continue;
                         }
                         shift[i] = h.shift;
                     } else {
-                        shift[i] -= bits[i];
+                        shift[i] -= bits;
                     }
-                    at[i] = off + (static_cast<uint32_t>(ck[i] >> shift[i]) & ((1u << bits[i]) - 1));
+                    at[i] = off + (static_cast<uint32_t>(ck[i] >> shift[i]) & ((1u << bits) - 1));
                     __builtin_prefetch(&_slots[at[i]]);
                     active[next++] = static_cast<uint8_t>(i);
                 }

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include "tables.hpp"
@@ -35,33 +34,35 @@ void table_version::index_interfaces() {
     if_dense_of.clear();
     if_dense.clear();
     if_dense_mask = 0;
-    std::vector<std::pair<u128, uint32_t>> keys;  // (exporter, ifIndex) of every entry
+    std::vector<if_slot> keys;  // every entry, by (exporter, ifIndex)
     keys.reserve(interfaces.size() / 2);
     for (const if_slot& s : interfaces)
-        if (s.attr_id != 0) keys.emplace_back(s.exporter, s.ifindex);
-    std::sort(keys.begin(), keys.end());
+        if (s.attr_id != 0) keys.push_back(s);
+    std::sort(keys.begin(), keys.end(), [](const if_slot& a, const if_slot& b) {
+        return a.exporter != b.exporter ? a.exporter < b.exporter : a.ifindex < b.ifindex;
+    });
     std::size_t exporters = 0;
-    for (std::size_t i = 0; i < keys.size(); ++i) exporters += (i == 0 || keys[i].first != keys[i - 1].first);
+    for (std::size_t i = 0; i < keys.size(); ++i) exporters += (i == 0 || keys[i].exporter != keys[i - 1].exporter);
     std::size_t slots = 16;
     while (slots < exporters * 2) slots <<= 1;
     if_dense_of.assign(exporters ? slots : 0, if_dense_ref{});
     if_dense_mask = slots - 1;
     for (std::size_t i = 0; i < keys.size();) {
         std::size_t j = i;
-        while (j < keys.size() && keys[j].first == keys[i].first) ++j;
+        while (j < keys.size() && keys[j].exporter == keys[i].exporter) ++j;
         uint64_t len = 0;
         for (std::size_t k = i; k < j; ++k) {
-            const uint64_t want = uint64_t(keys[k].second) + 1;
+            const uint64_t want = uint64_t(keys[k].ifindex) + 1;
             if (want <= std::max<uint64_t>(64, 16 * (k - i + 1))) len = want;
         }
         if_dense_ref r;
-        r.exporter = keys[i].first;
+        r.exporter = keys[i].exporter;
         r.off = static_cast<uint32_t>(if_dense.size());
         r.len = static_cast<uint32_t>(len);
         r.present = 1;
         if_dense.resize(if_dense.size() + len, 0);
         for (std::size_t k = i; k < j; ++k) {
-            if (keys[k].second < len) if_dense[r.off + keys[k].second] = interface_attr(keys[k].first, keys[k].second);
+            if (keys[k].ifindex < len) if_dense[r.off + keys[k].ifindex] = keys[k].attr_id;
             else ++r.rest;
         }
         for (uint64_t h = detail::if_hash_exporter(r.exporter) & if_dense_mask;; h = (h + 1) & if_dense_mask)
@@ -71,7 +72,6 @@ void table_version::index_interfaces() {
             }
         i = j;
     }
-    if_indexed = true;
 }
 
 uint32_t interface_label(const table_version& t, decode::if_format f, uint32_t value) noexcept {
@@ -94,17 +94,17 @@ struct exporter_ctx {
     const exporter_entry* e = nullptr;
     const uint32_t* dense = nullptr;  // its interfaces by ifIndex, [0, len)
     uint32_t len = 0;
-    bool probe_rest = true;  // ifIndexes >= len may be in the table: probe it
+    bool probe_rest = false;  // ifIndexes >= len may be in the table: probe it
     bool valid = false;
 };
 
-// The exporter's dense interface array (index_interfaces), or probe everything when the version has none.
+// The exporter's dense interface array (index_interfaces); a version without interfaces has no index and
+// nothing to probe.
 inline void find_dense(const table_version& t, exporter_ctx& x) noexcept {
     x.dense = nullptr;
     x.len = 0;
-    x.probe_rest = !t.interfaces.empty();
-    if (!t.if_indexed || t.if_dense_of.empty()) return;
     x.probe_rest = false;  // not in the index: no interfaces at all
+    if (t.if_dense_of.empty()) return;
     for (uint64_t h = x.hash & t.if_dense_mask;; h = (h + 1) & t.if_dense_mask) {
         const table_version::if_dense_ref& r = t.if_dense_of[h];
         if (!r.present) return;

@@ -155,7 +155,6 @@ public:
     std::vector<if_dense_ref> if_dense_of;  // open addressing by detail::if_hash_exporter, power of two
     uint64_t if_dense_mask = 0;
     std::vector<uint32_t> if_dense;
-    bool if_indexed = false;  // index_interfaces ran over the current `interfaces`
     labels label;
     build_stats stats;
     bool has_interfaces = false;

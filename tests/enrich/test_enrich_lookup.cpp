@@ -182,7 +182,6 @@ TEST(EnrichLookup, DenseInterfacesEqualTheTable) {
     std::string reason;
     auto v = bld.build(cfg, errors, reason);
     ASSERT_TRUE(v) << (errors.empty() ? reason : errors[0]);
-    ASSERT_TRUE(v->if_indexed);
     ASSERT_EQ(v->if_dense_of.size(), 16u);  // 3 exporters with interfaces: 16 slots
 
     const std::vector<uint32_t> probes{0, 1, 2, 5, 6, 10, 11, 63, 64, 65, 4999, 5000, 5005, 5010, 5011,

@@ -442,9 +442,9 @@ TEST(EnrichLpm, MatchedPrefixText) {
     EXPECT_EQ(table_version::matched_prefix(a, v.address_match(a)), "::/0");
 }
 
-TEST(EnrichLpm, CrowdedIpv6BucketsUseTheSecondIndex) {
-    // 3,000 prefixes spread over 2001::/16 and 2a00::/16 (so those buckets pass lpm6::k_sub_min and get a
-    // second index, every part of it used), /17../64, plus a few elsewhere: lpm6 equals brute
+TEST(EnrichLpm, CrowdedIpv6BucketsGetChildren) {
+    // 3,000 prefixes spread over 2001::/16 and 2a00::/16 (so those root entries pass lpm6::k_leaf and get
+    // children, every part of them used), /17../64, plus a few elsewhere: lpm6 equals brute
     // force at every prefix's edges and at random addresses in the crowded buckets.
     std::mt19937_64 rng(29);
     std::vector<prefix> ps;
