@@ -530,15 +530,32 @@ void BM_lpm6_single_real(benchmark::State& st) {
     if (ready(st)) lpm_single(st, the_world().v->v6, real_v6());
 }
 BENCHMARK(BM_lpm6_single_real);
+template <unsigned N>
 void BM_lpm6_bulk_real(benchmark::State& st) {
     if (!ready(st)) return;
     const lpm6& t = the_world().v->v6;
-    lpm_bulk(st, t, real_v6());
+    lpm_bulk<N>(st, t, real_v6());
     st.counters["index_slots"] = double(t.index_slots());
     st.counters["depth"] = double(t.index_depth());
     st.counters["MiB"] = double(t.bytes()) / (1 << 20);
+    // The levels the keys walk: their mean, and the mean over chunks of 32 keys of the chunk's deepest (a
+    // level-by-level walk's rounds).
+    double sum = 0, chunk_max = 0;
+    const auto& keys = real_v6();
+    for (std::size_t i = 0; i < keys.size(); i += 32) {
+        unsigned mx = 0;
+        for (std::size_t j = i; j < i + 32 && j < keys.size(); ++j) {
+            const unsigned l = t.levels(keys[j]);
+            sum += l;
+            mx = std::max(mx, l);
+        }
+        chunk_max += mx;
+    }
+    st.counters["levels_mean"] = sum / double(keys.size());
+    st.counters["levels_max32"] = chunk_max / double((keys.size() + 31) / 32);
 }
-BENCHMARK(BM_lpm6_bulk_real);
+BENCHMARK(BM_lpm6_bulk_real<32>);
+BENCHMARK(BM_lpm6_bulk_real<256>);
 
 // Records as a decoder writes them: 80% IPv4 / 20% IPv6 random addresses, one of 16 exporters per 32-record
 // "datagram", interfaces 1..64.
@@ -569,18 +586,18 @@ std::vector<decode::flow_record> make_records(std::size_t n, const std::vector<u
 }
 
 // The decoder's write (a copy: the records are then in L1, as in the worker's ring slots), then the lookups.
-template <class F>
+template <unsigned N = 32, class F>
 void enrich_hot(benchmark::State& st, F&& enrich, const std::vector<u128>* v6 = nullptr) {
     auto src = make_records(1 << 16, v6);
-    std::vector<decode::flow_record> burst(32);
+    std::vector<decode::flow_record> burst(N);
     std::size_t i = 0;
     for (auto _ : st) {
-        std::memcpy(burst.data(), &src[i], 32 * sizeof(decode::flow_record));
-        enrich(burst.data(), 32u);
+        std::memcpy(burst.data(), &src[i], N * sizeof(decode::flow_record));
+        enrich(burst.data(), N);
         benchmark::DoNotOptimize(burst.data());
-        i = (i + 32) & ((1 << 16) - 1);
+        i = (i + N) & ((1 << 16) - 1);
     }
-    st.SetItemsProcessed(int64_t(st.iterations()) * 32);
+    st.SetItemsProcessed(int64_t(st.iterations()) * N);
 }
 void BM_enrich_hot(benchmark::State& st) {
     if (!ready(st)) return;

@@ -310,7 +310,7 @@ uint32_t lpm6::add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, un
 }
 
 void lpm6::lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept {
-    constexpr unsigned k_chunk = 16;
+    constexpr unsigned k_chunk = 64;
     uint32_t at[k_chunk], lo[k_chunk], hi[k_chunk];
     unsigned shift[k_chunk];
     uint8_t active[k_chunk];

@@ -41,7 +41,7 @@
 // holding the block and the answers on either side); and the staircase an inclusive range splits into
 // (boundaries at start + 2, 4, 8 ...: no split of it is productive) stays one leaf of up to 128 candidates.
 // On the real-data table: depth 9 at most (27 without the two rules), 4.9 M slots (39 MiB). lookup_bulk
-// walks 16 keys a level at a time, every key's next slot prefetched before any is read (perf/RESULTS.md:
+// walks up to 64 keys a level at a time, every key's next slot prefetched before any is read (perf/RESULTS.md:
 // 11 M/s on addresses in allocated space, 2.5x the single lookups, 1.65x rte_lpm6's bulk).
 //
 // Keys: 128-bit, IPv4 as IPv4-mapped (::ffff:a.b.c.d) like flow_record's addresses.
@@ -203,10 +203,31 @@ public:
         return lo;
     }
     uint32_t lookup(u128 k) const noexcept { return lpm_value(lookup_word(k)); }
-    // n lookups (words, as lookup_word), in chunks of 16 walked level by level: every key's slot of one level
-    // is prefetched before any is read, then every key's candidate starts and words, so the chunk's misses
-    // overlap instead of forming one chain per key. No allocation.
+    // The index levels lookup_word walks for k (1 = the root's slot was a leaf), for tests and benchmarks.
+    unsigned levels(u128 k) const noexcept {
+        uint32_t off = 0, bits = k_root_bits;
+        unsigned shift = 128 - k_root_bits, n = 1;
+        for (;; ++n) {
+            const slot e = _slots[off + (static_cast<uint32_t>(k >> shift) & ((1u << bits) - 1))];
+            if (e.child == 0) return n;
+            off = e.child >> 6;
+            bits = e.child & 31;
+            if (e.child & k_skip) {
+                const header h = header_of(off);
+                if (k < h.base) return n;
+                shift = h.shift;
+                if (((k - h.base) >> (shift + bits)) != 0) return n;
+            } else {
+                shift -= bits;
+            }
+        }
+    }
+    // n lookups (words, as lookup_word), in chunks of 64 walked level by level: every key's slot of one level
+    // is prefetched before any is read, then every key's leaf lines (prefetch_leaf), so the chunk's misses
+    // overlap instead of forming one chain per key (chunks of 64, not 16: 1.1x on real addresses,
+    // perf/RESULTS.md). No allocation.
     void lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept;
+
     std::size_t bytes() const noexcept { return _slots.size() * sizeof(slot) + _starts.size() * 20; }
     std::size_t intervals() const noexcept { return _words.size(); }
     std::vector<interval> to_intervals() const;

@@ -38,7 +38,8 @@ std::vector<u128> edges(const std::vector<interval>& list, std::mt19937_64& rng)
     return ks;
 }
 
-// lpm6 equals the reference on every edge, one at a time and in bulk (every batch size up to 40, and 1000).
+// lpm6 equals the reference on every edge, one at a time and in bulk (batch sizes around the bulk lookup's
+// chunk of 64, and 1000); every key walks between 1 and index_depth() levels.
 void check_lpm6(const std::vector<interval>& list, std::mt19937_64& rng) {
     const lpm6 t(list);
     const auto ks = edges(list, rng);
@@ -46,9 +47,11 @@ void check_lpm6(const std::vector<interval>& list, std::mt19937_64& rng) {
     for (std::size_t i = 0; i < ks.size(); ++i) {
         want[i] = interval_lookup(list, ks[i]);
         ASSERT_EQ(t.lookup(ks[i]), want[i]) << prefix_text(ks[i], 128);
+        ASSERT_GE(t.levels(ks[i]), 1u);
+        ASSERT_LE(t.levels(ks[i]), t.index_depth());
     }
     std::vector<uint32_t> out(ks.size() + 1);
-    for (unsigned n : {1u, 2u, 15u, 16u, 17u, 33u, 40u, 1000u}) {
+    for (unsigned n : {1u, 2u, 15u, 16u, 17u, 33u, 40u, 63u, 64u, 65u, 129u, 1000u}) {
         for (std::size_t at = 0; at + n <= ks.size(); at += n) {
             out[n] = 0xdeadbeef;
             t.lookup_bulk(&ks[at], out.data(), n);
