@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
         }
     }
     if (d.opt.check_config) {
+        // What setup checks without EAL or tables: the aggregation dimensions' custom keys.
+        try {
+            resolve_aggregate_keys(d.opt);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sluiced: %s\n", e.what());
+            return 2;
+        }
         std::printf("%s\n", config::summary(cfg.cfg, d.opt).c_str());
         return 0;
     }

@@ -614,6 +614,22 @@ void BM_enrich_hot_real6(benchmark::State& st) {
     enrich_hot(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); }, &real_v6());
 }
 BENCHMARK(BM_enrich_hot_real6);
+// 256 records a call (the worker calls once per datagram: up to 30 records for NetFlow v5); perf/RESULTS.md has
+// what enriching a whole burst's records in one call gave end to end (nothing).
+template <unsigned N>
+void BM_enrich_hot_n(benchmark::State& st) {
+    if (!ready(st)) return;
+    const table_version& t = *the_world().v;
+    enrich_hot<N>(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); });
+}
+BENCHMARK(BM_enrich_hot_n<256>);
+template <unsigned N>
+void BM_enrich_hot_real6_n(benchmark::State& st) {
+    if (!ready(st)) return;
+    const table_version& t = *the_world().v;
+    enrich_hot<N>(st, [&](decode::flow_record* r, unsigned n) { enrich_records(t, r, n); }, &real_v6());
+}
+BENCHMARK(BM_enrich_hot_real6_n<256>);
 
 
 void BM_enrich_hot_v0(benchmark::State& st) {

@@ -152,6 +152,11 @@ struct daemon {
 // EAL, ports, pool, workers, template state, sinks, counter registration. Throws on any failure.
 void setup(daemon& d);
 
+// Every aggregating output's custom-key dimensions (src_net_rack, ...) against the keys the enrichment declares
+// (--enrich-key; none with enrichment off): gives each its key id. Throws std::runtime_error naming the output and
+// the dimension. setup calls it, and so does --check-config, which builds no table.
+void resolve_aggregate_keys(const cli::options& o);
+
 // Launch, control loop, shutdown (see the order above). Returns the exit status.
 int run(daemon& d);
 

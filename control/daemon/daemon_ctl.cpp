@@ -319,6 +319,26 @@ void register_counters(daemon& d) {
 
 }  // namespace
 
+void resolve_aggregate_keys(const cli::options& o) {
+    // The registry a table build declares: the built-in keys, then --enrich-key in order (tables.cpp).
+    enrich::key_registry keys;
+    if (o.enrich_enabled()) {
+        try {
+            for (const std::string& k : o.enrich.custom_keys) keys.add(k);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string("--enrich-key: ") + e.what());
+        }
+    }
+    for (const sinks::output_config& out : o.sink.outputs) {
+        if (!out.aggregate) continue;
+        try {
+            sinks::resolve_agg_dims(out.agg, keys);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error("--output " + out.name + ": aggregate: " + e.what());
+        }
+    }
+}
+
 void setup(daemon& d) {
     const cli::options& o = d.opt;
     // Logs go to stderr (stdout may carry the JSON records), through a stream
@@ -439,18 +459,7 @@ void setup(daemon& d) {
         wire_group_filter(d);
     }
     // Aggregation by custom keys: each dimension's key, now that every key is declared (none with enrichment off).
-    {
-        const enrich::key_registry none;
-        const enrich::key_registry& keys = d.enrich ? d.enrich->table_builder().keys() : none;
-        for (const sinks::output_config& out : o.sink.outputs) {
-            if (!out.aggregate) continue;
-            try {
-                sinks::resolve_agg_dims(out.agg, keys);
-            } catch (const std::invalid_argument& e) {
-                throw std::runtime_error("--output " + out.name + ": aggregate: " + e.what());
-            }
-        }
-    }
+    resolve_aggregate_keys(o);
 
     // Workers: one per port rx queue, on the worker lcores in order.
     unsigned lcore = rte_get_next_lcore(-1, 1, 0);

@@ -419,6 +419,21 @@ TEST(EnrichLpm, EnrichRecordsSetsIdsAndMatchedPrefixes) {
         ASSERT_EQ(recs[i].dst_attr_id, id) << i;
         ASSERT_EQ(recs[i].dst_net_match, m) << i;
     }
+    // A worker's calls, one per burst (enrich_records pipelines its chunks of 32 two at a time): the same answers
+    // from calls of 33 to all the records at once.
+    for (std::size_t n : {std::size_t(33), std::size_t(64), std::size_t(65), std::size_t(1000), recs.size()}) {
+        auto again = recs;
+        for (auto& r : again) r.src_attr_id = r.dst_attr_id = r.src_net_match = r.dst_net_match = 0;
+        for (std::size_t i = 0; i < again.size(); i += n)
+            enrich_records(v, &again[i], static_cast<unsigned>(std::min(n, again.size() - i)));
+        for (std::size_t i = 0; i < recs.size(); ++i) {
+            ASSERT_EQ(again[i].src_attr_id, recs[i].src_attr_id) << n << " " << i;
+            ASSERT_EQ(again[i].src_net_match, recs[i].src_net_match) << n << " " << i;
+            ASSERT_EQ(again[i].dst_attr_id, recs[i].dst_attr_id) << n << " " << i;
+            ASSERT_EQ(again[i].dst_net_match, recs[i].dst_net_match) << n << " " << i;
+        }
+    }
+    ASSERT_GT(recs.size(), 1000u);
 }
 
 TEST(EnrichLpm, MatchedPrefixText) {

@@ -96,6 +96,34 @@ class CheckConfig(unittest.TestCase):
             "port + 3 sink core(s))\nsluiced: %s: 1 error(s) (keys: docs/config.md)\n" % (prod, prod)))
 
 
+    def test_aggregation_custom_keys(self):
+        # A custom key as an aggregation dimension is checked without starting: undeclared, it fails exactly as
+        # start-up does (exit 2 here: a configuration error); declared with --enrich-key, it passes.
+        minimal = os.path.join(ROOT, "examples", "minimal.toml")
+        agg = ["--output", "name=agg,path=/tmp/sluiced-config-agg.json,aggregate=src_net_rack+exporter_name"]
+        p = subprocess.run([SLUICED, "--check-config", minimal, *agg], capture_output=True, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertTrue(p.stderr.startswith(
+            "sluiced: --output agg: aggregate: dimension 'src_net_rack': no custom key 'rack' is declared "
+            "(declared: none; --enrich-key NAME, with enrichment on); the dimensions are "), p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        # Declared, but enrichment off (no source): still none declared.
+        p = subprocess.run([SLUICED, "--check-config", minimal, *agg, "--enrich-key", "rack"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("no custom key 'rack' is declared (declared: none;", p.stderr)
+        # Another key declared: the message lists it.
+        on = ["--enrich-prefix", "10.0.0.0/8=site:a"]
+        p = subprocess.run([SLUICED, "--check-config", minimal, *agg, *on, "--enrich-key", "row"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("no custom key 'rack' is declared (declared: row;", p.stderr)
+        p = subprocess.run([SLUICED, "--check-config", minimal, *agg, *on, "--enrich-key", "row", "--enrich-key", "rack"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertIn("1 output(s) (agg)", p.stdout)
+
+
 class RunWithConfig(unittest.TestCase):
     def test_bundled_capture(self):
         pcap = os.path.join(FIXTURES, "softflowd-v5-ipv4.pcap")
