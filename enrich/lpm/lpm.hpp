@@ -42,7 +42,7 @@
 // (boundaries at start + 2, 4, 8 ...: no split of it is productive) stays one leaf of up to 128 candidates.
 // On the real-data table: depth 9 at most (27 without the two rules), 4.9 M slots (39 MiB). lookup_bulk
 // walks up to 64 keys a level at a time, every key's next slot prefetched before any is read (perf/RESULTS.md:
-// 11 M/s on addresses in allocated space, 2.5x the single lookups, 1.65x rte_lpm6's bulk).
+// 11-16 M/s on addresses in allocated space, 2.5x the single lookups, 1.07x-1.65x rte_lpm6's bulk on two VMs).
 //
 // Keys: 128-bit, IPv4 as IPv4-mapped (::ffff:a.b.c.d) like flow_record's addresses.
 #pragma once
