@@ -217,7 +217,7 @@ lpm6::lpm6(const std::vector<interval>& all) {
     _starts.reserve(all.size());
     _words.reserve(all.size());
     for (const auto& iv : all) {
-        _starts.push_back(iv.lo);
+        _starts.push_back(u128(iv.lo));  // by value: iv.lo is a packed member (no u128& to it)
         _words.push_back(word6(iv));
     }
     if (_starts.empty()) {

@@ -66,6 +66,14 @@ private:
         if (!_out.report.fatal.empty()) return;
         // An alias of the IPv4 subtree (::ffff:0:0/96, 2002::/16, ...): walked once, from ::/96.
         if (_bits == 128 && node == _v4_node && !(depth == 96 && addr == 0)) return;
+        // A tree reaches each node once (the aliases above excepted): a file whose records point back into
+        // the tree (node i's both sides to node i + 1, 32 deep: 2^32 networks from 32 nodes) is cut here,
+        // before its walk outgrows the file.
+        if (++_visited > _db.metadata.node_count) {
+            _out.report.fatal = _out.report.file + ": search tree is not a tree (more than its " +
+                                std::to_string(_db.metadata.node_count) + " nodes reached)";
+            return;
+        }
         MMDB_search_node_s n;
         if (MMDB_read_node(&_db, node, &n) != MMDB_SUCCESS) {
             _out.report.fatal = _out.report.file + ": corrupt search tree at node " + std::to_string(node);
@@ -156,6 +164,7 @@ private:
     std::vector<std::array<char, 24>> _num;  // the numbers' text, one per path, until the encode
     unsigned _bits = 128;
     uint32_t _v4_node = UINT32_MAX;
+    uint64_t _visited = 0;  // nodes walked, at most the metadata's node_count
 };
 
 }  // namespace
