@@ -125,6 +125,7 @@ hs_scratch* database::alloc_scratch() const {
 std::vector<attribute> database::derive(std::string_view attr, std::string_view value, hs_scratch* s) const {
     std::vector<attribute> out;
     if (_attr_db == nullptr) return out;
+    value = value.substr(0, k_max_derive_value);  // std::regex recursion bound (rules.hpp)
     std::vector<unsigned> ids;
     matched m{&ids};
     hs_scan(_attr_db, value.data(), unsigned(value.size()), 0, s, on_attr_match, &m);

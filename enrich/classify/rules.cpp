@@ -55,6 +55,9 @@ bool parse_rules(std::string_view text, const std::string& file, rule_set& out, 
         if (out.rules.empty()) return true;
         const rule& r = out.rules.back();
         if (r.pattern.empty()) return fail(r.line, "no pattern");
+        if (r.kind == rule_kind::attribute && r.pattern.size() > k_max_attribute_pattern)
+            return fail(r.line, "pattern of " + std::to_string(r.pattern.size()) + " bytes: an attribute rule's is at most " +
+                                    std::to_string(k_max_attribute_pattern) + " (std::regex recurses per atom)");
         if (r.kind == rule_kind::attribute) {
             if (r.reads.empty()) return fail(r.line, "an attribute rule needs 'reads = ATTRIBUTE'");
             if (r.set.empty()) return fail(r.line, "an attribute rule needs at least one 'set = KEY=VALUE'");

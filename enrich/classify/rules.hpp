@@ -37,6 +37,14 @@ constexpr unsigned caseless = 1u << 0, dotall = 1u << 1, multiline = 1u << 2;
 // Payload rules a database holds: one bit each in flow_record::signature_tags.
 constexpr std::size_t k_max_payload_rules = 32;
 
+// Attribute rules are also compiled and run by std::regex (for their capture groups), whose compiler and
+// backtracking matcher recurse once per pattern atom and per input character: a 20 KB pattern, or a 32 KB value
+// matched by `x*`, overflows an 8 MiB stack (measured with libstdc++ 12). So an attribute rule's pattern is at
+// most k_max_attribute_pattern bytes (a longer one is a parse error naming the rule), and derive matches at most
+// the first k_max_derive_value bytes of a value (a hostname is at most 253, an IF-MIB ifAlias 64).
+constexpr std::size_t k_max_attribute_pattern = 1024;
+constexpr std::size_t k_max_derive_value = 1024;
+
 struct rule {
     std::string name;
     rule_kind kind = rule_kind::attribute;

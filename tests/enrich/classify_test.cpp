@@ -67,6 +67,30 @@ TEST(ClassifyRules, ErrorsNameFileLineAndRule) {
     EXPECT_NE(err.find("more than 32 payload rules"), std::string::npos) << err;
 }
 
+TEST(ClassifyRules, LongAttributePatternsAndValuesStayWithinStdRegexsRecursion) {
+    // std::regex recurses per pattern atom and per matched character: a 20 KB pattern or a 32 KB value
+    // overflowed the stack (fuzz_rules' seed). An attribute pattern over 1024 bytes is refused, naming the rule;
+    // a payload rule's (Hyperscan only) is not; derive reads the first 1024 bytes of a value.
+    rule_set rs;
+    std::string err;
+    const std::string big(1025, 'x');
+    EXPECT_FALSE(parse_rules("[attribute a]\nreads = hostname\npattern = " + big + "\nset = k=v\n", "f.conf", rs, &err));
+    EXPECT_EQ(err, "f.conf:1: rule a: pattern of 1025 bytes: an attribute rule's is at most 1024 (std::regex recurses per atom)");
+    rule_set ok;
+    ASSERT_TRUE(parse_rules("[attribute a]\nreads = hostname\npattern = " + big.substr(1) + "\nset = k=v\n", "f.conf", ok, &err))
+        << err;
+    ASSERT_TRUE(parse_rules("[payload p]\npattern = " + std::string(20000, 'x') + "\n", "f.conf", ok, &err)) << err;
+    rule_set caps;
+    ASSERT_TRUE(parse_rules("[attribute run]\nreads = hostname\npattern = ^(x*)\nset = run=$1\n", "f.conf", caps, &err));
+    auto db = database::build(std::move(caps), &err);
+    ASSERT_NE(db, nullptr) << err;
+    hs_scratch* s = db->alloc_scratch();
+    const auto got = db->derive("hostname", std::string(65535, 'x'), s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].value, std::string(1024, 'x'));
+    hs_free_scratch(s);
+}
+
 TEST(ClassifyDerive, CapturesBecomeValues) {
     std::string err;
     auto db = load(&err);
