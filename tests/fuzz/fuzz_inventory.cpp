@@ -8,33 +8,18 @@
 //   bit 4     declare the custom key "rack"
 // Checked: no crash or sanitizer report, at most k_max_reported messages, each message names the file,
 // the prefixes a source reports are the prefixes it returns, every prefix is a valid 128-bit prefix.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "enrich/sources/inventory.hpp"
+#include "fuzz_file.hpp"
 #include "enrich/tables/tables.hpp"
 
 namespace {
 
 using namespace sluice::enrich;
-
-// One memfd for the process, rewritten per input: its path reads like a file's.
-const std::string& write_file(const uint8_t* data, std::size_t size) {
-    static const int fd = memfd_create("sluice-fuzz-inventory", MFD_CLOEXEC);
-    static const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    if (fd < 0 || ftruncate(fd, 0) != 0) std::abort();
-    for (std::size_t off = 0; off < size;) {
-        const ssize_t w = pwrite(fd, data + off, size - off, static_cast<off_t>(off));
-        if (w <= 0) std::abort();
-        off += static_cast<std::size_t>(w);
-    }
-    return path;
-}
 
 void check_messages(const std::vector<std::string>& errors, const std::string& file) {
     if (errors.size() > source_report::k_max_reported) std::abort();
@@ -60,7 +45,7 @@ void check_prefix(const prefix& p) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const uint8_t sel = data[0];
-    const std::string& path = write_file(data + 1, size - 1);
+    const std::string& path = sluice::fuzz::memfd_file("sluice-fuzz-inventory", data + 1, size - 1);
     inventory_options opt;
     switch (sel & 3) {
     case 0: opt.format = file_format::json; break;

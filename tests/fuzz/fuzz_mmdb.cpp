@@ -5,31 +5,17 @@
 // wrong integer widths. libmaxminddb validates the metadata; the search tree and the records are ours to walk.
 // Checked: no crash or sanitizer report, a failed file returns no prefixes and says why (naming the file), a
 // good one returns valid prefixes, each with a set, that flatten to ordered intervals.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "enrich/sources/inventory.hpp"
+#include "fuzz_file.hpp"
 
 namespace {
 
 using namespace sluice::enrich;
-
-const std::string& write_file(const uint8_t* data, std::size_t size) {
-    static const int fd = memfd_create("sluice-fuzz-mmdb", MFD_CLOEXEC);
-    static const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    if (fd < 0 || ftruncate(fd, 0) != 0) std::abort();
-    for (std::size_t off = 0; off < size;) {
-        const ssize_t w = pwrite(fd, data + off, size - off, static_cast<off_t>(off));
-        if (w <= 0) std::abort();
-        off += static_cast<std::size_t>(w);
-    }
-    return path;
-}
 
 // Paths that do not end at a string or an integer in a well-formed City database: a map, a double, an
 // array element past the end, a path through an array.
@@ -70,7 +56,7 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libmaxminddb
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     static const mmdb_layout layouts[] = {mmdb_layout::maxmind(), mmdb_layout::ip_location_db(), odd_layout()};
-    const std::string& path = write_file(data, size);
+    const std::string& path = sluice::fuzz::memfd_file("sluice-fuzz-mmdb", data, size);
     for (const mmdb_layout& l : layouts) check(read_mmdb(path, l), path);
     return 0;
 }
