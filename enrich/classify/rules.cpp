@@ -10,6 +10,27 @@ namespace sluice::enrich::classify {
 
 namespace {
 
+// Every unescaped `{n}`, `{n,}` or `{n,m}` of a pattern has counts of at most k_max_attribute_repeat. Braces that
+// are not a repeat (no digits after them) are left to the regex compilers.
+bool repeats_bounded(std::string_view p) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (p[i] != '{') continue;
+        for (std::size_t j = i + 1;; ++j) {
+            std::size_t digits = 0;
+            unsigned long v = 0;
+            for (; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j, ++digits)
+                if (digits < 6) v = v * 10 + unsigned(p[j] - '0');
+            if (digits > 6 || v > k_max_attribute_repeat) return false;
+            if (j >= p.size() || p[j] != ',') break;
+        }
+    }
+    return true;
+}
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -58,6 +79,9 @@ bool parse_rules(std::string_view text, const std::string& file, rule_set& out, 
         if (r.kind == rule_kind::attribute && r.pattern.size() > k_max_attribute_pattern)
             return fail(r.line, "pattern of " + std::to_string(r.pattern.size()) + " bytes: an attribute rule's is at most " +
                                     std::to_string(k_max_attribute_pattern) + " (std::regex recurses per atom)");
+        if (r.kind == rule_kind::attribute && !repeats_bounded(r.pattern))
+            return fail(r.line, "a repeat count over " + std::to_string(k_max_attribute_repeat) +
+                                    " (std::regex copies the atom that many times)");
         if (r.kind == rule_kind::attribute) {
             if (r.reads.empty()) return fail(r.line, "an attribute rule needs 'reads = ATTRIBUTE'");
             if (r.set.empty()) return fail(r.line, "an attribute rule needs at least one 'set = KEY=VALUE'");

@@ -43,6 +43,9 @@ constexpr std::size_t k_max_payload_rules = 32;
 // most k_max_attribute_pattern bytes (a longer one is a parse error naming the rule), and derive matches at most
 // the first k_max_derive_value bytes of a value (a hostname is at most 253, an IF-MIB ifAlias 64).
 constexpr std::size_t k_max_attribute_pattern = 1024;
+// std::regex also expands a bounded repeat into copies of its atom, and reads the count into a long without an
+// overflow check (libstdc++ 12): an attribute rule's `{n}` / `{n,m}` counts are at most k_max_attribute_repeat.
+constexpr unsigned k_max_attribute_repeat = 1000;
 constexpr std::size_t k_max_derive_value = 1024;
 
 struct rule {

@@ -80,6 +80,14 @@ TEST(ClassifyRules, LongAttributePatternsAndValuesStayWithinStdRegexsRecursion) 
     ASSERT_TRUE(parse_rules("[attribute a]\nreads = hostname\npattern = " + big.substr(1) + "\nset = k=v\n", "f.conf", ok, &err))
         << err;
     ASSERT_TRUE(parse_rules("[payload p]\npattern = " + std::string(20000, 'x') + "\n", "f.conf", ok, &err)) << err;
+    // Repeat counts: std::regex copies the atom per count and overflowed a long on a 20-digit one (fuzz_rules).
+    EXPECT_FALSE(parse_rules("[attribute r]\nreads = hostname\npattern = c{2,33333333333333333333}\nset = k=v\n", "f.conf",
+                             rs, &err));
+    EXPECT_EQ(err, "f.conf:1: rule r: a repeat count over 1000 (std::regex copies the atom that many times)");
+    EXPECT_FALSE(parse_rules("[attribute r]\nreads = hostname\npattern = c{1001}\nset = k=v\n", "f.conf", rs, &err));
+    ASSERT_TRUE(parse_rules("[attribute r]\nreads = hostname\npattern = c{2,1000}\\{99999}x{3,}\nset = k=v\n", "f.conf",
+                            ok, &err))
+        << err;
     rule_set caps;
     ASSERT_TRUE(parse_rules("[attribute run]\nreads = hostname\npattern = ^(x*)\nset = run=$1\n", "f.conf", caps, &err));
     auto db = database::build(std::move(caps), &err);
