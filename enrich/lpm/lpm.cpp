@@ -211,21 +211,83 @@ std::vector<interval> lpm4::to_intervals() const {
     return out;
 }
 
-lpm6::lpm6() : _slots((std::size_t(1) << k_root_bits) + 1), _starts{0}, _words{0} {}
+lpm6::lpm6() : _slots((std::size_t(1) << k_root_bits) + 1), _starts{0, 0}, _words{0} {}
+
+namespace {
+
+unsigned ctz128(u128 x) noexcept {
+    const uint64_t lo = static_cast<uint64_t>(x), hi = static_cast<uint64_t>(x >> 64);
+    return lo ? unsigned(__builtin_ctzll(lo)) : hi ? 64 + unsigned(__builtin_ctzll(hi)) : 128;
+}
+
+// A block at x of 2^s addresses with s < ctz(x) is the largest aligned block at x that fits before a union's
+// end only if its double [x, x + 2^(s+1) - 1] does not fit: the union's last address is at most this.
+u128 end_stop(u128 x, unsigned s) noexcept {
+    const u128 half = (u128(1) << s) - 1;
+    return x + half + half;  // x + 2^(s+1) - 2 (no overflow: x is aligned to 2^(s+1))
+}
+
+}  // namespace
 
 lpm6::lpm6(const std::vector<interval>& all) {
-    _starts.reserve(all.size());
+    _starts.reserve(all.size() + 1);
     _words.reserve(all.size());
-    for (const auto& iv : all) {
-        _starts.push_back(u128(iv.lo));  // by value: iv.lo is a packed member (no u128& to it)
-        _words.push_back(word6(iv));
+    // Range runs collapsed as they are copied (lpm.hpp): a run of adjacent intervals of one non-zero value, each
+    // exactly an aligned block of its match's length (or two such blocks, not siblings: the peak of a range's
+    // staircase, which flatten coalesces as they share the value and the match), that is the canonical split of
+    // its union (split_range's prefixes: every block the largest aligned one at its start that fits before the
+    // union's end) becomes one interval whose word's match is k_range_match. A block at x of 2^s addresses is
+    // that largest one when s == ctz(x) (alignment stops it) or when the union ends before x + 2^(s+1) - 1 (the
+    // end stops it); the second is checked against the run's growing end through the tightest such bound, so
+    // the pass is linear.
+    auto append_block = [](u128 x, unsigned s, u128& limit) {  // false: the run's end passes a bound
+        if (s < ctz128(x)) limit = std::min(limit, end_stop(x, s));
+        return x + ((u128(1) << s) - 1) <= limit;
+    };
+    const std::size_t n_all = all.size();
+    std::size_t run_len = 0;    // intervals in the current run (0: none open)
+    u128 run_limit = ~u128(0);  // the run's last address may not pass this
+    for (std::size_t i = 0; i < n_all; ++i) {
+        const interval iv = all[i];  // by value: iv.lo is a packed member (no u128& to it)
+        const u128 lo = iv.lo;
+        const uint32_t w = word6(iv);
+        // iv as blocks of its match's length (2^s addresses each): 1, 2 (lo aligned to exactly 2^s), or 0.
+        unsigned s = 0, nb = 0;
+        if (w != 0 && iv.match >= 2 && iv.match <= 129) {  // s <= 127 (a /0 is the whole space: no run)
+            s = 129u - iv.match;
+            const u128 last = i + 1 < n_all ? u128(all[i + 1].lo) - 1 : ~u128(0);
+            const u128 size_m1 = (u128(1) << s) - 1;
+            if ((lo & size_m1) == 0 && last - lo == size_m1)
+                nb = 1;
+            else if (s < 127 && ctz128(lo) == s && last - lo == size_m1 + size_m1 + 1)
+                nb = 2;
+        }
+        if (nb != 0 && run_len > 0 && lpm_value(_words.back()) == lpm_value(w)) {
+            u128 limit = run_limit;
+            if (append_block(lo, s, limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, limit))) {
+                run_limit = limit;
+                ++run_len;
+                _words.back() = lpm_value(w) | (k_range_match << k_lpm_value_bits);
+                continue;  // one more part of the run: no new interval
+            }
+        }
+        _starts.push_back(lo);
+        _words.push_back(w);
+        run_len = 0;
+        if (nb != 0) {
+            run_limit = ~u128(0);
+            const bool ok = append_block(lo, s, run_limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, run_limit));
+            run_len = ok ? 1 : 0;  // ok always (an aligned block; a staircase's peak pair), kept as a check
+        }
     }
+    for (uint32_t w : _words) _ranges += lpm_match(w) == k_range_match;
     if (_starts.empty()) {
         _starts.push_back(0);
         _words.push_back(0);
     }
     if (_starts.size() >= (std::size_t(1) << 32) - 1) throw std::length_error("lpm6: too many intervals");
     add_node(0, k_root_bits, 128 - k_root_bits, 0, 1);
+    _starts.push_back(0);  // the sentinel (lpm.hpp): after the index, which searches the intervals only
 }
 
 // A node over the block [base, base + 2^(bits + shift)): 2^bits entries of 2^shift addresses, then the
@@ -356,14 +418,44 @@ void lpm6::lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept 
             }
             na = next;
         }
-        for (unsigned i = 0; i < m; ++i) out[base + i] = _words[last_le(starts, lo[i], hi[i], ck[i])];
+        // The words, then the run keys' matches (range_word) over a list of them built without a branch: about
+        // half the keys of real data land in runs, and a branch per key on it mispredicted (perf/RESULTS.md).
+        uint8_t runs[k_chunk];
+        unsigned nr = 0;
+        for (unsigned i = 0; i < m; ++i) {
+            const uint32_t j = last_le(starts, lo[i], hi[i], ck[i]);
+            const uint32_t w = _words[j];
+            out[base + i] = w;
+            at[i] = j;
+            runs[nr] = static_cast<uint8_t>(i);
+            nr += lpm_match(w) == k_range_match;
+        }
+        for (unsigned t = 0; t < nr; ++t) {
+            const unsigned i = runs[t];
+            out[base + i] = range_word(at[i], ck[i], out[base + i]);
+        }
     }
 }
 
 std::vector<interval> lpm6::to_intervals() const {
     std::vector<interval> out;
     out.reserve(_words.size());
-    for (std::size_t j = 0; j < _words.size(); ++j) out.push_back({_starts[j], lpm_value(_words[j]), lpm_match(_words[j])});
+    std::vector<prefix> blocks;
+    for (std::size_t j = 0; j < _words.size(); ++j) {
+        if (lpm_match(_words[j]) != k_range_match) {
+            out.push_back({_starts[j], lpm_value(_words[j]), lpm_match(_words[j])});
+            continue;
+        }
+        // A collapsed run back as its blocks (split_range gives exactly them: the run was their canonical split).
+        blocks.clear();
+        split_range(_starts[j], _starts[j + 1] - 1, lpm_value(_words[j]), blocks);  // the sentinel 0: ~0
+        // The peak's two blocks of one length were one interval in the list (flatten coalesces them): again.
+        for (const prefix& p : blocks) {
+            const uint8_t m = static_cast<uint8_t>(p.len + 1);
+            if (&p != &blocks[0] && out.back().match == m) continue;
+            out.push_back({u128(p.addr), p.value, m});
+        }
+    }
     return out;
 }
 

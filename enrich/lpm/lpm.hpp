@@ -177,15 +177,15 @@ public:
             if (e.child == 0) {
                 const uint32_t hi = _slots[s + 1].lo;
                 prefetch_leaf(e.lo, hi);
-                return _words[last_le(_starts.data(), e.lo, hi, k)];
+                return answer(last_le(_starts.data(), e.lo, hi, k), k);
             }
             off = e.child >> 6;
             bits = e.child & 31;
             if (e.child & k_skip) [[unlikely]] {
                 const header h = header_of(off);
-                if (k < h.base) return _words[h.before];
+                if (k < h.base) return answer(h.before, k);
                 shift = h.shift;
-                if (((k - h.base) >> (shift + bits)) != 0) return _words[h.after];
+                if (((k - h.base) >> (shift + bits)) != 0) return answer(h.after, k);
             } else {
                 shift -= bits;
             }
@@ -203,6 +203,15 @@ public:
         return lo;
     }
     uint32_t lookup(u128 k) const noexcept { return lpm_value(lookup_word(k)); }
+    // Interval i's word for k in it: a collapsed range run's match computed (range_word), else the stored word.
+    // A branch: a select (range_word for every key) measured slower one at a time (5.6-5.9 M/s against 7.8 on
+    // real addresses, perf/RESULTS.md), the instructions it adds to every lookup keeping fewer in flight.
+    // lookup_bulk has no branch on it (a second pass over the chunk's run keys).
+    uint32_t answer(uint32_t i, u128 k) const noexcept {
+        const uint32_t w = _words[i];
+        if (lpm_match(w) == k_range_match) return range_word(i, k, w);
+        return w;
+    }
     // The index levels lookup_word walks for k (1 = the root's slot was a leaf), for tests and benchmarks.
     unsigned levels(u128 k) const noexcept {
         uint32_t off = 0, bits = k_root_bits;
@@ -228,12 +237,14 @@ public:
     // perf/RESULTS.md). No allocation.
     void lookup_bulk(const u128* k, uint32_t* out, unsigned n) const noexcept;
 
-    std::size_t bytes() const noexcept { return _slots.size() * sizeof(slot) + _starts.size() * 20; }
+    std::size_t bytes() const noexcept { return _slots.size() * sizeof(slot) + _starts.size() * 16 + _words.size() * 4; }
     std::size_t intervals() const noexcept { return _words.size(); }
     std::vector<interval> to_intervals() const;
     // Index slots in all (the root's 65,537 included) and the deepest level (1 = the root only), for tests.
     std::size_t index_slots() const noexcept { return _slots.size(); }
     unsigned index_depth() const noexcept { return _depth; }
+    // Collapsed range runs (intervals whose match is computed), for tests and the build's figures.
+    std::size_t ranges() const noexcept { return _ranges; }
     // Skip children (path compression) and big leaves (unproductive splits left unsplit), for tests.
     std::size_t index_skips() const noexcept { return _skips; }
     std::size_t index_big_leaves() const noexcept { return _big_leaves; }
@@ -274,7 +285,7 @@ private:
         const u128* starts = _starts.data();
         if (hi - lo <= 2 * k_leaf) {
             const char* p = reinterpret_cast<const char*>(starts + lo);
-            const char* q = reinterpret_cast<const char*>(starts + hi);
+            const char* q = reinterpret_cast<const char*>(starts + hi + 1);  // + 1: range_word reads the next start
             for (; p <= q; p += 64) __builtin_prefetch(p);
             __builtin_prefetch(q);
             __builtin_prefetch(&_words[lo]);
@@ -286,14 +297,43 @@ private:
             __builtin_prefetch(starts + lo + len / 2 + len / 4);
         }
     }
+    // A collapsed range run's word: the match of the canonical split of [a, b] (the run's first and last
+    // addresses) at k, i.e. the largest aligned block holding k inside [a, b], of 2^s addresses. A block of 2^s
+    // holding k starts at or after a exactly when s <= the highest bit where k and a differ, or a's low s bits
+    // are 0: s_lo = max(high bit of k ^ a, ctz(a)) = the high bit of (k ^ a) | (a's lowest set bit), as the
+    // high bit of an or is the larger one; it ends at or before b exactly when s <= the highest bit where k and
+    // b differ, or b's low s bits are 1 (b's lowest clear bit). Two bit scans, selects, no search: the
+    // formula with four scans and branches cost 9 ns a lookup, most of what collapsing saved (perf/RESULTS.md).
+    static constexpr uint32_t k_range_match = 255;  // never a real match (1..129)
+    // Masks and one bit scan, written so that GCC emits no branch (its ternaries here became branches).
+    static unsigned high_bit(u128 x) noexcept {  // 0 for x == 0
+        const uint64_t lo = static_cast<uint64_t>(x), hi = static_cast<uint64_t>(x >> 64);
+        const uint64_t m = 0 - static_cast<uint64_t>(hi != 0);  // all ones when the high half decides
+        return (static_cast<unsigned>(m) & 64) + 63 - unsigned(__builtin_clzll((hi & m) | (lo & ~m) | 1));
+    }
+    static unsigned is_zero(u128 x) noexcept {
+        return static_cast<unsigned>((static_cast<uint64_t>(x) | static_cast<uint64_t>(x >> 64)) == 0);
+    }
+    uint32_t range_word(uint32_t i, u128 k, uint32_t w) const noexcept {
+        const u128 a = _starts[i];
+        const u128 b = _starts[i + 1] - 1;  // the sentinel 0 after the last: the space's last address
+        const u128 la = a & (0 - a);        // a's lowest set bit (0: a == 0, no bound below)
+        const u128 lb = ~b & (b + 1);       // b's lowest clear bit (0: b is the last address, no bound above)
+        // No bound: + 128, past any real one (a run is never the whole space, so one bound always exists).
+        const unsigned s_lo = high_bit((k ^ a) | la) + (is_zero(la) << 7);
+        const unsigned s_hi = high_bit((k ^ b) | lb) + (is_zero(lb) << 7);
+        const unsigned lt = 0u - static_cast<unsigned>(s_lo < s_hi);
+        const unsigned s = (s_lo & lt) | (s_hi & ~lt);
+        return lpm_value(w) | ((129u - s) << k_lpm_value_bits);
+    }
     uint32_t add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, unsigned depth);
     // Nodes: 2^bits entries and a sentinel (the interval covering the block's end), a skip child's header
     // in the 4 slots before them.
     std::vector<slot> _slots;
-    std::vector<u128> _starts;
+    std::vector<u128> _starts;  // the intervals' starts, then a sentinel 0 (range_word's next start)
     std::vector<uint32_t> _words;
     unsigned _depth = 1;
-    std::size_t _skips = 0, _big_leaves = 0;
+    std::size_t _skips = 0, _big_leaves = 0, _ranges = 0;
 };
 
 }  // namespace sluice::enrich

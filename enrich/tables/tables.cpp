@@ -25,6 +25,35 @@ std::vector<std::string> build_config::files() const {
 
 namespace {
 
+// The merged list with its IPv4-mapped part (::ffff:0:0/96, lpm4's) as one interval of value 0: lpm6 would
+// otherwise index the ~5 M IPv4 intervals of a real table that no lookup of it reaches (address() and
+// enrich_records send IPv4-mapped keys to lpm4).
+std::vector<interval> without_v4_mapped(const std::vector<interval>& all) {
+    const u128 lo4 = k_v4_mapped, after4 = k_v4_mapped + (u128(1) << 32);
+    std::vector<interval> out;
+    std::size_t i = 0;
+    while (i < all.size() && u128(all[i].lo) < lo4) ++i;
+    std::size_t j = i;
+    while (j < all.size() && u128(all[j].lo) <= after4) ++j;  // all[j - 1] covers after4 (when j > 0)
+    out.reserve(i + 2 + (all.size() - j));
+    out.insert(out.end(), all.begin(), all.begin() + static_cast<std::ptrdiff_t>(i));
+    out.push_back({lo4, 0, 0});
+    if (j > 0) {
+        interval x = all[j - 1];
+        x.lo = after4;
+        out.push_back(x);
+    }
+    out.insert(out.end(), all.begin() + static_cast<std::ptrdiff_t>(j), all.end());
+    // Coalesce at the two seams (the interval before ::ffff:0:0 may be value 0 too, or the one after).
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < out.size(); ++r) {
+        if (w > 0 && out[w - 1].value == out[r].value && out[w - 1].match == out[r].match) continue;
+        out[w++] = out[r];
+    }
+    out.resize(w);
+    return out;
+}
+
 bool parse_u32(std::string_view s, uint32_t& v) {
     auto r = std::from_chars(s.data(), s.data() + s.size(), v);
     return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
@@ -460,7 +489,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     ranges.clear();
     v->stats.merge_ns = lap();
     v->v4 = lpm4(merged);
-    v->v6 = lpm6(merged);
+    v->v6 = lpm6(without_v4_mapped(merged));
     v->exporters = lpm6(flatten(std::move(exp_prefixes)));
     if (publisher.t.joinable()) publisher.t.join();
 

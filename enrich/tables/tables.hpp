@@ -130,7 +130,7 @@ public:
 
     uint64_t version = 0;  // 1, 2, ... per builder
     lpm4 v4;
-    lpm6 v6;
+    lpm6 v6;  // every address but the IPv4-mapped ones, which v4 answers (v6 holds none: it answers 0 there)
     lpm6 exporters;                         // value = index + 1 into exporter_entries
     std::vector<exporter_entry> exporter_entries;
     // Interfaces: open addressing, power-of-two slots, key = (exporter, ifIndex).

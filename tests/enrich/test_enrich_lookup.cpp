@@ -38,15 +38,23 @@ std::vector<u128> edges(const std::vector<interval>& list, std::mt19937_64& rng)
     return ks;
 }
 
-// lpm6 equals the reference on every edge, one at a time and in bulk (batch sizes around the bulk lookup's
-// chunk of 64, and 1000); every key walks between 1 and index_depth() levels.
+// The reference word at k: the covering interval's value and match (binary search over the list).
+uint32_t reference_word(const std::vector<interval>& list, u128 k) {
+    const auto it = std::upper_bound(list.begin(), list.end(), k, [](u128 a, const interval& x) { return a < u128(x.lo); });
+    const interval& x = *(it - 1);
+    return x.value == 0 ? 0 : x.value | (uint32_t(std::min<unsigned>(129, x.match)) << k_lpm_value_bits);
+}
+
+// lpm6 equals the reference on every edge, value and matched prefix, one at a time and in bulk (batch sizes
+// around the bulk lookup's chunk of 64, and 1000); every key walks between 1 and index_depth() levels; the
+// table's intervals back equal the list (collapsed range runs expanded).
 void check_lpm6(const std::vector<interval>& list, std::mt19937_64& rng) {
     const lpm6 t(list);
     const auto ks = edges(list, rng);
     std::vector<uint32_t> want(ks.size());
     for (std::size_t i = 0; i < ks.size(); ++i) {
-        want[i] = interval_lookup(list, ks[i]);
-        ASSERT_EQ(t.lookup(ks[i]), want[i]) << prefix_text(ks[i], 128);
+        want[i] = reference_word(list, ks[i]);
+        ASSERT_EQ(t.lookup_word(ks[i]), want[i]) << prefix_text(ks[i], 128);
         ASSERT_GE(t.levels(ks[i]), 1u);
         ASSERT_LE(t.levels(ks[i]), t.index_depth());
     }
@@ -55,32 +63,116 @@ void check_lpm6(const std::vector<interval>& list, std::mt19937_64& rng) {
         for (std::size_t at = 0; at + n <= ks.size(); at += n) {
             out[n] = 0xdeadbeef;
             t.lookup_bulk(&ks[at], out.data(), n);
-            for (unsigned i = 0; i < n; ++i) ASSERT_EQ(lpm_value(out[i]), want[at + i]) << n << " " << at + i;
+            for (unsigned i = 0; i < n; ++i) ASSERT_EQ(out[i], want[at + i]) << n << " " << at + i;
             ASSERT_EQ(out[n], 0xdeadbeefu);
         }
+    }
+    const auto back = t.to_intervals();
+    ASSERT_EQ(back.size(), list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        ASSERT_TRUE(u128(back[i].lo) == u128(list[i].lo)) << i;
+        ASSERT_EQ(back[i].value, list[i].value) << i;
+        ASSERT_EQ(back[i].value ? back[i].match : 0, list[i].value ? std::min<unsigned>(129, list[i].match) : 0) << i;
     }
 }
 
 }  // namespace
 
-TEST(EnrichLookup, Lpm6StaircasesStayShallow) {
-    // Inclusive ranges starting just past a /48's first address (::2 .. a random end): each splits into a
-    // staircase of ~80 prefixes whose boundaries sit at start + 2, 4, 8 ... Without the big-leaf rule each level
-    // of the index would split off a few of them (27 levels on the real data).
-    std::mt19937_64 rng(41);
+// Inclusive ranges starting just past a /48's first address (::2 .. a random end), split into their staircases
+// of ~80 prefixes whose boundaries sit at start + 2, 4, 8 ...; every step its own value when `steps_differ`.
+std::vector<prefix> staircases(std::mt19937_64& rng, bool steps_differ) {
     std::vector<prefix> ps;
+    uint32_t step = 0;
     for (int i = 0; i < 300; ++i) {
         const u128 net = (u128(0x2001) << 112) | (u128(rng() & 0xffffffff) << 80);
         const u128 first = net + 2 + (rng() % 7);
         const u128 last = net | (~mask(48) >> (rng() % 40));
+        const std::size_t from = ps.size();
         split_range(first, last, 1 + uint32_t(i % 97), ps);
+        if (steps_differ)
+            for (std::size_t j = from; j < ps.size(); ++j) ps[j].value = 1 + (step++ % 997);
     }
-    const auto list = flatten(ps);
+    return ps;
+}
+
+TEST(EnrichLookup, Lpm6StaircasesStayShallow) {
+    // Staircases whose steps have different values (a range crossed by other sources' prefixes: no run to
+    // collapse). Without the big-leaf rule each level of the index would split off a few of them (27 levels on
+    // the real data).
+    std::mt19937_64 rng(41);
+    const auto list = flatten(staircases(rng, true));
     ASSERT_GT(list.size(), 300u * 40);
     check_lpm6(list, rng);
     const lpm6 t(list);
+    EXPECT_EQ(t.ranges(), 0u);
     EXPECT_LE(t.index_depth(), 8u);
     EXPECT_GT(t.index_big_leaves(), 100u);
+}
+
+TEST(EnrichLookup, Lpm6RangeRunsCollapse) {
+    // The same staircases, one value a range (what an inclusive range in an inventory or the ASN CSV gives):
+    // each range's prefixes are one interval in the table, the match computed at lookup, and the answers and
+    // the intervals back are the list's, block by block.
+    std::mt19937_64 rng(41);
+    const auto list = flatten(staircases(rng, false));
+    ASSERT_GT(list.size(), 300u * 40);
+    check_lpm6(list, rng);
+    const lpm6 t(list);
+    EXPECT_EQ(t.ranges(), 300u);
+    EXPECT_EQ(t.intervals(), 2u * 300 + 1);  // each range and the gap after it, and the space before the first
+    EXPECT_EQ(t.index_big_leaves(), 0u);
+    EXPECT_LE(t.index_depth(), 3u);
+    // One staircase's blocks: every one answers its own length.
+    std::vector<prefix> one;
+    const u128 net = u128(0x2001) << 112;
+    split_range(net + 6, net + 1000, 7, one);
+    ASSERT_EQ(one.size(), 13u);  // up from 6: /127 /125 ... /121 /120, then down to 1000: /121 ... /125 /128
+    const lpm6 t1(flatten(one));
+    EXPECT_EQ(t1.ranges(), 1u);
+    for (const prefix& p : one) {
+        const u128 a = p.addr, last = a + (p.len == 128 ? 0 : (u128(1) << (128 - p.len)) - 1);
+        for (u128 k : {a, last}) {
+            EXPECT_EQ(t1.lookup_word(k), 7u | (uint32_t(p.len + 1) << k_lpm_value_bits)) << prefix_text(k, 128);
+        }
+    }
+    EXPECT_EQ(t1.lookup_word(net + 5), 0u);
+    EXPECT_EQ(t1.lookup_word(net + 1001), 0u);
+}
+
+TEST(EnrichLookup, Lpm6RangeRunsAtTheSpaceEnds) {
+    // Runs that start at :: or end at the last address (no next interval: the run's end is the space's), a
+    // range of the whole space but one address, and two adjacent ranges of one value (one canonical run; the
+    // second's peak is two /113s flatten coalesced into one interval of match 114).
+    std::mt19937_64 rng(59);
+    for (int c = 0; c < 4; ++c) {
+        std::vector<prefix> ps;
+        if (c == 0) split_range(0, (u128(1) << 100) + 12345, 3, ps);
+        if (c == 1) split_range(~u128(0) - (u128(1) << 90) - 77, ~u128(0), 4, ps);
+        if (c == 2) split_range(1, ~u128(0), 5, ps);
+        if (c == 3) {
+            split_range(u128(0x2a00) << 112 | 3, u128(0x2a00) << 112 | 0xfff, 6, ps);
+            split_range(u128(0x2a00) << 112 | 0x1000, u128(0x2a00) << 112 | 0x1fff7, 6, ps);
+        }
+        const auto list = flatten(ps);
+        SCOPED_TRACE(c);
+        check_lpm6(list, rng);
+        EXPECT_EQ(lpm6(list).ranges(), 1u);
+    }
+    // A list flatten would not give (lpm6 takes any list): two sibling /65s of one value and match, not
+    // coalesced. They are whole blocks but their union is a /64, so they are not a canonical split: no run.
+    // Then a /64 and the /65 after it, of another value: canonical, one run.
+    const u128 net = u128(0x2400) << 112;
+    const std::vector<interval> raw = {
+        {0, 0, 0},
+        {net, 8, 66},
+        {net + (u128(1) << 63), 8, 66},
+        {net + (u128(1) << 64), 9, 65},
+        {net + (u128(1) << 65), 9, 66},
+        {net + (u128(1) << 65) + (u128(1) << 63), 0, 0},
+    };
+    check_lpm6(raw, rng);
+    EXPECT_EQ(lpm6(raw).ranges(), 1u);
+    EXPECT_EQ(lpm6(raw).intervals(), 5u);
 }
 
 TEST(EnrichLookup, Lpm6HostClustersUseASkipChild) {

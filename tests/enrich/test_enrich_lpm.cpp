@@ -780,3 +780,48 @@ TEST(EnrichBuilder, RangesGiveTheSameTableAndIdsOnAnyThreads) {
         EXPECT_EQ(runs[t].intervals_v6, runs[0].intervals_v6);
     }
 }
+
+TEST(EnrichBuilder, Ipv6TableLeavesTheMappedBlockToIpv4) {
+    // Prefixes across the IPv4-mapped block's seams: one covering it and its neighbours (::/64), one ending
+    // just before it, one starting just after it, IPv4 prefixes inside. address() answers every seam key as the
+    // merged table does, and the IPv6 table holds none of the IPv4 intervals (they are lpm4's).
+    build_config cfg;
+    cfg.static_prefixes = {"::/64=role:low", "::fffe:0:0/96=role:before", "::1:0:0:0/96=role:after",
+                           "10.0.0.0/8=role:ten", "10.1.2.0/24=role:ten-one"};
+    for (int i = 0; i < 200; ++i) cfg.static_prefixes.push_back("172.16." + std::to_string(i) + ".0/24=role:v4-" + std::to_string(i));
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    const auto v = bld.build(cfg, errors, reason);
+    ASSERT_TRUE(v) << reason;
+    auto role = [&](const char* text) {
+        uint8_t a[16];
+        u128 k = 0;
+        EXPECT_TRUE(parse_address(text, k)) << text;
+        from_u128(k, a);
+        const attr_set* s = in.get(v->address(a).attr_id);
+        std::string out = "-";
+        if (s)
+            for (const auto& [key, val] : s->kv)
+                if (bld.keys().name(key) == "role") out = val;
+        return out + "/" + std::to_string(v->address(a).match);
+    };
+    EXPECT_EQ(role("::1"), "low/65");
+    EXPECT_EQ(role("::fffe:0:0"), "before/97");
+    EXPECT_EQ(role("::fffe:ffff:ffff"), "before/97");
+    EXPECT_EQ(role("::ffff:0.0.0.0"), "low/1");  // lpm4's: a prefix shorter than /96 is an IPv4 /0
+    EXPECT_EQ(role("::ffff:10.1.2.3"), "ten-one/25");
+    EXPECT_EQ(role("::ffff:10.9.9.9"), "ten/9");
+    EXPECT_EQ(role("::ffff:172.16.7.1"), "v4-7/25");
+    EXPECT_EQ(role("::ffff:255.255.255.255"), "low/1");
+    EXPECT_EQ(role("::1:0:0:0"), "after/97");
+    EXPECT_EQ(role("::1:0:ffff:ffff"), "after/97");
+    EXPECT_EQ(role("::1:1:0:0"), "low/65");
+    EXPECT_EQ(role("::1:0:0:0:0"), "-/0");
+    EXPECT_EQ(role("2001:db8::1"), "-/0");
+    // ::/64 before `before`, `before`, the mapped block (one interval of 0), `after`, ::/64 after it, the rest
+    // of the space: none of lpm4's 200-odd IPv4 intervals.
+    EXPECT_EQ(v->v6.intervals(), 6u);
+    EXPECT_GT(v->v4.intervals(), 200u);
+}
