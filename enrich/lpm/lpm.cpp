@@ -276,7 +276,8 @@ lpm6::lpm6(const std::vector<interval>& all) {
         run_len = 0;
         if (nb != 0) {
             run_limit = ~u128(0);
-            const bool ok = append_block(lo, s, run_limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, run_limit));
+            const bool ok =
+                append_block(lo, s, run_limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, run_limit));
             run_len = ok ? 1 : 0;  // ok always (an aligned block; a staircase's peak pair), kept as a check
         }
     }

@@ -35,14 +35,26 @@
 // lpm6 is a multi-level index over the interval starts, then a short search. The root indexes the top 16
 // bits; an entry whose range holds more than 8 intervals (where real prefixes crowd: 2001::/16, 2a02::/16,
 // then their busy /32s ...) gets a child on its next bits, sized to about 4 intervals a slot, and so on down,
-// so a lookup reads one 8-byte slot a level and then at most 9 starts (3 cache lines). Two shapes of real
-// data would make that chain deep, and get their own rule: boundaries clustered far below a child's entries
-// (a few hosts in one /120 of a /64) get a child over just their aligned block (a "skip" child, with a header
-// holding the block and the answers on either side); and the staircase an inclusive range splits into
-// (boundaries at start + 2, 4, 8 ...: no split of it is productive) stays one leaf of up to 128 candidates.
-// On the real-data table: depth 9 at most (27 without the two rules), 4.9 M slots (39 MiB). lookup_bulk
-// walks up to 64 keys a level at a time, every key's next slot prefetched before any is read (perf/RESULTS.md:
-// 11-16 M/s on addresses in allocated space, 2.5x the single lookups, 1.07x-1.65x rte_lpm6's bulk on two VMs).
+// so a lookup reads one 8-byte slot a level and then at most 9 starts (3 cache lines). Three shapes of real
+// data would make the table deep or large, and get their own rule:
+//   - range runs: an inclusive range (ASN CSV rows, inventory ranges) splits into a staircase of prefixes, one
+//     interval each (boundaries at start + 2, 4, 8 ...), which differ only in their match. A run of adjacent
+//     intervals of one value that is exactly the canonical split of its union (split_range's prefixes) is
+//     stored as ONE interval, its word's match the marker k_range_match, and the lookup computes the match
+//     from the run's bounds (range_word: two bit scans). On the real-data table this halves the IPv6
+//     intervals (2.34 M to 1.32 M); the answers, value and matched prefix, are exactly the uncollapsed ones,
+//     and to_intervals gives the uncollapsed list back;
+//   - boundaries clustered far below a child's entries (a few hosts in one /120 of a /64) get a child over
+//     just their aligned block (a "skip" child, with a header holding the block and the answers on either
+//     side);
+//   - a staircase that is not one run (its steps have different values: other sources cross the range) has no
+//     productive split, and stays one leaf of up to 128 candidates.
+// On the real-data table (the builder leaves the IPv4-mapped block to lpm4, tables.cpp): depth 8 at most (27
+// without the rules), 1.37 M slots, 36 MiB in all. lookup_bulk walks up to 64 keys a level at a time, every
+// key's next slot prefetched before any is read, and resolves the run keys' matches in a second pass without
+// a branch per key (perf/RESULTS.md: 20.5-22 M/s on addresses in allocated space, 3x the single lookups;
+// before the runs 17-19 M/s, and single lookups 0.8x of that: the match's computation adds ~40 instructions
+// to a run key's chain).
 //
 // Keys: 128-bit, IPv4 as IPv4-mapped (::ffff:a.b.c.d) like flow_record's addresses.
 #pragma once

@@ -40,7 +40,8 @@ std::vector<u128> edges(const std::vector<interval>& list, std::mt19937_64& rng)
 
 // The reference word at k: the covering interval's value and match (binary search over the list).
 uint32_t reference_word(const std::vector<interval>& list, u128 k) {
-    const auto it = std::upper_bound(list.begin(), list.end(), k, [](u128 a, const interval& x) { return a < u128(x.lo); });
+    const auto it =
+        std::upper_bound(list.begin(), list.end(), k, [](u128 a, const interval& x) { return a < u128(x.lo); });
     const interval& x = *(it - 1);
     return x.value == 0 ? 0 : x.value | (uint32_t(std::min<unsigned>(129, x.match)) << k_lpm_value_bits);
 }

@@ -788,7 +788,8 @@ TEST(EnrichBuilder, Ipv6TableLeavesTheMappedBlockToIpv4) {
     build_config cfg;
     cfg.static_prefixes = {"::/64=role:low", "::fffe:0:0/96=role:before", "::1:0:0:0/96=role:after",
                            "10.0.0.0/8=role:ten", "10.1.2.0/24=role:ten-one"};
-    for (int i = 0; i < 200; ++i) cfg.static_prefixes.push_back("172.16." + std::to_string(i) + ".0/24=role:v4-" + std::to_string(i));
+    for (int i = 0; i < 200; ++i)
+        cfg.static_prefixes.push_back("172.16." + std::to_string(i) + ".0/24=role:v4-" + std::to_string(i));
     interner in;
     builder bld(in);
     std::vector<std::string> errors;
