@@ -449,11 +449,17 @@ void setup(daemon& d) {
         wire_enrich_sources(d);  // SNMP interface rows, --rules attribute rules (before the publisher copies opt.enrich)
         // The first version is built here, synchronously: a source that fails stops the start-up.
         d.enrich_interner = std::make_unique<enrich::interner>();
-        d.enrich = std::make_unique<enrich::publisher>(o.enrich, *d.enrich_interner, d.qsbr->get(), o.enrich_refresh,
+        // The first build runs before the lcores are launched: on every CPU the process had before rte_eal_init
+        // pinned this thread (and all it starts) to the main lcore's; the later ones on the CPUs no polling
+        // lcore uses.
+        enrich::build_config first = o.enrich;
+        first.cpus = d.eal->cpus_before_init();
+        d.enrich = std::make_unique<enrich::publisher>(std::move(first), *d.enrich_interner, d.qsbr->get(), o.enrich_refresh,
                                                        [](const std::string& m) {
                                                            RTE_LOG(INFO, USER1, "%s\n", m.c_str());
                                                        });
         d.enrich->build_initial();
+        d.enrich->set_build_cpus(d.eal->control_cpus());
         d.enrich_names = std::make_unique<enrich::json_names>(d.enrich->table_builder().keys());
         d.enrich_keys = std::make_unique<sinks::encode::enriched_keys>(d.enrich->table_builder().keys());
         wire_group_filter(d);

@@ -4,6 +4,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -34,14 +35,19 @@ bool has_any(const std::vector<std::string>& args, std::initializer_list<const c
 
 }  // namespace
 
-std::string lcore_map(unsigned lcores) {
+std::vector<unsigned> thread_cpus() {
     cpu_set_t set;
     CPU_ZERO(&set);
-    std::vector<int> cpus;
+    std::vector<unsigned> cpus;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
-        for (int c = 0; c < CPU_SETSIZE; ++c)
+        for (unsigned c = 0; c < CPU_SETSIZE; ++c)
             if (CPU_ISSET(c, &set)) cpus.push_back(c);
     if (cpus.empty()) cpus.push_back(0);
+    return cpus;
+}
+
+std::string lcore_map(unsigned lcores) {
+    const std::vector<unsigned> cpus = thread_cpus();
     std::string m;
     for (unsigned i = 0; i < lcores; ++i) {
         if (i) m += ',';
@@ -81,7 +87,27 @@ std::vector<std::string> build_args(const eal_request& req) {
     return args;
 }
 
-eal_session::eal_session(const std::vector<std::string>& args) {
+std::vector<unsigned> eal_session::control_cpus() const {
+    std::vector<unsigned> out;
+    for (unsigned c : _cpus_before) {
+        bool taken = false;
+        unsigned l;
+        RTE_LCORE_FOREACH_WORKER(l) {
+            const rte_cpuset_t s = rte_lcore_cpuset(l);
+            if (c < CPU_SETSIZE && CPU_ISSET(c, &s)) taken = true;
+        }
+        if (!taken) out.push_back(c);
+    }
+    if (out.empty()) {
+        const rte_cpuset_t s = rte_lcore_cpuset(rte_get_main_lcore());
+        for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &s)) out.push_back(c);
+    }
+    if (out.empty()) out.push_back(0);
+    return out;
+}
+
+eal_session::eal_session(const std::vector<std::string>& args) : _cpus_before(thread_cpus()) {
     std::vector<char*> argv;
     std::vector<std::string> copy = args;  // rte_eal_init may permute argv
     for (auto& a : copy) argv.push_back(a.data());

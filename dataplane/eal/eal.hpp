@@ -32,6 +32,9 @@ std::vector<std::string> build_args(const eal_request& req);
 // The "0@c0,1@c1,..." map over the CPUs this process may run on.
 std::string lcore_map(unsigned lcores);
 
+// The CPUs the calling thread may run on (sched_getaffinity), ascending; {0} when it cannot be read.
+std::vector<unsigned> thread_cpus();
+
 class eal_session {
 public:
     // Throws std::runtime_error with rte_strerror when rte_eal_init fails.
@@ -39,6 +42,18 @@ public:
     ~eal_session();
     eal_session(const eal_session&) = delete;
     eal_session& operator=(const eal_session&) = delete;
+
+    // The CPUs the process could run on before rte_eal_init pinned the main thread to the main lcore's (every
+    // thread made after it inherits that one CPU): for work that runs before the lcores are launched, such as
+    // the first enrichment build.
+    const std::vector<unsigned>& cpus_before_init() const noexcept { return _cpus_before; }
+    // Those CPUs minus every worker lcore's (rte_lcore_cpuset): where control-plane threads can run without
+    // taking a polling lcore's CPU once the lcores are launched; the main lcore's CPUs when nothing is left
+    // (a 2-CPU box with one worker lcore). Call after rte_eal_init.
+    std::vector<unsigned> control_cpus() const;
+
+private:
+    std::vector<unsigned> _cpus_before;
 };
 
 }  // namespace sluice::eal

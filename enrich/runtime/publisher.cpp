@@ -65,7 +65,9 @@ void publisher::build_initial() {
     const auto& s = v->stats;
     if (_log)
         _log("enrichment tables: version " + std::to_string(v->version) + " built in " +
-             std::to_string(s.build_ns / 1000000) + " ms: " + std::to_string(s.prefixes) + " prefixes, " +
+             std::to_string(s.build_ns / 1000000) + " ms on " + std::to_string(s.threads) + " threads over " +
+             std::to_string(s.cpus) + " CPUs: " +
+             std::to_string(s.prefixes) + " prefixes, " +
              std::to_string(s.intervals_v4) + " IPv4 / " + std::to_string(s.intervals_v6) + " IPv6 intervals, " +
              std::to_string(s.exporters) + " exporters, " + std::to_string(s.interfaces) + " interfaces, " +
              std::to_string(s.interned_sets) + " attribute sets, " + mib(s.bytes));
@@ -161,7 +163,8 @@ void publisher::start_build(runtime_counter why) {
     _running = true;
     _thread = std::thread([this] {
         // Below the lcores: a build competes for a CPU only with what has nothing better to do. The thread
-        // inherits the main lcore's affinity (never a worker's CPU unless the lcore map shares it).
+        // inherits the main lcore's affinity (never a worker's CPU unless the lcore map shares it); the
+        // threads the build starts run on _cfg.cpus (set_build_cpus: the CPUs no polling lcore uses).
         setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), k_build_nice);
         _errors.clear();
         _reason.clear();

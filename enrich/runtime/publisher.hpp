@@ -57,6 +57,10 @@ public:
 
     // Start-up: builds the first version synchronously; throws naming every error when it fails.
     void build_initial();
+    // The CPUs of the later builds (build_config::cpus: the builder thread and the threads it starts), from the
+    // first tick() on: control/ passes the CPUs no polling lcore uses, after the first build used them all.
+    // Call before the first tick().
+    void set_build_cpus(std::vector<unsigned> cpus) { _cfg.cpus = std::move(cpus); }
     // The pointer the workers read.
     const std::atomic<const table_version*>* current() const noexcept { return &_current; }
     const table_version* version() const noexcept { return _current.load(std::memory_order_acquire); }

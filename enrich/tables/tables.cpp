@@ -2,6 +2,9 @@
 // The table builder (sources -> one merged version); see tables.hpp. The per-record lookup is lookup.cpp.
 #include "tables.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -71,12 +74,34 @@ void collect(const source_report& r, std::vector<std::string>& errors, std::stri
     if (reason.empty()) reason = "invalid";
 }
 
-// Runs fn(0..n-1) on `threads` threads (the caller's included), each taking the next index. An exception
-// of fn is rethrown here after every thread has joined (the first one).
-void run_parallel(std::size_t n, unsigned threads, const std::function<void(std::size_t)>& fn) {
+// The calling thread restricted to `cpus` (build_config::cpus); nothing when empty or when the kernel refuses
+// (the thread keeps the affinity it inherited).
+void pin_to(const std::vector<unsigned>& cpus) noexcept {
+    if (cpus.empty()) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (unsigned c : cpus)
+        if (c < CPU_SETSIZE) CPU_SET(c, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// Runs fn(0..n-1) on `threads` threads (the caller's included, the others pinned to `cpus`), each taking the
+// next index. An exception of fn is rethrown here after every thread has joined (the first one). Returns the
+// number of CPUs the threads that ran could use, together (their affinities' union: what a build got).
+unsigned run_parallel(std::size_t n, unsigned threads, const std::vector<unsigned>& cpus,
+                      const std::function<void(std::size_t)>& fn) {
     std::atomic<std::size_t> next{0};
     std::exception_ptr err;
     std::mutex mu;
+    cpu_set_t reach;
+    CPU_ZERO(&reach);
+    auto note_cpus = [&] {
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        if (sched_getaffinity(0, sizeof mine, &mine) != 0) return;
+        std::lock_guard g(mu);
+        CPU_OR(&reach, &reach, &mine);
+    };
     auto work = [&] {
         for (;;) {
             const std::size_t i = next.fetch_add(1);
@@ -92,14 +117,20 @@ void run_parallel(std::size_t n, unsigned threads, const std::function<void(std:
     std::vector<std::thread> ts;
     for (unsigned t = 1; t < threads && t < n; ++t) {
         try {
-            ts.emplace_back(work);
+            ts.emplace_back([&] {
+                pin_to(cpus);
+                note_cpus();
+                work();
+            });
         } catch (const std::system_error&) {
             break;  // no thread to be had: fewer (the caller's always works)
         }
     }
+    note_cpus();
     work();
     for (auto& t : ts) t.join();
     if (err) std::rethrow_exception(err);
+    return static_cast<unsigned>(CPU_COUNT(&reach));
 }
 
 }  // namespace
@@ -140,8 +171,8 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     // ---- prefixes: every source read in parallel (no interner), then interned in precedence order ----
     const bool has_static = !cfg.static_prefixes.empty();
     const std::size_t nsrc = std::size_t(has_static) + cfg.inventories.size() + cfg.mmdbs.size();
-    const unsigned threads = cfg.threads != 0 ? cfg.threads
-                                              : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    const unsigned cpus = cfg.cpus.empty() ? std::thread::hardware_concurrency() : unsigned(cfg.cpus.size());
+    const unsigned threads = cfg.threads != 0 ? cfg.threads : std::clamp(cpus, 1u, 4u);
     // Each source read and flattened on local ids in one task (a flatten overlaps another source's read), the
     // largest file first so that the last task to start is a short one.
     std::vector<local_source> srcs(nsrc);
@@ -161,7 +192,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         }
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
     }
-    run_parallel(nsrc, threads, [&](std::size_t t) {
+    const unsigned reach = run_parallel(nsrc, threads, cfg.cpus, [&](std::size_t t) {
         const std::size_t i = order[t];
         if (has_static && i == 0) {
             srcs[i] = read_static(cfg.static_prefixes, _keys);
@@ -351,7 +382,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     // ---- merge the prefix sources into one table ----
     uint64_t nprefixes = 0;
     for (uint64_t n : src_prefixes) nprefixes += n;
-    run_parallel(nsrc, threads, [&](std::size_t i) { remap(lists[i], src_ids[i]); });
+    run_parallel(nsrc, threads, cfg.cpus, [&](std::size_t i) { remap(lists[i], src_ids[i]); });
     srcs.clear();
     src_ids.clear();
     v->stats.flatten_ns = lap();
@@ -389,7 +420,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     std::size_t capacity = 1;  // the first range's result takes the others' (every list's boundaries, at most)
     for (const auto& l : lists) capacity += l.size();
     std::unique_lock<std::mutex> no_writer = _in.exclude_writers();  // the sweeps read the interner's index
-    run_parallel(lists.empty() ? 0 : ranges.size(), threads, [&](std::size_t r) {
+    run_parallel(lists.empty() ? 0 : ranges.size(), threads, cfg.cpus, [&](std::size_t r) {
         range_state& st = ranges[r];
         auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
             ++st.tuples;  // merge passes a tuple with one set through (one_is_itself): two sets or more here
@@ -455,7 +486,10 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     } publisher;
     if (threads > 1) {
         try {
-            publisher.t = std::thread([this, threads] { _in.publish(threads); });
+            publisher.t = std::thread([this, threads, &cfg] {
+                pin_to(cfg.cpus);  // the interner's own threads, made by this one, inherit it
+                _in.publish(threads);
+            });
         } catch (const std::system_error&) {
         }
     }
@@ -527,6 +561,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->stats.source_sets = source_sets;
     v->stats.merge_tuples = tuples;
     v->stats.threads = threads;
+    v->stats.cpus = reach;
     v->stats.build_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     return v;

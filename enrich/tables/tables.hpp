@@ -67,6 +67,11 @@ struct build_config {
     // depend on it (the sources' sets are interned in precedence order, the ranges' new sets range after range
     // in address order).
     unsigned threads = 0;
+    // The CPUs the threads a build starts run on (pthread_setaffinity_np; the calling thread keeps its own),
+    // and with threads = 0 their number sets the threads (at most 4). Empty: they inherit the caller's affinity
+    // and threads = 0 is the machine's CPUs. control/ sets it: a thread made after rte_eal_init inherits the main
+    // lcore's one CPU, which made sluiced's first build of the real data single-threaded (5 s instead of 2).
+    std::vector<unsigned> cpus;
     // Every file the build reads (for the change check), in order.
     std::vector<std::string> files() const;
 };
@@ -103,6 +108,7 @@ struct build_stats {
     uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each),
                                  // summed over the address ranges (a combination met in two ranges counts twice)
     unsigned threads = 0;        // threads that read the sources
+    unsigned cpus = 0;           // CPUs those threads could run on, together (build_config::cpus at work)
 };
 
 namespace detail {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -825,4 +826,53 @@ TEST(EnrichBuilder, Ipv6TableLeavesTheMappedBlockToIpv4) {
     // of the space: none of lpm4's 200-odd IPv4 intervals.
     EXPECT_EQ(v->v6.intervals(), 6u);
     EXPECT_GT(v->v4.intervals(), 200u);
+}
+
+TEST(EnrichBuilder, ThreadsRunOnTheConfiguredCpus) {
+    // build_config::cpus: the threads a build starts run there, and their number follows it (threads = 0).
+    // Two sources (static prefixes and an inventory file), so a second thread has work.
+    const std::string inv =
+        std::filesystem::temp_directory_path() / ("sluice-cpus-" + std::to_string(::getpid()) + ".csv");
+    std::ofstream(inv) << "prefix,name\n10.0.0.0/8,ten\n2001:db8::/32,doc\n";
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+    std::vector<unsigned> all;
+    for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) all.push_back(c);
+    for (const std::vector<unsigned>& cpus : {std::vector<unsigned>{all[0]}, all}) {
+        build_config cfg;
+        cfg.static_prefixes = {"192.0.2.0/24=role:lab"};
+        cfg.inventories.push_back({inv, {}});
+        cfg.cpus = cpus;
+        interner in;
+        builder bld(in);
+        std::vector<std::string> errors;
+        std::string reason;
+        const auto v = bld.build(cfg, errors, reason);
+        ASSERT_TRUE(v) << reason;
+        EXPECT_EQ(v->stats.threads, std::clamp<unsigned>(unsigned(cpus.size()), 1, 4));
+        // One CPU: the caller alone (its own affinity, all of them here); more: a helper pinned to all of them.
+        EXPECT_EQ(v->stats.cpus, all.size());
+        const std::array<uint8_t, 16> ten{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3};
+        EXPECT_NE(v->address_attr(ten.data()), 0u);
+    }
+    // Pinned to one CPU, the caller too: the union is that one.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(all[0], &one);
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+    build_config cfg;
+    cfg.static_prefixes = {"192.0.2.0/24=role:lab"};
+    cfg.inventories.push_back({inv, {}});
+    cfg.cpus = {all[0]};
+    interner in;
+    builder bld(in);
+    std::vector<std::string> errors;
+    std::string reason;
+    const auto v = bld.build(cfg, errors, reason);
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof set, &set), 0);
+    ASSERT_TRUE(v) << reason;
+    EXPECT_EQ(v->stats.cpus, 1u);
+    std::filesystem::remove(inv);
 }

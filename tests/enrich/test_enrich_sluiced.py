@@ -167,6 +167,9 @@ class Fields(unittest.TestCase):
                               m["sluice_enrich_table_size_exporters_total"],
                               m["sluice_enrich_table_size_interfaces_total"]), (1, 9, 1, 1))
             self.assertIn("enrichment tables: version 1 built", p.stderr)
+            # The first build's threads ran on every CPU the process had, not only on the main lcore's one that
+            # rte_eal_init pins the main thread to (and every thread made after it).
+            self.assertIn("threads over %d CPUs" % len(os.sched_getaffinity(0)), p.stderr)
 
     def test_outputs_filter_by_exporter_group(self):
         # filter=group==NAME reads the exporter's group from the enrichment tables: the sFlow fixture's agent is in
