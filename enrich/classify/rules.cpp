@@ -31,6 +31,18 @@ bool repeats_bounded(std::string_view p) {
     return true;
 }
 
+// No backslash followed by more than k_max_attribute_escape_digits digits.
+bool escapes_bounded(std::string_view p) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] != '\\') continue;
+        std::size_t j = i + 1, digits = 0;
+        for (; j < p.size() && p[j] >= '0' && p[j] <= '9'; ++j) ++digits;
+        if (digits > k_max_attribute_escape_digits) return false;
+        i = digits ? j - 1 : i + 1;  // past the escape (an escaped backslash starts nothing)
+    }
+    return true;
+}
+
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -82,6 +94,9 @@ bool parse_rules(std::string_view text, const std::string& file, rule_set& out, 
         if (r.kind == rule_kind::attribute && !repeats_bounded(r.pattern))
             return fail(r.line, "a repeat count over " + std::to_string(k_max_attribute_repeat) +
                                     " (std::regex copies the atom that many times)");
+        if (r.kind == rule_kind::attribute && !escapes_bounded(r.pattern))
+            return fail(r.line, "a back-reference of more than " + std::to_string(k_max_attribute_escape_digits) +
+                                    " digits (std::regex reads it without an overflow check)");
         if (r.kind == rule_kind::attribute) {
             if (r.reads.empty()) return fail(r.line, "an attribute rule needs 'reads = ATTRIBUTE'");
             if (r.set.empty()) return fail(r.line, "an attribute rule needs at least one 'set = KEY=VALUE'");

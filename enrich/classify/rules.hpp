@@ -46,6 +46,9 @@ constexpr std::size_t k_max_attribute_pattern = 1024;
 // std::regex also expands a bounded repeat into copies of its atom, and reads the count into a long without an
 // overflow check (libstdc++ 12): an attribute rule's `{n}` / `{n,m}` counts are at most k_max_attribute_repeat.
 constexpr unsigned k_max_attribute_repeat = 1000;
+// Its back-references (`\N`) are read the same way (a 20-digit `\3333...` overflowed: fuzz_rules under UBSan), so a
+// backslash is followed by at most k_max_attribute_escape_digits digits (a group number; \0 is NUL).
+constexpr std::size_t k_max_attribute_escape_digits = 3;
 constexpr std::size_t k_max_derive_value = 1024;
 
 struct rule {
