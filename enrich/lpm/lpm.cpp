@@ -306,10 +306,13 @@ uint32_t lpm6::add_node(u128 base, unsigned bits, unsigned shift, uint32_t j, un
         while (j + 1 < n && _starts[j + 1] <= b) ++j;
         _slots[off + s].lo = j;
     }
-    if (shift + bits == 128) {
+    // The sentinel: the interval covering the block's end, or the last one when the block ends the space (the
+    // root, or a child of its last entries: base + 2^(bits + shift) wraps to 0 there; fuzz_lpm found a child
+    // over ffff::/16 whose last entry searched too few candidates before this).
+    const u128 end = shift + bits == 128 ? 0 : base + (u128(count) << shift);
+    if (end == 0) {
         _slots[off + count].lo = static_cast<uint32_t>(n - 1);
     } else {
-        const u128 end = base + (u128(count) << shift);
         while (j + 1 < n && _starts[j + 1] <= end) ++j;
         _slots[off + count].lo = j;
     }

@@ -308,3 +308,21 @@ TEST(EnrichLookup, DenseInterfacesEqualTheTable) {
     }
     EXPECT_EQ(named, 40u);  // probes listed: A 8, B 4 (0, 5, 10^6, 2^31 + 7), C 8; in and out each
 }
+
+TEST(EnrichLookup, Lpm6TheSpacesLastEntries) {
+    // Prefixes crowding ffff::/16 up to the last address: the root's last entry gets a child, and so does that
+    // child's last entry, whose blocks end the space (base + size wraps to 0). Before the fix (found by
+    // fuzz_lpm) the last entry's candidates stopped short, and ffff:...:ffff answered an interval far below.
+    std::mt19937_64 rng(61);
+    std::vector<prefix> ps;
+    for (int i = 0; i < 400; ++i) {
+        const u128 a = ~u128(0) - ((u128(rng()) << 64 | rng()) >> (rng() % 120));
+        ps.push_back({a, static_cast<uint8_t>(20 + rng() % 109), 1 + uint32_t(rng() % 50)});
+    }
+    ps.push_back({~u128(0) - 15, 124, 77});
+    const auto list = flatten(ps);
+    check_lpm6(list, rng);
+    const lpm6 t(list);
+    EXPECT_GE(t.index_depth(), 3u);
+    EXPECT_EQ(lpm_value(t.lookup_word(~u128(0))), 77u);
+}
