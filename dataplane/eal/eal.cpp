@@ -88,16 +88,16 @@ std::vector<std::string> build_args(const eal_request& req) {
 }
 
 std::vector<unsigned> eal_session::control_cpus() const {
-    std::vector<unsigned> out;
-    for (unsigned c : _cpus_before) {
-        bool taken = false;
-        unsigned l;
-        RTE_LCORE_FOREACH_WORKER(l) {
-            const rte_cpuset_t s = rte_lcore_cpuset(l);
-            if (c < CPU_SETSIZE && CPU_ISSET(c, &s)) taken = true;
-        }
-        if (!taken) out.push_back(c);
+    rte_cpuset_t taken;  // every worker lcore's CPUs
+    CPU_ZERO(&taken);
+    unsigned l;
+    RTE_LCORE_FOREACH_WORKER(l) {
+        const rte_cpuset_t s = rte_lcore_cpuset(l);
+        CPU_OR(&taken, &taken, &s);
     }
+    std::vector<unsigned> out;
+    for (unsigned c : _cpus_before)
+        if (c >= CPU_SETSIZE || !CPU_ISSET(c, &taken)) out.push_back(c);
     if (out.empty()) {
         const rte_cpuset_t s = rte_lcore_cpuset(rte_get_main_lcore());
         for (unsigned c = 0; c < CPU_SETSIZE; ++c)

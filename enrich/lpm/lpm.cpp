@@ -244,8 +244,12 @@ lpm6::lpm6(const std::vector<interval>& all) {
         if (s < ctz128(x)) limit = std::min(limit, end_stop(x, s));
         return x + ((u128(1) << s) - 1) <= limit;
     };
+    // An interval of nb blocks of 2^s from lo (1 or 2), appended to a run of bound `limit`.
+    auto append_interval = [&](u128 lo, unsigned s, unsigned nb, u128& limit) {
+        return append_block(lo, s, limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, limit));
+    };
     const std::size_t n_all = all.size();
-    std::size_t run_len = 0;    // intervals in the current run (0: none open)
+    bool in_run = false;        // the last interval pushed can take more blocks of its value
     u128 run_limit = ~u128(0);  // the run's last address may not pass this
     for (std::size_t i = 0; i < n_all; ++i) {
         const interval iv = all[i];  // by value: iv.lo is a packed member (no u128& to it)
@@ -262,26 +266,22 @@ lpm6::lpm6(const std::vector<interval>& all) {
             else if (s < 127 && ctz128(lo) == s && last - lo == size_m1 + size_m1 + 1)
                 nb = 2;
         }
-        if (nb != 0 && run_len > 0 && lpm_value(_words.back()) == lpm_value(w)) {
+        if (nb != 0 && in_run && lpm_value(_words.back()) == lpm_value(w)) {
             u128 limit = run_limit;
-            if (append_block(lo, s, limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, limit))) {
+            if (append_interval(lo, s, nb, limit)) {
                 run_limit = limit;
-                ++run_len;
+                if (lpm_match(_words.back()) != k_range_match) ++_ranges;  // the run's second interval
                 _words.back() = lpm_value(w) | (k_range_match << k_lpm_value_bits);
                 continue;  // one more part of the run: no new interval
             }
         }
         _starts.push_back(lo);
         _words.push_back(w);
-        run_len = 0;
-        if (nb != 0) {
-            run_limit = ~u128(0);
-            const bool ok =
-                append_block(lo, s, run_limit) && (nb == 1 || append_block(lo + (u128(1) << s), s, run_limit));
-            run_len = ok ? 1 : 0;  // ok always (an aligned block; a staircase's peak pair), kept as a check
-        }
+        // A new run starts here (its first blocks always fit: an aligned block; a staircase's peak pair).
+        in_run = nb != 0;
+        run_limit = ~u128(0);
+        if (in_run) (void)append_interval(lo, s, nb, run_limit);
     }
-    for (uint32_t w : _words) _ranges += lpm_match(w) == k_range_match;
     if (_starts.empty()) {
         _starts.push_back(0);
         _words.push_back(0);

@@ -840,17 +840,22 @@ TEST(EnrichBuilder, ThreadsRunOnTheConfiguredCpus) {
     std::vector<unsigned> all;
     for (unsigned c = 0; c < CPU_SETSIZE; ++c)
         if (CPU_ISSET(c, &set)) all.push_back(c);
-    for (const std::vector<unsigned>& cpus : {std::vector<unsigned>{all[0]}, all}) {
+    interner in;
+    builder bld(in);
+    auto build_on = [&](const std::vector<unsigned>& cpus) {
         build_config cfg;
         cfg.static_prefixes = {"192.0.2.0/24=role:lab"};
         cfg.inventories.push_back({inv, {}});
         cfg.cpus = cpus;
-        interner in;
-        builder bld(in);
         std::vector<std::string> errors;
         std::string reason;
-        const auto v = bld.build(cfg, errors, reason);
-        ASSERT_TRUE(v) << reason;
+        auto v = bld.build(cfg, errors, reason);
+        EXPECT_TRUE(v) << reason;
+        return v;
+    };
+    for (const std::vector<unsigned>& cpus : {std::vector<unsigned>{all[0]}, all}) {
+        const auto v = build_on(cpus);
+        ASSERT_TRUE(v);
         EXPECT_EQ(v->stats.threads, std::clamp<unsigned>(unsigned(cpus.size()), 1, 4));
         // One CPU: the caller alone (its own affinity, all of them here); more: a helper pinned to all of them.
         EXPECT_EQ(v->stats.cpus, all.size());
@@ -862,17 +867,9 @@ TEST(EnrichBuilder, ThreadsRunOnTheConfiguredCpus) {
     CPU_ZERO(&one);
     CPU_SET(all[0], &one);
     ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
-    build_config cfg;
-    cfg.static_prefixes = {"192.0.2.0/24=role:lab"};
-    cfg.inventories.push_back({inv, {}});
-    cfg.cpus = {all[0]};
-    interner in;
-    builder bld(in);
-    std::vector<std::string> errors;
-    std::string reason;
-    const auto v = bld.build(cfg, errors, reason);
+    const auto v = build_on({all[0]});
     ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof set, &set), 0);
-    ASSERT_TRUE(v) << reason;
+    ASSERT_TRUE(v);
     EXPECT_EQ(v->stats.cpus, 1u);
     std::filesystem::remove(inv);
 }
