@@ -85,22 +85,27 @@ void pin_to(const std::vector<unsigned>& cpus) noexcept {
     (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-// Runs fn(0..n-1) on `threads` threads (the caller's included, the others pinned to `cpus`), each taking the
-// next index. An exception of fn is rethrown here after every thread has joined (the first one). Returns the
-// number of CPUs the threads that ran could use, together (their affinities' union: what a build got).
-unsigned run_parallel(std::size_t n, unsigned threads, const std::vector<unsigned>& cpus,
-                      const std::function<void(std::size_t)>& fn) {
+// What a build's parallel phases got: the most threads one ran on, and the union of their CPUs (affinities).
+struct build_reach {
+    unsigned threads = 0;
+    cpu_set_t cpus;
+    build_reach() { CPU_ZERO(&cpus); }
+};
+
+// Runs fn(0..n-1) on `threads` threads (the caller's included, the others pinned to `cpus`; no more than n), each
+// taking the next index. An exception of fn is rethrown here after every thread has joined (the first one). The
+// threads that ran and the CPUs they could use are added to `reach`.
+void run_parallel(std::size_t n, unsigned threads, const std::vector<unsigned>& cpus, build_reach& reach,
+                  const std::function<void(std::size_t)>& fn) {
     std::atomic<std::size_t> next{0};
     std::exception_ptr err;
     std::mutex mu;
-    cpu_set_t reach;
-    CPU_ZERO(&reach);
     auto note_cpus = [&] {
         cpu_set_t mine;
         CPU_ZERO(&mine);
         if (sched_getaffinity(0, sizeof mine, &mine) != 0) return;
         std::lock_guard g(mu);
-        CPU_OR(&reach, &reach, &mine);
+        CPU_OR(&reach.cpus, &reach.cpus, &mine);
     };
     auto work = [&] {
         for (;;) {
@@ -129,8 +134,8 @@ unsigned run_parallel(std::size_t n, unsigned threads, const std::vector<unsigne
     note_cpus();
     work();
     for (auto& t : ts) t.join();
+    reach.threads = std::max(reach.threads, unsigned(ts.size()) + 1);
     if (err) std::rethrow_exception(err);
-    return static_cast<unsigned>(CPU_COUNT(&reach));
 }
 
 }  // namespace
@@ -192,7 +197,8 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
         }
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
     }
-    const unsigned reach = run_parallel(nsrc, threads, cfg.cpus, [&](std::size_t t) {
+    build_reach reach;
+    run_parallel(nsrc, threads, cfg.cpus, reach, [&](std::size_t t) {
         const std::size_t i = order[t];
         if (has_static && i == 0) {
             srcs[i] = read_static(cfg.static_prefixes, _keys);
@@ -382,7 +388,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     // ---- merge the prefix sources into one table ----
     uint64_t nprefixes = 0;
     for (uint64_t n : src_prefixes) nprefixes += n;
-    run_parallel(nsrc, threads, cfg.cpus, [&](std::size_t i) { remap(lists[i], src_ids[i]); });
+    run_parallel(nsrc, threads, cfg.cpus, reach, [&](std::size_t i) { remap(lists[i], src_ids[i]); });
     srcs.clear();
     src_ids.clear();
     v->stats.flatten_ns = lap();
@@ -420,7 +426,7 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     std::size_t capacity = 1;  // the first range's result takes the others' (every list's boundaries, at most)
     for (const auto& l : lists) capacity += l.size();
     std::unique_lock<std::mutex> no_writer = _in.exclude_writers();  // the sweeps read the interner's index
-    run_parallel(lists.empty() ? 0 : ranges.size(), threads, cfg.cpus, [&](std::size_t r) {
+    run_parallel(lists.empty() ? 0 : ranges.size(), threads, cfg.cpus, reach, [&](std::size_t r) {
         range_state& st = ranges[r];
         auto combine = [&](std::span<const uint32_t> ids) -> uint32_t {
             ++st.tuples;  // merge passes a tuple with one set through (one_is_itself): two sets or more here
@@ -560,8 +566,8 @@ std::unique_ptr<table_version> builder::build(const build_config& cfg, std::vect
     v->stats.interned_sets = _in.size() - 1;
     v->stats.source_sets = source_sets;
     v->stats.merge_tuples = tuples;
-    v->stats.threads = threads;
-    v->stats.cpus = reach;
+    v->stats.threads = reach.threads;
+    v->stats.cpus = static_cast<unsigned>(CPU_COUNT(&reach.cpus));
     v->stats.build_ns = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     return v;

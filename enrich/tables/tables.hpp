@@ -107,8 +107,9 @@ struct build_stats {
     uint32_t source_sets = 0;    // the prefix sources' distinct sets, summed over the sources (before the merge)
     uint64_t merge_tuples = 0;   // distinct combinations of the sources' sets the merge met (one combine each),
                                  // summed over the address ranges (a combination met in two ranges counts twice)
-    unsigned threads = 0;        // threads that read the sources
-    unsigned cpus = 0;           // CPUs those threads could run on, together (build_config::cpus at work)
+    unsigned threads = 0;        // the most threads one parallel phase ran on (read, flatten, merge: at most one a
+                                 // source or address range, so a build of one small source runs on one)
+    unsigned cpus = 0;           // CPUs the phases' threads could run on, together (build_config::cpus at work)
 };
 
 namespace detail {
