@@ -142,6 +142,7 @@ void create_sinks(daemon& d, unsigned lcore) {
         k->enrich_interner = d.enrich_interner.get();  // before the outputs: the aggregators keep it
         k->enrich_names = d.enrich_names.get();
         k->enrich_keys = d.enrich_keys.get();
+        if (d.classifier) k->signature_labels = &d.classifier->labels();
         sinks::add_outputs(*k, o.sink.outputs, o.sinks, d.wcfg.tsc_hz);
         k->stop = &flags().sinks_stop;
         k->delay_us = o.sink.delay_us;

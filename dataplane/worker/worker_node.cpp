@@ -252,7 +252,7 @@ void classify(context& c, burst_state& b, rte_mbuf* m, uint64_t ts, uint64_t now
 }
 
 // --rules: the payload rules over each record's sampled header (sFlow raw
-// packet headers), bit i of signature_tags = payload rule i. The version is
+// packet headers): a payload rule's bit of signature_tags when it matches. The version is
 // read once per datagram; the worker's next quiescent state (loop top) is
 // after this burst, so it cannot be freed under us.
 void scan_headers(context& c, const decode::record_buffer& out) noexcept {

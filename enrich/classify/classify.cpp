@@ -24,8 +24,9 @@ std::string where(const rule_set& s, const rule& r) {
     return s.file + ":" + std::to_string(r.line) + ": rule " + r.name + ": ";
 }
 
-// One block-mode database of `rules` (id = index); nullptr when there are none.
-bool compile(const rule_set& s, const std::vector<const rule*>& rules, hs_database_t** out, std::string* err) {
+// One block-mode database of `rules` (id = ids[i], else the index); nullptr when there are none.
+bool compile(const rule_set& s, const std::vector<const rule*>& rules, hs_database_t** out, std::string* err,
+             const std::vector<unsigned>& rule_ids = {}) {
     *out = nullptr;
     if (rules.empty()) return true;
     std::vector<const char*> pats;
@@ -33,7 +34,7 @@ bool compile(const rule_set& s, const std::vector<const rule*>& rules, hs_databa
     for (std::size_t i = 0; i < rules.size(); ++i) {
         pats.push_back(rules[i]->pattern.c_str());
         flags.push_back(hs_flags(*rules[i]));
-        ids.push_back(unsigned(i));
+        ids.push_back(rule_ids.empty() ? unsigned(i) : rule_ids[i]);
     }
     hs_compile_error_t* ce = nullptr;
     if (hs_compile_multi(pats.data(), flags.data(), ids.data(), unsigned(rules.size()), HS_MODE_BLOCK, nullptr, out,
@@ -82,7 +83,7 @@ int on_attr_match(unsigned id, unsigned long long, unsigned long long, unsigned,
 
 }  // namespace
 
-std::unique_ptr<database> database::build(rule_set rules, std::string* err) {
+std::unique_ptr<database> database::build(rule_set rules, std::string* err, const std::vector<unsigned>& payload_bits) {
     std::unique_ptr<database> d(new database());
     d->_rules = std::move(rules);
     for (const rule& r : d->_rules.rules) {
@@ -102,7 +103,11 @@ std::unique_ptr<database> database::build(rule_set rules, std::string* err) {
         d->_attr.push_back(&r);
     }
     if (!compile(d->_rules, d->_attr, &d->_attr_db, err)) return nullptr;
-    if (!compile(d->_rules, d->_payload, &d->_payload_db, err)) return nullptr;
+    if (!payload_bits.empty() && payload_bits.size() != d->_payload.size())
+        throw std::invalid_argument("database::build: one bit per payload rule");
+    for (std::size_t i = 0; i < d->_payload.size(); ++i)
+        d->_payload_bits.push_back(payload_bits.empty() ? unsigned(i) : payload_bits[i]);
+    if (!compile(d->_rules, d->_payload, &d->_payload_db, err, d->_payload_bits)) return nullptr;
     return d;
 }
 
@@ -172,9 +177,39 @@ bool live::reload(const std::string& path, std::string* err) {
     return reload(std::move(rs), err);
 }
 
+// A payload rule keeps the bit its name had; a new name takes a bit no rule has had (the lowest), else the one
+// whose rule left longest ago (labels.hpp). The first load: file order.
+std::vector<unsigned> live::assign_bits(const rule_set& rules) const {
+    std::vector<unsigned> bits;
+    uint32_t taken = 0;
+    std::vector<std::size_t> unassigned;
+    for (const rule& r : rules.rules) {
+        if (r.kind != rule_kind::payload) continue;
+        unsigned b = signature_labels::k_bits;
+        for (unsigned i = 0; i < signature_labels::k_bits; ++i)
+            if (_bit_rule[i] == r.name) b = i;
+        if (b < signature_labels::k_bits) taken |= 1u << b;
+        else unassigned.push_back(bits.size());
+        bits.push_back(b);
+    }
+    for (const std::size_t i : unassigned) {  // at most 32 payload rules (rules.hpp): a free bit exists
+        unsigned best = signature_labels::k_bits;
+        for (unsigned b = 0; b < signature_labels::k_bits && best == signature_labels::k_bits; ++b)
+            if (!(taken & (1u << b)) && _bit_rule[b].empty()) best = b;  // the lowest never-used bit
+        if (best == signature_labels::k_bits)
+            for (unsigned b = 0; b < signature_labels::k_bits; ++b)
+                if (!(taken & (1u << b)) && (best == signature_labels::k_bits || _bit_generation[b] < _bit_generation[best]))
+                    best = b;  // the one whose rule left longest ago
+        bits[i] = best;
+        taken |= 1u << best;
+    }
+    return bits;
+}
+
 bool live::reload(rule_set rules, std::string* err) {
     auto v = std::make_unique<version>();
-    v->db = database::build(std::move(rules), err);
+    const std::vector<unsigned> bits = assign_bits(rules);
+    v->db = database::build(std::move(rules), err, bits);
     if (v->db == nullptr) {
         _counters.add(counter::reload_errors);
         return false;
@@ -187,6 +222,13 @@ bool live::reload(rule_set rules, std::string* err) {
         return false;
     }
     v->generation = ++_generation;
+    // The bits' names before the database that sets them is published.
+    for (std::size_t i = 0; i < bits.size(); ++i) {
+        const rule& r = *v->db->payload_rules()[i];
+        _bit_rule[bits[i]] = r.name;
+        _bit_generation[bits[i]] = v->generation;
+        _labels.set(bits[i], r.name, r.tags);
+    }
     version* old = _cur.exchange(v.release(), std::memory_order_acq_rel);
     _counters.add(counter::reloads);
     if (old != nullptr) {

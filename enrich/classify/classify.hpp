@@ -24,6 +24,7 @@
 // over the workers; tests: their own), so this library stays free of DPDK.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "counters.hpp"
+#include "labels.hpp"
 #include "rules.hpp"
 
 struct hs_database;
@@ -50,8 +52,10 @@ struct attribute {
 class database {
 public:
     // Compiles `rules`. nullptr and *err = "FILE:LINE: rule NAME: reason" when
-    // a pattern does not compile (in Hyperscan or, for attribute rules, std::regex).
-    static std::unique_ptr<database> build(rule_set rules, std::string* err);
+    // a pattern does not compile (in Hyperscan or, for attribute rules, std::regex). payload_bits: the bit of
+    // each payload rule, in file order (distinct, < 32; live::reload's stable assignment); empty: file order.
+    static std::unique_ptr<database> build(rule_set rules, std::string* err,
+                                           const std::vector<unsigned>& payload_bits = {});
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;
@@ -64,13 +68,14 @@ public:
     // again. Allocates (strings): not for the data path.
     std::vector<attribute> derive(std::string_view attribute, std::string_view value, hs_scratch* s) const;
 
-    // Per record: bit i set when payload rule i matches anywhere in [p, p+n).
+    // Per record: payload rule i's bit (payload_bit(i)) set when it matches anywhere in [p, p+n).
     // No allocation; `s` is the calling reader's scratch.
     uint32_t scan(const uint8_t* p, uint32_t n, hs_scratch* s) const noexcept;
 
     bool has_payload_rules() const noexcept { return _payload_db != nullptr; }
-    // Payload rule i (its bit in signature_tags).
+    // The payload rules in file order, and rule i's bit in signature_tags.
     const std::vector<const rule*>& payload_rules() const noexcept { return _payload; }
+    unsigned payload_bit(std::size_t i) const noexcept { return _payload_bits[i]; }
     const rule_set& rules() const noexcept { return _rules; }
 
 private:
@@ -78,7 +83,8 @@ private:
     rule_set _rules;
     std::vector<const rule*> _attr;     // Hyperscan id -> rule
     std::vector<std::regex> _attr_re;   // same index
-    std::vector<const rule*> _payload;  // Hyperscan id = bit -> rule
+    std::vector<const rule*> _payload;  // file order
+    std::vector<unsigned> _payload_bits;  // same index: the rule's bit (its Hyperscan id)
     hs_database* _attr_db = nullptr;
     hs_database* _payload_db = nullptr;
 };
@@ -120,6 +126,8 @@ public:
 
     const counter_block& counters() const noexcept { return _counters; }
     unsigned readers() const noexcept { return _readers; }
+    // What the bits of signature_tags mean (labels.hpp), for the sinks; valid as long as this object.
+    const signature_labels& labels() const noexcept { return _labels; }
 
 private:
     struct retired {
@@ -132,6 +140,12 @@ private:
     std::vector<retired> _retired;
     uint64_t _generation = 0;
     counter_block _counters;
+    // The stable bit assignment (labels.hpp): the rule name each bit was last given to ("" = never) and the
+    // generation it last held a rule in.
+    std::vector<unsigned> assign_bits(const rule_set& rules) const;
+    std::array<std::string, signature_labels::k_bits> _bit_rule;
+    std::array<uint64_t, signature_labels::k_bits> _bit_generation{};
+    signature_labels _labels;
 };
 
 }  // namespace sluice::enrich::classify

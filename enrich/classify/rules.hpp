@@ -11,10 +11,12 @@
 //   set = connectivity=transit       # derived attribute (repeatable); $1..$9 = capture groups, $0 the match
 //   set = provider=$1
 //
-//   [payload memcached_amplification]  # a per-record rule: bit i of signature_tags = payload rule i (file order)
+//   [payload memcached_amplification]  # a per-record rule: its bit of signature_tags (file order at the first load,
+//                                      # then stable per name across reloads: labels.hpp)
 //   pattern = \x00\x00\x00\x01\x00\x00(VALUE|STAT)\x20
 //   flags = dotall
-//   tags = attack, amplification     # labels for the rule (outputs, docs); the bit is what the record carries
+//   tags = attack, amplification     # labels for the rule: the JSON and ECS JSON outputs write the matched rules'
+//                                    # names and tags (signature_rules, signature_labels); the record carries the bit
 //
 // At most 32 payload rules (signature_tags has 32 bits). Errors name the
 // file, the line and the rule.

@@ -299,7 +299,7 @@ std::size_t format_dims_json(const std::vector<agg_dim>& dims, const uint8_t* ke
                              const std::vector<std::string>* values = nullptr) noexcept;
 
 // One JSON line per row: window, dimensions, volumes, rates. Returns the length (no newline). At most
-// k_agg_row_json bytes: within the file writer's 4 KiB line (sinks/file/file.hpp).
+// k_agg_row_json bytes: within the file writer's line (k_max_line, sinks/file/file.hpp).
 constexpr std::size_t k_agg_row_json = 4000;
 std::size_t format_row_json(const closed_window& w, const agg_row& row, unsigned rank, char* out) noexcept;
 

@@ -31,7 +31,7 @@ constexpr std::size_t k_protobuf_max = 640;
 constexpr std::size_t k_protobuf_delimited_max = k_protobuf_max + 2;
 static_assert(k_protobuf_max < (1u << 14));
 // Enriched fields: at most this many bytes after the others (members that would not fit are left out whole, as
-// the JSON's max_enriched_json); the whole message then fits a file line (file_writer::k_max_line, 4 KiB).
+// the JSON's max_enriched_json); the whole message then fits a file line (file_writer::k_max_line, 8 KiB).
 constexpr std::size_t k_protobuf_enrichment_budget = 3072;
 constexpr std::size_t k_protobuf_enriched_max = k_protobuf_max + k_protobuf_enrichment_budget;
 constexpr std::size_t k_protobuf_enriched_delimited_max = k_protobuf_enriched_max + 2;

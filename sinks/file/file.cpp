@@ -15,7 +15,7 @@ namespace sluice::sinks {
 
 file_writer::file_writer(const file_config& cfg, std::string_view output, unsigned sink, unsigned sinks,
                          output_counter_block* out_counters, file_counter_block* counters)
-    : _chunk(cfg.chunk_bytes < 8192 ? 8192 : cfg.chunk_bytes),
+    : _chunk(cfg.chunk_bytes < k_max_line ? k_max_line : cfg.chunk_bytes),
       _buf(new char[std::size_t(k_file_chunks) * _chunk]), _out(out_counters), _c(counters) {
     const std::string name(output);
     if (cfg.path == "-") {

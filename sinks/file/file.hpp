@@ -34,8 +34,9 @@ namespace sluice::sinks {
 
 class file_writer {
 public:
-    // The longest line line() hands out room for (a roll moves it through a stack buffer of this size).
-    static constexpr std::size_t k_max_line = 4096;
+    // The longest line line() hands out room for (a roll moves it through a stack buffer of this size): a JSON
+    // record with its enriched members and signature names is at most 5 KiB (sinks/stage/stage_node.cpp).
+    static constexpr std::size_t k_max_line = 8192;
 
     // Throws std::runtime_error naming the output, the path and strerror.
     file_writer(const file_config& cfg, std::string_view output, unsigned sink, unsigned sinks,

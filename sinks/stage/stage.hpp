@@ -56,6 +56,7 @@
 #include "sinks/kafka/kafka.hpp"
 #include "sinks/hdfs/hdfs.hpp"
 #include "sinks/output/output.hpp"
+#include "enrich/classify/labels.hpp"
 #include "enrich/tables/resolve.hpp"
 #include "sinks/encode/enriched.hpp"
 
@@ -104,6 +105,9 @@ struct alignas(64) sink_context {
     // This sink core's renderings of the sets (enrich/tables/resolve.hpp), one per format that has an output;
     // null: the json members are rendered from the interner each time, the ECS JSON carries none.
     std::unique_ptr<enrich::member_cache> enrich_json_cache, enrich_ecs_cache;
+    // --rules: the names of signature_tags' bits, which the JSON and ECS JSON lines carry too (borrowed from the
+    // daemon's classifier, which outlives the sinks; nullptr = no rules).
+    const enrich::classify::signature_labels* signature_labels = nullptr;
     alignas(64) stage_counter_block counters;
     // Passes over the rings completed (the sink core's quiescent points; written by it only).
     alignas(64) std::atomic<uint64_t> passes{0};

@@ -19,21 +19,34 @@ namespace sluice::sinks {
 
 namespace {
 
+using enrich::classify::signature_labels;
+
+// --rules: a tagged record's rule names and tags inserted before the object's last `closing` braces.
+inline std::size_t with_signatures(const signature_labels* sig, const decode::flow_record& r, char* p, std::size_t len,
+                                   unsigned closing) noexcept {
+    if (sig == nullptr || r.signature_tags == 0 || len == 0) [[likely]]
+        return len;
+    return sig->insert_json(r.signature_tags, p, len, closing);
+}
+
 // One JSON line per kept record, encoded straight into the writer's buffer.
-static_assert(decode::max_json_size + 1 <= file_writer::k_max_line);
+constexpr std::size_t k_json_max = decode::max_json_size + signature_labels::k_max_json;
+static_assert(k_json_max + 1 <= file_writer::k_max_line);
 struct json_encoder {
+    const signature_labels* sig = nullptr;
+    std::size_t encode(const decode::flow_record& r, char* p) const noexcept {
+        return with_signatures(sig, r, p, decode::format_json(r, p, decode::max_json_size), 1);
+    }
     void put(file_writer& w, const decode::flow_record& r) const noexcept {
-        char* p = w.line(decode::max_json_size + 1);
-        std::size_t len = decode::format_json(r, p, decode::max_json_size);
+        char* p = w.line(k_json_max + 1);
+        std::size_t len = encode(r, p);
         p[len++] = '\n';
         w.commit(len);
     }
     // One Kafka message per record, encoded into the writer's scratch buffer.
-    static void put(kafka_writer& k, const decode::flow_record& r) noexcept {
-        k.produce(r, decode::format_json(r, k.scratch(), decode::max_json_size));
-    }
+    void put(kafka_writer& k, const decode::flow_record& r) const noexcept { k.produce(r, encode(r, k.scratch())); }
 };
-static_assert(decode::max_json_size <= kafka_writer::k_scratch);
+static_assert(k_json_max <= kafka_writer::k_scratch);
 
 // The enrichment's look-ahead over the batch: the member cache's index lines of the record 3 ahead, the arena
 // lines (or the interner's slots) of the record 2 ahead, the blobs of its misses 1 ahead, so that put() finds
@@ -54,22 +67,28 @@ struct enrich_lookahead {
 // The same, plus the enriched members resolved from the record's attribute ids (enrich/tables/resolve.hpp):
 // the strings are the interner's, which outlives every table version, so no RCU read section is needed. With
 // the sink core's member cache, each (set, scope) is rendered once and copied afterwards.
-static_assert(decode::max_json_size + enrich::max_enriched_json + 1 <= file_writer::k_max_line);
-static_assert(decode::max_json_size + enrich::max_enriched_json <= kafka_writer::k_scratch);
+constexpr std::size_t k_json_enriched_max = k_json_max + enrich::max_enriched_json;
+static_assert(k_json_enriched_max + 1 <= file_writer::k_max_line);
+static_assert(k_json_enriched_max <= kafka_writer::k_scratch);
 struct json_enriched_encoder {
     const enrich::interner* in;
     const enrich::json_names* names;
     enrich::member_cache* cache = nullptr;  // null: rendered from the interner each time
     enrich_lookahead la{};
+    const signature_labels* sig = nullptr;
     std::size_t encode(const decode::flow_record& r, char* p) const noexcept {
         std::size_t len = decode::format_json(r, p, decode::max_json_size);
         if (len == 0) return 0;
-        if (cache == nullptr) return enrich::append_enriched(*in, *names, r, p, len);
-        la.ahead(*cache, r);
-        return cache->append_json(r, p, len);
+        if (cache == nullptr) {
+            len = enrich::append_enriched(*in, *names, r, p, len);
+        } else {
+            la.ahead(*cache, r);
+            len = cache->append_json(r, p, len);
+        }
+        return with_signatures(sig, r, p, len, 1);
     }
     void put(file_writer& w, const decode::flow_record& r) const noexcept {
-        char* p = w.line(decode::max_json_size + enrich::max_enriched_json + 1);
+        char* p = w.line(k_json_enriched_max + 1);
         std::size_t len = encode(r, p);
         p[len++] = '\n';
         w.commit(len);
@@ -81,23 +100,27 @@ struct json_enriched_encoder {
 
 // One ECS JSON line per kept record (sinks/encode/ecs_json.hpp); with the member cache (enrichment on), the
 // record's enriched members in their ECS and sluice.* places.
-static_assert(encode::k_ecs_json_max + 1 <= file_writer::k_max_line);
-static_assert(encode::k_ecs_json_max_enriched + 1 <= file_writer::k_max_line);
-static_assert(encode::k_ecs_json_max_enriched <= kafka_writer::k_scratch);
+// --rules: the signature names in the sluice object, which the encoder closes last ("}}" ends the line).
+constexpr std::size_t k_ecs_max = encode::k_ecs_json_max + signature_labels::k_max_json;
+constexpr std::size_t k_ecs_enriched_max = encode::k_ecs_json_max_enriched + signature_labels::k_max_json;
+static_assert(k_ecs_max + 1 <= file_writer::k_max_line);
+static_assert(k_ecs_enriched_max + 1 <= file_writer::k_max_line);
+static_assert(k_ecs_enriched_max <= kafka_writer::k_scratch);
 static_assert(enrich::max_enriched_ecs <= encode::k_ecs_enriched_room);
 struct ecs_json_encoder {
     enrich::member_cache* cache = nullptr;  // null: no enrichment
     enrich_lookahead la{};
+    const signature_labels* sig = nullptr;
     std::size_t encode(const decode::flow_record& r, char* p) const noexcept {
-        if (cache == nullptr) return encode::ecs_json_encode(r, p);
+        if (cache == nullptr) return with_signatures(sig, r, p, encode::ecs_json_encode(r, p), 2);
         la.ahead(*cache, r);
         enrich::ecs_parts x;
         cache->ecs(r, x);
         const sinks::encode::ecs_enrichment e = sinks::encode::ecs_enrichment_of(x);
-        return encode::ecs_json_encode(r, p, e);
+        return with_signatures(sig, r, p, encode::ecs_json_encode(r, p, e), 2);
     }
     void put(file_writer& w, const decode::flow_record& r) const noexcept {
-        char* p = w.line((cache ? encode::k_ecs_json_max_enriched : encode::k_ecs_json_max) + 1);
+        char* p = w.line((cache ? k_ecs_enriched_max : k_ecs_max) + 1);
         std::size_t len = encode(r, p);
         p[len++] = '\n';
         w.commit(len);
@@ -105,7 +128,7 @@ struct ecs_json_encoder {
     // One Kafka message per record.
     void put(kafka_writer& k, const decode::flow_record& r) const noexcept { k.produce(r, encode(r, k.scratch())); }
 };
-static_assert(encode::k_ecs_json_max <= kafka_writer::k_scratch);
+static_assert(k_ecs_max <= kafka_writer::k_scratch);
 
 // One unframed FlowMessage per Kafka message (what goflow2's consumers read). Refused for files. With
 // enrichment on (en != nullptr) each message carries the enriched attributes too (sinks/encode/enriched.hpp:
@@ -353,11 +376,14 @@ void run_outputs(sink_context& s, const decode::flow_record* recs, unsigned n) n
         case format::json:
             if (s.enrich_interner != nullptr)
                 run_writer(*o, recs, n,
-                           json_enriched_encoder{s.enrich_interner, s.enrich_names, s.enrich_json_cache.get(), {recs, n}});
+                           json_enriched_encoder{s.enrich_interner, s.enrich_names, s.enrich_json_cache.get(), {recs, n},
+                                                 s.signature_labels});
             else
-                run_writer<json_encoder>(*o, recs, n);
+                run_writer(*o, recs, n, json_encoder{s.signature_labels});
             break;
-        case format::ecs_json: run_writer(*o, recs, n, ecs_json_encoder{s.enrich_ecs_cache.get(), {recs, n}}); break;
+        case format::ecs_json:
+            run_writer(*o, recs, n, ecs_json_encoder{s.enrich_ecs_cache.get(), {recs, n}, s.signature_labels});
+            break;
         case format::protobuf_delimited: run_writer(*o, recs, n, protobuf_delimited_encoder{en}); break;
         case format::protobuf: run_writer(*o, recs, n, protobuf_encoder{en}); break;
         case format::avro: run_writer(*o, recs, n, avro_encoder{en}); break;

@@ -6,7 +6,8 @@
    every record's signature_tags equals what the test derives from the
    decoded fields of the same sampled header (a DNS response over IPv4 sets
    bit 1, over IPv6 bit 2; nothing else in the fixture matches), and the scan
-   counters add up.
+   counters add up. The JSON and ECS JSON lines of a tagged record also name
+   its rules and their tags (signature_rules, signature_labels).
 2. Reloads on a live port: the rules file is replaced by one with a bad
    pattern (the log names file, line and rule; the old rules stay), then by a
    good one (published; the old version freed after a grace period).
@@ -28,11 +29,14 @@ RULES = os.path.join(SRC, "enrich", "classify", "testdata", "rules.conf")
 
 def replay(tmp):
     out, st = os.path.join(tmp, "out.json"), os.path.join(tmp, "stats.json")
+    ecs = os.path.join(tmp, "out.ecs.json")
     p = subprocess.run([SLUICED, "--pcap", FIXTURE, "--port-map", "26343=sflow", "--rules", RULES, "--json-out", out,
-                        "--stats-json", st], capture_output=True, text=True, timeout=120)
+                        "--output", "name=ecs,format=ecs_json,path=" + ecs, "--stats-json", st],
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     recs = [json.loads(ln) for ln in open(out).read().splitlines()]
-    return recs, json.load(open(st))["metrics"]
+    ecs_recs = [json.loads(ln) for ln in open(ecs).read().splitlines()]
+    return recs, ecs_recs, json.load(open(st))["metrics"]
 
 
 def live_reloads(tmp):
@@ -57,7 +61,7 @@ def live_reloads(tmp):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="ifx-classify-") as tmp:
-        recs, m = replay(tmp)
+        recs, ecs_recs, m = replay(tmp)
         flows = [r for r in recs if r["kind"] == "flow"]
         assert len(flows) == 46
         dns4 = dns6 = 0
@@ -67,6 +71,13 @@ def main():
             dns4 += want == 2
             dns6 += want == 4
             assert r.get("signature_tags", 0) == want, (r["src_port"], r.get("signature_tags"), want)
+            names = {2: (["dns_response_v4"], ["dns"]), 4: (["dns_response_v6"], ["dns"])}.get(want)
+            assert (r.get("signature_rules"), r.get("signature_labels")) == (names or (None, None)), r
+        assert len(ecs_recs) == len(recs)
+        for r, e in zip(recs, ecs_recs):
+            s = e["sluice"]
+            assert (s.get("signature_tags"), s.get("signature_rules"), s.get("signature_labels")) == \
+                (r.get("signature_tags"), r.get("signature_rules"), r.get("signature_labels")), e
         for r in recs:
             if r["kind"] != "flow":
                 assert "signature_tags" not in r

@@ -188,7 +188,9 @@ TEST(ClassifyLive, BadRuleKeepsTheOldDatabaseAndReloadWaitsForTheGracePeriod) {
     EXPECT_EQ(v2->generation, 2u);
     EXPECT_EQ(v2->db->payload_rules().size(), 1u);
     const uint8_t hello[] = {'x', 'h', 'e', 'l', 'l', 'o'};
-    EXPECT_EQ(v2->db->scan(hello, sizeof hello, v2->scratch[1]), 1u);
+    // A new rule name takes the lowest bit no rule has had: 3 (the first file's three payload rules had 0-2).
+    EXPECT_EQ(v2->db->payload_bit(0), 3u);
+    EXPECT_EQ(v2->db->scan(hello, sizeof hello, v2->scratch[1]), 1u << 3);
     EXPECT_EQ(v1->db->payload_rules().size(), 3u);  // still readable: not freed yet
     EXPECT_EQ(l.reclaim(), 1u);
     EXPECT_EQ(l.counters().get(counter::versions_freed), 0u);
@@ -343,6 +345,108 @@ TEST(ClassifyPayload, DnsResponsesOnTheSflowFixture) {
     EXPECT_EQ(with_header, 46u);
     EXPECT_GT(dns4 + dns6, 0u);  // pmacct sampled 1 in 4 at random when the fixture was recorded
     hs_free_scratch(s);
+}
+
+// Payload rules as a rules file: "[payload NAME]" with pattern NAME and the given tags.
+rule_set payload_rules_named(const std::vector<std::string>& names, const std::string& tags = "") {
+    std::string text;
+    for (const std::string& n : names) text += "[payload " + n + "]\npattern = " + n + "\n" + (tags.empty() ? "" : "tags = " + tags + "\n");
+    rule_set rs;
+    std::string err;
+    EXPECT_TRUE(parse_rules(text, "bits.conf", rs, &err)) << err;
+    return rs;
+}
+
+std::vector<unsigned> bits_of(const live& l) {
+    std::vector<unsigned> out;
+    const database& db = *l.acquire()->db;
+    for (std::size_t i = 0; i < db.payload_rules().size(); ++i) out.push_back(db.payload_bit(i));
+    return out;
+}
+
+TEST(ClassifyLive, PayloadRulesKeepTheirBitsAcrossReloads) {
+    fake_grace g;
+    live l(1, g.hooks());
+    std::string err;
+    ASSERT_TRUE(l.reload(payload_rules_named({"alpha", "beta", "gamma"}), &err)) << err;
+    EXPECT_EQ(bits_of(l), (std::vector<unsigned>{0, 1, 2}));  // the first load: file order
+    // Reordered, one removed, one added: the kept rules keep their bits, the new one takes a bit never used (3),
+    // not beta's (1), so a record tagged by beta before the reload still reads "beta".
+    ASSERT_TRUE(l.reload(payload_rules_named({"gamma", "delta", "alpha"}), &err)) << err;
+    EXPECT_EQ(bits_of(l), (std::vector<unsigned>{2, 3, 0}));
+    const uint8_t delta[] = {'x', 'd', 'e', 'l', 't', 'a'};
+    EXPECT_EQ(l.acquire()->db->scan(delta, sizeof delta, l.acquire()->scratch[0]), 1u << 3);
+    EXPECT_EQ(l.labels().at(1)->rule, "\"beta\"");
+    EXPECT_EQ(l.labels().at(3)->rule, "\"delta\"");
+    EXPECT_EQ(l.labels().at(4), nullptr);
+    // beta back: its old bit.
+    ASSERT_TRUE(l.reload(payload_rules_named({"beta"}), &err)) << err;
+    EXPECT_EQ(bits_of(l), (std::vector<unsigned>{1}));
+}
+
+TEST(ClassifyLive, ABitIsReusedOnlyWhenNoneIsLeftAndThenTheLongestFree) {
+    fake_grace g;
+    live l(1, g.hooks());
+    std::string err;
+    std::vector<std::string> r;
+    for (int i = 0; i < 32; ++i) r.push_back("r" + std::to_string(i));
+    ASSERT_TRUE(l.reload(payload_rules_named(r), &err)) << err;  // generation 1: every bit used
+    ASSERT_TRUE(l.reload(payload_rules_named({r.begin() + 1, r.end()}), &err)) << err;  // r0 (bit 0) left after 1
+    ASSERT_TRUE(l.reload(payload_rules_named({r.begin() + 2, r.end()}), &err)) << err;  // r1 (bit 1) left after 2
+    std::vector<std::string> next(r.begin() + 2, r.end());
+    next.push_back("s");
+    ASSERT_TRUE(l.reload(payload_rules_named(next), &err)) << err;
+    EXPECT_EQ(bits_of(l).back(), 0u);  // bit 0 has been free the longest
+    EXPECT_EQ(l.labels().at(0)->rule, "\"s\"");
+    EXPECT_EQ(l.labels().at(1)->rule, "\"r1\"");
+}
+
+TEST(ClassifyLabels, SignatureNamesInsertedIntoJson) {
+    fake_grace g;
+    live l(1, g.hooks());
+    std::string err;
+    rule_set rs;
+    ASSERT_TRUE(parse_rules("[payload memcached]\npattern = VALUE\ntags = attack, amplification\n"
+                            "[payload dns]\npattern = x\ntags = dns\n"
+                            "[payload ntp]\npattern = y\ntags = amplification, \"q\\\n"
+                            "[payload untagged]\npattern = z\n",
+                            "labels.conf", rs, &err))
+        << err;
+    ASSERT_TRUE(l.reload(rs, &err)) << err;
+    char buf[64 + signature_labels::k_max_json];
+    auto insert = [&](uint32_t tags, const std::string& json, unsigned closing) {
+        std::memcpy(buf, json.data(), json.size());
+        return std::string(buf, l.labels().insert_json(tags, buf, json.size(), closing));
+    };
+    EXPECT_EQ(insert(0, "{\"a\":1}", 1), "{\"a\":1}");
+    EXPECT_EQ(insert(1u << 1, "{\"a\":1}", 1), "{\"a\":1,\"signature_rules\":[\"dns\"],\"signature_labels\":[\"dns\"]}");
+    // Tags once each, in the rules' order; escaped; a rule without tags adds none; into the inner object.
+    EXPECT_EQ(insert(0xf, "{\"s\":{\"b\":2}}", 2),
+              "{\"s\":{\"b\":2,\"signature_rules\":[\"memcached\",\"dns\",\"ntp\",\"untagged\"],"
+              "\"signature_labels\":[\"attack\",\"amplification\",\"dns\",\"\\\"q\\\\\"]}}");
+    // A bit no rule has: nothing for it.
+    EXPECT_EQ(insert(1u << 9, "{\"a\":1}", 1), "{\"a\":1,\"signature_rules\":[],\"signature_labels\":[]}");
+}
+
+TEST(ClassifyLabels, ManyLongNamesStayWithinTheBoundAndValid) {
+    fake_grace g;
+    live l(1, g.hooks());
+    std::string err;
+    std::vector<std::string> names;
+    for (int i = 0; i < 32; ++i) names.push_back(std::string(60, char('a' + i % 26)) + std::to_string(i));
+    ASSERT_TRUE(l.reload(payload_rules_named(names, std::string(50, 't') + ", other"), &err)) << err;
+    char buf[7 + signature_labels::k_max_json];
+    std::memcpy(buf, "{\"a\":1}", 7);
+    const std::size_t n = l.labels().insert_json(0xffffffffu, buf, 7, 1);
+    EXPECT_LE(n, 7 + signature_labels::k_max_json);
+    const std::string s(buf, n);
+    // Whole names only: 15 of the 63-65 bytes each (comma included) fit the 1,024 less the members' names and
+    // brackets; the first tag (52 bytes) then does not fit, and no tag after it is tried.
+    EXPECT_EQ(s.substr(0, 27), "{\"a\":1,\"signature_rules\":[\"");
+    EXPECT_EQ(s.substr(s.size() - 24), "],\"signature_labels\":[]}");
+    std::size_t quotes = 0;
+    for (char c : s) quotes += c == '"';
+    EXPECT_EQ(quotes, 2u + 4u + 2u * 15u);  // "a", the two members' names, 15 rules
 }
 
 }  // namespace

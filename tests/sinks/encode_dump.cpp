@@ -19,6 +19,7 @@
 
 #include "dataplane/decode/record_format.hpp"
 #include "dataplane/offline/offline_reader.hpp"
+#include "enrich/classify/labels.hpp"
 #include "enrich/tables/resolve.hpp"
 #include "sinks/encode/ecs_from_cache.hpp"
 #include "sinks/encode/ecs_json.hpp"
@@ -153,7 +154,11 @@ int enriched_dump() {
     const uint32_t code = full_set(in, keys, true, "a"), name = full_set(in, keys, false, "b");
     const enrich::json_names names(keys);
     enrich::member_cache cache(in, names, enrich::member_cache::style::ecs);
-    static char text[sinks::encode::k_ecs_json_max_enriched + 1];
+    // --rules: every bit named, as the sink stage inserts the names into the sluice object (sinks/stage).
+    enrich::classify::signature_labels sig;
+    for (unsigned b = 0; b < enrich::classify::signature_labels::k_bits; ++b)
+        sig.set(b, "rule" + std::to_string(b), {"tag" + std::to_string(b % 4)});
+    static char text[sinks::encode::k_ecs_json_max_enriched + enrich::classify::signature_labels::k_max_json + 1];
     for (int i = 0; i < 3; ++i) {
         decode::flow_record r = max_record();
         r.src_attr_id = i == 1 ? name : code;
@@ -167,7 +172,7 @@ int enriched_dump() {
         enrich::ecs_parts x;
         cache.ecs(r, x);
         const sinks::encode::ecs_enrichment e = sinks::encode::ecs_enrichment_of(x);
-        const std::size_t n = sinks::encode::ecs_json_encode(r, text, e);
+        const std::size_t n = sig.insert_json(r.signature_tags, text, sinks::encode::ecs_json_encode(r, text, e), 2);
         text[n] = '\n';
         std::fwrite(text, 1, n + 1, stdout);
     }

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// signature_labels: the names of signature_tags' bits, rendered as JSON (labels.hpp).
+#include "labels.hpp"
+
+#include <cstring>
+#include <string_view>
+
+namespace sluice::enrich::classify {
+
+namespace {
+
+std::string quoted(std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out + "\"";
+}
+
+// Appends to [p, end) while it fits; a piece that does not fit is not written at all.
+struct bounded {
+    char* p;
+    char* end;
+    bool put(std::string_view s) noexcept {
+        if (std::size_t(end - p) < s.size()) return false;
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+        return true;
+    }
+};
+
+// `tag` (quoted) is an item of the comma-separated list `written`.
+bool written_before(std::string_view written, std::string_view tag) noexcept {
+    for (std::size_t at = written.find(tag); at != std::string_view::npos; at = written.find(tag, at + 1))
+        if ((at == 0 || written[at - 1] == ',') && (at + tag.size() == written.size() || written[at + tag.size()] == ','))
+            return true;
+    return false;
+}
+
+}  // namespace
+
+void signature_labels::set(unsigned bit, const std::string& rule, const std::vector<std::string>& tags) {
+    auto l = std::make_unique<signature_label>();
+    l->rule = quoted(rule);
+    for (const std::string& t : tags) l->tags.push_back(quoted(t));
+    const signature_label* cur = at(bit);
+    if (cur != nullptr && cur->rule == l->rule && cur->tags == l->tags) return;
+    _slot[bit].store(l.get(), std::memory_order_release);
+    _owned.push_back(std::move(l));
+}
+
+std::size_t signature_labels::insert_json(uint32_t tags, char* json, std::size_t len, unsigned closing) const noexcept {
+    if (tags == 0 || len < closing) return len;
+    char tail[4];
+    if (closing > sizeof tail) return len;
+    std::memcpy(tail, json + len - closing, closing);
+    constexpr std::string_view rules_head = ",\"signature_rules\":[", labels_head = "],\"signature_labels\":[", end = "]";
+    // Room for the members' names and brackets is kept back while the rules and tags are written.
+    const std::size_t frame = rules_head.size() + labels_head.size() + end.size();
+    char* const start = json + len - closing;
+    bounded w{start, start + (k_max_json - frame)};
+    char* p = start;
+    std::memcpy(p, rules_head.data(), rules_head.size());
+    w.p = p + rules_head.size();
+    w.end += rules_head.size();
+    bool first = true;
+    for (uint32_t t = tags; t != 0; t &= t - 1) {
+        const signature_label* l = at(unsigned(__builtin_ctz(t)));
+        if (l == nullptr) continue;
+        char* const at_item = w.p;
+        if ((!first && !w.put(",")) || !w.put(l->rule)) {
+            w.p = at_item;
+            break;
+        }
+        first = false;
+    }
+    // The tags: once each, in the rules' order (a tag two matched rules share is written once).
+    std::memcpy(w.p, labels_head.data(), labels_head.size());
+    w.p += labels_head.size();
+    w.end += labels_head.size();
+    const char* const tags_from = w.p;
+    first = true;
+    bool full = false;
+    for (uint32_t t = tags; t != 0 && !full; t &= t - 1) {
+        const signature_label* l = at(unsigned(__builtin_ctz(t)));
+        if (l == nullptr) continue;
+        for (const std::string& tag : l->tags) {
+            if (written_before(std::string_view(tags_from, std::size_t(w.p - tags_from)), tag)) continue;
+            char* const at_item = w.p;
+            if ((!first && !w.put(",")) || !w.put(tag)) {
+                w.p = at_item;
+                full = true;
+                break;
+            }
+            first = false;
+        }
+    }
+    std::memcpy(w.p, end.data(), end.size());
+    w.p += end.size();
+    std::memcpy(w.p, tail, closing);
+    return std::size_t(w.p + closing - json);
+}
+
+}  // namespace sluice::enrich::classify
