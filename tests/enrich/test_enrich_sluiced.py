@@ -5,6 +5,7 @@
     City mmdb fixtures and a static prefix: every record's enriched members exactly, and the rest of each
     record equal to sluice-decode's;
   - a bad source at start-up: exit 1 naming file and line; the forced exporter rate through the override path;
+    the demo's tables (examples/demo/, scripts/demo) with the example rules: one record's members exactly;
   - Reload: the tables rebuilt 10 times a second (SIGHUP, file rewrites) while a live net_pcap port replays
     with infinite_rx: no crash, builds published and old versions retired after grace periods, the workers
     keep their cycles per packet (the soak: windows with and without reloads alternated in one run), memory
@@ -222,6 +223,38 @@ class Fields(unittest.TestCase):
             for r in in5:
                 self.assertEqual((r["InIfBoundary"], r["InIfConnectivity"], r["InIfProvider"]),
                                  ("external", "transit", "Cogent"))
+
+    def test_the_demos_tables(self):
+        # examples/demo/ (what scripts/demo enriches with) loads without a bad line, and with the example rules gives
+        # the sFlow fixture's DNS response these members exactly: the inventory's range and host rows, names
+        # derived by the rules (service and site from the hostname, the exporter's role, site and group, the
+        # interface's boundary, connectivity and provider from "PNI: ExampleCDN"), the labels, the signature.
+        src = os.path.join(os.path.dirname(TESTDATA), "..", "..")
+        demo = os.path.join(src, "examples", "demo")
+        rules = os.path.join(src, "enrich", "classify", "testdata", "rules.conf")
+        with tempfile.TemporaryDirectory() as tmp:
+            p, lines, _ = run(tmp, ["--pcap", os.path.join(FIXTURES, SFLOW), *SFLOW_PORT,
+                                    "--enrich-inventory", os.path.join(demo, "inventory.json"),
+                                    "--enrich-exporters", os.path.join(demo, "exporters.csv"),
+                                    "--enrich-interfaces", os.path.join(demo, "interfaces.csv"), "--rules", rules])
+            # 12 rows; the range 198.51.100.20-22 splits into 2 prefixes.
+            self.assertIn("13 prefixes, 17 IPv4 / 8 IPv6 intervals, 2 exporters, 4 interfaces", p.stderr)
+            recs = [json.loads(ln) for ln in lines]
+            dns = [r for r in recs if r.get("signature_tags")]
+            self.assertEqual(len(dns), 2)
+            got = {k: v for k, v in dns[0].items() if k[0].isupper() or k.startswith("signature_")}
+            self.assertEqual(got, {
+                "SrcNetName": "dns-01.fra1.example.net", "SrcNetKind": "server", "SrcNetService": "dns",
+                "SrcNetTeam": "infra", "SrcNetRole": "resolver", "SrcNetSite": "fra1", "SrcNetRegion": "eu-central",
+                "SrcNetPrefix": "203.0.113.53/32",
+                "DstNetName": "web-01.par1.example.net", "DstNetKind": "server", "DstNetService": "web",
+                "DstNetTeam": "web", "DstNetRole": "server", "DstNetSite": "par1", "DstNetPrefix": "192.0.2.10/31",
+                "ExporterName": "edge1.fra1.example.net", "ExporterRole": "edge", "ExporterSite": "fra1",
+                "ExporterRegion": "eu-central", "ExporterTenant": "corp", "ExporterGroup": "fra1-edge",
+                "InIfName": "ge-0/0/5", "InIfDescription": "PNI: ExampleCDN", "InIfSpeed": 1000,
+                "InIfBoundary": "external", "InIfConnectivity": "pni", "InIfProvider": "ExampleCDN",
+                "OutIfName": "self", "OutIfDescription": "the device itself (sFlow 0x3FFFFFFF)",
+                "signature_tags": 2, "signature_rules": ["dns_response_v4"], "signature_labels": ["dns"]})
 
     def test_forced_exporter_rate_uses_the_override_path(self):
         # NetFlow v5 from 127.0.0.1 (the UDP source, which keys the decoder's per-exporter override, is the
