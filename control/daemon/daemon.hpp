@@ -168,6 +168,8 @@ int64_t file_mtime_ns(const std::string& path) noexcept;
 void wire_enrich_sources(daemon& d);
 // The outputs' `group==` filter reads exporter groups through the interner (after it exists, before the sinks run).
 void wire_group_filter(daemon& d);
+// The outputs' tag==NAME filter terms: the classifier's payload rule names and tags (after --rules is loaded).
+void wire_tag_filter(daemon& d);
 void enrich_tick(daemon& d);
 // Recompiles the build-time copy of --rules (on a rules reload); false and *err when it does not compile.
 bool compile_derive_rules(daemon& d, std::string* err);

@@ -445,6 +445,7 @@ void setup(daemon& d) {
         if (!d.classifier->reload(o.rules, &err)) throw std::runtime_error("--rules: " + err);
         RTE_LOG(INFO, USER1, "rules %s: %zu rules, %zu payload rules\n", o.rules.c_str(),
                 d.classifier->acquire()->db->rules().rules.size(), d.classifier->acquire()->db->payload_rules().size());
+        wire_tag_filter(d);
     }
     if (o.enrich_enabled()) {
         wire_enrich_sources(d);  // SNMP interface rows, --rules attribute rules (before the publisher copies opt.enrich)

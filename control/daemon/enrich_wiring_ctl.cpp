@@ -117,6 +117,17 @@ void wire_group_filter(daemon& d) {
         d.enrich_interner.get());
 }
 
+void wire_tag_filter(daemon& d) {
+    // The outputs' `tag==NAME` terms read the payload rules' names and tags from the classifier's labels, which
+    // never free a label while the classifier lives (enrich/classify/labels.hpp), and the sink cores stop first.
+    if (!d.classifier) return;
+    sinks::set_tag_lookup(
+        [](const void* ctx, uint32_t tags, std::string_view name) noexcept {
+            return static_cast<const enrich::classify::signature_labels*>(ctx)->matches(tags, name);
+        },
+        &d.classifier->labels());
+}
+
 void enrich_tick(daemon& d) {
     // A new SNMP snapshot (names, aliases, speeds) is a new source version: rebuild the tables.
     if (!d.enrich || !d.snmp) return;

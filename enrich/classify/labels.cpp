@@ -48,7 +48,23 @@ bool written_before(std::string_view written, std::string_view tag) noexcept {
     return false;
 }
 
+// s is "name" (quoted).
+bool is_quoted(std::string_view s, std::string_view name) noexcept {
+    return s.size() == name.size() + 2 && s.front() == '"' && s.back() == '"' && s.substr(1, name.size()) == name;
+}
+
 }  // namespace
+
+bool signature_labels::matches(uint32_t tags, std::string_view name) const noexcept {
+    for (uint32_t t = tags; t != 0; t &= t - 1) {
+        const signature_label* l = at(unsigned(__builtin_ctz(t)));
+        if (l == nullptr) continue;
+        if (is_quoted(l->rule, name)) return true;
+        for (const std::string& tag : l->tags)
+            if (is_quoted(tag, name)) return true;
+    }
+    return false;
+}
 
 void signature_labels::set(unsigned bit, const std::string& rule, const std::vector<std::string>& tags) {
     auto l = std::make_unique<signature_label>();

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::enrich::classify {
@@ -44,6 +45,9 @@ public:
     // the last `closing` bytes of json[0, len) (the braces that close the object they go into); returns the new
     // length. json has room for len + k_max_json bytes. Nothing for tags == 0. No allocation.
     std::size_t insert_json(uint32_t tags, char* json, std::size_t len, unsigned closing) const noexcept;
+    // Any thread: one of the rules of `tags` is named `name` or has the tag `name` (a name of letters, digits,
+    // '_', '-', '.': it needs no escaping). For output filters (tag==NAME). No allocation.
+    bool matches(uint32_t tags, std::string_view name) const noexcept;
 
 private:
     std::array<std::atomic<const signature_label*>, k_bits> _slot{};

@@ -77,8 +77,15 @@ bool compare(uint32_t x, filter_op op, uint32_t v) noexcept {
 
 group_lookup_fn g_group_fn = nullptr;
 const void* g_group_ctx = nullptr;
+tag_lookup_fn g_tag_fn = nullptr;
+const void* g_tag_ctx = nullptr;
 
 }  // namespace
+
+void set_tag_lookup(tag_lookup_fn fn, const void* ctx) noexcept {
+    g_tag_fn = fn;
+    g_tag_ctx = ctx;
+}
 
 void set_group_lookup(group_lookup_fn fn, const void* ctx) noexcept {
     g_group_fn = fn;
@@ -146,8 +153,16 @@ record_filter::record_filter(std::string_view expr, std::string_view output) {
                 break;
             case filter_field::tag: {
                 uint32_t bit = 0;
-                if (s == "any") v.n = 0xffffffffu, ok = true;
-                else if (number(s, bit) && bit < 32) v.n = 1u << bit, ok = true;
+                if (s == "any") {
+                    v.n = 0xffffffffu, ok = true;
+                } else if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
+                    if (number(s, bit) && bit < 32) v.n = 1u << bit, ok = true;
+                } else {  // a rule or tag name, matched by set_tag_lookup's function
+                    ok = !s.empty();
+                    for (char ch : s)
+                        ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.');
+                    if (ok) v.s = std::string(s);
+                }
                 break;
             }
             case filter_field::group:
@@ -173,7 +188,10 @@ bool record_filter::match(const decode::flow_record& r) const noexcept {
             continue;
         }
         if (t.field == filter_field::tag) {
-            for (const auto& v : t.values) any |= (r.signature_tags & v.n) != 0;
+            for (const auto& v : t.values)
+                any |= (r.signature_tags & v.n) != 0 ||
+                       (!v.s.empty() && r.signature_tags != 0 && g_tag_fn != nullptr &&
+                        g_tag_fn(g_tag_ctx, r.signature_tags, v.s));
             if (any != (t.op == filter_op::eq)) return false;
             continue;
         }

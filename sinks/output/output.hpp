@@ -16,7 +16,8 @@
 //   exporter values: an address or prefix (10.0.0.1, 10.0.0.0/8, 2001:db8::/32)
 //   proto: a number or tcp|udp|icmp|icmpv6|sctp|gre|esp
 //   type: v5|v9|ipfix|sflow    kind: flow|counters    sampling: the record's 1-in-N rate
-//   tag: a signature rule's bit 0..31 (--rules payload rules, signature_tags), or any   (== and != only)
+//   tag: a signature rule's bit 0..31 (--rules payload rules, signature_tags), any, or a NAME: a matched payload
+//        rule named NAME or carrying the tag NAME (set_tag_lookup; a number is a bit)   (== and != only)
 //   group: the exporter's group from the enrichment tables (--enrich-exporters), or none (== and != only)
 // Example: filter=proto==6|17&&exporter!=10.0.0.0/8&&sampling>1
 // Details and examples: sinks/output/README.md.
@@ -58,8 +59,8 @@ enum class filter_op : uint8_t { eq, ne, lt, le, gt, ge };
 struct filter_value {
     uint8_t addr[16]{};  // exporter: IPv4-mapped for IPv4
     uint8_t prefix = 0;  // exporter: prefix length over the 16 bytes
-    uint32_t n = 0;      // proto / type / sampling / kind; tag: the bit mask (any = every bit)
-    std::string s;       // group: the group name ("" = none)
+    uint32_t n = 0;      // proto / type / sampling / kind; tag: the bit mask (any = every bit; 0: by name)
+    std::string s;       // group: the group name ("" = none); tag: a rule or tag name
 };
 
 // The exporter group of a record's exporter_attr_id (the enrichment tables' `group` attribute; "" = none).
@@ -67,6 +68,11 @@ struct filter_value {
 // group is "" (no enrichment).
 using group_lookup_fn = std::string_view (*)(const void* ctx, uint32_t exporter_attr_id) noexcept;
 void set_group_lookup(group_lookup_fn fn, const void* ctx) noexcept;
+
+// Whether a record's signature_tags include a payload rule named `name` or tagged `name` (--rules:
+// enrich/classify/labels.hpp). Set like the group lookup; unset = no name matches.
+using tag_lookup_fn = bool (*)(const void* ctx, uint32_t signature_tags, std::string_view name) noexcept;
+void set_tag_lookup(tag_lookup_fn fn, const void* ctx) noexcept;
 
 struct filter_term {
     filter_field field;

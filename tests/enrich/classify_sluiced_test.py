@@ -7,7 +7,8 @@
    decoded fields of the same sampled header (a DNS response over IPv4 sets
    bit 1, over IPv6 bit 2; nothing else in the fixture matches), and the scan
    counters add up. The JSON and ECS JSON lines of a tagged record also name
-   its rules and their tags (signature_rules, signature_labels).
+   its rules and their tags (signature_rules, signature_labels), and an output
+   filtered by tag==dns gets exactly the records tagged dns.
 2. Reloads on a live port: the rules file is replaced by one with a bad
    pattern (the log names file, line and rule; the old rules stay), then by a
    good one (published; the old version freed after a grace period).
@@ -29,14 +30,16 @@ RULES = os.path.join(SRC, "enrich", "classify", "testdata", "rules.conf")
 
 def replay(tmp):
     out, st = os.path.join(tmp, "out.json"), os.path.join(tmp, "stats.json")
-    ecs = os.path.join(tmp, "out.ecs.json")
+    ecs, dns = os.path.join(tmp, "out.ecs.json"), os.path.join(tmp, "dns.json")
     p = subprocess.run([SLUICED, "--pcap", FIXTURE, "--port-map", "26343=sflow", "--rules", RULES, "--json-out", out,
-                        "--output", "name=ecs,format=ecs_json,path=" + ecs, "--stats-json", st],
+                        "--output", "name=ecs,format=ecs_json,path=" + ecs,
+                        "--output", "name=dns,path=" + dns + ",filter=tag==dns", "--stats-json", st],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     recs = [json.loads(ln) for ln in open(out).read().splitlines()]
     ecs_recs = [json.loads(ln) for ln in open(ecs).read().splitlines()]
-    return recs, ecs_recs, json.load(open(st))["metrics"]
+    dns_recs = [json.loads(ln) for ln in open(dns).read().splitlines()]
+    return recs, ecs_recs, dns_recs, json.load(open(st))["metrics"]
 
 
 def live_reloads(tmp):
@@ -61,7 +64,7 @@ def live_reloads(tmp):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="ifx-classify-") as tmp:
-        recs, ecs_recs, m = replay(tmp)
+        recs, ecs_recs, dns_recs, m = replay(tmp)
         flows = [r for r in recs if r["kind"] == "flow"]
         assert len(flows) == 46
         dns4 = dns6 = 0
@@ -74,6 +77,8 @@ def main():
             names = {2: (["dns_response_v4"], ["dns"]), 4: (["dns_response_v6"], ["dns"])}.get(want)
             assert (r.get("signature_rules"), r.get("signature_labels")) == (names or (None, None)), r
         assert len(ecs_recs) == len(recs)
+        # filter=tag==dns: the records whose matched rules carry the tag "dns", exactly.
+        assert dns_recs == [r for r in recs if "dns" in r.get("signature_labels", [])], dns_recs
         for r, e in zip(recs, ecs_recs):
             s = e["sluice"]
             assert (s.get("signature_tags"), s.get("signature_rules"), s.get("signature_labels")) == \

@@ -424,6 +424,13 @@ TEST(ClassifyLabels, SignatureNamesInsertedIntoJson) {
     EXPECT_EQ(insert(0xf, "{\"s\":{\"b\":2}}", 2),
               "{\"s\":{\"b\":2,\"signature_rules\":[\"memcached\",\"dns\",\"ntp\",\"untagged\"],"
               "\"signature_labels\":[\"attack\",\"amplification\",\"dns\",\"\\\"q\\\\\"]}}");
+    // Output filters (tag==NAME): a matched rule's name or one of its tags, exactly.
+    EXPECT_TRUE(l.labels().matches(1u << 0, "memcached"));
+    EXPECT_TRUE(l.labels().matches(1u << 0, "amplification"));
+    EXPECT_FALSE(l.labels().matches(1u << 0, "dns"));
+    EXPECT_FALSE(l.labels().matches(1u << 0, "amplif"));
+    EXPECT_TRUE(l.labels().matches(1u << 0 | 1u << 1, "dns"));
+    EXPECT_FALSE(l.labels().matches(1u << 9, "dns"));
     // A bit no rule has: nothing for it.
     EXPECT_EQ(insert(1u << 9, "{\"a\":1}", 1), "{\"a\":1,\"signature_rules\":[],\"signature_labels\":[]}");
 }

@@ -145,6 +145,21 @@ TEST(Filter, SignatureTagsAndExporterGroups) {
     r.exporter_attr_id = 0;  // not enriched
     EXPECT_TRUE(record_filter("group==none", "t").match(r));
     set_group_lookup(nullptr, nullptr);
+    // Rule and tag names through the classifier's labels (here: bit 3 is rule "dns_v4" tagged "dns").
+    EXPECT_FALSE(record_filter("tag==dns", "t").match(r));  // no lookup: no name matches
+    set_tag_lookup(
+        [](const void*, uint32_t tags, std::string_view name) noexcept {
+            return (tags & (1u << 3)) != 0 && (name == "dns_v4" || name == "dns");
+        },
+        nullptr);
+    EXPECT_TRUE(record_filter("tag==dns", "t").match(r));
+    EXPECT_TRUE(record_filter("tag==memcached|dns_v4", "t").match(r));
+    EXPECT_FALSE(record_filter("tag==memcached", "t").match(r));
+    EXPECT_FALSE(record_filter("tag!=dns", "t").match(r));
+    r.signature_tags = 0;
+    EXPECT_FALSE(record_filter("tag==dns", "t").match(r));
+    EXPECT_TRUE(record_filter("tag!=dns", "t").match(r));
+    set_tag_lookup(nullptr, nullptr);
     auto err = [](const char* e) {
         try {
             record_filter f(e, "t");
@@ -154,6 +169,8 @@ TEST(Filter, SignatureTagsAndExporterGroups) {
         return std::string("no error");
     };
     EXPECT_EQ(err("tag==32"), "output t: filter: bad value '32' for tag");
+    EXPECT_EQ(err("tag==3x"), "output t: filter: bad value '3x' for tag");  // a number is a bit
+    EXPECT_EQ(err("tag==a b"), "output t: filter: bad value 'a b' for tag");
     EXPECT_EQ(err("tag<3"), "output t: filter: 'tag' takes only == or !=");
     EXPECT_EQ(err("group==a b"), "output t: filter: bad value 'a b' for group");
     EXPECT_EQ(err("port==80"), "output t: filter: unknown field 'port' (exporter, proto, type, sampling, kind, tag, "
