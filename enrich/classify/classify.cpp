@@ -185,21 +185,17 @@ std::vector<unsigned> live::assign_bits(const rule_set& rules) const {
     std::vector<std::size_t> unassigned;
     for (const rule& r : rules.rules) {
         if (r.kind != rule_kind::payload) continue;
-        unsigned b = signature_labels::k_bits;
-        for (unsigned i = 0; i < signature_labels::k_bits; ++i)
-            if (_bit_rule[i] == r.name) b = i;
+        const unsigned b = _labels.bit_of(r.name);
         if (b < signature_labels::k_bits) taken |= 1u << b;
         else unassigned.push_back(bits.size());
         bits.push_back(b);
     }
+    // The free bit with the oldest generation, the lowest on a tie: a never-used bit (generation 0) first.
     for (const std::size_t i : unassigned) {  // at most 32 payload rules (rules.hpp): a free bit exists
         unsigned best = signature_labels::k_bits;
-        for (unsigned b = 0; b < signature_labels::k_bits && best == signature_labels::k_bits; ++b)
-            if (!(taken & (1u << b)) && _bit_rule[b].empty()) best = b;  // the lowest never-used bit
-        if (best == signature_labels::k_bits)
-            for (unsigned b = 0; b < signature_labels::k_bits; ++b)
-                if (!(taken & (1u << b)) && (best == signature_labels::k_bits || _bit_generation[b] < _bit_generation[best]))
-                    best = b;  // the one whose rule left longest ago
+        for (unsigned b = 0; b < signature_labels::k_bits; ++b)
+            if (!(taken & (1u << b)) && (best == signature_labels::k_bits || _bit_generation[b] < _bit_generation[best]))
+                best = b;
         bits[i] = best;
         taken |= 1u << best;
     }
@@ -225,7 +221,6 @@ bool live::reload(rule_set rules, std::string* err) {
     // The bits' names before the database that sets them is published.
     for (std::size_t i = 0; i < bits.size(); ++i) {
         const rule& r = *v->db->payload_rules()[i];
-        _bit_rule[bits[i]] = r.name;
         _bit_generation[bits[i]] = v->generation;
         _labels.set(bits[i], r.name, r.tags);
     }

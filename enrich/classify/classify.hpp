@@ -140,10 +140,9 @@ private:
     std::vector<retired> _retired;
     uint64_t _generation = 0;
     counter_block _counters;
-    // The stable bit assignment (labels.hpp): the rule name each bit was last given to ("" = never) and the
-    // generation it last held a rule in.
+    // The stable bit assignment (labels.hpp): a bit's rule is its label's; _bit_generation the generation it last
+    // held a rule in (0 = never).
     std::vector<unsigned> assign_bits(const rule_set& rules) const;
-    std::array<std::string, signature_labels::k_bits> _bit_rule;
     std::array<uint64_t, signature_labels::k_bits> _bit_generation{};
     signature_labels _labels;
 };

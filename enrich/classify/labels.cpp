@@ -5,27 +5,16 @@
 #include <cstring>
 #include <string_view>
 
+#include "enrich/attrs/json_string.hpp"
+
 namespace sluice::enrich::classify {
 
 namespace {
 
 std::string quoted(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20) {
-            out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += ch;
-        }
-    }
-    return out + "\"";
+    std::string out(json_escaped_len(s) + 2, '"');
+    put_json_escaped(out.data() + 1, s);
+    return out;
 }
 
 // Appends to [p, end) while it fits; a piece that does not fit is not written at all.
@@ -55,6 +44,12 @@ bool is_quoted(std::string_view s, std::string_view name) noexcept {
 
 }  // namespace
 
+unsigned signature_labels::bit_of(std::string_view rule) const noexcept {
+    for (unsigned b = 0; b < k_bits; ++b)
+        if (const signature_label* l = at(b); l != nullptr && is_quoted(l->rule, rule)) return b;
+    return k_bits;
+}
+
 bool signature_labels::matches(uint32_t tags, std::string_view name) const noexcept {
     for (uint32_t t = tags; t != 0; t &= t - 1) {
         const signature_label* l = at(unsigned(__builtin_ctz(t)));
@@ -82,14 +77,10 @@ std::size_t signature_labels::insert_json(uint32_t tags, char* json, std::size_t
     if (closing > sizeof tail) return len;
     std::memcpy(tail, json + len - closing, closing);
     constexpr std::string_view rules_head = ",\"signature_rules\":[", labels_head = "],\"signature_labels\":[", end = "]";
-    // Room for the members' names and brackets is kept back while the rules and tags are written.
-    const std::size_t frame = rules_head.size() + labels_head.size() + end.size();
+    // The rules, then the tags, each within k_max_json less what still has to follow them.
     char* const start = json + len - closing;
-    bounded w{start, start + (k_max_json - frame)};
-    char* p = start;
-    std::memcpy(p, rules_head.data(), rules_head.size());
-    w.p = p + rules_head.size();
-    w.end += rules_head.size();
+    std::memcpy(start, rules_head.data(), rules_head.size());
+    bounded w{start + rules_head.size(), start + k_max_json - labels_head.size() - end.size()};
     bool first = true;
     for (uint32_t t = tags; t != 0; t &= t - 1) {
         const signature_label* l = at(unsigned(__builtin_ctz(t)));
@@ -104,7 +95,7 @@ std::size_t signature_labels::insert_json(uint32_t tags, char* json, std::size_t
     // The tags: once each, in the rules' order (a tag two matched rules share is written once).
     std::memcpy(w.p, labels_head.data(), labels_head.size());
     w.p += labels_head.size();
-    w.end += labels_head.size();
+    w.end = start + k_max_json - end.size();
     const char* const tags_from = w.p;
     first = true;
     bool full = false;

@@ -40,6 +40,8 @@ public:
     void set(unsigned bit, const std::string& rule, const std::vector<std::string>& tags);
     // Any thread: the label of bit b (nullptr: never assigned).
     const signature_label* at(unsigned bit) const noexcept { return _slot[bit].load(std::memory_order_acquire); }
+    // The bit whose label is the rule `rule` (a valid rule name); k_bits: none.
+    unsigned bit_of(std::string_view rule) const noexcept;
 
     // Inserts ,"signature_rules":[...],"signature_labels":[...] (rules by bit, tags once each in that order) before
     // the last `closing` bytes of json[0, len) (the braces that close the object they go into); returns the new

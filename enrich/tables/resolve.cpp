@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "dataplane/decode/record_format.hpp"
+#include "enrich/attrs/json_string.hpp"
 
 namespace sluice::enrich {
 
@@ -53,41 +54,10 @@ std::string camel_custom(std::string_view n) {
     return camel;
 }
 
-constexpr char hex[] = "0123456789abcdef";
-
-// Length of v as a JSON string body.
-std::size_t escaped_len(std::string_view v) noexcept {
-    std::size_t n = v.size();
-    for (unsigned char c : v)
-        if (c == '"' || c == '\\') n += 1;
-        else if (c < 0x20) n += 5;
-    return n;
-}
-
-// JSON string body of v at p (escaped); returns the end.
-char* put_escaped(char* p, std::string_view v) noexcept {
-    for (unsigned char c : v) {
-        if (c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = static_cast<char>(c);
-        } else if (c < 0x20) {
-            *p++ = '\\';
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        } else {
-            *p++ = static_cast<char>(c);
-        }
-    }
-    return p;
-}
-
 std::string quoted(std::string_view v) {
-    std::string s(escaped_len(v) + 3, '\0');
+    std::string s(json_escaped_len(v) + 3, '\0');
     s[0] = '"';
-    char* e = put_escaped(s.data() + 1, v);
+    char* e = put_json_escaped(s.data() + 1, v);
     *e++ = '"';
     *e = ':';
     return s;
@@ -142,7 +112,7 @@ char* render_json(const json_names& names, json_names::scope s, const uint8_t* b
         if (k >= names.keys()) continue;
         const std::string& n = names.name(s, k);
         const bool num = names.numeric(k) && all_digits(v);
-        const std::size_t need = 1 + n.size() + (num ? v.size() : 2 + escaped_len(v));
+        const std::size_t need = 1 + n.size() + (num ? v.size() : 2 + json_escaped_len(v));
         if (need > std::size_t(limit - p)) {
             if (left) *left = true;
             continue;
@@ -155,7 +125,7 @@ char* render_json(const json_names& names, json_names::scope s, const uint8_t* b
             p += v.size();
         } else {
             *p++ = '"';
-            p = put_escaped(p, v);
+            p = put_json_escaped(p, v);
             *p++ = '"';
         }
     }
@@ -218,7 +188,7 @@ struct ecs_render {
     // Appends ,"name":"v" (quoted, escaped) or ,"name":v (num) to `to`; `extra` more bytes of wrapper are needed
     // when this is the first member of a wrapped object.
     bool put(budget_buf& to, std::string_view name, std::string_view v, bool num, std::size_t extra = 0) noexcept {
-        const std::size_t need = 1 + name.size() + (num ? v.size() : 2 + escaped_len(v)) + extra;
+        const std::size_t need = 1 + name.size() + (num ? v.size() : 2 + json_escaped_len(v)) + extra;
         if (need > budget) {
             left = true;
             return false;
@@ -233,7 +203,7 @@ struct ecs_render {
             p += v.size();
         } else {
             *p++ = '"';
-            p = put_escaped(p, v);
+            p = put_json_escaped(p, v);
             *p++ = '"';
         }
         to.n = std::size_t(p - to.b);
